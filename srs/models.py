@@ -1,0 +1,6 @@
+"""Imports every model so that Alembic and create_all() see the whole schema."""
+
+from srs.accounts.models import ApiToken, LoginSession, User, user_regions  # noqa: F401
+from srs.core.models import AuditEntry  # noqa: F401
+from srs.programmes.models import Agency  # noqa: F401
+from srs.regions.models import Region  # noqa: F401

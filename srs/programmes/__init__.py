@@ -1,0 +1,1 @@
+"""Agencies, programmes, eligibility rules, screening and simulation."""

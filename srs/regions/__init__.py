@@ -1,0 +1,1 @@
+"""Administrative regions: country > province > ... > village, of any depth."""

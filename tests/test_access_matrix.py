@@ -1,0 +1,76 @@
+"""Every route, called as every role and anonymously, answers as its access declaration says.
+
+Routes declare access with @public or @roles_required(...) (srs.core.access). A route without a
+declaration fails this test, so every later feature is covered as soon as it adds a route.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+ROLES = ["officer", "agency_staff", "supervisor", "admin"]
+SKIP_ENDPOINTS = {"static"}
+
+
+def _routes(app):
+    # Sign-out and token revocation last: they end the session the other calls run in.
+    rules = sorted(
+        app.url_map.iter_rules(), key=lambda r: r.endpoint in ("accounts.logout", "api.revoke_token")
+    )
+    for rule in rules:
+        if rule.endpoint in SKIP_ENDPOINTS:
+            continue
+        view = app.view_functions[rule.endpoint]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, view, method
+
+
+def _url(rule) -> str:
+    # Fill every URL variable with a value of its converter's kind; 999999 exists nowhere.
+    def repl(match: re.Match[str]) -> str:
+        converter = match.group(1) or "default"
+        return "999999" if converter in ("int", "float") else "zzz"
+
+    return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>", repl, rule.rule)
+
+
+def test_every_route_declares_who_may_call_it(app):
+    undeclared = [rule.rule for rule, view, _m in _routes(app) if not hasattr(view, "srs_access")]
+    assert undeclared == []
+
+
+@pytest.mark.parametrize("role", ["anonymous", *ROLES])
+def test_route_matrix(app, demo, role, login_as, api_token):
+    browser = app.test_client() if role == "anonymous" else login_as(role)
+    headers = {} if role == "anonymous" else api_token(role)
+    failures = []
+    for rule, view, method in _routes(app):
+        access = view.srs_access
+        url = _url(rule)
+        is_api = url.startswith("/api/")
+        caller = app.test_client() if is_api else browser
+        response = caller.open(
+            url, method=method, headers=headers if is_api else {}, json={} if is_api else None
+        )
+        status = response.status_code
+        if status >= 500:
+            failures.append(f"{method} {url} as {role}: {status}")
+            continue
+        if access == "public":
+            if status in (401, 403):
+                failures.append(f"{method} {url} is public but answered {status} to {role}")
+            continue
+        allowed = role in access
+        if role == "anonymous":
+            expected_ok = (
+                status == 401 if is_api else (status == 302 and "/login" in response.headers["Location"])
+            )
+            if not expected_ok:
+                failures.append(f"{method} {url} anonymous: {status}")
+        elif not allowed and status != 403:
+            failures.append(f"{method} {url} as {role} (not allowed): {status}")
+        elif allowed and status in (401, 403):
+            failures.append(f"{method} {url} as {role} (allowed): {status}")
+    assert failures == []
