@@ -35,8 +35,14 @@ DEMO_USERS = [
     ("agency.vn.vss", "Trần Văn Minh", "agency_staff", "VSS"),
 ]
 
-# Later features add a step here (programmes, clients, referrals ...), each idempotent.
-EXTRA_STEPS: list[Callable[[str], list[str]]] = []
+# Later features add their steps (programmes 20, clients 30, screenings 40, referrals 50, cases 60),
+# each idempotent; a step takes the demo password and returns lines to print.
+EXTRA_STEPS: list[tuple[int, Callable[[str], list[str]]]] = []
+
+
+def register_seed_step(order: int, step: Callable[[str], list[str]]) -> None:
+    if all(existing is not step for _o, existing in EXTRA_STEPS):
+        EXTRA_STEPS.append((order, step))
 
 
 def seed_agencies() -> int:
@@ -75,6 +81,7 @@ def seed_demo(password: str) -> list[str]:
     agencies = seed_agencies()
     users = seed_users(password)
     summary = [f"Regions in the tree: {regions}; agencies added: {agencies}", "Demo users:", *users]
-    for step in EXTRA_STEPS:
+    for _order, step in sorted(EXTRA_STEPS, key=lambda item: item[0]):
+        db.session.flush()
         summary.extend(step(password))
     return summary

@@ -1,10 +1,14 @@
-"""Agencies (and, as the eligibility feature grows, programmes and their rules)."""
+"""Agencies, programmes, rule versions and screenings."""
 
 from __future__ import annotations
 
-from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
+from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from srs.core.models import UTCDateTime, utcnow
 from srs.extensions import db
 
 DELIVERY_CHANNELS = ("inbox", "webhook", "email")
@@ -29,3 +33,109 @@ class Agency(db.Model):
 
     def __repr__(self) -> str:
         return f"<Agency {self.code}>"
+
+
+PROGRAMME_KINDS = (
+    "social_insurance",
+    "health_insurance",
+    "social_assistance",
+    "employment_service",
+    "training",
+)
+OUTCOMES = ("eligible", "not_eligible", "needs_information")
+
+
+class Programme(db.Model):
+    """A programme an agency runs (BPJS Ketenagakerjaan BPU, PKH, voluntary social insurance...)."""
+
+    __tablename__ = "programmes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    # Names and texts per language: {"en": ..., "id": ..., "vi": ...}
+    names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    descriptions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    benefit: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    required_documents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Client fields the agency needs to see on a referral (agency staff see nothing else).
+    shared_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    active_from: Mapped[date | None] = mapped_column(Date)
+    active_to: Mapped[date | None] = mapped_column(Date)
+    current_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rule_versions.id", use_alter=True, name="fk_programmes_current_version_id_rule_versions")
+    )
+
+    agency: Mapped[Agency] = relationship()
+    current_version: Mapped[RuleVersion | None] = relationship(
+        foreign_keys=[current_version_id], post_update=True
+    )
+
+    def name_in(self, locale: str) -> str:
+        return self.names.get(locale) or self.names.get("en") or self.code
+
+    def __repr__(self) -> str:
+        return f"<Programme {self.code}>"
+
+
+class RuleVersion(db.Model):
+    """One immutable version of a programme's eligibility criteria (a tree stored as data).
+
+    Status: draft (editable, can be simulated) -> published (in force, never changed again) or
+    discarded. Publishing a newer version supersedes the older one.
+    """
+
+    __tablename__ = "rule_versions"
+    __table_args__ = (UniqueConstraint("programme_id", "number", name="uq_rule_versions_programme_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column()
+    criteria: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    programme: Mapped[Programme] = relationship(foreign_keys=[programme_id])
+
+
+class Screening(db.Model):
+    """A client screened against every active programme of their country at one moment."""
+
+    __tablename__ = "screenings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    screened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    screened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    trigger: Mapped[str] = mapped_column(String(20), default="officer")  # officer | rescreen | api
+
+    results: Mapped[list[ScreeningResult]] = relationship(
+        back_populates="screening", cascade="all, delete-orphan", order_by="ScreeningResult.id"
+    )
+
+
+class ScreeningResult(db.Model):
+    """One programme's outcome in a screening, with a reason per criterion."""
+
+    __tablename__ = "screening_results"
+    __table_args__ = (Index("ix_screening_results_programme_outcome", "programme_id", "outcome"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    screening_id: Mapped[int] = mapped_column(ForeignKey("screenings.id", ondelete="CASCADE"), index=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    rule_version_id: Mapped[int] = mapped_column(ForeignKey("rule_versions.id"))
+    outcome: Mapped[str] = mapped_column(String(20))
+    # [{"criterion": ..., "passed": true|false|null, "detail": ...}]
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    screening: Mapped[Screening] = relationship(back_populates="results")
+    programme: Mapped[Programme] = relationship()
+    rule_version: Mapped[RuleVersion] = relationship()

@@ -1,0 +1,1 @@
+"""Referrals: state machine, outbox, delivery channels, agency inbox, deadlines."""

@@ -1,0 +1,102 @@
+"""Referrals of a client to a programme, their history, and the delivery outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from srs.core.models import UTCDateTime, utcnow
+from srs.extensions import db
+
+STATUSES = ("pending", "delivered", "accepted", "declined", "completed", "cancelled")
+OPEN_STATUSES = ("pending", "delivered", "accepted")
+
+
+class Referral(db.Model):
+    """A client referred to one programme's agency; ``version`` guards concurrent decisions."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        Index("ix_referrals_status_due", "status", "due_at"),
+        Index("ix_referrals_agency_status", "agency_id", "status"),
+        Index("ix_referrals_programme_status", "programme_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    screening_id: Mapped[int | None] = mapped_column(ForeignKey("screenings.id"))
+    # Copied from the client at creation so scoping and reports need no join through clients.
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    note: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(12))  # successful | unsuccessful
+    decline_reason: Mapped[str | None] = mapped_column(String(40))
+    consent_override_reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivery_failed: Mapped[bool] = mapped_column(default=False)
+    version: Mapped[int] = mapped_column(default=1)
+
+    events: Mapped[list[ReferralEvent]] = relationship(
+        back_populates="referral", cascade="all, delete-orphan", order_by="ReferralEvent.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ReferralEvent(db.Model):
+    """One step in a referral's history: its new status, who, when and why."""
+
+    __tablename__ = "referral_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    referral: Mapped[Referral] = relationship(back_populates="events")
+
+
+class OutboxMessage(db.Model):
+    """A delivery waiting to go out, written in the same transaction as its referral."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_status_available", "status", "available_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(12))  # inbox | webhook | email
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|enqueued|done|failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delivery(db.Model):
+    """Proof that one outbox message was delivered: the unique key makes a second run a no-op."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_deliveries_idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(12))
+    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    response_status: Mapped[int | None] = mapped_column()
+
+    outbox: Mapped[OutboxMessage] = relationship()

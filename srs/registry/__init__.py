@@ -1,0 +1,1 @@
+"""Clients, households, ID numbers, duplicates, search and bulk import."""

@@ -1,0 +1,116 @@
+"""Clients (informal workers) and their households."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from srs.core.models import UTCDateTime, utcnow
+from srs.extensions import db
+from srs.regions.models import Region
+
+ID_TYPES = ("nik", "vn_pid", "none")
+SEXES = ("female", "male")
+WORK_STATUSES = ("informal", "self_employed", "msme_worker", "unemployed", "formal")
+POVERTY_STATUSES = ("poor", "near_poor", "not_poor", "unknown")
+RELATIONSHIPS = ("head", "spouse", "child", "parent", "sibling", "grandchild", "other_relative", "other")
+
+
+class Household(db.Model):
+    """A household (Indonesian family card, Vietnamese household book) that clients belong to."""
+
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    family_card_number: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    region: Mapped[Region] = relationship()
+    members: Mapped[list[HouseholdMember]] = relationship(
+        back_populates="household", cascade="all, delete-orphan", order_by="HouseholdMember.id"
+    )
+
+
+class HouseholdMember(db.Model):
+    """A person in a household: with their own client record, or just the facts screening needs."""
+
+    __tablename__ = "household_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    relationship_to_head: Mapped[str] = mapped_column(String(20), default="other")
+    sex: Mapped[str | None] = mapped_column(String(10))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    disability: Mapped[bool | None] = mapped_column()
+    in_education: Mapped[bool | None] = mapped_column()
+    pregnant: Mapped[bool | None] = mapped_column()
+
+    household: Mapped[Household] = relationship(back_populates="members")
+    client: Mapped[Client | None] = relationship(foreign_keys=[client_id])
+
+
+class Client(db.Model):
+    """A person registered at the single window.
+
+    ``version`` is the optimistic-locking counter the API and the edit form send back; unknown facts
+    stay NULL (screening then says "needs information"), never a made-up default.
+    """
+
+    __tablename__ = "clients"
+    __table_args__ = (
+        UniqueConstraint("id_type", "id_number", name="uq_clients_id_type_id_number"),
+        Index("ix_clients_name_dob", "name_key", "date_of_birth"),
+        Index("ix_clients_phone", "phone"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_type: Mapped[str] = mapped_column(String(10), default="none")
+    id_number: Mapped[str | None] = mapped_column(String(32))
+    full_name: Mapped[str] = mapped_column(String(200))
+    # The name folded for matching: lower case, no diacritics, single spaces.
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
+    sex: Mapped[str] = mapped_column(String(10))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    occupation: Mapped[str | None] = mapped_column(String(120))
+    work_status: Mapped[str | None] = mapped_column(String(20))
+    monthly_income: Mapped[int | None] = mapped_column(BigInteger)
+    household_size: Mapped[int | None] = mapped_column()
+    disability: Mapped[bool | None] = mapped_column()
+    in_education: Mapped[bool | None] = mapped_column()
+    pregnant: Mapped[bool | None] = mapped_column()
+    poverty_status: Mapped[str] = mapped_column(String(12), default="unknown")
+    welfare_decile: Mapped[int | None] = mapped_column()
+    welfare_source: Mapped[str | None] = mapped_column(String(80))
+    welfare_date: Mapped[date | None] = mapped_column(Date)
+    enrolments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    consent_given: Mapped[bool] = mapped_column(default=False)
+    consent_date: Mapped[date | None] = mapped_column(Date)
+    consent_scope: Mapped[str | None] = mapped_column(String(300))
+    consent_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    needs_id_followup: Mapped[bool] = mapped_column(default=False)
+    needs_review: Mapped[bool] = mapped_column(default=False, index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    region: Mapped[Region] = relationship()
+    household: Mapped[Household | None] = relationship(foreign_keys=[household_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Client {self.id} {self.full_name}>"
