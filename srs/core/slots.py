@@ -26,7 +26,9 @@ class SlotEntry:
 _SLOTS: dict[str, list[SlotEntry]] = {}
 
 
-def register_slot(name: str, template: str, order: int = 100, when: Callable[..., bool] | None = None) -> None:
+def register_slot(
+    name: str, template: str, order: int = 100, when: Callable[..., bool] | None = None
+) -> None:
     """Render ``template`` wherever slot ``name`` appears (with the slot's context), if ``when`` allows."""
     entries = _SLOTS.setdefault(name, [])
     if all(entry.template != template for entry in entries):
