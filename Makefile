@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	@$(BIN)/pybabel compile -q -d srs/translations -f
+	$(BIN)/pybabel --quiet compile -d srs/translations
 
 run: install
 	$(BIN)/flask db upgrade
@@ -38,7 +38,9 @@ format: install
 	$(BIN)/ruff check --fix .
 
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -o srs/translations/messages.pot .
+	@mkdir -p srs/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 \
+		--project=SRS --no-location --sort-output -o srs/translations/messages.pot .
 
 update-messages: extract-messages
 	$(BIN)/pybabel update -i srs/translations/messages.pot -d srs/translations --no-fuzzy-matching
