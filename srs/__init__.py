@@ -23,6 +23,12 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config)
     app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
     config.INSTANCE_PATH.mkdir(parents=True, exist_ok=True)
+    if config.PROXY_COUNT > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The audit log and the login limits need the client's address, not the proxy's.
+        count = config.PROXY_COUNT
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
     from srs.core.redis import limiter_storage_uri, resolve_redis_url
 

@@ -80,6 +80,9 @@ class Config:
 
         self.DEMO_PASSWORD = os.environ.get("SRS_DEMO_PASSWORD", "srs-demo-2026")
         self.BASE_URL = os.environ.get("SRS_BASE_URL", "http://127.0.0.1:5000")
+        # Behind nginx or another reverse proxy the client's address comes from X-Forwarded-For; trust
+        # that header only from this many proxies (0: SRS faces the clients itself).
+        self.PROXY_COUNT = _env_int("SRS_PROXY_COUNT", 0)
 
         # Cookies: secure by default in production (served over HTTPS); a laptop serves plain HTTP.
         self.SESSION_COOKIE_SECURE = _env_bool("SRS_SECURE_COOKIES", self.PRODUCTION)

@@ -34,3 +34,42 @@ def test_servers_from_environment(monkeypatch, tmp_path):
     assert config.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://db/srs"
     assert config.REDIS_URL == "redis://cache:6379/0"
     assert config.SESSION_COOKIE_SECURE is True
+
+
+def test_behind_a_proxy_the_client_address_is_audited(app, instance_dir, demo):
+    from sqlalchemy import select
+
+    from srs import create_app
+    from srs.core.models import AuditEntry
+    from srs.extensions import db
+    from tests.conftest import DEMO_PASSWORD, make_config
+
+    proxied = create_app(make_config(instance_dir, PROXY_COUNT=1))
+    response = proxied.test_client().post(
+        "/login",
+        data={"username": "officer.id1", "password": DEMO_PASSWORD},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "login"))
+        assert entry.ip_address == "203.0.113.7"
+
+
+def test_without_a_proxy_a_forwarded_header_is_not_trusted(app, client, demo):
+    from sqlalchemy import select
+
+    from srs.core.models import AuditEntry
+    from srs.extensions import db
+    from tests.conftest import DEMO_PASSWORD
+
+    client.post(
+        "/login",
+        data={"username": "officer.id1", "password": DEMO_PASSWORD},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "login"))
+        assert entry.ip_address == "10.0.0.2"
