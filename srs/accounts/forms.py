@@ -51,5 +51,15 @@ class PasswordResetForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
 
 
+class AccountLanguageForm(FlaskForm):
+    locale = SelectField(_l("Language"), choices=LOCALE_CHOICES, validate_choice=True)
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
+    confirm_password = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=200)])
+
+
 class LanguageForm(FlaskForm):
     lang = SelectField(_l("Language"), choices=LOCALE_CHOICES[1:])

@@ -272,7 +272,67 @@ def reset_password(user: User, new_password: str) -> None:
 
 
 def set_locale(user: User, locale: str) -> None:
-    user.locale = locale
+    """Remember the user's language; an empty value means "follow the browser"."""
+    user.locale = locale or None
+
+
+def active_sessions(user: User) -> list[LoginSession]:
+    """The user's browser sessions that are still open, newest first."""
+    now = utcnow()
+    return list(
+        db.session.scalars(
+            select(LoginSession)
+            .where(
+                LoginSession.user_id == user.id,
+                LoginSession.revoked_at.is_(None),
+                LoginSession.expires_at > now,
+            )
+            .order_by(LoginSession.created_at.desc())
+        )
+    )
+
+
+def end_other_sessions(user: User) -> int:
+    """End the user's browser sessions except the one in use (API tokens stay); returns how many."""
+    ended = db.session.execute(
+        update(LoginSession)
+        .where(
+            LoginSession.user_id == user.id,
+            LoginSession.revoked_at.is_(None),
+            LoginSession.id != (user.current_session_id or ""),
+        )
+        .values(revoked_at=utcnow())
+    ).rowcount
+    audit.record("user.end_other_sessions", "user", user.id, sessions=ended)
+    return ended or 0
+
+
+def end_all_sessions(user: User) -> None:
+    """An administrator ends every session and API token of ``user`` (a lost phone, a leaver)."""
+    revoke_all_access(user)
+    audit.record("user.end_sessions", "user", user.id)
+
+
+def change_own_password(user: User, current: str, new: str, confirm: str) -> None:
+    """The user sets a new password; other sessions and API tokens end, the one in use stays open."""
+    errors: dict[str, list[str]] = {}
+    if not verify_password(user.password_hash, current):
+        errors["current_password"] = [_("This is not your current password.")]
+    _check_password(new, errors)
+    if "password" in errors:
+        errors["new_password"] = errors.pop("password")
+    if new != confirm:
+        errors["confirm_password"] = [_("The two new passwords are not the same.")]
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    user.password_hash = hash_password(new)
+    audit.record("user.change_password", "user", user.id)
+    end_other_sessions(user)
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 def list_users(role: str | None = None, q: str | None = None):  # type: ignore[no-untyped-def]

@@ -6,11 +6,19 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from srs.accounts import services
-from srs.accounts.forms import LanguageForm, LoginForm, PasswordResetForm, UserForm
+from srs.accounts.forms import (
+    AccountLanguageForm,
+    ChangePasswordForm,
+    LanguageForm,
+    LoginForm,
+    PasswordResetForm,
+    UserForm,
+)
 from srs.accounts.models import User
 from srs.core.access import login_required, public, roles_required
 from srs.core.errors import Conflict, ValidationFailed
@@ -114,6 +122,74 @@ def home():  # type: ignore[no-untyped-def]
     return render_template("accounts/home.html", sections=home_sections(current_user))
 
 
+# --- the signed-in user's own account ---------------------------------------------------------
+
+
+def _render_account(language_form=None, password_form=None, status=200):  # type: ignore[no-untyped-def]
+    user = current_user._get_current_object()
+    if language_form is None:
+        language_form = AccountLanguageForm(locale=user.locale or "")
+    return (
+        render_template(
+            "accounts/account.html",
+            language_form_account=language_form,
+            password_form=password_form or ChangePasswordForm(),
+            sessions=services.active_sessions(user),
+            current_session_id=user.current_session_id,
+        ),
+        status,
+    )
+
+
+@bp.route("/account")
+@login_required
+def account():  # type: ignore[no-untyped-def]
+    return _render_account()
+
+
+@bp.route("/account/language", methods=["POST"])
+@login_required
+def account_language():  # type: ignore[no-untyped-def]
+    form = AccountLanguageForm()
+    if not form.validate_on_submit():
+        return _render_account(language_form=form, status=422)
+    services.set_locale(current_user._get_current_object(), form.locale.data or "")
+    if form.locale.data:
+        session["lang"] = form.locale.data
+    else:
+        session.pop("lang", None)
+    flash(_("Your language was saved."), "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+def account_password():  # type: ignore[no-untyped-def]
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_own_password(
+                current_user._get_current_object(),
+                form.current_password.data or "",
+                form.new_password.data or "",
+                form.confirm_password.data or "",
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash(_("Your password was changed; your other sessions were ended."), "success")
+            return redirect(url_for("accounts.account"))
+    return _render_account(password_form=form, status=422)
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@login_required
+def end_other_sessions():  # type: ignore[no-untyped-def]
+    count = services.end_other_sessions(current_user._get_current_object())
+    flash(ngettext("%(num)d other session ended.", "%(num)d other sessions ended.", count), "success")
+    return redirect(url_for("accounts.account"))
+
+
 # --- administration --------------------------------------------------------------------------
 
 admin_bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
@@ -191,7 +267,25 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
             else:
                 flash(_("User %(name)s saved.", name=user.username), "success")
                 return redirect(url_for("admin_users.list_users"))
-    return render_template("accounts/user_form.html", form=form, user=user, reset_form=PasswordResetForm())
+    return render_template(
+        "accounts/user_form.html",
+        form=form,
+        user=user,
+        reset_form=PasswordResetForm(),
+        sessions=services.active_sessions(user),
+    )
+
+
+@admin_bp.route("/<int:user_id>/sessions/end", methods=["POST"])
+@roles_required("admin")
+def end_sessions(user_id: int):  # type: ignore[no-untyped-def]
+    user = db.get_or_404(User, user_id)
+    if user.id == current_user.id:
+        flash(_("To end your own other sessions, use your account page."), "error")
+    else:
+        services.end_all_sessions(user)
+        flash(_("Every session and API token of %(name)s was ended.", name=user.username), "success")
+    return redirect(url_for("admin_users.edit_user", user_id=user.id))
 
 
 @admin_bp.route("/<int:user_id>/password", methods=["POST"])

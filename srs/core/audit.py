@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from flask import has_request_context, request
@@ -77,8 +78,10 @@ def audit_query(
     username: str | None = None,
     object_type: str | None = None,
     object_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Select[tuple[AuditEntry]]:
-    """Audit entries, newest first, filtered by what an admin typed."""
+    """Audit entries, newest first, filtered by what an admin typed; ``since`` <= at < ``until``."""
     stmt = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     if action:
         stmt = stmt.where(AuditEntry.action.startswith(action))
@@ -88,4 +91,8 @@ def audit_query(
         stmt = stmt.where(AuditEntry.object_type == object_type)
     if object_id:
         stmt = stmt.where(AuditEntry.object_id == object_id)
+    if since is not None:
+        stmt = stmt.where(AuditEntry.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEntry.at < until)
     return stmt

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+
 from flask import Blueprint, jsonify, render_template, request
+from flask_babel import get_timezone
+from flask_babel import gettext as _
 from sqlalchemy import text
 
 from srs.core import audit
@@ -34,6 +38,18 @@ def healthz():  # type: ignore[no-untyped-def]
     return jsonify({"status": "ok" if healthy else "unavailable", **checks}), 200 if healthy else 503
 
 
+def _local_day_start(value: str, errors: dict[str, str], name: str) -> datetime | None:
+    """Midnight of a YYYY-MM-DD day in SRS's time zone, as UTC; a bad value adds an error."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        errors[name] = _("Type a date as YYYY-MM-DD, for example 2026-01-31.")
+        return None
+    return datetime.combine(day, time.min, tzinfo=get_timezone()).astimezone(UTC)
+
+
 @bp.route("/admin/audit")
 @roles_required("admin")
 def audit_log():  # type: ignore[no-untyped-def]
@@ -44,8 +60,21 @@ def audit_log():  # type: ignore[no-untyped-def]
         "object_type": request.args.get("object_type", "").strip() or None,
         "object_id": request.args.get("object_id", "").strip() or None,
     }
-    result = paginate(audit.audit_query(**filters), page, per_page)
-    return render_template("admin/audit.html", page=result, filters={k: v or "" for k, v in filters.items()})
+    typed = {name: request.args.get(name, "").strip() for name in ("date_from", "date_to")}
+    errors: dict[str, str] = {}
+    since = _local_day_start(typed["date_from"], errors, "date_from")
+    until = _local_day_start(typed["date_to"], errors, "date_to")
+    if until is not None:
+        until += timedelta(days=1)  # "to 31 January" includes the whole of that day
+    if since is not None and until is not None and until <= since:
+        errors["date_to"] = _("The end date is before the start date.")
+    status = 200
+    if errors:
+        since = until = None
+        status = 422
+    result = paginate(audit.audit_query(**filters, since=since, until=until), page, per_page)
+    shown = {k: v or "" for k, v in filters.items()} | typed
+    return render_template("admin/audit.html", page=result, filters=shown, errors=errors), status
 
 
 @bp.route("/admin/")
