@@ -79,6 +79,11 @@ class LoginSession(db.Model):
     ip_address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
 
+    @property
+    def device(self) -> str:
+        """The browser and system of this session in a few words ("Chrome on Android")."""
+        return describe_user_agent(self.user_agent or "")
+
 
 class ApiToken(db.Model):
     """A bearer token for the JSON API; only its SHA-256 is stored."""
@@ -94,3 +99,30 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+_BROWSERS = [
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+]
+_SYSTEMS = [
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+]
+
+
+def describe_user_agent(user_agent: str) -> str:
+    """A person recognises "Firefox on Windows", not a 150-character User-Agent header."""
+    browser = next((name for marker, name in _BROWSERS if marker in user_agent), "")
+    system = next((name for marker, name in _SYSTEMS if marker in user_agent), "")
+    if browser and system:
+        return f"{browser} · {system}"
+    return browser or system or user_agent[:40]

@@ -107,3 +107,16 @@ def test_admin_sees_and_ends_a_users_sessions(app, login_as, api_token):
     # An admin does not lock themself out from the user page.
     admin.post(f"/admin/users/{admin_id}/sessions/end")
     assert admin.get("/").status_code == 200
+
+
+def test_sessions_name_the_browser_in_a_few_words():
+    from srs.accounts.models import describe_user_agent
+
+    android = (
+        "Mozilla/5.0 (Linux; Android 14; SM-A146B) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Mobile Safari/537.36"
+    )
+    assert describe_user_agent(android) == "Chrome · Android"
+    firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+    assert describe_user_agent(firefox) == "Firefox · Windows"
+    assert describe_user_agent("") == ""

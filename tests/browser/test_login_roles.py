@@ -87,3 +87,10 @@ def test_phone_layout(phone_page, demo, username, tmp_path):
         page.wait_for_selector(f"html[lang={language}]")
         assert _overflow(page) <= 360
     _screenshot(page, f"phone-home-{username}-vi")
+    pages = ["/account"] + (
+        ["/admin/users/", "/admin/audit", "/admin/regions/"] if username == "admin" else []
+    )
+    for path in pages:
+        page.goto(path)
+        assert _overflow(page) <= 360, path
+        _screenshot(page, "phone" + path.replace("/", "-").rstrip("-") + f"-{username}")
