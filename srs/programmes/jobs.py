@@ -21,7 +21,7 @@ def affected_clients(version: RuleVersion, previous: RuleVersion | None, on: dat
     old, new = services.outcome_columns(version, previous, on)
     inner = (
         select(Client.id.label("id"), old.label("old"), new.label("new"))
-        .where(services._scope_clients(version.programme.country, None))
+        .where(services._scope_clients(version.programme.country, None, everyone=True))
         .subquery()
     )
     rows = db.session.execute(

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (catalogue texts are data; wrapping them would not help a reader)
 """The demo catalogue: real Indonesian and Vietnamese programmes with their rules (sources in docs/programmes.md).
 
 Figures marked unverified in docs/programmes.md are defaults an administrator changes in the rule
@@ -327,6 +328,11 @@ CATALOGUE: list[dict[str, Any]] = [
 def seed_catalogue(password: str) -> list[str]:
     """Add the demo programmes that are missing, each with a published version 1 (idempotent)."""
     added = []
+    # An agency reached by e-mail needs an address (the catalogue import refuses one without it).
+    for agency in db.session.scalars(
+        select(Agency).where(Agency.channel == "email", Agency.contact_email.is_(None))
+    ):
+        agency.contact_email = f"referrals@{agency.code.lower()}.example.org"
     for spec in CATALOGUE:
         if db.session.scalar(select(Programme).where(Programme.code == spec["code"])) is not None:
             continue

@@ -120,7 +120,6 @@ def save_agency(data: AgencyInput, agency: Agency | None = None) -> Agency:
     created = agency is None
     if agency is None:
         agency = Agency(code=data.code)
-        db.session.add(agency)
     agency.code = data.code
     agency.name = data.name.strip()
     agency.country = data.country
@@ -132,6 +131,7 @@ def save_agency(data: AgencyInput, agency: Agency | None = None) -> Agency:
         agency.webhook_secret = data.webhook_secret
     agency.response_days = int(data.response_days or 10)
     agency.active = data.active
+    db.session.add(agency)
     db.session.flush()
     audit.record("agency.create" if created else "agency.update", "agency", agency.id, code=agency.code)
     return agency
@@ -200,11 +200,11 @@ def save_programme(data: ProgrammeInput, programme: Programme | None = None) -> 
     if errors:
         raise ValidationFailed(_("The programme could not be saved."), errors)
     created = programme is None
+    agency = db.session.scalar(select(Agency).where(Agency.code == data.agency_code))
     if programme is None:
         programme = Programme(code=data.code)
-        db.session.add(programme)
     programme.code = data.code
-    programme.agency = db.session.scalar(select(Agency).where(Agency.code == data.agency_code))
+    programme.agency = agency
     programme.country = data.country
     programme.kind = data.kind
     programme.names = {k: v.strip() for k, v in data.names.items() if v and v.strip()}
@@ -215,6 +215,7 @@ def save_programme(data: ProgrammeInput, programme: Programme | None = None) -> 
     programme.active = data.active
     programme.active_from = data.active_from
     programme.active_to = data.active_to
+    db.session.add(programme)
     db.session.flush()
     audit.record(
         "programme.create" if created else "programme.update", "programme", programme.id, code=programme.code
@@ -243,7 +244,7 @@ def is_active(programme: Programme, on: date) -> bool:
 
 
 def active_programmes(country: str, on: date) -> list[Programme]:
-    """The programmes in force in ``country`` on ``on`` (active, within their dates, with a published rule)."""
+    """The programmes in force in ``country`` on ``on``: active, within their dates, with a rule."""
     stmt = (
         select(Programme)
         .where(
@@ -533,12 +534,15 @@ def _district_path(path: str) -> str:
     return "/".join(parts[:3]) + "/"
 
 
-def _scope_clients(country: str, user: Any) -> ColumnElement[bool]:
-    return and_(
+def _scope_clients(country: str, user: Any, everyone: bool = False) -> ColumnElement[bool]:
+    """Registered clients of ``country`` in the user's scope (``everyone``: jobs, which have no user)."""
+    conditions = [
         Client.merged_into_id.is_(None),
         Client.region_id.in_(select(Region.id).where(Region.country == country)),
-        region_id_condition(Client.region_id, user),
-    )
+    ]
+    if not everyone:
+        conditions.append(region_id_condition(Client.region_id, user))
+    return and_(*conditions)
 
 
 def outcome_columns(version: RuleVersion, previous: RuleVersion | None, on: date) -> tuple[Any, Any]:
@@ -670,7 +674,7 @@ def notice_client(notice: EligibilityNotice) -> Client:
 
 
 def export_yaml() -> str:
-    """The whole catalogue (agencies, programmes, rules in force) as YAML. Webhook secrets are never exported."""
+    """The whole catalogue (agencies, programmes, rules in force) as YAML; webhook secrets stay out."""
     agencies = [
         {
             "code": a.code,
