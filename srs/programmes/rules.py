@@ -9,13 +9,16 @@ does, so the SQL compiler (srs.programmes.compiler) gives the same answers.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date
 from typing import Any
 
-from flask_babel import format_decimal
-from flask_babel import gettext as _
+import flask_babel
+from babel.numbers import format_decimal as babel_format_decimal
 from sqlalchemy import select
 
 from srs.extensions import db
@@ -33,6 +36,49 @@ from srs.programmes.fields import (
 from srs.regions.models import Region
 
 GROUPS = ("all", "any")
+
+# Screening writes a few hundred sentences: Flask-Babel looks up the locale and catalogue on every
+# call, so an evaluation fetches them once (fast_i18n) and the helpers below reuse them.
+_I18N: ContextVar[tuple[Any, Any, dict[Any, str]] | None] = ContextVar("srs_rules_i18n", default=None)
+
+
+@contextmanager
+def fast_i18n() -> Iterator[None]:
+    """Use the current request's catalogue and locale for every sentence made inside the block."""
+    token = _I18N.set((flask_babel.get_translations(), flask_babel.get_locale(), {}))
+    try:
+        yield
+    finally:
+        _I18N.reset(token)
+
+
+def _(message: str, **variables: Any) -> str:
+    """gettext, with the catalogue fetched once per evaluation when fast_i18n() is active."""
+    cached = _I18N.get()
+    if cached is None:
+        return flask_babel.gettext(message, **variables)
+    translated = cached[0].ugettext(message)
+    return translated % variables if variables else translated
+
+
+def text_of(lazy: Any) -> str:
+    """A lazy_gettext label in the current language (through the cached catalogue when active)."""
+    args = getattr(lazy, "_args", None)
+    if _I18N.get() is not None and args:
+        return _(args[0])
+    return str(lazy)
+
+
+def format_decimal(value: Any) -> str:
+    cached = _I18N.get()
+    if cached is None:
+        return flask_babel.format_decimal(value)
+    numbers = cached[2]
+    if value not in numbers:
+        numbers[value] = babel_format_decimal(value, locale=cached[1])
+    return numbers[value]
+
+
 MAX_DEPTH = 8
 
 Path = str  # "r", "r.0", "r.0.2": the node's place in the tree (used by the editor)
@@ -89,7 +135,7 @@ def _check_leaf(
     spec = FIELDS.get(key) if isinstance(key, str) else None
     if spec is None:
         return [(path, _("Unknown field \u201c%(field)s\u201d.", field=key))]
-    label = str(spec.label)
+    label = text_of(spec.label)
     if op not in spec.operators:
         return [
             (
@@ -342,6 +388,9 @@ class PreparedRule:
 
     def evaluate(self, facts: Facts) -> Evaluation:
         """The outcome with a reason per criterion, what to ask, and what would change a near miss."""
+        if _I18N.get() is None:
+            with fast_i18n():
+                return self.evaluate(facts)
         values: dict[Path, bool | None] = {}
         reasons: list[Reason] = []
         if self.programme_code:
@@ -385,7 +434,7 @@ class PreparedRule:
             for reason in reasons:
                 if reason.passed is None and reason.field:
                     spec = FIELDS[reason.field]
-                    question = str(spec.ask or spec.label)
+                    question = text_of(spec.ask or spec.label)
                     if question not in ask:
                         ask.append(question)
         hints: list[str] = []
@@ -454,7 +503,7 @@ def format_value(field_key: str, value: Any, names: dict[str, str] | None = None
     if spec is not None and spec.type == REGION and names:
         return names.get(value, value)
     if spec is not None and spec.choices:
-        return spec.choice_label(value)
+        return next((text_of(label) for key, label in spec.choices if key == value), str(value))
     return str(value)
 
 
@@ -465,7 +514,7 @@ def describe(reason: dict[str, Any]) -> str:
         return str(reason.get("detail") or reason.get("criterion", ""))
     spec = FIELDS[key]
     op, passed, names = reason.get("op"), reason.get("passed"), reason.get("names") or {}
-    label = str(spec.label)
+    label = text_of(spec.label)
     value = format_value(key, reason.get("value"), names)
     actual = format_value(key, reason.get("actual"), names)
     if reason.get("implicit"):
@@ -545,7 +594,7 @@ def describe(reason: dict[str, Any]) -> str:
 def hint_text(reason: Reason) -> str:
     """What would change a near miss, as a sentence."""
     spec = FIELDS[reason.field or ""]
-    label = str(spec.label)
+    label = text_of(spec.label)
     op = reason.op or ""
     value = format_value(spec.key, reason.value, reason.names)
     if op == "<=":
@@ -562,7 +611,7 @@ def hint_text(reason: Reason) -> str:
     return _(
         "would qualify if %(label)s %(op)s %(value)s",
         label=label,
-        op=str(OPERATOR_LABELS.get(op, op)),
+        op=text_of(OPERATOR_LABELS.get(op, op)),
         value=value,
     )
 

@@ -33,7 +33,7 @@ from srs.programmes.models import (
     Screening,
     ScreeningResult,
 )
-from srs.programmes.rules import PreparedRule, RuleError, check, criterion_text, node_kind
+from srs.programmes.rules import PreparedRule, RuleError, check, criterion_text, fast_i18n, node_kind
 from srs.regions.models import Region
 from srs.registry.models import Client
 
@@ -440,8 +440,9 @@ def screen(
         prepared = prepare(active_programmes(client_country(client), today))
     facts = facts_for(client, today)
     screening = Screening(client_id=client.id, screened_by_id=getattr(user, "id", None), trigger=trigger)
-    for item in prepared:
-        evaluation = item.rule.evaluate(facts)
+    with fast_i18n():
+        evaluations = [item.rule.evaluate(facts) for item in prepared]
+    for item, evaluation in zip(prepared, evaluations, strict=True):
         reasons = [r.as_dict() for r in evaluation.reasons]
         if evaluation.ask:
             reasons.append(
