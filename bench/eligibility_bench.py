@@ -57,12 +57,16 @@ def _thirty_programmes() -> None:
     from srs.extensions import db
     from srs.programmes.models import Programme, RuleVersion
 
-    seeded = list(db.session.scalars(select(Programme).where(Programme.country == "ID").order_by(Programme.code)))
+    seeded = list(
+        db.session.scalars(select(Programme).where(Programme.country == "ID").order_by(Programme.code))
+    )
     n = len(seeded)
     for i in range(30 - n):
         base = seeded[i % n]
         criteria = copy.deepcopy(base.current_version.criteria)
-        criteria = {"all": [criteria, {"field": "monthly_income", "op": "<=", "value": 1_000_000 + 250_000 * i}]}
+        criteria = {
+            "all": [criteria, {"field": "monthly_income", "op": "<=", "value": 1_000_000 + 250_000 * i}]
+        }
         programme = Programme(
             code=f"ID-BENCH-{i:02d}",
             agency=base.agency,
@@ -145,17 +149,17 @@ GENERATE = text(
         enrolments, consent_given, needs_id_followup, needs_review, created_at, updated_at, version, extra)
     SELECT 'none', 'Bench client ' || g, 'bench client ' || g,
         CASE WHEN g % 2 = 0 THEN 'female' ELSE 'male' END,
-        DATE '1940-01-01' + ((g * 7919) % 30000),
-        (CAST(:region_ids AS integer[]))[1 + g % :region_count],
-        (ARRAY['informal','self_employed','msme_worker','unemployed','formal'])[1 + g % 5],
+        DATE '1940-01-01' + CAST((g * 7919) % 30000 AS integer),
+        (CAST(:region_ids AS integer[]))[CAST(1 + g % :region_count AS integer)],
+        (ARRAY['informal','self_employed','msme_worker','unemployed','formal'])[CAST(1 + g % 5 AS integer)],
         'street vendor',
         CASE WHEN g % 10 = 0 THEN NULL ELSE (g * 104729) % 6000000 END,
-        1 + g % 7,
+        CAST(1 + g % 7 AS integer),
         CASE WHEN g % 13 = 0 THEN NULL ELSE (g % 9 = 0) END,
-        (ARRAY['poor','near_poor','not_poor','unknown'])[1 + g % 4],
-        CASE WHEN g % 6 = 0 THEN NULL ELSE 1 + g % 10 END,
+        (ARRAY['poor','near_poor','not_poor','unknown'])[CAST(1 + g % 4 AS integer)],
+        CASE WHEN g % 6 = 0 THEN NULL ELSE CAST(1 + g % 10 AS integer) END,
         CAST('[]' AS json), true, false, false, now(), now(), 1, CAST('{}' AS json)
-    FROM generate_series(1, :n) AS g
+    FROM generate_series(CAST(1 AS bigint), :n) AS g
     """
 )
 
@@ -199,7 +203,10 @@ def bench_simulation(app, n: int, python_limit: int | None) -> dict[str, float]:
 
         # The same question answered in Python, client by client, with the same evaluator the
         # screening uses (loading each client through the ORM, as a Python loop would have to).
-        old_rule, new_rule = PreparedRule(current.criteria, programme.code), PreparedRule(draft.criteria, programme.code)
+        old_rule, new_rule = (
+            PreparedRule(current.criteria, programme.code),
+            PreparedRule(draft.criteria, programme.code),
+        )
         today = date.today()
         became = stopped = seen = 0
         stmt = select(Client).order_by(Client.id).execution_options(yield_per=5000)
@@ -235,7 +242,9 @@ def bench_simulation(app, n: int, python_limit: int | None) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=1_000_000)
     parser.add_argument(
         "--python-limit",
@@ -248,12 +257,16 @@ def main() -> None:
     with app.app_context():
         _setup()
     single = bench_single_client(app)
-    print(f"One client, 30 programmes: evaluate {single['evaluate_ms']:.2f} ms (median), "
-          f"whole screening with writes {single['screen_ms']:.2f} ms (median)")
+    print(
+        f"One client, 30 programmes: evaluate {single['evaluate_ms']:.2f} ms (median), "
+        f"whole screening with writes {single['screen_ms']:.2f} ms (median)"
+    )
     sim = bench_simulation(app, args.clients, args.python_limit or None)
     print(f"Generated {sim['clients']:,} clients in {sim['generate_s']:.1f} s")
     print(f"Simulation in SQL: {sim['sql_s']:.2f} s (became {sim['became']:,}, stopped {sim['stopped']:,})")
-    scaled = "" if sim["python_clients"] == sim["clients"] else f" (scaled from {sim['python_clients']:,} clients)"
+    scaled = (
+        "" if sim["python_clients"] == sim["clients"] else f" (scaled from {sim['python_clients']:,} clients)"
+    )
     print(f"Same rules in Python, client by client: {sim['python_full_s']:.1f} s{scaled}")
     print(f"SQL is {sim['ratio']:.0f}x faster")
 
