@@ -47,6 +47,8 @@ class Compiler:
         if spec.type == LIST:
             enrolled = _enrolled(value, self.dialect)
             return enrolled if op == "contains" else not_(enrolled)
+        if spec.sql_compare is not None:
+            return spec.sql_compare(op, value, self.on)
         column = self._field_sql(spec.key)
         if spec.type == REGION:
             paths = [regions[c][0] for c in value if c in regions]
@@ -101,10 +103,14 @@ class Compiler:
 
 
 def outcome_expression(truth: ColumnElement[Any]) -> ColumnElement[str]:
-    """TRUE -> eligible, FALSE -> not_eligible, NULL -> needs_information."""
+    """TRUE -> eligible, FALSE -> not_eligible, NULL -> needs_information.
+
+    A simple CASE on the truth value evaluates the rule once per row (a searched CASE with
+    ``WHEN t`` and ``WHEN NOT t`` would evaluate it twice).
+    """
     return case(
-        (truth, literal("eligible")),
-        (not_(truth), literal("not_eligible")),
+        {True: literal("eligible"), False: literal("not_eligible")},
+        value=truth,
         else_=literal("needs_information"),
     )
 

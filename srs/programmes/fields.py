@@ -7,13 +7,14 @@ included (``None`` in Python, NULL in SQL): tests/programmes/test_agreement.py h
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, exists, extract, func, null, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, extract, func, not_, null, or_, select
 from sqlalchemy.orm import aliased
 
 from srs.registry.models import POVERTY_STATUSES, WORK_STATUSES, Client, HouseholdMember
@@ -67,6 +68,42 @@ def age_on(born: date | None, on: date) -> int | None:
     if born is None:
         return None
     return on.year - born.year - (1 if (born.month, born.day) > (on.month, on.day) else 0)
+
+
+def _age_compare_sql(op: str, value: Any, on: date) -> ColumnElement[Any]:
+    """An age test as a test on the birth date: no per-row arithmetic, and an index can serve it."""
+    born = Client.date_of_birth
+
+    def at_least(years: float) -> ColumnElement[bool]:
+        return born <= years_before(on, math.ceil(years))
+
+    def at_most(years: float) -> ColumnElement[bool]:
+        return born > years_before(on, math.floor(years) + 1)
+
+    def exactly(years: float) -> ColumnElement[Any]:
+        if float(years).is_integer():
+            return and_(at_least(years), at_most(years))
+        return case((born.is_(None), null()), else_=False)
+
+    if op == ">=":
+        return at_least(value)
+    if op == ">":
+        return at_least(math.floor(value) + 1)
+    if op == "<=":
+        return at_most(value)
+    if op == "<":
+        return at_most(math.ceil(value) - 1)
+    if op == "between":
+        return and_(at_least(value[0]), at_most(value[1]))
+    if op == "=":
+        return exactly(value)
+    if op == "!=":
+        return not_(exactly(value))
+    if op == "in":
+        return or_(*[exactly(v) for v in value])
+    if op == "not_in":
+        return not_(or_(*[exactly(v) for v in value]))
+    raise ValueError(op)
 
 
 def _age_sql(born: Any, on: date) -> ColumnElement[Any]:
@@ -205,6 +242,8 @@ class Field:
     choices: tuple[tuple[str, Any], ...] = ()
     ask: Any = None  # the question for "needs information"; defaults to the label
     unit: str | None = None
+    # A field may compile its tests itself (age: as birth-date comparisons); else sql() is compared.
+    sql_compare: Callable[[str, Any, date], Any] | None = None
 
     @property
     def operators(self) -> tuple[str, ...]:
@@ -246,6 +285,7 @@ FIELDS: dict[str, Field] = {
             lambda on: _age_sql(Client.date_of_birth, on),
             ask=_l("date of birth"),
             unit="years",
+            sql_compare=_age_compare_sql,
         ),
         Field("sex", ENUM, _l("sex"), *_column("sex"), choices=tuple(SEX_LABELS.items())),
         Field(

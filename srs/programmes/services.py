@@ -627,16 +627,18 @@ def simulate(version: RuleVersion, user: Any, sample_size: int = 10) -> dict[str
         if change:
             totals[change] += n
             row[change][sex if sex in ("female", "male") else "female"] += n
-    samples = {}
+    samples: dict[str, list[str]] = {"became": [], "stopped": []}
     for change, condition in (
         ("became", and_(inner.c.new == "eligible", inner.c.old != "eligible")),
         ("stopped", and_(inner.c.old == "eligible", inner.c.new != "eligible")),
     ):
-        samples[change] = list(
-            db.session.scalars(
-                select(inner.c.full_name).where(condition).order_by(inner.c.full_name).limit(sample_size)
+        # Only when there is someone to find: in id order the scan stops at the first matches.
+        if totals[change]:
+            samples[change] = list(
+                db.session.scalars(
+                    select(inner.c.full_name).where(condition).order_by(inner.c.id).limit(sample_size)
+                )
             )
-        )
     return {
         "programme": programme.code,
         "version": version.number,

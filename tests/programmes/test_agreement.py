@@ -68,7 +68,7 @@ client_data = st.fixed_dictionaries(
     }
 )
 
-numbers = st.integers(0, 5_000_000) | st.integers(0, 100)
+numbers = st.integers(0, 5_000_000) | st.integers(0, 100) | st.floats(0, 100).map(lambda x: round(x, 1))
 
 
 def leaf_for(key: str) -> st.SearchStrategy[dict]:
