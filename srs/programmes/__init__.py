@@ -13,8 +13,12 @@ def _screening_timeline(client: Any) -> list[Any]:
     from srs.core.slots import TimelineItem
     from srs.programmes import services
 
+    from srs.accounts.models import User
+    from srs.extensions import db
+
     items = []
     for screening in services.screenings_of(client):
+        by = db.session.get(User, screening.screened_by_id) if screening.screened_by_id else None
         counts = services.grouped(screening)
         items.append(
             TimelineItem(
@@ -27,7 +31,7 @@ def _screening_timeline(client: Any) -> list[Any]:
                     n=len(counts["needs_information"]),
                     x=len(counts["not_eligible"]),
                 ),
-                by=None,
+                by=(by.full_name or by.username) if by else _("automatic re-screening"),
                 url=url_for("programmes.screening_result", screening_id=screening.id),
             )
         )
