@@ -10,11 +10,10 @@ from flask_babel import lazy_gettext as _l
 
 
 def _screening_timeline(client: Any) -> list[Any]:
-    from srs.core.slots import TimelineItem
-    from srs.programmes import services
-
     from srs.accounts.models import User
+    from srs.core.slots import TimelineItem
     from srs.extensions import db
+    from srs.programmes import services
 
     items = []
     for screening in services.screenings_of(client):

@@ -244,6 +244,7 @@ class Field:
     unit: str | None = None
     # A field may compile its tests itself (age: as birth-date comparisons); else sql() is compared.
     sql_compare: Callable[[str, Any, date], Any] | None = None
+    bounds: tuple[int, int] | None = None  # values a rule may compare with (inclusive)
 
     @property
     def operators(self) -> tuple[str, ...]:
@@ -286,6 +287,7 @@ FIELDS: dict[str, Field] = {
             ask=_l("date of birth"),
             unit="years",
             sql_compare=_age_compare_sql,
+            bounds=(0, 150),
         ),
         Field("sex", ENUM, _l("sex"), *_column("sex"), choices=tuple(SEX_LABELS.items())),
         Field(

@@ -170,6 +170,16 @@ def _check_leaf(
                     value=value,
                 )
             )
+        numbers = [v for v in (value if isinstance(value, list) else [value]) if is_number(v)]
+        if not problems and spec.bounds and any(not spec.bounds[0] <= v <= spec.bounds[1] for v in numbers):
+            problems.append(
+                _(
+                    "%(field)s is compared with numbers from %(low)d to %(high)d.",
+                    field=label,
+                    low=spec.bounds[0],
+                    high=spec.bounds[1],
+                )
+            )
     elif spec.type == ENUM:
         allowed = [k for k, _label in spec.choices]
         values = value if op in ("in", "not_in") else [value]

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 from srs.extensions import db
 from srs.programmes.compiler import compile_outcome
 from srs.programmes.fields import FIELDS, facts_for
-from srs.programmes.rules import PreparedRule, check, outcome_of
+from srs.programmes.rules import PreparedRule, check, outcome_of, validate
 from srs.registry.models import Client
 from tests.programmes.conftest import add_household, make_client
 
@@ -132,6 +132,7 @@ def _create(data: dict) -> Client:
 )
 @given(clients=st.lists(client_data, min_size=1, max_size=6), criteria=trees, with_code=st.booleans())
 def test_python_and_sql_agree(ctx, clients, criteria, with_code):
+    assume(not validate(criteria))  # e.g. an age of 2025 years is refused at save
     tree = check(criteria)
     code = CODES[0] if with_code else None
     try:

@@ -136,6 +136,9 @@ def test_validation_refuses_unknown_fields_text_for_numbers_empty_groups_and_wro
     assert (
         "Unknown region code" in messages({"all": [{"field": "region", "op": "in", "value": ["99.99"]}]})[0]
     )
+    assert messages({"all": [{"field": "age", "op": "<", "value": 2025}]}) == [
+        "age is compared with numbers from 0 to 150."
+    ]
     assert validate({"all": [{"field": "age", "op": "between", "value": [18, 64]}]}) == []
 
 
