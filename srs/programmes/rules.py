@@ -154,7 +154,18 @@ def _check_leaf(
     if spec.type == NUMBER:
         if op == "between":
             if not (isinstance(value, list) and len(value) == 2 and all(is_number(v) for v in value)):
-                problems.append(_("%(field)s between needs two numbers (from and to).", field=label))
+                bad = [v for v in (value if isinstance(value, list) else [value]) if not is_number(v)]
+                shown = ", ".join(f"\u201c{v}\u201d" for v in bad if v not in ("", None))
+                if shown:
+                    problems.append(
+                        _(
+                            "%(field)s between needs two numbers (from and to): %(bad)s is not a number.",
+                            field=label,
+                            bad=shown,
+                        )
+                    )
+                else:
+                    problems.append(_("%(field)s between needs two numbers (from and to).", field=label))
             elif value[0] > value[1]:
                 problems.append(
                     _("The first number of %(field)s between must not exceed the second.", field=label)

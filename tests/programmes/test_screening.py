@@ -161,3 +161,10 @@ def test_profile_slot_shows_latest_screening_and_button(app, login_as):
         login_user(db.session.scalar(select(User).where(User.username == "officer.id1")))
         html = str(render_slot("client_profile", client=db.session.get(Client, vendor_id)))
     assert "Screen now" in html and "See why" in html and "eligible" in html
+
+
+def test_openapi_describes_the_programme_endpoints(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert "post" in paths["/clients/{client_id}/screenings"]
+    assert "get" in paths["/screenings/{screening_id}"]
+    assert "get" in paths["/programmes"]
