@@ -187,8 +187,20 @@ def test_publish_keeps_history_and_rescreens_with_a_real_worker(app, login_as):
         from srs.programmes.jobs import rescreen
 
         assert rescreen(run_id) == {"screened": 0}
-    home = login_as("officer").get("/").get_data(as_text=True)
+    officer = login_as("officer")
+    home = officer.get("/").get_data(as_text=True)
     assert "Newly eligible" in home and "Ani Muda" in home and "Citra Tua" not in home
+    with app.app_context():
+        from srs.registry.models import Client
+
+        ani_notice = db.session.scalar(
+            select(EligibilityNotice.id)
+            .join(Client, Client.id == EligibilityNotice.client_id)
+            .where(Client.full_name == "Ani Muda")
+        )
+    assert login_as("officer2").post(f"/eligibility-notices/{ani_notice}/dismiss").status_code == 404
+    assert officer.post(f"/eligibility-notices/{ani_notice}/dismiss").status_code == 302
+    assert "Ani Muda" not in officer.get("/").get_data(as_text=True)
     history = admin.get(f"/admin/programmes/{programme_id}/history").get_data(as_text=True)
     assert "Admin SRS" in history and "age between 17,70" in history and "age between 18,64" in history
     assert "Age limit raised" in history
