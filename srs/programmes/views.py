@@ -87,15 +87,20 @@ def programmes():  # type: ignore[no-untyped-def]
     )
 
 
-def _programme_input(form: ProgrammeForm) -> services.ProgrammeInput:
+def _programme_input(form: ProgrammeForm, programme: Programme | None) -> services.ProgrammeInput:
+    # The form edits the English texts; other languages (from a YAML import) are kept.
+    descriptions = dict(programme.descriptions) if programme else {}
+    benefit = dict(programme.benefit) if programme else {}
+    descriptions["en"] = form.description.data or ""
+    benefit["en"] = form.benefit.data or ""
     return services.ProgrammeInput(
         code=form.code.data or "",
         agency_code=form.agency.data or "",
         country=form.country.data or "",
         kind=form.kind.data or "",
         names={"en": form.name_en.data or "", "id": form.name_id.data or "", "vi": form.name_vi.data or ""},
-        descriptions={"en": form.description.data or ""},
-        benefit={"en": form.benefit.data or ""},
+        descriptions=descriptions,
+        benefit=benefit,
         required_documents=(form.required_documents.data or "").splitlines(),
         shared_fields=list(form.shared_fields.data or []),
         active=bool(form.active.data),
@@ -129,7 +134,7 @@ def programme_form(programme_id: int | None = None):  # type: ignore[no-untyped-
     status = 200
     if form.validate_on_submit():
         try:
-            saved = services.save_programme(_programme_input(form), programme)
+            saved = services.save_programme(_programme_input(form, programme), programme)
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
