@@ -139,3 +139,40 @@ class ScreeningResult(db.Model):
     screening: Mapped[Screening] = relationship(back_populates="results")
     programme: Mapped[Programme] = relationship()
     rule_version: Mapped[RuleVersion] = relationship()
+
+
+class RescreenRun(db.Model):
+    """A re-screening started by publishing a rule version: its progress, for the progress bar."""
+
+    __tablename__ = "rescreen_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_version_id: Mapped[int] = mapped_column(ForeignKey("rule_versions.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued | running | done | failed
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    newly_eligible: Mapped[int] = mapped_column(default=0)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    rule_version: Mapped[RuleVersion] = relationship()
+
+
+class EligibilityNotice(db.Model):
+    """A client who newly qualifies for a programme after a rule change: on their officer's work list."""
+
+    __tablename__ = "eligibility_notices"
+    __table_args__ = (
+        UniqueConstraint("client_id", "programme_id", "rule_version_id", name="uq_eligibility_notices_once"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    rule_version_id: Mapped[int] = mapped_column(ForeignKey("rule_versions.id"))
+    screening_id: Mapped[int] = mapped_column(ForeignKey("screenings.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    programme: Mapped[Programme] = relationship()

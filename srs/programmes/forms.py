@@ -1,0 +1,86 @@
+"""Forms for agencies, programmes, catalogue import and rule editing."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Length, Optional
+
+from srs.programmes.models import PROGRAMME_KINDS
+from srs.programmes.services import SHARED_FIELD_CHOICES
+
+CHANNEL_CHOICES = [
+    ("inbox", _l("In SRS (agency inbox)")),
+    ("webhook", _l("Signed webhook")),
+    ("email", _l("E-mail")),
+]
+COUNTRY_CHOICES = [("ID", _l("Indonesia")), ("VN", _l("Viet Nam"))]
+KIND_LABELS = {
+    "social_insurance": _l("Social insurance"),
+    "health_insurance": _l("Health insurance"),
+    "social_assistance": _l("Social assistance"),
+    "employment_service": _l("Employment service"),
+    "training": _l("Training"),
+}
+KIND_CHOICES = [(k, KIND_LABELS[k]) for k in PROGRAMME_KINDS]
+
+
+class AgencyForm(FlaskForm):
+    code = StringField(
+        _l("Code"), validators=[Length(max=40)], description=_l("Capital letters, e.g. BPJSTK")
+    )
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    country = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validate_choice=False)
+    contact_email = StringField(_l("E-mail"), validators=[Optional(), Length(max=200)])
+    contact_phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    channel = SelectField(_l("Referrals reach the agency by"), choices=CHANNEL_CHOICES, validate_choice=False)
+    webhook_url = StringField(_l("Webhook address"), validators=[Optional(), Length(max=500)])
+    webhook_secret = PasswordField(
+        _l("Webhook secret"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("Leave empty to keep the stored secret."),
+    )
+    response_days = IntegerField(_l("Response deadline (working days)"), validators=[Optional()], default=10)
+    active = BooleanField(_l("Active"), default=True)
+
+
+class ProgrammeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[Length(max=40)], description=_l("e.g. ID-PKH"))
+    name_en = StringField(_l("Name (English)"), validators=[Length(max=200)])
+    name_id = StringField(_l("Name (Bahasa Indonesia)"), validators=[Optional(), Length(max=200)])
+    name_vi = StringField(_l("Name (Tiếng Việt)"), validators=[Optional(), Length(max=200)])
+    agency = SelectField(_l("Agency"), choices=[], validate_choice=False)
+    country = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validate_choice=False)
+    kind = SelectField(_l("Kind"), choices=KIND_CHOICES, validate_choice=False)
+    description = TextAreaField(_l("Description (English)"), validators=[Optional(), Length(max=4000)])
+    benefit = TextAreaField(_l("Benefit (English)"), validators=[Optional(), Length(max=4000)])
+    required_documents = TextAreaField(
+        _l("Required documents"), validators=[Optional()], description=_l("One per line.")
+    )
+    shared_fields = SelectMultipleField(
+        _l("Client fields the agency may see"),
+        choices=[(f, f.replace("_", " ")) for f in SHARED_FIELD_CHOICES],
+        validate_choice=False,
+    )
+    active = BooleanField(_l("Active"), default=True)
+    active_from = DateField(_l("Active from"), validators=[Optional()])
+    active_to = DateField(_l("Active until"), validators=[Optional()])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Catalogue file (YAML)"))
+
+
+class EmptyForm(FlaskForm):
+    """Only the CSRF token (buttons that post)."""

@@ -1,0 +1,369 @@
+# ruff: noqa: E501  (catalogue texts are data; wrapping them would not help a reader)
+"""The demo catalogue: real Indonesian and Vietnamese programmes with their rules (sources in docs/programmes.md).
+
+Figures marked unverified in docs/programmes.md are defaults an administrator changes in the rule
+editor; each version records its source.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from srs.extensions import db
+from srs.programmes.models import Agency, Programme, RuleVersion
+from srs.programmes.rules import check
+
+NON_WAGE = ["informal", "self_employed", "msme_worker"]
+POOR_OR_LOW_DECILE = {
+    "any": [
+        {"field": "poverty_status", "op": "=", "value": "poor"},
+        {"field": "welfare_decile", "op": "<=", "value": 4},
+    ]
+}
+
+CATALOGUE: list[dict[str, Any]] = [
+    {
+        "code": "ID-BPJSTK-BPU",
+        "agency": "BPJSTK",
+        "country": "ID",
+        "kind": "social_insurance",
+        "names": {
+            "en": "BPJS Ketenagakerjaan for non-wage workers (BPU)",
+            "id": "BPJS Ketenagakerjaan Bukan Penerima Upah (BPU)",
+            "vi": "BPJS Ketenagakerjaan cho lao động không hưởng lương",
+        },
+        "descriptions": {
+            "en": "Work accident (JKK), death (JKM) and optional old-age savings (JHT) for people working outside an employment relationship."
+        },
+        "benefit": {"en": "JKK 1% of declared income, JKM Rp 6,800 a month, JHT 2% (optional)."},
+        "required_documents": ["NIK (KTP)", "Phone number"],
+        "shared_fields": [
+            "full_name",
+            "id_number",
+            "sex",
+            "date_of_birth",
+            "phone",
+            "address",
+            "occupation",
+            "monthly_income",
+        ],
+        "criteria": {
+            "all": [
+                {"field": "work_status", "op": "in", "value": NON_WAGE},
+                {"field": "age", "op": "between", "value": [15, 65]},
+            ]
+        },
+        "source": "BPJS Ketenagakerjaan BPU participation (Permenaker 5/2021); age limits 15-65 unverified default.",
+    },
+    {
+        "code": "ID-JKN-PBI",
+        "agency": "BPJSKES",
+        "country": "ID",
+        "kind": "health_insurance",
+        "names": {
+            "en": "JKN-KIS PBI (state-paid health insurance)",
+            "id": "JKN-KIS Penerima Bantuan Iuran (PBI)",
+            "vi": "JKN-KIS PBI (bảo hiểm y tế do nhà nước đóng)",
+        },
+        "descriptions": {
+            "en": "National health insurance with contributions paid by the state for the poor and those unable to pay."
+        },
+        "benefit": {"en": "Government pays Rp 42,000 per person per month (Perpres 64/2020)."},
+        "required_documents": ["NIK (KTP)", "Family card (KK)"],
+        "shared_fields": [
+            "full_name",
+            "id_number",
+            "sex",
+            "date_of_birth",
+            "address",
+            "poverty_status",
+            "welfare_decile",
+        ],
+        "criteria": {"all": [POOR_OR_LOW_DECILE]},
+        "source": "Perpres 64/2020; PBI listed in DTSEN. Decile cut-off 4 is an unverified default.",
+    },
+    {
+        "code": "ID-PKH",
+        "agency": "KEMENSOS",
+        "country": "ID",
+        "kind": "social_assistance",
+        "names": {
+            "en": "PKH family cash transfer",
+            "id": "Program Keluarga Harapan (PKH)",
+            "vi": "PKH chuyển tiền cho gia đình",
+        },
+        "descriptions": {
+            "en": "Conditional cash transfer for poor families with pregnant women, young children, pupils, people with severe disability or elderly members."
+        },
+        "benefit": {
+            "en": "Per year (2025): pregnancy 3,000,000; child 0-6 3,000,000; primary 900,000; junior secondary 1,500,000; senior secondary 2,000,000; severe disability 2,400,000; elderly 2,400,000."
+        },
+        "required_documents": ["NIK (KTP)", "Family card (KK)"],
+        "shared_fields": [
+            "full_name",
+            "id_number",
+            "sex",
+            "date_of_birth",
+            "address",
+            "household_size",
+            "poverty_status",
+            "welfare_decile",
+        ],
+        "criteria": {
+            "all": [
+                POOR_OR_LOW_DECILE,
+                {
+                    "any": [
+                        {"field": "has_pregnant_member", "op": "=", "value": True},
+                        {"field": "has_child_under_6", "op": "=", "value": True},
+                        {"field": "has_school_age_child", "op": "=", "value": True},
+                        {"field": "disability", "op": "=", "value": True},
+                        {"field": "has_member_60_plus", "op": "=", "value": True},
+                    ]
+                },
+            ]
+        },
+        "source": "Kemensos PKH components 2025; DTSEN listing approximated by poverty status or decile <= 4 (unverified); elderly cut-off 60 unverified.",
+    },
+    {
+        "code": "ID-BPNT",
+        "agency": "KEMENSOS",
+        "country": "ID",
+        "kind": "social_assistance",
+        "names": {
+            "en": "BPNT / Sembako food aid",
+            "id": "Bantuan Pangan Non Tunai (BPNT) / Sembako",
+            "vi": "BPNT / hỗ trợ lương thực Sembako",
+        },
+        "descriptions": {"en": "Monthly non-cash food assistance for low-income households."},
+        "benefit": {"en": "Monthly food credit (amount unverified)."},
+        "required_documents": ["NIK (KTP)", "Family card (KK)"],
+        "shared_fields": [
+            "full_name",
+            "id_number",
+            "address",
+            "household_size",
+            "poverty_status",
+            "welfare_decile",
+        ],
+        "criteria": {
+            "any": [
+                {"field": "poverty_status", "op": "in", "value": ["poor", "near_poor"]},
+                {"field": "welfare_decile", "op": "<=", "value": 4},
+            ]
+        },
+        "source": "Gated on DTSEN listing; decile cut-off 4 and near-poor inclusion are unverified defaults.",
+    },
+    {
+        "code": "ID-PRAKERJA",
+        "agency": "KEMNAKER",
+        "country": "ID",
+        "kind": "training",
+        "names": {
+            "en": "Kartu Prakerja (skills training)",
+            "id": "Kartu Prakerja",
+            "vi": "Kartu Prakerja (đào tạo kỹ năng)",
+        },
+        "descriptions": {"en": "Skills training credit for job-seekers, workers and laid-off workers."},
+        "benefit": {"en": "Training credit and an incentive after training (amounts unverified)."},
+        "required_documents": ["NIK (KTP)", "Family card (KK)", "E-mail address"],
+        "shared_fields": [
+            "full_name",
+            "id_number",
+            "sex",
+            "date_of_birth",
+            "phone",
+            "occupation",
+            "work_status",
+        ],
+        "criteria": {
+            "all": [
+                {"field": "age", "op": "between", "value": [18, 64]},
+                {"field": "in_education", "op": "=", "value": False},
+            ]
+        },
+        "source": "Kartu Prakerja rules: age 18-64, not in formal education. Exclusions (civil servants, military, police, village officials, SOE directors; at most 2 NIKs per KK) are checked by the agency.",
+    },
+    {
+        "code": "VN-BHXH-TN",
+        "agency": "VSS",
+        "country": "VN",
+        "kind": "social_insurance",
+        "names": {
+            "en": "Voluntary social insurance",
+            "id": "Asuransi sosial sukarela (Vietnam)",
+            "vi": "Bảo hiểm xã hội tự nguyện",
+        },
+        "descriptions": {"en": "Pension and death benefits for people outside compulsory social insurance."},
+        "benefit": {
+            "en": "Contribution 22% of a chosen income; state support on the rural-poverty-line income for up to 120 months: poor 50%, near-poor 40%, ethnic minorities 30%, others 20% (Decree 159/2025)."
+        },
+        "required_documents": ["Personal ID (CCCD)"],
+        "shared_fields": [
+            "full_name",
+            "id_number",
+            "sex",
+            "date_of_birth",
+            "phone",
+            "address",
+            "poverty_status",
+        ],
+        "criteria": {
+            "all": [
+                {"field": "age", "op": ">=", "value": 15},
+                {"field": "work_status", "op": "!=", "value": "formal"},
+            ]
+        },
+        "source": "Social Insurance Law 2024 (from 1 July 2025); Decree 159/2025 for the state support.",
+    },
+    {
+        "code": "VN-BHYT-HGD",
+        "agency": "VSS",
+        "country": "VN",
+        "kind": "health_insurance",
+        "names": {
+            "en": "Household health insurance",
+            "id": "Asuransi kesehatan rumah tangga (Vietnam)",
+            "vi": "Bảo hiểm y tế hộ gia đình",
+        },
+        "descriptions": {
+            "en": "Health insurance bought per household for people not covered through work or the state."
+        },
+        "benefit": {
+            "en": "4.5% of the base salary (VND 2.34 million) = VND 105,300 a month for the first member; 2nd 70%, 3rd 60%, 4th 50%, 5th+ 40%; near-poor subsidised at least 70% (Decree 188/2025)."
+        },
+        "required_documents": ["Personal ID (CCCD)", "Household members' IDs"],
+        "shared_fields": [
+            "full_name",
+            "id_number",
+            "sex",
+            "date_of_birth",
+            "address",
+            "household_size",
+            "poverty_status",
+        ],
+        "criteria": {
+            "all": [
+                {"field": "work_status", "op": "!=", "value": "formal"},
+                {"field": "poverty_status", "op": "in", "value": ["near_poor", "not_poor"]},
+            ]
+        },
+        "source": "Health Insurance Law; Decree 188/2025. Poor households get state-paid cards instead (so excluded here).",
+    },
+    {
+        "code": "VN-TCXH",
+        "agency": "MOLISA",
+        "country": "VN",
+        "kind": "social_assistance",
+        "names": {
+            "en": "Monthly social assistance",
+            "id": "Bantuan sosial bulanan (Vietnam)",
+            "vi": "Trợ cấp xã hội hằng tháng",
+        },
+        "descriptions": {
+            "en": "Monthly allowance for elderly people, orphaned children, poor single parents and people with disabilities."
+        },
+        "benefit": {
+            "en": "Standard level VND 500,000 (Decree 76/2024) times a coefficient: elderly in poor households x1.5 at 60-80, x2.0 at 80+; 80+ without pension x1.0."
+        },
+        "required_documents": ["Personal ID (CCCD)", "Application form (Decree 20/2021)"],
+        "shared_fields": [
+            "full_name",
+            "id_number",
+            "sex",
+            "date_of_birth",
+            "address",
+            "disability",
+            "poverty_status",
+        ],
+        "criteria": {
+            "any": [
+                {"field": "age", "op": ">=", "value": 80},
+                {
+                    "all": [
+                        {"field": "age", "op": ">=", "value": 60},
+                        {"field": "poverty_status", "op": "=", "value": "poor"},
+                    ]
+                },
+                {
+                    "all": [
+                        {"field": "disability", "op": "=", "value": True},
+                        {"field": "poverty_status", "op": "in", "value": ["poor", "near_poor"]},
+                    ]
+                },
+            ]
+        },
+        "source": "Decree 20/2021 and Decree 76/2024. The pension condition for people 80+ and the disability categories are checked by the commune (unverified simplification).",
+    },
+    {
+        "code": "VN-ESC-HN",
+        "agency": "ESC-HN",
+        "country": "VN",
+        "kind": "employment_service",
+        "names": {
+            "en": "Employment service centre (Ha Noi)",
+            "id": "Pusat layanan kerja (Hanoi)",
+            "vi": "Trung tâm Dịch vụ việc làm Hà Nội",
+        },
+        "descriptions": {
+            "en": "Counselling, job placement and vocational training; self-employed informal workers normally do not qualify for unemployment insurance and are referred here."
+        },
+        "benefit": {"en": "Free counselling and placement; training support."},
+        "required_documents": ["Personal ID (CCCD)"],
+        "shared_fields": ["full_name", "sex", "date_of_birth", "phone", "occupation", "work_status"],
+        "criteria": {
+            "all": [
+                {"field": "age", "op": ">=", "value": 15},
+                {"field": "work_status", "op": "in", "value": ["unemployed", "informal", "self_employed"]},
+                {"field": "region", "op": "in", "value": ["01"]},
+            ]
+        },
+        "source": "Employment Law; the centre serves residents of Ha Noi (region 01).",
+    },
+]
+
+
+def seed_catalogue(password: str) -> list[str]:
+    """Add the demo programmes that are missing, each with a published version 1 (idempotent)."""
+    added = []
+    # An agency reached by e-mail needs an address (the catalogue import refuses one without it).
+    for agency in db.session.scalars(
+        select(Agency).where(Agency.channel == "email", Agency.contact_email.is_(None))
+    ):
+        agency.contact_email = f"referrals@{agency.code.lower()}.example.org"
+    for spec in CATALOGUE:
+        if db.session.scalar(select(Programme).where(Programme.code == spec["code"])) is not None:
+            continue
+        agency = db.session.scalar(select(Agency).where(Agency.code == spec["agency"]))
+        if agency is None:
+            continue
+        programme = Programme(
+            code=spec["code"],
+            agency=agency,
+            country=spec["country"],
+            kind=spec["kind"],
+            names=spec["names"],
+            descriptions=spec["descriptions"],
+            benefit=spec["benefit"],
+            required_documents=spec["required_documents"],
+            shared_fields=spec["shared_fields"],
+            active=True,
+        )
+        db.session.add(programme)
+        db.session.flush()
+        version = RuleVersion(
+            programme_id=programme.id,
+            number=1,
+            criteria=check(spec["criteria"]),
+            status="published",
+            source=spec["source"],
+        )
+        db.session.add(version)
+        db.session.flush()
+        version.published_at = version.created_at
+        programme.current_version_id = version.id
+        added.append(spec["code"])
+    db.session.flush()
+    return [f"Programmes added: {len(added)} ({', '.join(added) or 'none'})"]

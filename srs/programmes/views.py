@@ -1,0 +1,370 @@
+"""Pages: agencies and programmes (admin), the rule editor, simulation, re-screening and screening."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from srs.core import audit
+from srs.core.access import roles_required
+from srs.core.errors import ValidationFailed
+from srs.core.forms import apply_errors
+from srs.core.scope import get_in_scope_or_404, region_id_condition
+from srs.extensions import db
+from srs.programmes import editor, services
+from srs.programmes.fields import OPERATOR_LABELS
+from srs.programmes.forms import KIND_LABELS, AgencyForm, EmptyForm, ImportForm, ProgrammeForm
+from srs.programmes.models import Agency, EligibilityNotice, Programme, RescreenRun, RuleVersion, Screening
+from srs.programmes.rules import describe
+from srs.registry.models import Client
+
+bp = Blueprint("programmes", __name__)
+
+
+# Agencies ----------------------------------------------------------------------------------------
+
+
+@bp.route("/admin/agencies")
+@roles_required("admin")
+def agencies():  # type: ignore[no-untyped-def]
+    return render_template("programmes/agencies.html", agencies=services.list_agencies())
+
+
+def _agency_input(form: AgencyForm) -> services.AgencyInput:
+    return services.AgencyInput(
+        code=form.code.data or "",
+        name=form.name.data or "",
+        country=form.country.data or "",
+        contact_email=(form.contact_email.data or "").strip() or None,
+        contact_phone=(form.contact_phone.data or "").strip() or None,
+        channel=form.channel.data or "inbox",
+        webhook_url=(form.webhook_url.data or "").strip() or None,
+        webhook_secret=form.webhook_secret.data or None,
+        response_days=form.response_days.data,
+        active=bool(form.active.data),
+    )
+
+
+@bp.route("/admin/agencies/new", methods=["GET", "POST"])
+@bp.route("/admin/agencies/<int:agency_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def agency_form(agency_id: int | None = None):  # type: ignore[no-untyped-def]
+    agency = db.get_or_404(Agency, agency_id) if agency_id is not None else None
+    form = AgencyForm(obj=agency)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.save_agency(_agency_input(form), agency)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+            status = 422
+        else:
+            flash(_("The agency was saved."), "success")
+            return redirect(url_for("programmes.agencies"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("programmes/agency_form.html", form=form, agency=agency), status
+
+
+# Programmes --------------------------------------------------------------------------------------
+
+
+@bp.route("/admin/programmes")
+@roles_required("admin", "supervisor")
+def programmes():  # type: ignore[no-untyped-def]
+    items = services.list_programmes(request.args.get("country") or None)
+    return render_template(
+        "programmes/programmes.html",
+        programmes=items,
+        drafts={p.id: services.draft_of(p) for p in items},
+        kinds=KIND_LABELS,
+        form=ImportForm(),
+    )
+
+
+def _programme_input(form: ProgrammeForm, programme: Programme | None) -> services.ProgrammeInput:
+    # The form edits the English texts; other languages (from a YAML import) are kept.
+    descriptions = dict(programme.descriptions) if programme else {}
+    benefit = dict(programme.benefit) if programme else {}
+    descriptions["en"] = form.description.data or ""
+    benefit["en"] = form.benefit.data or ""
+    return services.ProgrammeInput(
+        code=form.code.data or "",
+        agency_code=form.agency.data or "",
+        country=form.country.data or "",
+        kind=form.kind.data or "",
+        names={"en": form.name_en.data or "", "id": form.name_id.data or "", "vi": form.name_vi.data or ""},
+        descriptions=descriptions,
+        benefit=benefit,
+        required_documents=(form.required_documents.data or "").splitlines(),
+        shared_fields=list(form.shared_fields.data or []),
+        active=bool(form.active.data),
+        active_from=form.active_from.data,
+        active_to=form.active_to.data,
+    )
+
+
+@bp.route("/admin/programmes/new", methods=["GET", "POST"])
+@bp.route("/admin/programmes/<int:programme_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def programme_form(programme_id: int | None = None):  # type: ignore[no-untyped-def]
+    programme = db.get_or_404(Programme, programme_id) if programme_id is not None else None
+    form = ProgrammeForm()
+    form.agency.choices = [(a.code, f"{a.name} ({a.code}, {a.country})") for a in services.list_agencies()]
+    if programme is not None and request.method == "GET":
+        form.code.data = programme.code
+        form.name_en.data = programme.names.get("en")
+        form.name_id.data = programme.names.get("id")
+        form.name_vi.data = programme.names.get("vi")
+        form.agency.data = programme.agency.code
+        form.country.data = programme.country
+        form.kind.data = programme.kind
+        form.description.data = programme.descriptions.get("en")
+        form.benefit.data = programme.benefit.get("en")
+        form.required_documents.data = "\n".join(programme.required_documents)
+        form.shared_fields.data = list(programme.shared_fields)
+        form.active.data = programme.active
+        form.active_from.data = programme.active_from
+        form.active_to.data = programme.active_to
+    status = 200
+    if form.validate_on_submit():
+        try:
+            saved = services.save_programme(_programme_input(form, programme), programme)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+            status = 422
+        else:
+            flash(_("The programme was saved."), "success")
+            if programme is None:
+                return redirect(url_for("programmes.rule_editor", programme_id=saved.id))
+            return redirect(url_for("programmes.programmes"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("programmes/programme_form.html", form=form, programme=programme), status
+
+
+# Rule editor, simulation, publishing -------------------------------------------------------------
+
+
+def _editor_page(
+    programme: Programme,
+    tree: dict[str, Any],
+    errors: dict[str, list[str]],
+    note: str,
+    source: str,
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
+    draft = services.draft_of(programme)
+    simulation = services.simulate(draft, current_user) if draft is not None and not errors else None
+    return (
+        render_template(
+            "programmes/rule_editor.html",
+            programme=programme,
+            tree=tree,
+            errors=errors,
+            note=note,
+            source=source,
+            draft=draft,
+            simulation=simulation,
+            fields=editor.field_options(),
+            field_keys=[f["key"] for f in editor.field_options()],
+            operator_labels=OPERATOR_LABELS,
+            value_text=editor.value_text,
+            form=EmptyForm(),
+        ),
+        status,
+    )
+
+
+@bp.route("/admin/programmes/<int:programme_id>/rules", methods=["GET", "POST"])
+@roles_required("admin", "supervisor")
+def rule_editor(programme_id: int):  # type: ignore[no-untyped-def]
+    programme = db.get_or_404(Programme, programme_id)
+    draft = services.draft_of(programme)
+    source_version = draft or programme.current_version
+    if request.method == "GET":
+        tree = (
+            copy.deepcopy(source_version.criteria) if source_version else {"all": [dict(editor.BLANK_LEAF)]}
+        )
+        note = (draft.note if draft else "") or ""
+        source = (source_version.source if source_version else "") or ""
+        return _editor_page(programme, tree, {}, note, source)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    tree = editor.tree_from_form(request.form)
+    note, source = request.form.get("note", ""), request.form.get("source", "")
+    action = request.form.get("action", "save")
+    if action != "save":
+        return _editor_page(programme, editor.apply_action(tree, action), {}, note, source)
+    try:
+        services.save_draft(programme, tree, current_user, note, source)
+    except ValidationFailed as exc:
+        errors = {key.removeprefix("criteria."): msgs for key, msgs in exc.errors.items()}
+        flash(_("The rule has errors; nothing was saved and the version in force stays."), "error")
+        return _editor_page(programme, tree, errors, note, source, 422)
+    flash(_("Draft saved. Check the simulation below, then publish or discard it."), "success")
+    return redirect(url_for("programmes.rule_editor", programme_id=programme.id) + "#simulation")
+
+
+def _draft_or_404(programme: Programme, version_id: int) -> RuleVersion:
+    version = db.session.get(RuleVersion, version_id)
+    if version is None or version.programme_id != programme.id:
+        abort(404)
+    return version
+
+
+@bp.route("/admin/programmes/<int:programme_id>/versions/<int:version_id>/publish", methods=["POST"])
+@roles_required("admin")
+def publish(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
+    programme = db.get_or_404(Programme, programme_id)
+    version = _draft_or_404(programme, version_id)
+    run = services.publish(version, current_user)
+    flash(_("Version %(n)d is in force. Re-screening has started.", n=version.number), "success")
+    return redirect(
+        url_for("programmes.rescreen_page", run_id=run.id) if run else url_for("programmes.programmes")
+    )
+
+
+@bp.route("/admin/programmes/<int:programme_id>/versions/<int:version_id>/discard", methods=["POST"])
+@roles_required("admin")
+def discard(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
+    programme = db.get_or_404(Programme, programme_id)
+    services.discard(_draft_or_404(programme, version_id))
+    flash(_("The draft was discarded; the version in force stays."), "success")
+    return redirect(url_for("programmes.rule_editor", programme_id=programme.id))
+
+
+@bp.route("/admin/programmes/<int:programme_id>/history")
+@roles_required("admin", "supervisor")
+def history(programme_id: int):  # type: ignore[no-untyped-def]
+    programme = db.get_or_404(Programme, programme_id)
+    return render_template("programmes/history.html", programme=programme, rows=services.history(programme))
+
+
+@bp.route("/admin/rescreens/<int:run_id>")
+@roles_required("admin", "supervisor")
+def rescreen_page(run_id: int):  # type: ignore[no-untyped-def]
+    run = db.get_or_404(RescreenRun, run_id)
+    return render_template("programmes/rescreen.html", run=run)
+
+
+@bp.route("/admin/rescreens/<int:run_id>/status")
+@roles_required("admin", "supervisor")
+def rescreen_status(run_id: int):  # type: ignore[no-untyped-def]
+    run = db.get_or_404(RescreenRun, run_id)
+    return jsonify(
+        {
+            "id": run.id,
+            "status": run.status,
+            "total": run.total,
+            "done": run.done,
+            "newly_eligible": run.newly_eligible,
+        }
+    )
+
+
+# Catalogue ---------------------------------------------------------------------------------------
+
+
+@bp.route("/admin/catalogue.yaml")
+@roles_required("admin")
+def export_catalogue():  # type: ignore[no-untyped-def]
+    return Response(
+        services.export_yaml(),
+        mimetype="application/yaml",
+        headers={"Content-Disposition": "attachment; filename=srs-catalogue.yaml"},
+    )
+
+
+@bp.route("/admin/catalogue/import", methods=["POST"])
+@roles_required("admin")
+def import_catalogue():  # type: ignore[no-untyped-def]
+    form = ImportForm()
+    if not form.validate_on_submit() or not form.file.data:
+        flash(_("Choose a YAML file to import."), "error")
+        return redirect(url_for("programmes.programmes"))
+    try:
+        text = form.file.data.read().decode("utf-8")
+    except UnicodeDecodeError:
+        flash(_("The file is not UTF-8 text."), "error")
+        return redirect(url_for("programmes.programmes"))
+    report = services.import_yaml(text, current_user)
+    if report.errors:
+        return render_template("programmes/import_errors.html", errors=report.errors), 422
+    flash(
+        _(
+            "Imported %(a)d agencies and %(p)d programmes; %(v)d rules changed.",
+            a=report.agencies,
+            p=report.programmes,
+            v=report.versions,
+        ),
+        "success",
+    )
+    return redirect(url_for("programmes.programmes"))
+
+
+# Screening ---------------------------------------------------------------------------------------
+
+
+def _client_or_404(client_id: int) -> Client:
+    return get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
+
+
+@bp.route("/clients/<int:client_id>/screening")
+@roles_required("officer", "supervisor", "admin")
+def client_screening(client_id: int):  # type: ignore[no-untyped-def]
+    client = _client_or_404(client_id)
+    screenings = services.screenings_of(client)
+    audit.record("screening.list", "client", client.id)
+    return render_template(
+        "programmes/client_screening.html", client=client, screenings=screenings, form=EmptyForm()
+    )
+
+
+@bp.route("/clients/<int:client_id>/screenings", methods=["POST"])
+@roles_required("officer", "admin")
+def screen_client(client_id: int):  # type: ignore[no-untyped-def]
+    client = _client_or_404(client_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    screening = services.screen(client, current_user)
+    return redirect(url_for("programmes.screening_result", screening_id=screening.id))
+
+
+@bp.route("/screenings/<int:screening_id>")
+@roles_required("officer", "supervisor", "admin")
+def screening_result(screening_id: int):  # type: ignore[no-untyped-def]
+    screening = db.get_or_404(Screening, screening_id)
+    client = _client_or_404(screening.client_id)
+    audit.record("screening.read", "client", client.id, screening=screening.id)
+    return render_template(
+        "programmes/screening_result.html",
+        client=client,
+        screening=screening,
+        groups=services.grouped(screening),
+        describe=describe,
+    )
+
+
+@bp.route("/eligibility-notices/<int:notice_id>/dismiss", methods=["POST"])
+@roles_required("officer", "admin")
+def dismiss_notice(notice_id: int):  # type: ignore[no-untyped-def]
+    notice = db.get_or_404(EligibilityNotice, notice_id)
+    _client_or_404(notice.client_id)
+    services.dismiss_notice(notice)
+    return redirect(url_for("accounts.home"))
+
+
+def newly_eligible_context(user: Any) -> dict[str, Any]:
+    notices = services.newly_eligible_for(user)
+    clients = {
+        c.id: c
+        for c in db.session.scalars(select(Client).where(Client.id.in_({n.client_id for n in notices})))
+    }
+    return {"notices": notices, "clients": clients, "form": EmptyForm()}
