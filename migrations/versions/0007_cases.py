@@ -142,7 +142,8 @@ def upgrade():
         batch_op.create_index('ix_clients_region_created', ['region_id', 'created_at'], unique=False)
 
     with op.batch_alter_table('referrals', schema=None) as batch_op:
-        batch_op.create_index('ix_referrals_region_created', ['region_id', 'created_at', 'status', 'programme_id'], unique=False)
+        batch_op.create_index('ix_referrals_region_created', ['region_id', 'created_at', 'status', 'programme_id'], unique=False, postgresql_include=['outcome', 'client_id', 'decided_at'])
+        batch_op.create_index('ix_referrals_open_region_due', ['region_id', 'due_at'], unique=False, postgresql_where=sa.text("status IN ('pending', 'delivered', 'accepted')"), sqlite_where=sa.text("status IN ('pending', 'delivered', 'accepted')"))
 
     with op.batch_alter_table('screenings', schema=None) as batch_op:
         batch_op.create_index('ix_screenings_client_screened', ['client_id', 'screened_at'], unique=False)
@@ -154,6 +155,7 @@ def downgrade():
         batch_op.drop_index('ix_screenings_client_screened')
 
     with op.batch_alter_table('referrals', schema=None) as batch_op:
+        batch_op.drop_index('ix_referrals_open_region_due', postgresql_where=sa.text("status IN ('pending', 'delivered', 'accepted')"), sqlite_where=sa.text("status IN ('pending', 'delivered', 'accepted')"))
         batch_op.drop_index('ix_referrals_region_created')
 
     with op.batch_alter_table('clients', schema=None) as batch_op:

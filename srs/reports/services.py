@@ -17,6 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select
+from sqlalchemy.orm import aliased
 
 from srs.cases.models import COMPLAINT_OPEN_STATUSES, Complaint
 from srs.core.models import utcnow
@@ -276,9 +277,10 @@ def _eligible_condition(filters: Filters) -> ColumnElement[bool]:
     return stmt.exists()
 
 
-def _latest_screening_ids() -> Select[Any]:
-    # Screening ids grow with time, so the highest id is the client's latest screening.
-    return select(func.max(Screening.id)).group_by(Screening.client_id)
+def _is_latest_screening() -> ColumnElement[bool]:
+    # Screening ids grow with time: no screening of the same client with a higher id means latest.
+    newer = aliased(Screening)
+    return ~exists().where(newer.client_id == Screening.client_id, newer.id > Screening.id)
 
 
 def gap_statement(filters: Filters) -> Select[Any]:
@@ -291,7 +293,7 @@ def gap_statement(filters: Filters) -> Select[Any]:
         .join(Programme, Programme.id == ScreeningResult.programme_id)
         .where(
             *client_conditions(filters),
-            Screening.id.in_(_latest_screening_ids()),
+            _is_latest_screening(),
             Screening.screened_at >= filters.start,
             Screening.screened_at < filters.end,
             ScreeningResult.outcome == "eligible",
@@ -314,9 +316,15 @@ def _now() -> datetime:
 
 
 def _month_expr(column: Any) -> Any:
+    """The local calendar month of a timestamp, as a value to group by (see ``_month_key``)."""
     if db.engine.dialect.name == "postgresql":
-        return func.to_char(func.timezone(str(_tz()), column), "YYYY-MM")
+        # date_trunc on the local time is much cheaper per row than formatting with to_char.
+        return func.date_trunc("month", func.timezone(str(_tz()), column))
     return func.strftime("%Y-%m", column)
+
+
+def _month_key(value: Any) -> str:
+    return value if isinstance(value, str) else f"{value.year:04d}-{value.month:02d}"
 
 
 def _months(filters: Filters) -> list[str]:
@@ -439,7 +447,8 @@ def dashboard(filters: Filters) -> Dashboard:
         )
         .group_by(Client.region_id, month)
     )
-    for region_id, ym, n in rows:
+    for region_id, month_value, n in rows:
+        ym = _month_key(month_value)
         result.registered += n
         result.trend_registered[ym] = result.trend_registered.get(ym, 0) + n
         bucket = bucket_of(region_id)
@@ -474,7 +483,8 @@ def dashboard(filters: Filters) -> Dashboard:
         .where(*referral_conditions(filters))
         .group_by(Referral.region_id, Referral.status, month)
     )
-    for region_id, status, ym, n, ok in rows:
+    for region_id, status, month_value, n, ok in rows:
+        ym = _month_key(month_value)
         ok = int(ok or 0)
         result.referrals[status] = result.referrals.get(status, 0) + n
         result.referrals_total += n
