@@ -32,6 +32,7 @@ from srs.core.pagination import page_args, paginate
 from srs.core.scope import get_in_scope_or_404, region_id_condition, scoped_regions
 from srs.extensions import db
 from srs.registry.models import Client
+from srs.reports import exports
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 complaints_bp = Blueprint("complaints", __name__, url_prefix="/complaints")
@@ -96,6 +97,44 @@ def list_cases():  # type: ignore[no-untyped-def]
     stmt = services.cases_query(status, current_user.id if mine else None)
     result = paginate(stmt, page, per_page)
     return render_template("cases/list.html", page=result, status=status, mine=mine, statuses=CASE_STATUSES)
+
+
+@bp.route("/export.<fmt>")
+@roles_required(*STAFF)
+def export_cases(fmt: str):  # type: ignore[no-untyped-def]
+    if fmt not in exports.FORMATS:
+        abort(404)
+    status = request.args.get("status") or None
+    mine = request.args.get("mine") == "1"
+    stmt = services.cases_query(status, current_user.id if mine else None)
+    headers = [
+        _("Case"),
+        _("Client"),
+        _("Name"),
+        _("Region"),
+        _("Officer"),
+        _("Status"),
+        _("Closure requested"),
+        _("Opened"),
+        _("Closed"),
+    ]
+
+    def rows() -> Any:
+        for case in db.session.scalars(stmt):
+            yield [
+                case.id,
+                case.client_id,
+                case.client.full_name,
+                case.region.name,
+                case.officer.full_name if case.officer else "",
+                case.status,
+                case.closure_requested_at,
+                case.created_at,
+                case.closed_at,
+            ]
+
+    audit.record("case.export", "case", None, format=fmt, status=status, mine=mine)
+    return exports.file_response(fmt, "srs-cases", _("Cases"), headers, rows())
 
 
 @bp.route("/tasks")
@@ -296,6 +335,48 @@ def list_complaints():  # type: ignore[no-untyped-def]
         statuses=COMPLAINT_STATUSES,
         today=complaint_service.today_local(),
     )
+
+
+@complaints_bp.route("/export.<fmt>")
+@roles_required(*STAFF)
+def export_complaints(fmt: str):  # type: ignore[no-untyped-def]
+    if fmt not in exports.FORMATS:
+        abort(404)
+    status = request.args.get("status") or None
+    overdue = request.args.get("overdue") == "1"
+    stmt = complaint_service.complaints_query(status, overdue)
+    headers = [
+        _("Tracking number"),
+        _("Region"),
+        _("Category"),
+        _("Channel"),
+        _("Client"),
+        _("Subject"),
+        _("Status"),
+        _("Received"),
+        _("Due"),
+        _("Escalated"),
+        _("Resolved"),
+    ]
+
+    def rows() -> Any:
+        for c in db.session.scalars(stmt):
+            yield [
+                c.tracking_number,
+                c.region.name,
+                c.category.name,
+                c.channel,
+                c.client_id or "",
+                c.subject,
+                c.status,
+                c.received_on,
+                c.due_on,
+                c.escalated_at,
+                c.resolved_at,
+            ]
+
+    audit.record("complaint.export", "complaint", None, format=fmt, status=status, overdue=overdue)
+    return exports.file_response(fmt, "srs-complaints", _("Complaints"), headers, rows())
 
 
 @complaints_bp.route("/new", methods=["GET", "POST"])

@@ -199,3 +199,23 @@ def test_escalation_job_is_registered_as_periodic(app):
     from srs.core.periodic import PERIODIC_JOBS
 
     assert "srs.cases.jobs.escalate_overdue_complaints" in [job.func for job in PERIODIC_JOBS]
+
+
+def test_complaint_and_case_lists_export_within_scope(app, login_as):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    _take(app, login_as, received=date(2026, 11, 20))
+    number = _complaint(app).tracking_number
+    rows = list(
+        csv.reader(io.StringIO(login_as("officer").get("/complaints/export.csv").get_data(as_text=True)))
+    )
+    assert rows[0][0].lstrip("\ufeff") == "Tracking number" and rows[1][0] == number
+    rows = list(
+        csv.reader(io.StringIO(login_as("officer2").get("/complaints/export.csv").get_data(as_text=True)))
+    )
+    assert len(rows) == 1  # another district: just the headers
+    sheet = load_workbook(io.BytesIO(login_as("officer").get("/cases/export.xlsx").data)).active
+    assert [row[0] for row in sheet.iter_rows(values_only=True)] == ["Case"]
