@@ -643,9 +643,12 @@ def listing(kind: str, filters: Filters, status: str | None = None) -> Listing |
         stmt = client_base.where(_eligible_condition(filters)).order_by(Client.full_name, Client.id)
         return Listing(kind, _l("Clients found eligible"), stmt, CLIENT_HEADERS, _client_row)
     if kind == "referred":
-        stmt = client_base.where(
-            Client.id.in_(select(Referral.client_id).where(*referral_conditions(filters)))
-        ).order_by(Client.full_name, Client.id)
+        # The same rows the count takes: the referrals carry region and period, clients only the name.
+        stmt = (
+            select(Client)
+            .where(Client.id.in_(select(Referral.client_id).where(*referral_conditions(filters))))
+            .order_by(Client.full_name, Client.id)
+        )
         return Listing(kind, _l("Clients referred"), stmt, CLIENT_HEADERS, _client_row)
     if kind == "gap":
         stmt = gap_statement(filters).order_by(Screening.screened_at, Client.id, Programme.code)

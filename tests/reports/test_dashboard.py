@@ -185,3 +185,26 @@ def test_monthly_summary_per_district_prints_and_exports(app, login_as):
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert [r[1] for r in rows[1:]] == ["35.16", "35.76"]
     assert supervisor.get("/reports/monthly?month=2026-13").status_code == 422
+
+
+def test_each_number_has_as_many_rows_as_its_list(app, login_as):
+    build_world(app)
+    board = _board(app)
+    supervisor = login_as("supervisor")
+    expected = {
+        "registered": board.registered,
+        "screened": board.screened,
+        "eligible": board.eligible,
+        "gap": board.gap,
+        "referred": board.referred_clients,
+        "referrals": board.referrals_total,
+        "successful": board.successful,
+        "completed": board.completed,
+        "overdue_referrals": board.overdue_referrals,
+        "overdue_complaints": board.overdue_complaints,
+    }
+    for kind, number in expected.items():
+        rows = list(
+            csv.reader(io.StringIO(supervisor.get(f"/reports/list/{kind}/export.csv").get_data(as_text=True)))
+        )
+        assert len(rows) - 1 == number, kind
