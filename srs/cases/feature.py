@@ -46,16 +46,16 @@ def _home_supervisor(user: Any) -> dict[str, Any]:
             region_id_condition(Case.region_id, user),
         )
     )
-    escalated = db.session.scalar(
-        select(func.count())
+    overdue, escalated = db.session.execute(
+        select(func.count(), func.count(Complaint.escalated_at))
         .select_from(Complaint)
         .where(
             Complaint.status.in_(COMPLAINT_OPEN_STATUSES),
             Complaint.due_on < complaint_service.today_local(),
             region_id_condition(Complaint.region_id, user),
         )
-    )
-    return {"closures": closures or 0, "escalated": escalated or 0}
+    ).one()
+    return {"closures": closures or 0, "overdue": overdue, "escalated": escalated}
 
 
 def case_panel(client: Any) -> dict[str, Any]:
