@@ -31,3 +31,7 @@ def register_features(app: Flask) -> None:
     from srs.programmes import init_feature as init_programmes
 
     init_programmes(app)
+
+    from srs.cases import init_feature as init_cases
+
+    init_cases(app)

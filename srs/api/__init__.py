@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from srs.api import auth, openapi, programmes, regions  # noqa: E402,F401  (routes register on import)
+from srs.api import (  # noqa: E402,F401  (routes register on import)
+    auth,
+    openapi,
+    programmes,
+    regions,
+    reports,
+)

@@ -1,0 +1,254 @@
+"""Dashboard latency with 1,000,000 clients and 2,000,000 referrals on PostgreSQL.
+
+    SRS_BENCH_DATABASE_URL=postgresql+psycopg://root@127.0.0.1:5432/srs_reports \
+    SRS_BENCH_REDIS_URL=redis://127.0.0.1:6379/6 .venv/bin/python bench/dashboard_bench.py
+
+The data lives in its own schema (``bench``) so the test suite's tables in the same database are left
+alone. It is generated in SQL (INSERT ... SELECT generate_series), once; later runs reuse it
+(``--rebuild`` makes it again). Then the dashboard is timed through the service layer and as the
+HTML page through Flask's test client, for a province supervisor and for an admin (all regions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+CLIENTS = 1_000_000
+REFERRALS = 2_000_000
+PASSWORD = "bench-password-2026"  # noqa: S105 - a throwaway database
+
+
+def make_app(url: str, redis_url: str) -> Any:
+    os.environ.setdefault("SRS_INSTANCE_PATH", tempfile.mkdtemp(prefix="srs-bench-"))
+    from srs import create_app
+    from srs.config import Config
+
+    config = Config()
+    config.SQLALCHEMY_DATABASE_URI = url
+    config.SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"options": "-csearch_path=bench"}}
+    config.REDIS_URL = redis_url
+    config.WTF_CSRF_ENABLED = False
+    config.RATELIMIT_ENABLED = False
+    config.ARGON2_TIME_COST = 1
+    config.ARGON2_MEMORY_COST = 8192
+    return create_app(config)
+
+
+def build(app: Any, rebuild: bool) -> None:
+    from srs.core.transaction import commit
+    from srs.extensions import db
+    from srs.regions.seed import seed_regions
+    from srs.seed import seed_agencies, seed_users
+
+    with app.test_request_context():
+        db.session.execute(text("CREATE SCHEMA IF NOT EXISTS bench"))
+        db.session.commit()
+        if rebuild:
+            db.drop_all()
+        db.create_all()
+        have = db.session.execute(text("SELECT count(*) FROM clients")).scalar_one()
+        if have >= CLIENTS and not rebuild:
+            print(f"reusing {have:,} clients")
+        else:
+            seed_regions()
+            db.session.flush()
+            seed_agencies()
+            seed_users(PASSWORD)
+            commit()
+            t0 = time.perf_counter()
+            _generate(db)
+            commit()
+            print(f"generated in {time.perf_counter() - t0:.0f} s")
+        # Fresh statistics and visibility maps, as autovacuum would give a long-running server.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in ("clients", "screenings", "screening_results", "referrals", "complaints"):
+                conn.execute(text(f"VACUUM ANALYZE {table}"))
+
+
+def _generate(db: Any) -> None:
+    run = db.session.execute
+    run(
+        text(
+            "TRUNCATE referrals, screening_results, screenings, complaints, clients RESTART IDENTITY CASCADE"
+        )
+    )
+    # Two programmes per country with a published rule version.
+    run(
+        text("""
+        INSERT INTO programmes (code, agency_id, country, kind, names, descriptions, benefit,
+                                required_documents, shared_fields, active)
+        SELECT v.code, a.id, a.country, 'social_insurance', '{}', '{}', '{}', '[]', '[]', true
+        FROM (VALUES ('ID-BPJSTK-BPU', 'BPJSTK'), ('ID-JKN-PBI', 'BPJSKES'), ('VN-VSI', 'VSS'),
+                     ('VN-SA', 'MOLISA')) AS v(code, agency)
+        JOIN agencies a ON a.code = v.agency
+        ON CONFLICT (code) DO NOTHING""")
+    )
+    run(
+        text("""
+        INSERT INTO rule_versions (programme_id, number, criteria, status, created_at)
+        SELECT p.id, 1, '{"all": []}', 'published', now() FROM programmes p
+        WHERE NOT EXISTS (SELECT 1 FROM rule_versions r WHERE r.programme_id = p.id)""")
+    )
+    run(
+        text(
+            "UPDATE programmes p SET current_version_id = r.id FROM rule_versions r WHERE programme_id = p.id"
+        )
+    )
+    # Clients spread over the lowest-level regions of both countries, registered over two years.
+    run(
+        text(f"""
+        WITH leaves AS (
+            SELECT array_agg(id ORDER BY code) AS ids FROM regions r
+            WHERE NOT EXISTS (SELECT 1 FROM regions c WHERE c.parent_id = r.id))
+        INSERT INTO clients (id_type, full_name, name_key, sex, date_of_birth, region_id, work_status,
+            disability, poverty_status, enrolments, consent_given, needs_id_followup, needs_review,
+            created_at, updated_at, version, extra)
+        SELECT 'none', 'Client ' || i, 'client ' || i,
+               CASE WHEN i % 2 = 0 THEN 'female' ELSE 'male' END,
+               DATE '1950-01-01' + (i * 7919 % 20000)::int,
+               leaves.ids[(1 + i * 31 % array_length(leaves.ids, 1))::int],
+               (ARRAY['informal','self_employed','msme_worker','unemployed','formal'])[(1 + i % 5)::int],
+               i % 17 = 0, 'unknown', '[]', true, false, false,
+               now() - make_interval(secs => (i * 7907 % 63072000)), now(), 1, '{{}}'
+        FROM generate_series(1::bigint, {CLIENTS}) AS i, leaves""")
+    )
+    # Every other client screened once, against their country's two programmes.
+    run(
+        text("""
+        INSERT INTO screenings (client_id, screened_at, trigger)
+        SELECT id, created_at + interval '1 hour', 'officer' FROM clients WHERE id % 2 = 0""")
+    )
+    run(
+        text("""
+        INSERT INTO screening_results (screening_id, programme_id, rule_version_id, outcome, reasons)
+        SELECT s.id, p.id, p.current_version_id,
+               (ARRAY['eligible','eligible','not_eligible','needs_information'])[1 + (s.id + p.id) % 4], '[]'
+        FROM screenings s JOIN clients c ON c.id = s.client_id
+        JOIN regions r ON r.id = c.region_id
+        JOIN programmes p ON p.country = r.country""")
+    )
+    # Two referrals per client on average. As in an office, referrals older than 60 days have been
+    # decided or closed; the recent ones are still open in every status (some past their due date).
+    run(
+        text(f"""
+        WITH progs AS (
+            SELECT country, array_agg(id ORDER BY id) AS ids, array_agg(agency_id ORDER BY id) AS agencies
+            FROM programmes GROUP BY country),
+        picks AS (
+            SELECT i, (1 + i * 48271 % {CLIENTS})::int AS client_id
+            FROM generate_series(1::bigint, {REFERRALS}) AS i),
+        src AS (
+            SELECT picks.i, picks.client_id,
+                   CASE WHEN c.created_at < now() - interval '60 days'
+                        THEN (ARRAY['declined','completed','completed','completed',
+                                    'cancelled'])[(1 + i % 5)::int]
+                        ELSE (ARRAY['pending','delivered','accepted','accepted','completed',
+                                    'declined'])[(1 + i % 6)::int]
+                   END AS status
+            FROM picks JOIN clients c ON c.id = picks.client_id)
+        INSERT INTO referrals (client_id, programme_id, agency_id, region_id, status, outcome, created_at,
+                               delivered_at, decided_at, due_at, delivery_failed, version)
+        SELECT src.client_id, progs.ids[(1 + src.i % 2)::int], progs.agencies[(1 + src.i % 2)::int],
+               c.region_id, src.status,
+               CASE WHEN src.status = 'completed' THEN
+                    (CASE WHEN src.i % 3 = 0 THEN 'unsuccessful' ELSE 'successful' END) END,
+               c.created_at + interval '2 hours',
+               c.created_at + interval '3 hours',
+               CASE WHEN src.status IN ('accepted','declined','completed')
+                    THEN c.created_at + make_interval(hours => (2 + (src.i % 40) * 12)::int) END,
+               c.created_at + interval '14 days', false, 1
+        FROM src JOIN clients c ON c.id = src.client_id
+        JOIN regions r ON r.id = c.region_id JOIN progs ON progs.country = r.country""")
+    )
+
+
+def _time(fn: Any, runs: int) -> tuple[float, float, float]:
+    fn()  # warm-up: connection pool, plans, caches
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples), min(samples), max(samples)
+
+
+def measure(app: Any, runs: int) -> list[tuple[str, float, float, float]]:
+    from flask_login import login_user
+    from sqlalchemy import select
+
+    from srs.accounts.models import User
+    from srs.extensions import db
+    from srs.reports import services
+
+    results = []
+    for username in ("supervisor.id", "admin"):
+        with app.test_request_context():
+            login_user(db.session.scalar(select(User).where(User.username == username)))
+            filters = services.parse_filters({})
+            results.append(
+                (
+                    f"service dashboard ({username}, last 12 months)",
+                    *_time(lambda f=filters: services.dashboard(f), runs),
+                )
+            )
+            f35 = services.parse_filters({"region": "35.16"}) if username == "supervisor.id" else None
+            if f35 is not None:
+                results.append(
+                    (
+                        f"service dashboard ({username}, region 35.16)",
+                        *_time(lambda f=f35: services.dashboard(f), runs),
+                    )
+                )
+            db.session.rollback()
+        client = app.test_client()
+        response = client.post("/login", data={"username": username, "password": PASSWORD})
+        assert response.status_code == 302, response.status_code
+
+        def page(client: Any = client) -> None:
+            assert client.get("/reports/").status_code == 200
+
+        results.append((f"GET /reports/ HTML ({username})", *_time(page, runs)))
+
+        def api(client: Any = client) -> None:
+            assert client.get("/reports/list/overdue_referrals").status_code == 200
+
+        results.append((f"GET /reports/list/overdue_referrals ({username})", *_time(api, runs)))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rebuild", action="store_true", help="generate the data again")
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    url = os.environ.get("SRS_BENCH_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/srs_reports")
+    redis_url = os.environ.get("SRS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
+    if not url.startswith("postgresql"):
+        sys.exit("This benchmark needs PostgreSQL (SRS_BENCH_DATABASE_URL).")
+    app = make_app(url, redis_url)
+    build(app, args.rebuild)
+    with app.app_context():
+        from srs.extensions import db
+
+        counts = {
+            t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("clients", "screenings", "referrals")
+        }
+    print(", ".join(f"{k}: {v:,}" for k, v in counts.items()))
+    print(f"{'measure':<58} {'median':>9} {'min':>9} {'max':>9}")
+    for name, median, low, high in measure(app, args.runs):
+        print(f"{name:<58} {median:8.0f}ms {low:8.0f}ms {high:8.0f}ms")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    main()

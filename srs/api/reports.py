@@ -1,0 +1,102 @@
+"""GET /api/v1/reports/summary: the supervisor's numbers as JSON, within the caller's scope."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+
+from srs.api import bp
+from srs.api.openapi import add_paths, json_response, problem_responses
+from srs.core import audit
+from srs.core.access import roles_required
+from srs.core.errors import NotFound, ValidationFailed
+from srs.referrals.models import STATUSES
+from srs.reports import services
+from srs.reports.services import FilterError
+
+
+@bp.route("/reports/summary")
+@roles_required("supervisor", "admin")
+def reports_summary():  # type: ignore[no-untyped-def]
+    args = {key: request.args.get(key, "") for key in ("region", "from", "to", "programme")}
+    try:
+        filters = services.parse_filters(args)
+    except FilterError as exc:
+        if exc.region_out_of_scope:
+            raise NotFound(_("No region with that code in your scope.")) from None
+        raise ValidationFailed(_("The report parameters are not valid."), exc.errors) from None
+    audit.record("report.summary", "report", None, **filters.as_args())
+    return jsonify(services.summary(filters))
+
+
+_COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
+_STATUS_COUNTS = {
+    "type": "object",
+    "properties": {status: {"type": "integer"} for status in STATUSES},
+    "additionalProperties": {"type": "integer"},
+}
+
+add_paths(
+    {
+        "/reports/summary": {
+            "get": {
+                "summary": "Clients, screenings and referrals in the caller's regions",
+                "description": "Supervisors and admins. Referral figures count referrals created in the "
+                "period; `overdue` counts open referrals past their due time now. Default period: the "
+                "last twelve months.",
+                "tags": ["reports"],
+                "parameters": [
+                    {
+                        "name": "region",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "Region code: it and all below it (default: all of the caller's)",
+                    },
+                    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                    {
+                        "name": "programme",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "Programme code",
+                    },
+                ],
+                "responses": {
+                    "200": json_response(
+                        "The summary",
+                        {
+                            "type": "object",
+                            "required": [
+                                "clients_registered",
+                                "clients_screened",
+                                "referrals",
+                                "by_programme",
+                                "by_sex",
+                                "median_days_to_decision",
+                                "overdue",
+                            ],
+                            "properties": {
+                                "clients_registered": {"type": "integer"},
+                                "clients_screened": {"type": "integer"},
+                                "referrals": _STATUS_COUNTS,
+                                "by_programme": {"type": "object", "additionalProperties": _COUNTS},
+                                "by_sex": {
+                                    "type": "object",
+                                    "properties": {"female": _COUNTS, "male": _COUNTS},
+                                },
+                                "median_days_to_decision": {"type": ["number", "null"]},
+                                "overdue": {"type": "integer"},
+                                "overdue_complaints": {"type": "integer"},
+                                "eligible_not_referred": {"type": "integer"},
+                                "share_successful": {"type": ["number", "null"]},
+                                "period": {"type": "object"},
+                                "region": {"type": ["string", "null"]},
+                            },
+                        },
+                    ),
+                    **problem_responses(401, 403, 404, 422),
+                },
+            }
+        }
+    }
+)

@@ -1,0 +1,142 @@
+"""Wiring of cases, complaints and reports into the app: pages, home sections, slots, timeline, jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from srs.cases import complaints as complaint_service
+from srs.cases import services
+from srs.cases.models import COMPLAINT_OPEN_STATUSES, Case, CaseNote, Complaint, FollowUpTask
+from srs.core.home import register_admin_link, register_home_section, register_nav
+from srs.core.pagination import Page
+from srs.core.periodic import register_periodic
+from srs.core.scope import region_id_condition
+from srs.core.slots import TimelineItem, register_slot, register_timeline_source
+from srs.extensions import db
+
+ESCALATION_EVERY_SECONDS = 3600
+
+
+def _home_tasks(user: Any) -> dict[str, Any]:
+    stmt = services.task_list_query(user)
+    today = complaint_service.today_local()
+    tasks = list(db.session.scalars(stmt.limit(10)))
+    overdue = db.session.scalar(
+        select(func.count()).select_from(stmt.where(FollowUpTask.due_on < today).order_by(None).subquery())
+    )
+    return {
+        "page": Page(items=tasks, page=1, per_page=10, total=len(tasks)),
+        "today": today,
+        "overdue": overdue,
+    }
+
+
+def _home_supervisor(user: Any) -> dict[str, Any]:
+    closures = db.session.scalar(
+        select(func.count())
+        .select_from(Case)
+        .where(
+            Case.closure_requested_at.is_not(None),
+            Case.status != "closed",
+            region_id_condition(Case.region_id, user),
+        )
+    )
+    overdue, escalated = db.session.execute(
+        select(func.count(), func.count(Complaint.escalated_at))
+        .select_from(Complaint)
+        .where(
+            Complaint.status.in_(COMPLAINT_OPEN_STATUSES),
+            Complaint.due_on < complaint_service.today_local(),
+            region_id_condition(Complaint.region_id, user),
+        )
+    ).one()
+    return {"closures": closures or 0, "overdue": overdue, "escalated": escalated}
+
+
+def case_panel(client: Any) -> dict[str, Any]:
+    """What the case panel on the client profile shows (the profile page calls the slot)."""
+    from flask_login import current_user
+
+    if not current_user.is_authenticated or current_user.role not in ("officer", "supervisor", "admin"):
+        return {"visible": False}
+    case = services.case_for_client(client)
+    today = complaint_service.today_local()
+    open_tasks = overdue = goals = 0
+    if case is not None:
+        open_tasks = sum(1 for t in case.tasks if t.done_at is None)
+        overdue = sum(1 for t in case.tasks if t.done_at is None and t.due_on < today)
+        goals = len(case.goals)
+    open_complaints = db.session.scalar(
+        select(func.count())
+        .select_from(Complaint)
+        .where(Complaint.client_id == client.id, Complaint.status.in_(COMPLAINT_OPEN_STATUSES))
+    )
+    return {
+        "visible": True,
+        "case": case,
+        "open_tasks": open_tasks,
+        "overdue_tasks": overdue,
+        "goals": goals,
+        "open_complaints": open_complaints or 0,
+    }
+
+
+def case_timeline(client: Any) -> list[TimelineItem]:
+    """The client's case file and complaints as timeline entries."""
+    items: list[TimelineItem] = []
+    case = services.case_for_client(client)
+    if case is not None:
+        url = url_for("cases.client_case", client_id=client.id)
+        officer = case.officer.full_name if case.officer else None
+        items.append(TimelineItem(case.created_at, "case", _("Case file opened"), by=officer, url=url))
+        for note in db.session.scalars(select(CaseNote).where(CaseNote.case_id == case.id)):
+            by = note.author.full_name if note.author else None
+            items.append(TimelineItem(note.created_at, "note", _("Case note"), note.body[:200], by, url))
+        for task in case.tasks:
+            items.append(
+                TimelineItem(task.created_at, "task", _("Follow-up task: %(t)s", t=task.title), url=url)
+            )
+            if task.done_at:
+                items.append(TimelineItem(task.done_at, "task", _("Task done: %(t)s", t=task.title), url=url))
+        if case.closed_at:
+            items.append(TimelineItem(case.closed_at, "case", _("Case file closed"), url=url))
+    for complaint in db.session.scalars(select(Complaint).where(Complaint.client_id == client.id)):
+        items.append(
+            TimelineItem(
+                complaint.created_at,
+                "complaint",
+                _("Complaint %(n)s", n=complaint.tracking_number),
+                complaint.subject,
+                url=url_for("complaints.show", complaint_id=complaint.id),
+            )
+        )
+    return items
+
+
+def init_feature(app: Flask) -> None:
+    """Register cases, complaints and reports (blueprints, navigation, home sections, slots, jobs)."""
+    from srs.cases.seed import seed_cases
+    from srs.cases.views import bp, complaints_bp
+    from srs.reports.views import bp as reports_bp
+    from srs.seed import register_seed_step
+
+    app.register_blueprint(bp)
+    app.register_blueprint(complaints_bp)
+    app.register_blueprint(reports_bp)
+    app.add_template_global(case_panel, "case_panel")
+
+    register_nav("cases.list_cases", _l("Cases"), {"officer", "supervisor", "admin"}, order=40)
+    register_nav("complaints.list_complaints", _l("Complaints"), {"officer", "supervisor", "admin"}, order=45)
+    register_nav("reports.dashboard", _l("Reports"), {"supervisor", "admin"}, order=50)
+    register_home_section({"officer", "supervisor"}, "cases/_home_tasks.html", _home_tasks, order=30)
+    register_home_section({"supervisor", "admin"}, "cases/_home_supervisor.html", _home_supervisor, order=20)
+    register_admin_link("complaints.categories", _l("Complaint deadlines"), order=60)
+    register_slot("client_profile", "cases/_profile_panel.html", order=60)
+    register_timeline_source(case_timeline)
+    register_periodic("srs.cases.jobs.escalate_overdue_complaints", ESCALATION_EVERY_SECONDS)
+    register_seed_step(60, seed_cases)

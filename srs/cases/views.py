@@ -1,0 +1,523 @@
+"""Case files, officers' task lists and complaints (HTML)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from srs.cases import complaints as complaint_service
+from srs.cases import services
+from srs.cases.links import client_edit_url, client_profile_url
+from srs.cases.models import (
+    CASE_STATUSES,
+    CLOSURE_REASONS,
+    COMPLAINT_CHANNELS,
+    COMPLAINT_STATUSES,
+    GOAL_KINDS,
+    GOAL_STATUSES,
+    Case,
+    Complaint,
+    FollowUpTask,
+    PlanGoal,
+)
+from srs.core import audit
+from srs.core.access import roles_required
+from srs.core.errors import Conflict, ValidationFailed
+from srs.core.pagination import page_args, paginate
+from srs.core.scope import get_in_scope_or_404, region_id_condition, scoped_regions
+from srs.extensions import db
+from srs.registry.models import Client
+from srs.reports import exports
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+complaints_bp = Blueprint("complaints", __name__, url_prefix="/complaints")
+
+STAFF = ("officer", "supervisor", "admin")
+
+
+def _parse_date(raw: str | None, field: str, errors: dict[str, list[str]]) -> date | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[field] = [_("%(value)s is not a date (use YYYY-MM-DD).", value=raw[:40])]
+        return None
+
+
+def _load_case(case_id: int) -> Case:
+    return get_in_scope_or_404(Case, case_id, services.case_scope())
+
+
+def _case_page(
+    client: Client,
+    case: Case | None,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+    form_name: str | None = None,
+) -> Any:
+    officers = services.officers_for(client.region_id)
+    complaints = list(
+        db.session.scalars(
+            select(Complaint).where(Complaint.client_id == client.id).order_by(Complaint.id.desc())
+        )
+    )
+    return (
+        render_template(
+            "cases/case.html",
+            client=client,
+            case=case,
+            officers=officers,
+            complaints=complaints,
+            errors=errors or {},
+            form_name=form_name,
+            values=request.form if request.method == "POST" else {},
+            closure_reasons=CLOSURE_REASONS,
+            goal_kinds=GOAL_KINDS,
+            goal_statuses=GOAL_STATUSES,
+            today=complaint_service.today_local(),
+            profile_url=client_profile_url(client.id),
+        ),
+        status,
+    )
+
+
+@bp.route("/")
+@roles_required(*STAFF)
+def list_cases():  # type: ignore[no-untyped-def]
+    status = request.args.get("status") or None
+    mine = request.args.get("mine") == "1"
+    page, per_page = page_args(strict=False)
+    stmt = services.cases_query(status, current_user.id if mine else None)
+    result = paginate(stmt, page, per_page)
+    return render_template("cases/list.html", page=result, status=status, mine=mine, statuses=CASE_STATUSES)
+
+
+@bp.route("/export.<fmt>")
+@roles_required(*STAFF)
+def export_cases(fmt: str):  # type: ignore[no-untyped-def]
+    if fmt not in exports.FORMATS:
+        abort(404)
+    status = request.args.get("status") or None
+    mine = request.args.get("mine") == "1"
+    stmt = services.cases_query(status, current_user.id if mine else None)
+    headers = [
+        _("Case"),
+        _("Client"),
+        _("Name"),
+        _("Region"),
+        _("Officer"),
+        _("Status"),
+        _("Closure requested"),
+        _("Opened"),
+        _("Closed"),
+    ]
+
+    def rows() -> Any:
+        for case in db.session.scalars(stmt):
+            yield [
+                case.id,
+                case.client_id,
+                case.client.full_name,
+                case.region.name,
+                case.officer.full_name if case.officer else "",
+                case.status,
+                case.closure_requested_at,
+                case.created_at,
+                case.closed_at,
+            ]
+
+    audit.record("case.export", "case", None, format=fmt, status=status, mine=mine)
+    return exports.file_response(fmt, "srs-cases", _("Cases"), headers, rows())
+
+
+@bp.route("/tasks")
+@roles_required(*STAFF)
+def my_tasks():  # type: ignore[no-untyped-def]
+    page, per_page = page_args(strict=False)
+    result = paginate(services.task_list_query(current_user), page, per_page)
+    return render_template("cases/tasks.html", page=result, today=complaint_service.today_local())
+
+
+@bp.route("/client/<int:client_id>", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def client_case(client_id: int):  # type: ignore[no-untyped-def]
+    client = get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
+    case = services.case_for_client(client)
+    if request.method == "POST":
+        try:
+            case = services.open_case(client, current_user, _int(request.form.get("officer_id")))
+        except ValidationFailed as exc:
+            return _case_page(client, None, exc.errors, 422, "open")
+        except Conflict as exc:
+            flash(exc.detail, "error")
+            return redirect(url_for("cases.client_case", client_id=client.id))
+        flash(_("Case file opened."), "success")
+        return redirect(url_for("cases.client_case", client_id=client.id))
+    audit.record("case.view", "client", client.id, case_id=case.id if case else None)
+    return _case_page(client, case)
+
+
+def _int(raw: Any) -> int | None:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def _act(case_id: int, form_name: str, action: Any, success: str) -> Any:
+    """Run one case action; on bad input show the case page again with the messages and the input."""
+    case = _load_case(case_id)
+    try:
+        action(case)
+    except ValidationFailed as exc:
+        return _case_page(case.client, case, exc.errors, 422, form_name)
+    except Conflict as exc:
+        flash(exc.detail, "error")
+        return redirect(url_for("cases.client_case", client_id=case.client_id))
+    flash(success, "success")
+    return redirect(url_for("cases.client_case", client_id=case.client_id))
+
+
+@bp.route("/<int:case_id>/notes", methods=["POST"])
+@roles_required(*STAFF)
+def add_note(case_id: int):  # type: ignore[no-untyped-def]
+    return _act(
+        case_id,
+        "note",
+        lambda c: services.add_note(c, request.form.get("body"), current_user),
+        _("Note added."),
+    )
+
+
+@bp.route("/<int:case_id>/tasks", methods=["POST"])
+@roles_required(*STAFF)
+def add_task(case_id: int):  # type: ignore[no-untyped-def]
+    def action(case: Case) -> None:
+        errors: dict[str, list[str]] = {}
+        due = _parse_date(request.form.get("due_on"), "due_on", errors)
+        data = services.TaskInput(request.form.get("title"), due, _int(request.form.get("assignee_id")))
+        try:
+            services.add_task(case, data, current_user)
+        except ValidationFailed as exc:
+            errors = {**exc.errors, **errors}
+        if errors:
+            raise ValidationFailed(_("The task is not complete."), errors)
+
+    return _act(case_id, "task", action, _("Task added."))
+
+
+@bp.route("/<int:case_id>/tasks/<int:task_id>/done", methods=["POST"])
+@roles_required(*STAFF)
+def complete_task(case_id: int, task_id: int):  # type: ignore[no-untyped-def]
+    case = _load_case(case_id)
+    task = db.session.get(FollowUpTask, task_id)
+    if task is None or task.case_id != case.id:
+        abort(404)
+    services.complete_task(task, current_user)
+    flash(_("Task done."), "success")
+    target = request.form.get("next")
+    if target == "tasks":
+        return redirect(url_for("cases.my_tasks"))
+    return redirect(url_for("cases.client_case", client_id=case.client_id))
+
+
+@bp.route("/<int:case_id>/goals", methods=["POST"])
+@roles_required(*STAFF)
+def add_goal(case_id: int):  # type: ignore[no-untyped-def]
+    def action(case: Case) -> None:
+        errors: dict[str, list[str]] = {}
+        target = _parse_date(request.form.get("target_on"), "target_on", errors)
+        try:
+            services.add_goal(
+                case, request.form.get("kind"), request.form.get("description"), target, current_user
+            )
+        except ValidationFailed as exc:
+            errors = {**exc.errors, **errors}
+        if errors:
+            raise ValidationFailed(_("The goal is not complete."), errors)
+
+    return _act(case_id, "goal", action, _("Goal added to the plan."))
+
+
+@bp.route("/<int:case_id>/goals/<int:goal_id>", methods=["POST"])
+@roles_required(*STAFF)
+def goal_status(case_id: int, goal_id: int):  # type: ignore[no-untyped-def]
+    case = _load_case(case_id)
+    goal = db.session.get(PlanGoal, goal_id)
+    if goal is None or goal.case_id != case.id:
+        abort(404)
+    return _act(
+        case_id,
+        "goal_status",
+        lambda c: services.set_goal_status(goal, request.form.get("status"), current_user),
+        _("Goal updated."),
+    )
+
+
+@bp.route("/<int:case_id>/hold", methods=["POST"])
+@roles_required(*STAFF)
+def hold(case_id: int):  # type: ignore[no-untyped-def]
+    on_hold = request.form.get("action") != "reopen"
+    return _act(
+        case_id,
+        "hold",
+        lambda c: services.set_hold(c, on_hold, request.form.get("reason"), current_user),
+        _("Case put on hold.") if on_hold else _("Case reopened."),
+    )
+
+
+@bp.route("/<int:case_id>/closure", methods=["POST"])
+@roles_required(*STAFF)
+def request_closure(case_id: int):  # type: ignore[no-untyped-def]
+    return _act(
+        case_id,
+        "closure",
+        lambda c: services.request_closure(
+            c, request.form.get("reason"), request.form.get("note"), current_user
+        ),
+        _("Closure requested; a supervisor will decide."),
+    )
+
+
+@bp.route("/<int:case_id>/closure/decision", methods=["POST"])
+@roles_required("supervisor", "admin")
+def decide_closure(case_id: int):  # type: ignore[no-untyped-def]
+    approve = request.form.get("decision") == "approve"
+    return _act(
+        case_id,
+        "decision",
+        lambda c: services.decide_closure(c, approve, request.form.get("note"), current_user),
+        _("Case closed.") if approve else _("Closure sent back to the officer."),
+    )
+
+
+@bp.route("/<int:case_id>/reassign", methods=["POST"])
+@roles_required("supervisor", "admin")
+def reassign(case_id: int):  # type: ignore[no-untyped-def]
+    return _act(
+        case_id,
+        "reassign",
+        lambda c: services.reassign(c, request.form.get("officer_id"), current_user),
+        _("Case reassigned."),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Complaints
+
+
+@complaints_bp.route("/")
+@roles_required(*STAFF)
+def list_complaints():  # type: ignore[no-untyped-def]
+    q = (request.args.get("q") or "").strip()
+    if q:
+        found = complaint_service.find_by_tracking(q)
+        if found is not None:
+            return redirect(url_for("complaints.show", complaint_id=found.id))
+        flash(_("No complaint in your regions has the tracking number %(q)s.", q=q[:40]), "warning")
+    status = request.args.get("status") or None
+    overdue = request.args.get("overdue") == "1"
+    page, per_page = page_args(strict=False)
+    result = paginate(complaint_service.complaints_query(status, overdue), page, per_page)
+    return render_template(
+        "cases/complaints.html",
+        page=result,
+        status=status,
+        overdue=overdue,
+        q=q,
+        statuses=COMPLAINT_STATUSES,
+        today=complaint_service.today_local(),
+    )
+
+
+@complaints_bp.route("/export.<fmt>")
+@roles_required(*STAFF)
+def export_complaints(fmt: str):  # type: ignore[no-untyped-def]
+    if fmt not in exports.FORMATS:
+        abort(404)
+    status = request.args.get("status") or None
+    overdue = request.args.get("overdue") == "1"
+    stmt = complaint_service.complaints_query(status, overdue)
+    headers = [
+        _("Tracking number"),
+        _("Region"),
+        _("Category"),
+        _("Channel"),
+        _("Client"),
+        _("Subject"),
+        _("Status"),
+        _("Received"),
+        _("Due"),
+        _("Escalated"),
+        _("Resolved"),
+    ]
+
+    def rows() -> Any:
+        for c in db.session.scalars(stmt):
+            yield [
+                c.tracking_number,
+                c.region.name,
+                c.category.name,
+                c.channel,
+                c.client_id or "",
+                c.subject,
+                c.status,
+                c.received_on,
+                c.due_on,
+                c.escalated_at,
+                c.resolved_at,
+            ]
+
+    audit.record("complaint.export", "complaint", None, format=fmt, status=status, overdue=overdue)
+    return exports.file_response(fmt, "srs-complaints", _("Complaints"), headers, rows())
+
+
+@complaints_bp.route("/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def new_complaint():  # type: ignore[no-untyped-def]
+    complaint_service.ensure_categories()
+    client = None
+    client_id = _int(request.values.get("client_id"))
+    if client_id is not None:
+        client = get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        received = _parse_date(request.form.get("received_on"), "received_on", errors)
+        data = complaint_service.ComplaintInput(
+            channel=request.form.get("channel"),
+            category_id=request.form.get("category_id"),
+            subject=request.form.get("subject"),
+            description=request.form.get("description"),
+            client_id=client.id if client else None,
+            region_id=request.form.get("region_id"),
+            complainant_name=request.form.get("complainant_name"),
+            complainant_phone=request.form.get("complainant_phone"),
+            received_on=received,
+        )
+        if not errors:
+            try:
+                complaint = complaint_service.create_complaint(data, current_user)
+            except ValidationFailed as exc:
+                errors = exc.errors
+            else:
+                flash(_("Complaint received. Tracking number: %(n)s", n=complaint.tracking_number), "success")
+                return redirect(url_for("complaints.show", complaint_id=complaint.id))
+    return (
+        render_template(
+            "cases/complaint_form.html",
+            client=client,
+            categories=complaint_service.categories(),
+            category_label=complaint_service.category_label,
+            regions=scoped_regions(),
+            channels=COMPLAINT_CHANNELS,
+            errors=errors,
+            values=request.form,
+            today=complaint_service.today_local(),
+        ),
+        422 if errors else 200,
+    )
+
+
+def _load_complaint(complaint_id: int) -> Complaint:
+    return get_in_scope_or_404(Complaint, complaint_id, complaint_service.complaint_scope())
+
+
+def _complaint_page(
+    complaint: Complaint, errors: dict[str, list[str]] | None = None, status: int = 200
+) -> Any:
+    return (
+        render_template(
+            "cases/complaint.html",
+            complaint=complaint,
+            errors=errors or {},
+            values=request.form if request.method == "POST" else {},
+            overdue=complaint_service.is_overdue(complaint),
+            category_label=complaint_service.category_label,
+            profile_url=client_profile_url(complaint.client_id) if complaint.client_id else None,
+        ),
+        status,
+    )
+
+
+@complaints_bp.route("/<int:complaint_id>")
+@roles_required(*STAFF)
+def show(complaint_id: int):  # type: ignore[no-untyped-def]
+    complaint = _load_complaint(complaint_id)
+    audit.record("complaint.view", "complaint", complaint.id, client_id=complaint.client_id)
+    return _complaint_page(complaint)
+
+
+@complaints_bp.route("/<int:complaint_id>/status", methods=["POST"])
+@roles_required(*STAFF)
+def change_status(complaint_id: int):  # type: ignore[no-untyped-def]
+    complaint = _load_complaint(complaint_id)
+    try:
+        complaint_service.change_status(
+            complaint, request.form.get("status"), request.form.get("text"), current_user
+        )
+    except ValidationFailed as exc:
+        return _complaint_page(complaint, exc.errors, 422)
+    except Conflict as exc:
+        flash(exc.detail, "error")
+        return redirect(url_for("complaints.show", complaint_id=complaint.id))
+    flash(_("Complaint updated."), "success")
+    return redirect(url_for("complaints.show", complaint_id=complaint.id))
+
+
+@complaints_bp.route("/<int:complaint_id>/followup", methods=["POST"])
+@roles_required(*STAFF)
+def followup(complaint_id: int):  # type: ignore[no-untyped-def]
+    complaint = _load_complaint(complaint_id)
+    kind = request.form.get("kind")
+    if complaint.client_id is None:
+        flash(_("An anonymous complaint has no client to refer or correct."), "error")
+        return redirect(url_for("complaints.show", complaint_id=complaint.id))
+    url = (
+        client_edit_url(complaint.client_id)
+        if kind == "data_correction"
+        else client_profile_url(complaint.client_id)
+    )
+    try:
+        complaint_service.record_followup(complaint, kind, url, current_user)
+    except ValidationFailed as exc:
+        return _complaint_page(complaint, exc.errors, 422)
+    return redirect(url)
+
+
+@complaints_bp.route("/categories", methods=["GET", "POST"])
+@roles_required("admin")
+def categories():  # type: ignore[no-untyped-def]
+    complaint_service.ensure_categories()
+    cats = complaint_service.categories(active_only=False)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        for category in cats:
+            raw = request.form.get(f"days_{category.id}")
+            if raw is None:
+                continue
+            try:
+                complaint_service.set_category_days(category, raw, current_user)
+            except ValidationFailed as exc:
+                errors.update(exc.errors)
+        if not errors:
+            flash(_("Deadlines saved."), "success")
+            return redirect(url_for("complaints.categories"))
+        db.session.rollback()
+        cats = complaint_service.categories(active_only=False)
+    return (
+        render_template(
+            "cases/categories.html",
+            categories=cats,
+            errors=errors,
+            values=request.form,
+            category_label=complaint_service.category_label,
+        ),
+        422 if errors else 200,
+    )

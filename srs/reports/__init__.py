@@ -1,0 +1,1 @@
+"""Supervisor reports: aggregates, dashboard, drill-down lists and exports."""

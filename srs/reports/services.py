@@ -1,0 +1,805 @@
+"""The supervisor's numbers: aggregates in SQL over clients, screenings, referrals and complaints.
+
+Every figure is computed within the caller's regions (admins: everywhere) and the chosen filters,
+and every figure has a drill-down list built from the same conditions, so the list behind a number
+always has that many rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select
+from sqlalchemy.orm import aliased
+
+from srs.cases.models import COMPLAINT_OPEN_STATUSES, Complaint
+from srs.core.models import utcnow
+from srs.core.scope import region_id_condition, region_in_scope, region_paths, sees_everything
+from srs.extensions import db
+from srs.programmes.models import Programme, Screening, ScreeningResult
+from srs.referrals.models import OPEN_STATUSES, STATUSES, Referral
+from srs.regions.models import Region
+from srs.registry.models import SEXES, WORK_STATUSES, Client
+
+AGE_GROUPS: dict[str, tuple[int, int | None]] = {
+    "0-14": (0, 14),
+    "15-24": (15, 24),
+    "25-34": (25, 34),
+    "35-44": (35, 44),
+    "45-54": (45, 54),
+    "55-64": (55, 64),
+    "65+": (65, None),
+}
+STATUS_LABELS = {
+    "pending": _l("Pending"),
+    "delivered": _l("Delivered"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
+    "completed": _l("Completed"),
+    "cancelled": _l("Cancelled"),
+}
+MAX_SPAN_DAYS = 3660
+
+
+@dataclass
+class Filters:
+    """What the supervisor chose; ``region`` is None for "all my regions"."""
+
+    date_from: date
+    date_to: date
+    region: Region | None = None
+    programme: Programme | None = None
+    sex: str | None = None
+    age_group: str | None = None
+    work_status: str | None = None
+    disability: bool | None = None
+    today: date = field(default_factory=date.today)
+
+    def as_args(self) -> dict[str, str]:
+        """The filters as query-string arguments (for links to drill-downs and exports)."""
+        args = {"from": self.date_from.isoformat(), "to": self.date_to.isoformat()}
+        if self.region is not None:
+            args["region"] = self.region.code
+        if self.programme is not None:
+            args["programme"] = self.programme.code
+        for key in ("sex", "age_group", "work_status"):
+            if getattr(self, key):
+                args[key] = getattr(self, key)
+        if self.disability is not None:
+            args["disability"] = "yes" if self.disability else "no"
+        return args
+
+    @property
+    def start(self) -> datetime:
+        return _local_midnight(self.date_from)
+
+    @property
+    def end(self) -> datetime:
+        return _local_midnight(self.date_to + timedelta(days=1))
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "UTC"))
+
+
+def local_today() -> date:
+    return datetime.now(_tz()).date()
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=_tz()).astimezone(UTC)
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """The last twelve months up to today, from the first of the month."""
+    month = today.month - 11
+    year = today.year
+    if month <= 0:
+        month += 12
+        year -= 1
+    return date(year, month, 1), today
+
+
+class FilterError(Exception):
+    """Bad filter values: ``errors`` per field; ``region_out_of_scope`` when the region is not the user's."""
+
+    def __init__(self, errors: dict[str, list[str]], region_out_of_scope: bool = False) -> None:
+        super().__init__(errors)
+        self.errors = errors
+        self.region_out_of_scope = region_out_of_scope
+
+
+def _parse_date(raw: str | None, name: str, errors: dict[str, list[str]]) -> date | None:
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        errors[name] = [_("%(value)s is not a date (use YYYY-MM-DD).", value=raw[:40])]
+        return None
+
+
+def parse_filters(args: Mapping[str, str]) -> Filters:
+    """Read the filters from a query string; raises FilterError with a message per field."""
+    errors: dict[str, list[str]] = {}
+    today = local_today()
+    default_from, default_to = default_period(today)
+    date_from = _parse_date(args.get("from"), "from", errors) or default_from
+    date_to = _parse_date(args.get("to"), "to", errors) or default_to
+    if not errors:
+        if date_from > date_to:
+            errors["to"] = [_("The end date is before the start date.")]
+        elif (date_to - date_from).days > MAX_SPAN_DAYS:
+            errors["from"] = [_("Choose a period of at most ten years.")]
+    region = None
+    out_of_scope = False
+    code = (args.get("region") or "").strip()
+    if code:
+        region = db.session.scalar(select(Region).where(Region.code == code))
+        if region is None or not region_in_scope(region):
+            errors["region"] = [_("%(code)s is not one of your regions.", code=code[:40])]
+            out_of_scope = True
+            region = None
+    programme = None
+    pcode = (args.get("programme") or "").strip()
+    if pcode:
+        programme = db.session.scalar(select(Programme).where(Programme.code == pcode))
+        if programme is None:
+            errors["programme"] = [_("No programme has the code %(code)s.", code=pcode[:40])]
+    sex = (args.get("sex") or "").strip() or None
+    if sex and sex not in SEXES:
+        errors["sex"] = [_("Choose female or male.")]
+    age_group = (args.get("age_group") or "").strip() or None
+    if age_group and age_group not in AGE_GROUPS:
+        errors["age_group"] = [_("Choose one of the age groups.")]
+    work_status = (args.get("work_status") or "").strip() or None
+    if work_status and work_status not in WORK_STATUSES:
+        errors["work_status"] = [_("Choose one of the work statuses.")]
+    disability_raw = (args.get("disability") or "").strip()
+    disability = {"yes": True, "no": False, "": None}.get(disability_raw)
+    if disability_raw not in ("yes", "no", ""):
+        errors["disability"] = [_("Choose yes or no.")]
+    if errors:
+        raise FilterError(errors, region_out_of_scope=out_of_scope and len(errors) == 1)
+    return Filters(
+        date_from=date_from,
+        date_to=date_to,
+        region=region,
+        programme=programme,
+        sex=sex,
+        age_group=age_group,
+        work_status=work_status,
+        disability=disability,
+        today=today,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Conditions shared by the aggregates and the drill-down lists
+
+
+def _region_ids_under(region: Region) -> Select[Any]:
+    return select(Region.id).where(Region.path.startswith(region.path, autoescape=True))
+
+
+def region_condition(column: Any, filters: Filters) -> ColumnElement[bool]:
+    """The record's region is the chosen one (or below it), always within the user's scope."""
+    if filters.region is not None:
+        return column.in_(_region_ids_under(filters.region))
+    return region_id_condition(column)
+
+
+def _demographic_conditions(filters: Filters) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if filters.sex:
+        conds.append(Client.sex == filters.sex)
+    if filters.work_status:
+        conds.append(Client.work_status == filters.work_status)
+    if filters.disability is not None:
+        conds.append(Client.disability.is_(filters.disability))
+    if filters.age_group:
+        low, high = AGE_GROUPS[filters.age_group]
+        # Aged at least ``low`` today: born on or before today minus ``low`` years.
+        conds.append(Client.date_of_birth <= _years_before(filters.today, low))
+        if high is not None:
+            conds.append(Client.date_of_birth > _years_before(filters.today, high + 1))
+    return conds
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _has_demographics(filters: Filters) -> bool:
+    return bool(filters.sex or filters.work_status or filters.disability is not None or filters.age_group)
+
+
+def client_conditions(filters: Filters) -> list[ColumnElement[bool]]:
+    return [
+        Client.merged_into_id.is_(None),
+        region_condition(Client.region_id, filters),
+        *_demographic_conditions(filters),
+    ]
+
+
+def referral_conditions(filters: Filters, period: bool = True) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [region_condition(Referral.region_id, filters)]
+    if period:
+        conds += [Referral.created_at >= filters.start, Referral.created_at < filters.end]
+    if filters.programme is not None:
+        conds.append(Referral.programme_id == filters.programme.id)
+    if _has_demographics(filters):
+        conds.append(Referral.client_id.in_(select(Client.id).where(*_demographic_conditions(filters))))
+    return conds
+
+
+def _screened_condition(filters: Filters) -> ColumnElement[bool]:
+    """The client was screened in the period (for the chosen programme, when one is chosen)."""
+    stmt = select(Screening.id).where(
+        Screening.client_id == Client.id,
+        Screening.screened_at >= filters.start,
+        Screening.screened_at < filters.end,
+    )
+    if filters.programme is not None:
+        stmt = stmt.where(
+            exists().where(
+                ScreeningResult.screening_id == Screening.id,
+                ScreeningResult.programme_id == filters.programme.id,
+            )
+        )
+    return stmt.exists()
+
+
+def _eligible_condition(filters: Filters) -> ColumnElement[bool]:
+    """A screening in the period found the client eligible (for the chosen programme if any)."""
+    stmt = (
+        select(Screening.id)
+        .join(ScreeningResult, ScreeningResult.screening_id == Screening.id)
+        .where(
+            Screening.client_id == Client.id,
+            Screening.screened_at >= filters.start,
+            Screening.screened_at < filters.end,
+            ScreeningResult.outcome == "eligible",
+        )
+    )
+    if filters.programme is not None:
+        stmt = stmt.where(ScreeningResult.programme_id == filters.programme.id)
+    return stmt.exists()
+
+
+def _is_latest_screening() -> ColumnElement[bool]:
+    # Screening ids grow with time: no screening of the same client with a higher id means latest.
+    newer = aliased(Screening)
+    return ~exists().where(newer.client_id == Screening.client_id, newer.id > Screening.id)
+
+
+def gap_statement(filters: Filters) -> Select[Any]:
+    """(client, programme, screened at) where the client's latest screening (in the period) says
+    eligible and the client has no referral to that programme: the coverage gap."""
+    stmt = (
+        select(Client, Programme, Screening.screened_at)
+        .join(Screening, Screening.client_id == Client.id)
+        .join(ScreeningResult, ScreeningResult.screening_id == Screening.id)
+        .join(Programme, Programme.id == ScreeningResult.programme_id)
+        .where(
+            *client_conditions(filters),
+            _is_latest_screening(),
+            Screening.screened_at >= filters.start,
+            Screening.screened_at < filters.end,
+            ScreeningResult.outcome == "eligible",
+            ~exists().where(
+                Referral.client_id == Client.id, Referral.programme_id == ScreeningResult.programme_id
+            ),
+        )
+    )
+    if filters.programme is not None:
+        stmt = stmt.where(ScreeningResult.programme_id == filters.programme.id)
+    return stmt
+
+
+def _now() -> datetime:
+    return utcnow()
+
+
+# ---------------------------------------------------------------------------------------------
+# Aggregates
+
+
+def _month_expr(column: Any) -> Any:
+    """The local calendar month of a timestamp, as a value to group by (see ``_month_key``)."""
+    if db.engine.dialect.name == "postgresql":
+        # date_trunc on the local time is much cheaper per row than formatting with to_char.
+        return func.date_trunc("month", func.timezone(str(_tz()), column))
+    return func.strftime("%Y-%m", column)
+
+
+def _month_key(value: Any) -> str:
+    return value if isinstance(value, str) else f"{value.year:04d}-{value.month:02d}"
+
+
+def _months(filters: Filters) -> list[str]:
+    months = []
+    year, month = filters.date_from.year, filters.date_from.month
+    while (year, month) <= (filters.date_to.year, filters.date_to.month):
+        months.append(f"{year:04d}-{month:02d}")
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+    return months[-24:]
+
+
+def median_days_to_decision(filters: Filters) -> float | None:
+    """Median days from referral to the agency's decision, over referrals created in the period."""
+    conds = [*referral_conditions(filters), Referral.decided_at.is_not(None)]
+    if db.engine.dialect.name == "postgresql":
+        seconds = func.extract("epoch", Referral.decided_at - Referral.created_at)
+        value = db.session.scalar(select(func.percentile_cont(0.5).within_group(seconds)).where(*conds))
+        return None if value is None else round(float(value) / 86400, 1)
+    # SQLite has no percentile: count, then read only the one or two middle values in order.
+    days = func.julianday(Referral.decided_at) - func.julianday(Referral.created_at)
+    n = db.session.scalar(select(func.count()).select_from(Referral).where(*conds)) or 0
+    if n == 0:
+        return None
+    middle = list(
+        db.session.scalars(select(days).where(*conds).order_by(days).offset((n - 1) // 2).limit(2 - n % 2))
+    )
+    return round(sum(middle) / len(middle), 1)
+
+
+@dataclass
+class Dashboard:
+    filters: Filters
+    registered: int = 0
+    screened: int = 0
+    eligible: int = 0
+    gap: int = 0
+    referred_clients: int = 0
+    referrals: dict[str, int] = field(default_factory=dict)
+    referrals_total: int = 0
+    completed: int = 0
+    successful: int = 0
+    median_days: float | None = None
+    overdue_referrals: int = 0
+    overdue_complaints: int = 0
+    escalated_complaints: int = 0
+    months: list[str] = field(default_factory=list)
+    trend_referrals: dict[str, int] = field(default_factory=dict)
+    trend_registered: dict[str, int] = field(default_factory=dict)
+    districts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def share_successful(self) -> float | None:
+        return None if self.completed == 0 else self.successful / self.completed
+
+    @property
+    def funnel(self) -> list[tuple[str, Any, int]]:
+        return [
+            ("registered", _l("Registered"), self.registered),
+            ("screened", _l("Screened"), self.screened),
+            ("eligible", _l("Eligible"), self.eligible),
+            ("referred", _l("Referred"), self.referred_clients),
+            ("successful", _l("Covered (successful referral)"), self.successful),
+        ]
+
+
+def comparison_regions(filters: Filters) -> list[Region]:
+    """The regions compared side by side: the children of the chosen region, else of the user's
+    own regions (one level down), else (admins) the countries' top regions."""
+    if filters.region is not None:
+        parents = [filters.region]
+    elif sees_everything():
+        return list(
+            db.session.scalars(select(Region).where(Region.parent_id.is_(None)).order_by(Region.code))
+        )
+    else:
+        paths = region_paths()
+        parents = list(db.session.scalars(select(Region).where(Region.path.in_(paths)).order_by(Region.code)))
+    children: list[Region] = []
+    for parent in parents:
+        kids = list(
+            db.session.scalars(select(Region).where(Region.parent_id == parent.id).order_by(Region.code))
+        )
+        children.extend(kids or [parent])
+    return children
+
+
+def _bucket(path_by_id: dict[int, str], buckets: list[Region]) -> Callable[[int], Region | None]:
+    cache: dict[int, Region | None] = {}
+
+    def find(region_id: int) -> Region | None:
+        if region_id not in cache:
+            path = path_by_id.get(region_id, "")
+            cache[region_id] = next((b for b in buckets if path.startswith(b.path)), None)
+        return cache[region_id]
+
+    return find
+
+
+def dashboard(filters: Filters) -> Dashboard:
+    """Every number of the supervisor dashboard, a handful of grouped SQL queries."""
+    result = Dashboard(filters=filters, months=_months(filters))
+    now = _now()
+    buckets = comparison_regions(filters)
+    path_by_id: dict[int, str] = {
+        rid: path for rid, path in db.session.execute(select(Region.id, Region.path))
+    }
+    bucket_of = _bucket(path_by_id, buckets)
+    per_district: dict[int, dict[str, int]] = {
+        b.id: {"registered": 0, "referrals": 0, "successful": 0, "overdue": 0} for b in buckets
+    }
+
+    # Clients registered, by region and month: one grouped scan.
+    month = _month_expr(Client.created_at)
+    rows = db.session.execute(
+        select(Client.region_id, month, func.count())
+        .where(
+            *client_conditions(filters), Client.created_at >= filters.start, Client.created_at < filters.end
+        )
+        .group_by(Client.region_id, month)
+    )
+    for region_id, month_value, n in rows:
+        ym = _month_key(month_value)
+        result.registered += n
+        result.trend_registered[ym] = result.trend_registered.get(ym, 0) + n
+        bucket = bucket_of(region_id)
+        if bucket is not None:
+            per_district[bucket.id]["registered"] += n
+
+    result.screened = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Client)
+            .where(*client_conditions(filters), _screened_condition(filters))
+        )
+        or 0
+    )
+    result.eligible = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Client)
+            .where(*client_conditions(filters), _eligible_condition(filters))
+        )
+        or 0
+    )
+    result.gap = db.session.scalar(select(func.count()).select_from(gap_statement(filters).subquery())) or 0
+
+    # Referrals created in the period, by region, status and month, with successful outcomes.
+    month = _month_expr(Referral.created_at)
+    successful = func.sum(
+        case((and_(Referral.status == "completed", Referral.outcome == "successful"), 1), else_=0)
+    )
+    rows = db.session.execute(
+        select(Referral.region_id, Referral.status, month, func.count(), successful)
+        .where(*referral_conditions(filters))
+        .group_by(Referral.region_id, Referral.status, month)
+    )
+    for region_id, status, month_value, n, ok in rows:
+        ym = _month_key(month_value)
+        ok = int(ok or 0)
+        result.referrals[status] = result.referrals.get(status, 0) + n
+        result.referrals_total += n
+        result.trend_referrals[ym] = result.trend_referrals.get(ym, 0) + n
+        if status == "completed":
+            result.completed += n
+        result.successful += ok
+        bucket = bucket_of(region_id)
+        if bucket is not None:
+            per_district[bucket.id]["referrals"] += n
+            per_district[bucket.id]["successful"] += ok
+    result.referred_clients = (
+        db.session.scalar(
+            select(func.count(func.distinct(Referral.client_id))).where(*referral_conditions(filters))
+        )
+        or 0
+    )
+    result.median_days = median_days_to_decision(filters)
+
+    rows = db.session.execute(
+        select(Referral.region_id, func.count())
+        .where(*overdue_referral_conditions(filters, now))
+        .group_by(Referral.region_id)
+    )
+    for region_id, n in rows:
+        result.overdue_referrals += n
+        bucket = bucket_of(region_id)
+        if bucket is not None:
+            per_district[bucket.id]["overdue"] += n
+    result.overdue_complaints, result.escalated_complaints = db.session.execute(
+        select(func.count(), func.count(Complaint.escalated_at)).where(*overdue_complaint_conditions(filters))
+    ).one()
+    result.districts = [{"region": b, **per_district[b.id]} for b in buckets]
+    return result
+
+
+def overdue_referral_conditions(filters: Filters, now: datetime | None = None) -> list[ColumnElement[bool]]:
+    """Open referrals past their due time (whenever they were made)."""
+    return [
+        *referral_conditions(filters, period=False),
+        Referral.status.in_(OPEN_STATUSES),
+        Referral.due_at < (now or _now()),
+    ]
+
+
+def overdue_complaint_conditions(filters: Filters) -> list[ColumnElement[bool]]:
+    conds = [
+        region_condition(Complaint.region_id, filters),
+        Complaint.status.in_(COMPLAINT_OPEN_STATUSES),
+        Complaint.due_on < filters.today,
+    ]
+    if _has_demographics(filters):
+        conds.append(Complaint.client_id.in_(select(Client.id).where(*_demographic_conditions(filters))))
+    return conds
+
+
+# ---------------------------------------------------------------------------------------------
+# Drill-down lists: the rows behind each number, with their export columns
+
+
+@dataclass
+class Listing:
+    kind: str
+    title: Any
+    statement: Select[Any]
+    headers: list[Any]
+    row: Callable[[Any], list[Any]]
+    scalars: bool = True
+    client_col: int | None = 0
+
+
+def _client_row(c: Client) -> list[Any]:
+    return [c.id, c.full_name, c.sex, c.date_of_birth, c.region.name, c.work_status or "", c.created_at]
+
+
+CLIENT_HEADERS = [
+    _l("Client"),
+    _l("Name"),
+    _l("Sex"),
+    _l("Date of birth"),
+    _l("Region"),
+    _l("Work status"),
+    _l("Registered"),
+]
+REFERRAL_HEADERS = [
+    _l("Referral"),
+    _l("Client"),
+    _l("Name"),
+    _l("Programme"),
+    _l("Region"),
+    _l("Status"),
+    _l("Outcome"),
+    _l("Created"),
+    _l("Decided"),
+    _l("Due"),
+]
+
+
+def _referral_row(r: Any) -> list[Any]:
+    referral, client_name, programme_code, region_name = r
+    return [
+        referral.id,
+        referral.client_id,
+        client_name,
+        programme_code,
+        region_name,
+        referral.status,
+        referral.outcome or "",
+        referral.created_at,
+        referral.decided_at,
+        referral.due_at,
+    ]
+
+
+def _referral_statement(conds: list[ColumnElement[bool]]) -> Select[Any]:
+    return (
+        select(Referral, Client.full_name, Programme.code, Region.name)
+        .join(Client, Client.id == Referral.client_id)
+        .join(Programme, Programme.id == Referral.programme_id)
+        .join(Region, Region.id == Referral.region_id)
+        .where(*conds)
+    )
+
+
+LIST_KINDS = (
+    "registered",
+    "screened",
+    "eligible",
+    "gap",
+    "referred",
+    "referrals",
+    "successful",
+    "completed",
+    "decided",
+    "overdue_referrals",
+    "overdue_complaints",
+)
+
+
+def listing(kind: str, filters: Filters, status: str | None = None) -> Listing | None:
+    """The drill-down list behind one dashboard number (None for an unknown kind)."""
+    client_base = select(Client).where(*client_conditions(filters))
+    if kind == "registered":
+        stmt = client_base.where(Client.created_at >= filters.start, Client.created_at < filters.end)
+        return Listing(
+            kind,
+            _l("Clients registered"),
+            stmt.order_by(Client.created_at.desc(), Client.id.desc()),
+            CLIENT_HEADERS,
+            _client_row,
+        )
+    if kind == "screened":
+        stmt = client_base.where(_screened_condition(filters)).order_by(Client.full_name, Client.id)
+        return Listing(kind, _l("Clients screened"), stmt, CLIENT_HEADERS, _client_row)
+    if kind == "eligible":
+        stmt = client_base.where(_eligible_condition(filters)).order_by(Client.full_name, Client.id)
+        return Listing(kind, _l("Clients found eligible"), stmt, CLIENT_HEADERS, _client_row)
+    if kind == "referred":
+        # The same rows the count takes: the referrals carry region and period, clients only the name.
+        stmt = (
+            select(Client)
+            .where(Client.id.in_(select(Referral.client_id).where(*referral_conditions(filters))))
+            .order_by(Client.full_name, Client.id)
+        )
+        return Listing(kind, _l("Clients referred"), stmt, CLIENT_HEADERS, _client_row)
+    if kind == "gap":
+        stmt = gap_statement(filters).order_by(Screening.screened_at, Client.id, Programme.code)
+        headers = [_l("Client"), _l("Name"), _l("Region"), _l("Programme"), _l("Screened")]
+
+        def gap_row(r: Any) -> list[Any]:
+            client, programme, screened_at = r
+            return [client.id, client.full_name, client.region.name, programme.code, screened_at]
+
+        return Listing(kind, _l("Eligible but not referred"), stmt, headers, gap_row, scalars=False)
+    conds = referral_conditions(filters)
+    title: Any = _l("Referrals")
+    if kind == "referrals":
+        if status in STATUSES:
+            conds.append(Referral.status == status)
+            title = _l("Referrals: %(status)s", status=STATUS_LABELS[status])
+    elif kind == "completed":
+        conds.append(Referral.status == "completed")
+        title = _l("Completed referrals")
+    elif kind == "successful":
+        conds += [Referral.status == "completed", Referral.outcome == "successful"]
+        title = _l("Completed with a successful outcome")
+    elif kind == "decided":
+        conds.append(Referral.decided_at.is_not(None))
+        title = _l("Referrals with a decision")
+    elif kind == "overdue_referrals":
+        conds = overdue_referral_conditions(filters)
+        title = _l("Overdue referrals")
+    elif kind == "overdue_complaints":
+        stmt = (
+            select(Complaint)
+            .where(*overdue_complaint_conditions(filters))
+            .order_by(Complaint.due_on, Complaint.id)
+        )
+        headers = [
+            _l("Tracking number"),
+            _l("Region"),
+            _l("Category"),
+            _l("Subject"),
+            _l("Status"),
+            _l("Received"),
+            _l("Due"),
+            _l("Escalated"),
+        ]
+
+        def complaint_row(c: Complaint) -> list[Any]:
+            return [
+                c.tracking_number,
+                c.region.name,
+                c.category.name,
+                c.subject,
+                c.status,
+                c.received_on,
+                c.due_on,
+                c.escalated_at,
+            ]
+
+        return Listing(kind, _l("Overdue complaints"), stmt, headers, complaint_row, client_col=None)
+    else:
+        return None
+    order = Referral.due_at if kind == "overdue_referrals" else Referral.created_at.desc()
+    stmt = _referral_statement(conds).order_by(order, Referral.id)
+    return Listing(kind, title, stmt, REFERRAL_HEADERS, _referral_row, scalars=False, client_col=1)
+
+
+def iter_rows(item: Listing, batch: int = 1000) -> Iterator[list[Any]]:
+    """Every row of a listing, fetched in batches (exports of large selections stay in bounded memory)."""
+    offset = 0
+    while True:
+        chunk = db.session.execute(item.statement.limit(batch).offset(offset))
+        rows = list(chunk.scalars()) if item.scalars else list(chunk)
+        for row in rows:
+            yield item.row(row)
+        if len(rows) < batch:
+            return
+        offset += batch
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary (the API and the dashboard's export)
+
+
+def summary(filters: Filters) -> dict[str, Any]:
+    """The numbers of API.md's /reports/summary, within scope and filters."""
+    board = dashboard(filters)
+    referral_conds = referral_conditions(filters)
+    by_programme: dict[str, dict[str, int]] = {}
+    for code, status, n in db.session.execute(
+        select(Programme.code, Referral.status, func.count())
+        .join(Programme, Programme.id == Referral.programme_id)
+        .where(*referral_conds)
+        .group_by(Programme.code, Referral.status)
+    ):
+        by_programme.setdefault(code, {})[status] = n
+    by_sex: dict[str, dict[str, int]] = {sex: {} for sex in SEXES}
+    for sex, status, n in db.session.execute(
+        select(Client.sex, Referral.status, func.count())
+        .join(Client, Client.id == Referral.client_id)
+        .where(*referral_conds)
+        .group_by(Client.sex, Referral.status)
+    ):
+        by_sex.setdefault(sex, {})[status] = n
+    return {
+        "clients_registered": board.registered,
+        "clients_screened": board.screened,
+        "referrals": {status: board.referrals.get(status, 0) for status in STATUSES},
+        "by_programme": by_programme,
+        "by_sex": by_sex,
+        "median_days_to_decision": board.median_days,
+        "overdue": board.overdue_referrals,
+        "overdue_complaints": board.overdue_complaints,
+        "eligible_not_referred": board.gap,
+        "share_successful": None if board.share_successful is None else round(board.share_successful, 4),
+        "period": {"from": filters.date_from.isoformat(), "to": filters.date_to.isoformat()},
+        "region": filters.region.code if filters.region is not None else None,
+    }
+
+
+SUMMARY_HEADERS = [_l("Measure"), _l("Value")]
+
+
+def summary_rows(board: Dashboard) -> list[list[Any]]:
+    rows: list[list[Any]] = [
+        [_("Period"), f"{board.filters.date_from.isoformat()} – {board.filters.date_to.isoformat()}"],
+        [_("Region"), board.filters.region.name if board.filters.region else _("All my regions")],
+        [_("Clients registered"), board.registered],
+        [_("Clients screened"), board.screened],
+        [_("Clients found eligible"), board.eligible],
+        [_("Eligible but not referred"), board.gap],
+        [_("Clients referred"), board.referred_clients],
+    ]
+    for status in STATUSES:
+        rows.append(
+            [_("Referrals: %(status)s", status=STATUS_LABELS[status]), board.referrals.get(status, 0)]
+        )
+    share = board.share_successful
+    rows += [
+        [_("Share successful"), "" if share is None else round(share, 4)],
+        [_("Median days to a decision"), "" if board.median_days is None else board.median_days],
+        [_("Overdue referrals"), board.overdue_referrals],
+        [_("Overdue complaints"), board.overdue_complaints],
+    ]
+    return rows
+
+
+def monthly_by_district(filters: Filters, month: date) -> tuple[Filters, list[dict[str, Any]]]:
+    """One calendar month's figures per district (the printable monthly summary)."""
+    start = month.replace(day=1)
+    next_month = (start + timedelta(days=32)).replace(day=1)
+    month_filters = Filters(
+        **{**filters.__dict__, "date_from": start, "date_to": next_month - timedelta(days=1)}
+    )
+    board = dashboard(month_filters)
+    return month_filters, board.districts

@@ -1,0 +1,235 @@
+"""The supervisor dashboard, its drill-down lists, exports and the printable monthly summary."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from srs.core import audit
+from srs.core.access import roles_required
+from srs.core.pagination import Page, page_args
+from srs.core.scope import scoped_regions
+from srs.extensions import db
+from srs.programmes.models import Programme
+from srs.referrals.models import STATUSES
+from srs.registry.models import SEXES, WORK_STATUSES
+from srs.reports import charts, exports, services
+from srs.reports.services import AGE_GROUPS, STATUS_LABELS, FilterError, Filters
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+REPORT_ROLES = ("supervisor", "admin")
+
+
+def _filter_choices() -> dict[str, Any]:
+    regions = scoped_regions()
+    if regions:
+        # Villages would make the list unusable: offer the scope and two levels below it.
+        top = min(r.depth for r in regions)
+        regions = [r for r in regions if r.depth <= top + 2]
+    programmes = list(db.session.scalars(select(Programme).order_by(Programme.country, Programme.code)))
+    return {
+        "regions": regions,
+        "programmes": programmes,
+        "sexes": SEXES,
+        "age_groups": list(AGE_GROUPS),
+        "work_statuses": WORK_STATUSES,
+    }
+
+
+def _filter_error_page(template: str, exc: FilterError, **context: Any) -> Any:
+    return (
+        render_template(
+            template, errors=exc.errors, args=request.args, filters=None, **_filter_choices(), **context
+        ),
+        422,
+    )
+
+
+def _list_url(kind: str, filters: Filters, **extra: Any) -> str:
+    return url_for("reports.drilldown", kind=kind, **filters.as_args(), **extra)
+
+
+@bp.route("/")
+@roles_required(*REPORT_ROLES)
+def dashboard():  # type: ignore[no-untyped-def]
+    try:
+        filters = services.parse_filters(request.args)
+    except FilterError as exc:
+        return _filter_error_page("reports/dashboard.html", exc, board=None)
+    board = services.dashboard(filters)
+    audit.record("report.dashboard", "report", None, **filters.as_args())
+    stage_kind = {"referred": "referred"}
+
+    def month_url(series: str, month: str) -> str:
+        year, mon = (int(p) for p in month.split("-"))
+        start = max(date(year, mon, 1), filters.date_from)
+        end = min(
+            (date(year, mon, 1) + timedelta(days=32)).replace(day=1) - timedelta(days=1), filters.date_to
+        )
+        args = {**filters.as_args(), "from": start.isoformat(), "to": end.isoformat()}
+        return url_for(
+            "reports.drilldown",
+            kind="referrals" if series == "referrals" else "registered",
+            **{k: v for k, v in args.items()},
+        )
+
+    def district_url(row: dict[str, Any], kind: str) -> str:
+        return url_for("reports.drilldown", kind=kind, **{**filters.as_args(), "region": row["region"].code})
+
+    funnel = charts.funnel(board.funnel, lambda key: _list_url(stage_kind.get(key, key), filters))
+    trend = charts.monthly(
+        board.months,
+        [
+            ("registered", _("Clients registered"), board.trend_registered),
+            ("referrals", _("Referrals made"), board.trend_referrals),
+        ],
+        month_url,
+    )
+    district_chart = charts.districts(board.districts, district_url)
+    return render_template(
+        "reports/dashboard.html",
+        board=board,
+        filters=filters,
+        args=filters.as_args(),
+        errors={},
+        funnel=funnel,
+        trend=trend,
+        district_chart=district_chart,
+        district_url=district_url,
+        list_url=lambda kind, **extra: _list_url(kind, filters, **extra),
+        statuses=STATUSES,
+        status_labels=STATUS_LABELS,
+        **_filter_choices(),
+    )
+
+
+@bp.route("/list/<kind>")
+@roles_required(*REPORT_ROLES)
+def drilldown(kind: str):  # type: ignore[no-untyped-def]
+    if kind not in services.LIST_KINDS:
+        abort(404)
+    try:
+        filters = services.parse_filters(request.args)
+    except FilterError as exc:
+        return _filter_error_page("reports/list.html", exc, listing=None, kind=kind, page=None)
+    status = request.args.get("status") or None
+    item = services.listing(kind, filters, status)
+    if item is None:
+        abort(404)
+    number, per_page = page_args(strict=False)
+    total = db.session.scalar(select(func.count()).select_from(item.statement.order_by(None).subquery())) or 0
+    result = db.session.execute(item.statement.limit(per_page).offset((number - 1) * per_page))
+    rows = [item.row(r) for r in (result.scalars() if item.scalars else result)]
+    page = Page(items=rows, page=number, per_page=per_page, total=total)
+    audit.record("report.list", "report", kind, status=status, **filters.as_args())
+    export_args = {**filters.as_args(), **({"status": status} if status else {})}
+    return render_template(
+        "reports/list.html",
+        listing=item,
+        kind=kind,
+        page=page,
+        filters=filters,
+        args=filters.as_args(),
+        export_args=export_args,
+        errors={},
+        **_filter_choices(),
+    )
+
+
+@bp.route("/list/<kind>/export.<fmt>")
+@roles_required(*REPORT_ROLES)
+def export_list(kind: str, fmt: str):  # type: ignore[no-untyped-def]
+    if kind not in services.LIST_KINDS or fmt not in exports.FORMATS:
+        abort(404)
+    try:
+        filters = services.parse_filters(request.args)
+    except FilterError as exc:
+        return _filter_error_page("reports/list.html", exc, listing=None, kind=kind, page=None)
+    status = request.args.get("status") or None
+    item = services.listing(kind, filters, status)
+    if item is None:
+        abort(404)
+    audit.record("report.export", "report", kind, format=fmt, status=status, **filters.as_args())
+    filename = f"srs-{kind}-{filters.date_from.isoformat()}-{filters.date_to.isoformat()}"
+    return exports.file_response(fmt, filename, str(item.title), item.headers, services.iter_rows(item))
+
+
+@bp.route("/summary.<fmt>")
+@roles_required(*REPORT_ROLES)
+def export_summary(fmt: str):  # type: ignore[no-untyped-def]
+    if fmt not in exports.FORMATS:
+        abort(404)
+    try:
+        filters = services.parse_filters(request.args)
+    except FilterError as exc:
+        return _filter_error_page("reports/dashboard.html", exc, board=None)
+    board = services.dashboard(filters)
+    audit.record("report.export", "report", "summary", format=fmt, **filters.as_args())
+    rows = services.summary_rows(board)
+    filename = f"srs-summary-{filters.date_from.isoformat()}-{filters.date_to.isoformat()}"
+    return exports.file_response(fmt, filename, _("Summary"), services.SUMMARY_HEADERS, rows)
+
+
+def _monthly(args: Any) -> tuple[Filters, date, list[dict[str, Any]]]:
+    filters = services.parse_filters(args)
+    raw = (args.get("month") or "").strip()
+    today = services.local_today()
+    try:
+        month = date.fromisoformat(raw + "-01") if raw else today.replace(day=1)
+    except ValueError:
+        raise FilterError({"month": [_("%(value)s is not a month (use YYYY-MM).", value=raw[:20])]}) from None
+    month_filters, rows = services.monthly_by_district(filters, month)
+    return month_filters, month, rows
+
+
+@bp.route("/monthly")
+@roles_required(*REPORT_ROLES)
+def monthly():  # type: ignore[no-untyped-def]
+    try:
+        filters, month, rows = _monthly(request.args)
+    except FilterError as exc:
+        return _filter_error_page("reports/monthly.html", exc, rows=None, month=None)
+    audit.record("report.monthly", "report", month.isoformat()[:7], **filters.as_args())
+    totals = {k: sum(r[k] for r in rows) for k in ("registered", "referrals", "successful", "overdue")}
+    return render_template(
+        "reports/monthly.html",
+        filters=filters,
+        month=month,
+        rows=rows,
+        totals=totals,
+        errors={},
+        args={**filters.as_args(), "month": month.isoformat()[:7]},
+        **_filter_choices(),
+    )
+
+
+@bp.route("/monthly.<fmt>")
+@roles_required(*REPORT_ROLES)
+def export_monthly(fmt: str):  # type: ignore[no-untyped-def]
+    if fmt not in exports.FORMATS:
+        abort(404)
+    try:
+        filters, month, rows = _monthly(request.args)
+    except FilterError as exc:
+        return _filter_error_page("reports/monthly.html", exc, rows=None, month=None)
+    audit.record("report.export", "report", "monthly", format=fmt, month=month.isoformat()[:7])
+    headers = [
+        _("Region"),
+        _("Code"),
+        _("Clients registered"),
+        _("Referrals made"),
+        _("Successful"),
+        _("Overdue referrals"),
+    ]
+    data = [
+        [r["region"].name, r["region"].code, r["registered"], r["referrals"], r["successful"], r["overdue"]]
+        for r in rows
+    ]
+    return exports.file_response(
+        fmt, f"srs-monthly-{month.isoformat()[:7]}", _("Monthly summary"), headers, data
+    )

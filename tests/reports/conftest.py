@@ -1,0 +1,1 @@
+"""Reports tests use the factories of tests/cases/conftest.py."""
