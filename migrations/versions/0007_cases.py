@@ -1,7 +1,7 @@
 """Cases, complaints and the indexes the reports need
 
 Revision ID: 0007_cases
-Revises: 0003_holidays
+Revises: 0005_programmes
 Create Date: 2026-11-29 08:59:36.051549
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007_cases'
-down_revision = '0003_holidays'
+down_revision = '0005_programmes'
 branch_labels = None
 depends_on = None
 
