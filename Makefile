@@ -39,7 +39,7 @@ format: install
 
 extract-messages: $(STAMP)
 	@mkdir -p srs/translations
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 \
 		--project=SRS --no-location --sort-output -o srs/translations/messages.pot .
 
 update-messages: extract-messages

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "srs" / "translations"
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = ROOT / "srs" / "translations"
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]")
 
 
@@ -73,4 +76,43 @@ def test_no_stale_messages(locale):
     assert catalog == template, (
         f"srs/translations/{locale} is out of step with messages.pot; run `make update-messages`.\n"
         f"  missing: {sorted(template - catalog)}\n  extra: {sorted(catalog - template)}"
+    )
+
+
+def _extraction_settings() -> tuple[list, dict, dict]:  # type: ignore[type-arg]
+    """The method map of babel.cfg and the keywords of the Makefile's extract-messages recipe."""
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as handle:
+        method_map, options_map = parse_mapping_cfg(handle, str(ROOT / "babel.cfg"))
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^extract-messages:.*?(?=^\S|\Z)", makefile, re.M | re.S)
+    assert recipe, "the Makefile has no extract-messages target"
+    command = recipe.group(0).replace("\\\n", " ")
+    keywords = {} if "--no-default-keywords" in command else dict(DEFAULT_KEYWORDS)
+    keywords.update(parse_keywords(re.findall(r"(?:-k|--keyword)[ =](\S+)", command)))
+    return method_map, options_map, keywords
+
+
+def test_every_source_string_is_in_the_template():
+    """A string marked for translation in srs/ or templates/ but missing from messages.pot is never translated."""
+    method_map, options_map, keywords = _extraction_settings()
+    in_source: dict[tuple[str | None, tuple[str, ...]], str] = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(
+        ROOT, method_map, options_map, keywords=keywords
+    ):
+        ids = tuple(message) if isinstance(message, (list, tuple)) else (message,)
+        in_source.setdefault((context, ids), f"{filename}:{lineno}")
+    in_template = {(m.context, _ids(m)) for m in _read(TRANSLATIONS / "messages.pot") if m.id}
+    missing = sorted(
+        f"{where}: {ids[0]!r}" + (f" (context {context!r})" if context else "")
+        for (context, ids), where in in_source.items()
+        if (context, ids) not in in_template
+    )
+    assert not missing, (
+        f"{len(missing)} string(s) in the source are not in srs/translations/messages.pot "
+        "(run `make update-messages`, then translate them):\n  " + "\n  ".join(missing)
+    )
+    stale = sorted(repr(ids[0]) for context, ids in in_template - set(in_source))
+    assert not stale, (
+        f"{len(stale)} string(s) in messages.pot are no longer in the source; run `make update-messages`:\n  "
+        + "\n  ".join(stale)
     )
