@@ -93,7 +93,7 @@ def _extraction_settings() -> tuple[list, dict, dict]:  # type: ignore[type-arg]
 
 
 def test_every_source_string_is_in_the_template():
-    """A string marked for translation in srs/ or templates/ but missing from messages.pot is never translated."""
+    """A string marked for translation in srs/ or templates/ but not in messages.pot never gets translated."""
     method_map, options_map, keywords = _extraction_settings()
     in_source: dict[tuple[str | None, tuple[str, ...]], str] = {}
     for filename, lineno, message, _comments, context in extract_from_dir(
