@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -247,11 +248,20 @@ def history(programme_id: int):  # type: ignore[no-untyped-def]
     return render_template("programmes/history.html", programme=programme, rows=services.history(programme))
 
 
+RESCREEN_STATUS_LABELS = {
+    "queued": _l("waiting in the queue"),
+    "running": _l("running"),
+    "done": _l("done"),
+    "failed": _l("failed"),
+}
+
+
 @bp.route("/admin/rescreens/<int:run_id>")
 @roles_required("admin", "supervisor")
 def rescreen_page(run_id: int):  # type: ignore[no-untyped-def]
     run = db.get_or_404(RescreenRun, run_id)
-    return render_template("programmes/rescreen.html", run=run)
+    status_label = RESCREEN_STATUS_LABELS.get(run.status, run.status)
+    return render_template("programmes/rescreen.html", run=run, status_label=status_label)
 
 
 @bp.route("/admin/rescreens/<int:run_id>/status")
@@ -262,6 +272,7 @@ def rescreen_status(run_id: int):  # type: ignore[no-untyped-def]
         {
             "id": run.id,
             "status": run.status,
+            "status_label": str(RESCREEN_STATUS_LABELS.get(run.status, run.status)),
             "total": run.total,
             "done": run.done,
             "newly_eligible": run.newly_eligible,

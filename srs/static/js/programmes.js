@@ -39,7 +39,7 @@
           bar.max = Math.max(data.total, 1);
           bar.value = data.status === "done" && data.total === 0 ? 1 : data.done;
           text.textContent = data.done + " / " + data.total;
-          state.textContent = data.status;
+          state.textContent = data.status_label;
           fresh.textContent = data.newly_eligible;
           if (data.status !== "done" && data.status !== "failed") { window.setTimeout(tick, 1000); }
         })
