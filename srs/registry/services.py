@@ -347,9 +347,16 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
     if existing is not None:
         _raise_duplicate_id(existing, user)
     region = cleaned.pop("region")
-    client = Client(**cleaned, region=region, created_by_id=user.id, version=1)
+    # Everything the new row needs is settled before its INSERT, so it starts at version 1.
+    duplicates = find_probable_duplicates(cleaned["name_key"], cleaned["date_of_birth"], region, cleaned["phone"])
+    client = Client(
+        **cleaned, region=region, created_by_id=user.id, version=1, needs_review=bool(duplicates)
+    )
     if client.consent_given:
         client.consent_recorded_by_id = user.id
+    household = _household_for_new_client(client, household_input)
+    if household is not None:
+        client.household = household
     db.session.add(client)
     try:
         db.session.flush()
@@ -360,12 +367,10 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
         if existing is not None:
             _raise_duplicate_id(existing, user)
         raise
-    if household_input is not None:
-        _attach_household(client, household_input)
-    duplicates = find_probable_duplicates(
-        client.name_key, client.date_of_birth, region, client.phone, exclude_id=client.id
-    )
-    _flag_duplicates(client, duplicates)
+    if household is not None:
+        _add_new_client_members(client, household, household_input)
+    for dup in duplicates:
+        db.session.add(DuplicateCandidate(client_id=client.id, other_client_id=dup.client.id, reason=dup.reason))
     audit.record(
         "client.register",
         "client",
@@ -380,24 +385,32 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
     return Registered(client, duplicates)
 
 
-def _attach_household(client: Client, household_input: dict[str, Any]) -> None:
-    household = household_input.get("household")
-    if household is not None:
-        db.session.add(
-            HouseholdMember(
-                household=household,
-                client_id=client.id,
-                full_name=client.full_name,
-                relationship_to_head=household_input["relationship"],
-                sex=client.sex,
-                date_of_birth=client.date_of_birth,
-            )
-        )
-        client.household = household
-        return
+def _household_for_new_client(client: Client, household_input: dict[str, Any] | None) -> Household | None:
+    if household_input is None:
+        return None
+    if household_input.get("household") is not None:
+        return household_input["household"]
     if not household_input["members"]:
-        return
-    household = _start_household(client)
+        return None
+    household = Household(region=client.region, address=client.address)
+    db.session.add(household)
+    return household
+
+
+def _add_new_client_members(client: Client, household: Household, household_input: dict[str, Any]) -> None:
+    joining = household_input.get("household") is not None
+    db.session.add(
+        HouseholdMember(
+            household=household,
+            client_id=client.id,
+            full_name=client.full_name,
+            relationship_to_head=household_input["relationship"] if joining else "head",
+            sex=client.sex,
+            date_of_birth=client.date_of_birth,
+            disability=client.disability,
+            in_education=client.in_education,
+        )
+    )
     for member in household_input["members"]:
         db.session.add(HouseholdMember(household=household, **member))
 
