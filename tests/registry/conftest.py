@@ -64,6 +64,8 @@ def vn_payload(**overrides: Any) -> dict[str, Any]:
             "full_name": "Nguyễn Thị Hương",
             "region_code": COMMUNE_VN,
             "phone": None,
+            "date_of_birth": birth.isoformat(),
+            "sex": sex,
             **overrides,
         }
     )
