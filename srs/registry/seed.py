@@ -16,6 +16,7 @@ from srs.regions.models import Region
 from srs.registry import services
 from srs.registry.idnumbers import make_nik, make_vn_pid
 from srs.registry.models import Client
+from srs.registry.normalise import parse_phone
 
 PER_VILLAGE = 30
 OCCUPATIONS_ID = ["Pedagang kaki lima", "Buruh tani", "Ojek online", "Penjahit", "Nelayan", "Tukang bangunan"]
@@ -34,10 +35,19 @@ def _officer_for(region: Region, officers: dict[str, User], admin: User) -> User
     return admin
 
 
-def _phone(fake: Faker, country: str, rng: random.Random) -> str:
-    if country == "ID":
-        return f"08{rng.choice('1235789')}{rng.randrange(10**8, 10**9)}"
-    return f"09{rng.choice('0146789')}{rng.randrange(10**6, 10**7)}"
+def _phone(country: str, rng: random.Random) -> str:
+    """A mobile number of a real operator prefix that phonenumbers accepts as valid."""
+    while True:
+        if country == "ID":
+            number = f"08{rng.choice(['11', '12', '13', '21', '22', '52', '53', '57', '58', '77', '78'])}"
+            number += f"{rng.randrange(10**7, 10**8)}"
+        else:
+            number = (
+                f"0{rng.choice(['90', '91', '93', '94', '96', '97', '98', '86', '88', '32', '35', '38'])}"
+            )
+            number += f"{rng.randrange(10**6, 10**7)}"
+        if parse_phone(number, country):
+            return number
 
 
 def _person(fake: Faker, region: Region, rng: random.Random, serial: int) -> dict[str, Any]:
@@ -62,7 +72,7 @@ def _person(fake: Faker, region: Region, rng: random.Random, serial: int) -> dic
         "full_name": name,
         "sex": sex,
         "date_of_birth": birth.isoformat(),
-        "phone": _phone(fake, region.country, rng) if rng.random() < 0.8 else None,
+        "phone": _phone(region.country, rng) if rng.random() < 0.8 else None,
         "region_code": region.code,
         "address": fake.street_address(),
         "occupation": occupation,

@@ -348,10 +348,10 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
         _raise_duplicate_id(existing, user)
     region = cleaned.pop("region")
     # Everything the new row needs is settled before its INSERT, so it starts at version 1.
-    duplicates = find_probable_duplicates(cleaned["name_key"], cleaned["date_of_birth"], region, cleaned["phone"])
-    client = Client(
-        **cleaned, region=region, created_by_id=user.id, version=1, needs_review=bool(duplicates)
+    duplicates = find_probable_duplicates(
+        cleaned["name_key"], cleaned["date_of_birth"], region, cleaned["phone"]
     )
+    client = Client(**cleaned, region=region, created_by_id=user.id, version=1, needs_review=bool(duplicates))
     if client.consent_given:
         client.consent_recorded_by_id = user.id
     household = _household_for_new_client(client, household_input)
@@ -370,7 +370,9 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
     if household is not None:
         _add_new_client_members(client, household, household_input)
     for dup in duplicates:
-        db.session.add(DuplicateCandidate(client_id=client.id, other_client_id=dup.client.id, reason=dup.reason))
+        db.session.add(
+            DuplicateCandidate(client_id=client.id, other_client_id=dup.client.id, reason=dup.reason)
+        )
     audit.record(
         "client.register",
         "client",

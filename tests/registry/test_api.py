@@ -85,7 +85,9 @@ def test_list_masks_id_numbers_and_read_shows_it_and_is_audited(client, api_toke
     assert one.get_json()["id_number"] == body["id_number"]
     with app.app_context():
         reads = db.session.scalars(
-            select(AuditEntry).where(AuditEntry.action == "client.read", AuditEntry.object_id == str(created["id"]))
+            select(AuditEntry).where(
+                AuditEntry.action == "client.read", AuditEntry.object_id == str(created["id"])
+            )
         ).all()
         assert len(reads) == 1 and reads[0].username == "officer.id1"
         assert body["id_number"] not in str([e.details for e in db.session.scalars(select(AuditEntry))])
@@ -109,7 +111,9 @@ def test_out_of_scope_client_is_404_for_officer2_and_visible_to_supervisor(clien
     assert client.get(f"/api/v1/clients/{created['id']}", headers=api_token("officer2")).status_code == 404
     assert client.get("/api/v1/clients?q=siti", headers=api_token("officer2")).get_json()["total"] == 0
     patch = client.patch(
-        f"/api/v1/clients/{created['id']}", json={"version": 1, "occupation": "x"}, headers=api_token("officer2")
+        f"/api/v1/clients/{created['id']}",
+        json={"version": 1, "occupation": "x"},
+        headers=api_token("officer2"),
     )
     assert patch.status_code == 404
     assert client.get(f"/api/v1/clients/{created['id']}", headers=api_token("supervisor")).status_code == 200
@@ -155,7 +159,12 @@ def test_household_members_on_create(client, api_token):
     body = payload(
         household={
             "members": [
-                {"full_name": "Budi", "relationship_to_head": "child", "sex": "male", "date_of_birth": "2015-02-01"}
+                {
+                    "full_name": "Budi",
+                    "relationship_to_head": "child",
+                    "sex": "male",
+                    "date_of_birth": "2015-02-01",
+                }
             ]
         }
     )

@@ -65,7 +65,9 @@ def test_merge_repoints_every_reference_and_keeps_both_histories(app, make_clien
         dup = db.session.get(Client, second)
         services.update_client(dup, {"occupation": "Penjahit"}, officer, 1)
         services.add_household_member(
-            dup, {"full_name": "Anak", "relationship_to_head": "child", "date_of_birth": "2015-01-01"}, officer
+            dup,
+            {"full_name": "Anak", "relationship_to_head": "child", "date_of_birth": "2015-01-01"},
+            officer,
         )
         # Rows of other features that point at the duplicate.
         db.session.execute(insert(Screening).values(client_id=second, trigger="officer"))
@@ -85,7 +87,9 @@ def test_merge_repoints_every_reference_and_keeps_both_histories(app, make_clien
         assert kept.occupation == "Pedagang sayur"  # kept's own value wins
         assert db.session.get(DuplicateCandidate, pair_id).status == "merged"
         assert kept.needs_review is False
-        actions = set(db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == str(second))))
+        actions = set(
+            db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == str(second)))
+        )
         assert {"client.register", "client.update", "client.merged_into"} <= actions
     profile = supervisor.get(f"/clients/{first}").get_data(as_text=True)
     assert "Merged with a duplicate record" in profile
@@ -118,7 +122,11 @@ def test_merge_moves_referrals_and_the_id_number_to_a_kept_record_without_one(ap
 
 def test_every_client_foreign_key_is_found(app_ctx):
     found = {(t.name, c.name) for t, c in services.client_foreign_keys()}
-    assert {("screenings", "client_id"), ("referrals", "client_id"), ("household_members", "client_id")} <= found
+    assert {
+        ("screenings", "client_id"),
+        ("referrals", "client_id"),
+        ("household_members", "client_id"),
+    } <= found
     assert ("clients", "merged_into_id") not in found
 
 

@@ -37,9 +37,7 @@ def test_a_mans_nik_typed_with_sex_female_says_so():
 
 def test_birth_date_mismatch_names_digits_7_to_12():
     problems = check_nik("3516084506880001", date(1988, 6, 6), "female")
-    assert problems == [
-        "Digits 7-12 (birth date) say 05-06-88, but the birth date typed is 06-06-88."
-    ]
+    assert problems == ["Digits 7-12 (birth date) say 05-06-88, but the birth date typed is 06-06-88."]
 
 
 @pytest.mark.parametrize(

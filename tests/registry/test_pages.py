@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from srs.core.models import AuditEntry
 from srs.extensions import db
 from srs.registry.models import Client
 from tests.registry.conftest import VILLAGE_ID1, nik_for
-
-from datetime import date
 
 
 def _form(**overrides):
@@ -53,10 +53,16 @@ def test_nik_with_wrong_sex_is_refused_next_to_the_field_keeping_input(login_as,
 
 
 def test_bad_fields_get_messages(login_as):
-    html = login_as("officer").post(
-        "/clients/new",
-        data=_form(date_of_birth="2090-01-01", monthly_income="-3", phone="12", region_code="35.76.01.1001"),
-    ).get_data(as_text=True)
+    html = (
+        login_as("officer")
+        .post(
+            "/clients/new",
+            data=_form(
+                date_of_birth="2090-01-01", monthly_income="-3", phone="12", region_code="35.76.01.1001"
+            ),
+        )
+        .get_data(as_text=True)
+    )
     assert "The date cannot be in the future." in html
     assert "Must be a whole number of 0 or more" in html
     assert "is not a valid phone number in" in html
@@ -98,14 +104,22 @@ def test_duplicate_id_links_to_the_existing_client(login_as, make_client):
 def test_edit_conflict_shows_what_the_other_changed_and_keeps_my_input(login_as, make_client, app):
     client_id = make_client()
     one, two = login_as("officer"), login_as("officer")
-    assert 'name="version" type="hidden" value="1"' in one.get(f"/clients/{client_id}/edit").get_data(as_text=True)
-    first = one.post(f"/clients/{client_id}/edit", data=_form(version="1", occupation="Penjahit", id_number=""))
+    assert 'name="version" type="hidden" value="1"' in one.get(f"/clients/{client_id}/edit").get_data(
+        as_text=True
+    )
+    first = one.post(
+        f"/clients/{client_id}/edit", data=_form(version="1", occupation="Penjahit", id_number="")
+    )
     assert first.status_code == 422  # the edit form needs the ID number too
     with app.app_context():
         number = db.session.get(Client, client_id).id_number
-    ok = one.post(f"/clients/{client_id}/edit", data=_form(version="1", occupation="Penjahit", id_number=number))
+    ok = one.post(
+        f"/clients/{client_id}/edit", data=_form(version="1", occupation="Penjahit", id_number=number)
+    )
     assert ok.status_code == 302
-    late = two.post(f"/clients/{client_id}/edit", data=_form(version="1", occupation="Nelayan", id_number=number))
+    late = two.post(
+        f"/clients/{client_id}/edit", data=_form(version="1", occupation="Nelayan", id_number=number)
+    )
     assert late.status_code == 409
     html = late.get_data(as_text=True)
     assert 'data-testid="conflict"' in html
@@ -113,7 +127,9 @@ def test_edit_conflict_shows_what_the_other_changed_and_keeps_my_input(login_as,
     assert 'value="Nelayan"' in html and 'name="version" type="hidden" value="2"' in html
     with app.app_context():
         assert db.session.get(Client, client_id).occupation == "Penjahit"
-    again = two.post(f"/clients/{client_id}/edit", data=_form(version="2", occupation="Nelayan", id_number=number))
+    again = two.post(
+        f"/clients/{client_id}/edit", data=_form(version="2", occupation="Nelayan", id_number=number)
+    )
     assert again.status_code == 302
     timeline = two.get(f"/clients/{client_id}").get_data(as_text=True)
     assert "occupation: Penjahit → Nelayan" in timeline
@@ -123,13 +139,20 @@ def test_household_member_added_from_the_profile(login_as, make_client, app):
     head = make_client()
     spouse = make_client(full_name="Slamet", sex="male", date_of_birth="1985-02-02")
     officer = login_as("officer")
-    assert officer.post(
-        f"/clients/{head}/members", data={"member_client_id": str(spouse), "relationship_to_head": "spouse"}
-    ).status_code == 302
-    assert officer.post(
-        f"/clients/{head}/members",
-        data={"full_name": "Rina", "relationship_to_head": "child", "date_of_birth": "2015-04-01"},
-    ).status_code == 302
+    assert (
+        officer.post(
+            f"/clients/{head}/members",
+            data={"member_client_id": str(spouse), "relationship_to_head": "spouse"},
+        ).status_code
+        == 302
+    )
+    assert (
+        officer.post(
+            f"/clients/{head}/members",
+            data={"full_name": "Rina", "relationship_to_head": "child", "date_of_birth": "2015-04-01"},
+        ).status_code
+        == 302
+    )
     bad = officer.post(f"/clients/{head}/members", data={"full_name": "", "relationship_to_head": "head"})
     assert bad.status_code == 422
     html = officer.get(f"/clients/{head}").get_data(as_text=True)

@@ -15,7 +15,8 @@ def huong(make_client):
 
 
 @pytest.mark.parametrize(
-    "query", ["Nguyễn Thị Hương", "nguyen thi huong", "NGUYEN THI HUONG", "nguyen thi huogn", "nguyn thi huong"]
+    "query",
+    ["Nguyễn Thị Hương", "nguyen thi huong", "NGUYEN THI HUONG", "nguyen thi huogn", "nguyn thi huong"],
 )
 def test_name_without_diacritics_or_with_a_typo_finds_her(client, api_token, huong, query):
     found = client.get("/api/v1/clients", query_string={"q": query}, headers=api_token("officer_vn"))
