@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    DDL,
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from srs.core.models import UTCDateTime, utcnow
@@ -123,6 +135,13 @@ class Client(db.Model):
     def __repr__(self) -> str:
         return f"<Client {self.id} {self.full_name}>"
 
+
+# create_all() (tests, a fresh server) needs pg_trgm before the trigram index; migrations do the same.
+event.listen(
+    Client.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
 
 DUPLICATE_REASONS = ("name_birth_district", "phone")
 DUPLICATE_STATUSES = ("open", "distinct", "merged")

@@ -23,6 +23,27 @@ OCCUPATIONS_ID = ["Pedagang kaki lima", "Buruh tani", "Ojek online", "Penjahit",
 OCCUPATIONS_VN = ["Bán hàng rong", "Thợ may", "Xe ôm công nghệ", "Nông dân", "Giúp việc gia đình", "Thợ xây"]
 WORK = ["informal", "self_employed", "msme_worker", "unemployed", "informal"]
 CONSENT_SCOPE = "Screening and referral to social protection and employment programmes"
+# Faker's vi_VN locale has family names but no Vietnamese given names: those come from here.
+VN_GIVEN_FEMALE = [
+    "Hương",
+    "Lan",
+    "Mai",
+    "Hoa",
+    "Linh",
+    "Trang",
+    "Hà",
+    "Phương",
+    "Thảo",
+    "Ngọc",
+    "Yến",
+    "Thủy",
+]
+VN_GIVEN_FEMALE += ["Hạnh", "Nhung", "Oanh", "Vân", "Hằng", "Dung"]
+VN_GIVEN_MALE = ["Nam", "Hùng", "Dũng", "Tuấn", "Minh", "Anh", "Hải", "Long", "Sơn", "Quân", "Bình", "Cường"]
+VN_GIVEN_MALE += ["Đức", "Hiếu", "Khánh", "Thắng", "Phúc", "Việt"]
+VN_MIDDLE_FEMALE = ["Thị", "Ngọc", "Thu", "Thanh", "Kim", "Minh"]
+VN_MIDDLE_MALE = ["Văn", "Đức", "Quang", "Minh", "Hữu", "Công"]
+
 # NIK region digits per demo village prefix: province, regency/city, sub-district.
 _NIK_DIGITS = {"35.16.08": "351608", "35.16.12": "351612", "35.76.01": "357601", "35.76.02": "357602"}
 _NIK_DIGITS |= {"34.71.04": "347104", "34.04.07": "340407"}
@@ -53,7 +74,12 @@ def _phone(country: str, rng: random.Random) -> str:
 def _person(fake: Faker, region: Region, rng: random.Random, serial: int) -> dict[str, Any]:
     sex = rng.choice(["female", "male"])
     birth = date(1950, 1, 1) + timedelta(days=rng.randrange(0, 365 * 55))
-    name = fake.name_female() if sex == "female" else fake.name_male()
+    if region.country == "VN":
+        female = sex == "female"
+        middle = rng.choice(VN_MIDDLE_FEMALE if female else VN_MIDDLE_MALE)
+        name = f"{fake.last_name()} {middle} {rng.choice(VN_GIVEN_FEMALE if female else VN_GIVEN_MALE)}"
+    else:
+        name = f"{fake.first_name_female() if sex == 'female' else fake.first_name_male()} {fake.last_name()}"
     if region.country == "ID":
         digits = next((v for k, v in _NIK_DIGITS.items() if region.code.startswith(k)), "351608")
         id_type, number = "nik", make_nik(digits, birth, sex, serial)
@@ -124,7 +150,11 @@ def seed_clients(password: str) -> list[str]:
             services.add_household_member(
                 head,
                 {
-                    "full_name": fakers[region.country].first_name() + " " + head.full_name.split()[-1],
+                    "full_name": (
+                        rng.choice(VN_GIVEN_FEMALE) + " " + head.full_name.split()[0]
+                        if region.country == "VN"
+                        else fakers["ID"].first_name() + " " + head.full_name.split()[-1]
+                    ),
                     "relationship_to_head": "child",
                     "sex": rng.choice(["female", "male"]),
                     "date_of_birth": child_birth.isoformat(),
