@@ -16,10 +16,12 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import Date, Integer, String, any_, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from srs.core.errors import ValidationFailed
 from srs.core.models import AuditEntry, utcnow
+from srs.core.scope import region_in_scope
 from srs.extensions import db
 from srs.regions.models import Region
 from srs.regions.services import district_of
@@ -104,6 +106,13 @@ SAMPLE_ROWS = [
         "consent_scope": "Screening and referral to social protection programmes",
     },
 ]
+
+
+def _one_of(column: Any, values: set[Any], type_: Any) -> Any:
+    """``column IN values``; on PostgreSQL one array parameter (= ANY) instead of a thousand."""
+    if db.engine.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(type_)))
+    return column.in_(list(values))
 
 
 class ImportFileError(Exception):
@@ -220,6 +229,15 @@ class _Regions:
         self.by_code: dict[str, Region | None] = {}
         self.district_path: dict[int, str] = {}
         self.path_by_id: dict[int, str] = {}
+        self.allowed: dict[int, bool] = {}
+
+    def in_scope_for(self, user: Any) -> Callable[[Region], bool]:
+        def check(region: Region) -> bool:
+            if region.id not in self.allowed:
+                self.allowed[region.id] = region_in_scope(region, user)
+            return self.allowed[region.id]
+
+        return check
 
     def lookup(self, code: str) -> Region | None:
         if code not in self.by_code:
@@ -246,6 +264,7 @@ def run_import(
     ``on_progress`` is called after each chunk (the job commits there so the page can show it).
     """
     regions = _Regions()
+    in_scope = regions.in_scope_for(user)
     batch.errors = []
     batch.imported = batch.already_registered = batch.processed_rows = 0
     errors: list[list[Any]] = []
@@ -258,7 +277,9 @@ def run_import(
             )
             break
         try:
-            cleaned = validate_client(row_to_input(row), user=user, lookup_region=regions.lookup)
+            cleaned = validate_client(
+                row_to_input(row), user=user, lookup_region=regions.lookup, in_scope=in_scope
+            )
         except ValidationFailed as exc:
             errors.append([number, _first_message(exc)])
         else:
@@ -294,19 +315,21 @@ def _import_chunk(
     without_id = [(n, c) for n, c in chunk if not c["id_number"]]
     taken: dict[tuple[str, str], tuple[str, Any]] = {}
     if with_id:
-        keys = list({(c["id_type"], c["id_number"]) for _n, c in with_id})
         for id_type, id_number, name_key, birth in db.session.execute(
             select(Client.id_type, Client.id_number, Client.name_key, Client.date_of_birth).where(
-                tuple_(Client.id_type, Client.id_number).in_(keys)
+                Client.id_type.in_(("nik", "vn_pid")),
+                _one_of(Client.id_number, {c["id_number"] for _n, c in with_id}, String),
             )
         ):
             taken[(id_type, id_number)] = (name_key, birth)
     known_without_id: set[tuple[str, Any, int]] = set()
     if without_id:
-        names = list({c["name_key"] for _n, c in without_id})
         for name_key, birth, region_id in db.session.execute(
             select(Client.name_key, Client.date_of_birth, Client.region_id).where(
-                Client.id_type == "none", Client.name_key.in_(names), Client.merged_into_id.is_(None)
+                _one_of(Client.name_key, {c["name_key"] for _n, c in without_id}, String),
+                _one_of(Client.date_of_birth, {c["date_of_birth"] for _n, c in without_id}, Date),
+                Client.id_type == "none",
+                Client.merged_into_id.is_(None),
             )
         ):
             known_without_id.add((name_key, birth, region_id))
@@ -366,19 +389,23 @@ def _import_chunk(
 
 def _flag_chunk_duplicates(new_rows: list[dict[str, Any]], regions: _Regions) -> None:
     """Probable duplicates of the new rows, found with two queries for the whole chunk."""
-    names = list({v["name_key"] for v in new_rows})
-    phones = list({v["phone"] for v in new_rows if v["phone"]})
+    phones = {v["phone"] for v in new_rows if v["phone"]}
     by_name: dict[tuple[str, Any], list[tuple[int, int]]] = {}
+    # Both columns of ix_clients_name_dob narrow the rows; exact pairs are matched below.
     for cid, name_key, birth, region_id in db.session.execute(
         select(Client.id, Client.name_key, Client.date_of_birth, Client.region_id).where(
-            Client.name_key.in_(names), Client.merged_into_id.is_(None)
+            _one_of(Client.name_key, {v["name_key"] for v in new_rows}, String),
+            _one_of(Client.date_of_birth, {v["date_of_birth"] for v in new_rows}, Date),
+            Client.merged_into_id.is_(None),
         )
     ):
         by_name.setdefault((name_key, birth), []).append((cid, region_id))
     by_phone: dict[str, list[int]] = {}
     if phones:
         for cid, phone in db.session.execute(
-            select(Client.id, Client.phone).where(Client.phone.in_(phones), Client.merged_into_id.is_(None))
+            select(Client.id, Client.phone).where(
+                _one_of(Client.phone, phones, String), Client.merged_into_id.is_(None)
+            )
         ):
             by_phone.setdefault(phone, []).append(cid)
     pairs: dict[tuple[int, int], str] = {}
@@ -396,7 +423,7 @@ def _flag_chunk_duplicates(new_rows: list[dict[str, Any]], regions: _Regions) ->
     existing = set(
         db.session.execute(
             select(DuplicateCandidate.client_id, DuplicateCandidate.other_client_id).where(
-                DuplicateCandidate.client_id.in_([p[0] for p in pairs])
+                _one_of(DuplicateCandidate.client_id, {p[0] for p in pairs}, Integer)
             )
         ).tuples()
     )

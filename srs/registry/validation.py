@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from srs.core.errors import ValidationFailed
 from srs.core.scope import region_in_scope
@@ -121,7 +122,7 @@ def parse_date(value: Any, field: str, errors: _Errors, required: bool = False) 
 
 
 def _integer(
-    value: Any, field: str, errors: _Errors, minimum: int, maximum: int, message: str | None = None
+    value: Any, field: str, errors: _Errors, minimum: int, maximum: int, message: Any = None
 ) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -141,7 +142,9 @@ def _integer(
     if number is None or not (minimum <= number <= maximum):
         errors.add(
             field,
-            message or _("Must be a whole number from %(min)d to %(max)d.", min=minimum, max=maximum),
+            str(message)
+            if message is not None
+            else _("Must be a whole number from %(min)d to %(max)d.", min=minimum, max=maximum),
         )
         return None
     return number
@@ -190,11 +193,12 @@ def validate_client(
     user: Any,
     lookup_region: RegionLookup,
     current_region: Region | None = None,
+    in_scope: Callable[[Region], bool] | None = None,
 ) -> dict[str, Any]:
     """Check every field and return model attributes; raise ValidationFailed with all problems.
 
-    ``current_region`` is the client's region before an edit: keeping it is always allowed, even
-    for a supervisor-less admin move, while a new region must lie inside the user's scope.
+    ``current_region`` is the client's region before an edit: keeping it is always allowed, while a
+    new region must lie inside the user's scope (``in_scope`` may supply a cached check for imports).
     """
     if not isinstance(data, Mapping):
         raise ValidationFailed(_("The client data must be an object."), {})
@@ -202,11 +206,12 @@ def validate_client(
     out: dict[str, Any] = {}
 
     full_name = _text(data.get("full_name"), "full_name", errors, 200, required=True)
-    if full_name is not None and not fold_name(full_name):
+    name_key = fold_name(full_name) if full_name is not None else None
+    if full_name is not None and not name_key:
         errors.add("full_name", _("A name needs at least one letter."))
-        full_name = None
+        full_name = name_key = None
     out["full_name"] = full_name
-    out["name_key"] = fold_name(full_name) if full_name else None
+    out["name_key"] = name_key
     sex = _choice(data.get("sex"), "sex", errors, SEXES, required=True)
     out["sex"] = sex
 
@@ -228,7 +233,8 @@ def validate_client(
     else:
         region = lookup_region(region_code.strip())
         allowed = region is not None and (
-            region_in_scope(region, user) or (current_region is not None and region.id == current_region.id)
+            (in_scope(region) if in_scope else region_in_scope(region, user))
+            or (current_region is not None and region.id == current_region.id)
         )
         if not allowed:
             errors.add(
@@ -297,7 +303,7 @@ def validate_client(
         errors,
         0,
         MAX_INCOME,
-        _("Must be a whole number of 0 or more, in the country's currency unit (no decimals)."),
+        _l("Must be a whole number of 0 or more, in the country's currency unit (no decimals)."),
     )
     out["household_size"] = _integer(data.get("household_size"), "household_size", errors, 1, MAX_HOUSEHOLD)
     for flag in ("disability", "in_education", "pregnant"):

@@ -13,7 +13,7 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   }
   function poll() {
-    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+    fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.json(); })
       .then(function (data) {
         show(data);
