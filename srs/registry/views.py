@@ -20,12 +20,28 @@ from srs.core.scope import scoped_regions, sees_everything
 from srs.core.slots import timeline_for
 from srs.extensions import db
 from srs.registry import importer, services
-from srs.registry.forms import FIELD_MAP, ClientForm, ImportForm, MemberForm
+from srs.registry.forms import (
+    FIELD_MAP,
+    POVERTY_CHOICES,
+    RELATIONSHIP_LABELS,
+    WORK_CHOICES,
+    ClientForm,
+    ImportForm,
+    MemberForm,
+)
 from srs.registry.models import ImportBatch
 
 bp = Blueprint("registry", __name__, url_prefix="/clients")
 
 READERS = ("officer", "supervisor", "admin")
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    # Stored codes (self_employed, near_poor, spouse) shown as words on the registry's pages.
+    return {"labels": {**dict(WORK_CHOICES), **dict(POVERTY_CHOICES), **RELATIONSHIP_LABELS}}
+
+
 WRITERS = ("officer", "admin")
 
 
