@@ -781,9 +781,20 @@ def merge_clients(keep: Client, duplicate: Client, user: Any) -> Client:
     for table, column in client_foreign_keys():
         if table.name == "client_duplicates":
             continue
-        result = db.session.execute(
-            table.update().where(column == duplicate.id).values({column.name: keep.id})
-        )
+        try:
+            result = db.session.execute(
+                table.update().where(column == duplicate.id).values({column.name: keep.id})
+            )
+        except IntegrityError as exc:
+            # Another feature's rule (say, one open referral per client and programme) would be
+            # broken by the merge: nothing is changed; the records must be sorted out first.
+            raise Conflict(
+                _(
+                    "These records cannot be merged automatically: both have %(what)s that may exist "
+                    "only once per client. Close one of them first.",
+                    what=table.name,
+                )
+            ) from exc
         if result.rowcount:
             moved[f"{table.name}.{column.name}"] = result.rowcount
     # Open pairs of the duplicate with third clients move to the kept client.
@@ -941,7 +952,7 @@ def _search_names_fallback(
 
 # --- timeline ------------------------------------------------------------------------------------
 
-_TIMELINE_ACTIONS = ("client.register", "client.update", "client.merge", "client.household")
+_TIMELINE_ACTIONS = ("client.update", "client.merge", "client.household")
 
 
 def _change_line(changes: dict[str, Any]) -> str:
@@ -953,31 +964,47 @@ def _change_line(changes: dict[str, Any]) -> str:
 
 
 def registry_timeline(client: Client) -> list[TimelineItem]:
-    """Registration, edits (with what changed), household changes and merges, from the audit log.
-
-    Entries of clients merged into this one are included: a merge keeps both histories.
+    """Registration (from the client rows), edits with what changed, household changes and merges
+    (from the audit log). Records merged into this one bring their history along.
     """
-    ids = [str(client.id)] + [
-        str(i) for i in db.session.scalars(select(Client.id).where(Client.merged_into_id == client.id))
-    ]
+    from srs.accounts.models import User
+
+    records = [client, *db.session.scalars(select(Client).where(Client.merged_into_id == client.id))]
+    creators = {
+        user_id: username
+        for user_id, username in db.session.execute(
+            select(User.id, User.username).where(
+                User.id.in_({r.created_by_id for r in records if r.created_by_id})
+            )
+        )
+    }
+    items = []
+    for record in records:
+        import_id = (record.extra or {}).get("import_id")
+        detail = _("Bulk import #%(id)s", id=import_id) if import_id else None
+        if record.id != client.id:
+            detail = (detail + " · " if detail else "") + _("from merged record #%(id)s", id=record.id)
+        items.append(
+            TimelineItem(
+                at=record.created_at,
+                kind="registration",
+                title=_("Registered"),
+                detail=detail,
+                by=creators.get(record.created_by_id),
+            )
+        )
     entries = db.session.scalars(
         select(AuditEntry)
         .where(
             AuditEntry.object_type == "client",
-            AuditEntry.object_id.in_(ids),
+            AuditEntry.object_id.in_([str(r.id) for r in records]),
             AuditEntry.action.in_(_TIMELINE_ACTIONS),
         )
         .order_by(AuditEntry.at)
     )
-    items = []
     for entry in entries:
         details = entry.details or {}
-        merged_from = entry.object_id != str(client.id)
-        if entry.action == "client.register":
-            title = _("Registered")
-            source = details.get("source")
-            detail = _("Bulk import") if source == "import" else None
-        elif entry.action == "client.update":
+        if entry.action == "client.update":
             title = _("Details changed")
             detail = _change_line(details.get("changes", {}))
         elif entry.action == "client.household":
@@ -986,7 +1013,7 @@ def registry_timeline(client: Client) -> list[TimelineItem]:
         else:
             title = _("Merged with a duplicate record")
             detail = _("Record #%(id)s was merged into this one.", id=details.get("merged_client_id"))
-        if merged_from:
+        if entry.object_id != str(client.id):
             detail = (detail + " · " if detail else "") + _("from merged record #%(id)s", id=entry.object_id)
         items.append(
             TimelineItem(

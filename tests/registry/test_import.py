@@ -11,6 +11,7 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
+from srs.core.models import AuditEntry
 from srs.core.queue import get_queue
 from srs.core.redis import get_redis
 from srs.extensions import db
@@ -90,6 +91,11 @@ def test_200_rows_with_5_bad_import_195_and_report_them(app, login_as):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Client)) == 195
         batch_id = db.session.scalar(select(ImportBatch.id))
+        first_id = db.session.scalar(select(Client.id).order_by(Client.id))
+        logged = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "clients.import")).all()
+        assert sum(len(e.details["client_ids"]) for e in logged) == 195
+    profile = officer.get(f"/clients/{first_id}").get_data(as_text=True)
+    assert "Registered" in profile and f"Bulk import #{batch_id}" in profile
     report = officer.get(f"/clients/import/{batch_id}/report.csv").get_data(as_text=True).lstrip("\ufeff")
     rows = list(csv.reader(io.StringIO(report)))[1:]
     assert [int(r[0]) for r in rows] == sorted(BAD_ROWS)
