@@ -16,6 +16,9 @@ def _my_regions(user: Any) -> dict[str, Any]:
 
 def register_features(app: Flask) -> None:
     """Register every feature's blueprints, navigation and home-page sections."""
+    from srs.registry import init_feature as init_registry
+
+    init_registry(app)
     register_nav("core.admin_index", _l("Setup"), {"admin"}, order=90)
     register_nav("admin_users.list_users", _l("Users"), {"admin"}, order=91)
     register_nav("regions.index", _l("Regions"), {"admin"}, order=92)

@@ -16,4 +16,10 @@ from srs.programmes.models import (  # noqa: F401
 )
 from srs.referrals.models import Delivery, OutboxMessage, Referral, ReferralEvent  # noqa: F401
 from srs.regions.models import Region  # noqa: F401
-from srs.registry.models import Client, Household, HouseholdMember  # noqa: F401
+from srs.registry.models import (  # noqa: F401
+    Client,
+    DuplicateCandidate,
+    Household,
+    HouseholdMember,
+    ImportBatch,
+)

@@ -11,3 +11,4 @@ from srs.api import (  # noqa: E402,F401  (routes register on import)
     regions,
     reports,
 )
+from srs.api import auth, clients, openapi, regions  # noqa: E402,F401  (routes register on import)

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    DDL,
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from srs.core.models import UTCDateTime, utcnow
@@ -68,6 +80,14 @@ class Client(db.Model):
         UniqueConstraint("id_type", "id_number", name="uq_clients_id_type_id_number"),
         Index("ix_clients_name_dob", "name_key", "date_of_birth"),
         Index("ix_clients_phone", "phone"),
+        # Trigram index (pg_trgm) for typo-tolerant name search on PostgreSQL; on SQLite the same
+        # declaration is a plain index, which the LIKE-based fallback search can use for prefixes.
+        Index(
+            "ix_clients_name_key_trgm",
+            "name_key",
+            postgresql_using="gin",
+            postgresql_ops={"name_key": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,3 +134,67 @@ class Client(db.Model):
 
     def __repr__(self) -> str:
         return f"<Client {self.id} {self.full_name}>"
+
+
+# create_all() (tests, a fresh server) needs pg_trgm before the trigram index; migrations do the same.
+event.listen(
+    Client.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
+
+DUPLICATE_REASONS = ("name_birth_district", "phone")
+DUPLICATE_STATUSES = ("open", "distinct", "merged")
+
+
+class DuplicateCandidate(db.Model):
+    """A pair of clients that may be the same person, waiting for a supervisor's decision.
+
+    ``client_id`` is the newer record (the one whose registration raised the flag).
+    """
+
+    __tablename__ = "client_duplicates"
+    __table_args__ = (
+        UniqueConstraint("client_id", "other_client_id", name="uq_client_duplicates_pair"),
+        Index("ix_client_duplicates_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    other_client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    client: Mapped[Client] = relationship(foreign_keys=[client_id])
+    other_client: Mapped[Client] = relationship(foreign_keys=[other_client_id])
+
+
+IMPORT_STATUSES = ("queued", "running", "done", "failed")
+
+
+class ImportBatch(db.Model):
+    """One uploaded file of clients, imported by a background job; progress is read by the page.
+
+    The file itself is kept in the database so any worker, on any machine, can read it.
+    """
+
+    __tablename__ = "client_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    total_rows: Mapped[int] = mapped_column(default=0)
+    processed_rows: Mapped[int] = mapped_column(default=0)
+    imported: Mapped[int] = mapped_column(default=0)
+    already_registered: Mapped[int] = mapped_column(default=0)
+    # [[row number, reason], ...] for every row that was skipped as bad.
+    errors: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    failure: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,348 @@
+"""/api/v1/clients: register, search, read and update clients (thin views over the registry)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from srs.api import bp
+from srs.api.helpers import iso, json_body
+from srs.api.openapi import (
+    PAGE_PARAMETERS,
+    add_paths,
+    json_request,
+    json_response,
+    page_of,
+    problem_responses,
+    ref,
+)
+from srs.core.access import roles_required
+from srs.core.audit import mask_id_number
+from srs.core.errors import problem
+from srs.core.pagination import page_args
+from srs.extensions import db
+from srs.registry import services
+from srs.registry.models import Client
+from srs.registry.services import DuplicateId, StaleVersion
+
+
+def client_summary(client: Client) -> dict[str, Any]:
+    """A list entry: the ID number masked but its last four digits."""
+    return {
+        "id": client.id,
+        "full_name": client.full_name,
+        "sex": client.sex,
+        "date_of_birth": iso(client.date_of_birth),
+        "id_type": client.id_type,
+        "id_number": mask_id_number(client.id_number),
+        "phone": client.phone,
+        "region_code": client.region.code,
+        "needs_review": client.needs_review,
+        "needs_id_followup": client.needs_id_followup,
+        "version": client.version,
+    }
+
+
+def _related_rows(table_name: str, client_id: int) -> list[dict[str, Any]]:
+    """Rows of another feature's table that point at the client (empty when the feature is absent)."""
+    table = db.metadata.tables.get(table_name)
+    if table is None or "client_id" not in table.c:
+        return []
+    order = table.c.id if "id" in table.c else table.c.client_id
+    rows = db.session.execute(select(table).where(table.c.client_id == client_id).order_by(order))
+    return [
+        {key: iso(v) if hasattr(v, "isoformat") else v for key, v in row._mapping.items()} for row in rows
+    ]
+
+
+def client_detail(client: Client) -> dict[str, Any]:
+    """The full record (full ID number: reading it is audited by the caller)."""
+    household = None
+    if client.household is not None:
+        household = {
+            "id": client.household.id,
+            "address": client.household.address,
+            "members": [
+                {
+                    "id": m.id,
+                    "full_name": m.full_name,
+                    "relationship_to_head": m.relationship_to_head,
+                    "sex": m.sex,
+                    "date_of_birth": iso(m.date_of_birth),
+                    "client_id": m.client_id,
+                }
+                for m in client.household.members
+            ],
+        }
+    return {
+        "id": client.id,
+        "version": client.version,
+        "id_type": client.id_type,
+        "id_number": client.id_number,
+        "full_name": client.full_name,
+        "sex": client.sex,
+        "date_of_birth": iso(client.date_of_birth),
+        "phone": client.phone,
+        "region_code": client.region.code,
+        "address": client.address,
+        "occupation": client.occupation,
+        "work_status": client.work_status,
+        "monthly_income": client.monthly_income,
+        "household_size": client.household_size,
+        "disability": client.disability,
+        "in_education": client.in_education,
+        "pregnant": client.pregnant,
+        "poverty_status": client.poverty_status,
+        "welfare_decile": client.welfare_decile,
+        "welfare_source": client.welfare_source,
+        "welfare_date": iso(client.welfare_date),
+        "enrolments": list(client.enrolments or []),
+        "consent": {
+            "given": client.consent_given,
+            "date": iso(client.consent_date),
+            "scope": client.consent_scope,
+            "recorded_by": client.consent_recorded_by_id,
+        },
+        "needs_id_followup": client.needs_id_followup,
+        "needs_review": client.needs_review,
+        "created_at": iso(client.created_at),
+        "updated_at": iso(client.updated_at),
+        "household": household,
+        "screenings": _related_rows("screenings", client.id),
+        "referrals": _related_rows("referrals", client.id),
+    }
+
+
+def _duplicate_conflict(exc: DuplicateId) -> Any:
+    extra = {"existing_client_id": exc.existing_id} if exc.existing_id else {}
+    return problem(409, str(exc.title), exc.detail, exc.errors, **extra)
+
+
+@bp.route("/clients", methods=["POST"])
+@roles_required("officer", "admin")
+def create_client():  # type: ignore[no-untyped-def]
+    body = json_body()
+    try:
+        registered = services.register_client(body, current_user, source="api")
+    except DuplicateId as exc:
+        db.session.rollback()
+        return _duplicate_conflict(exc)
+    client = registered.client
+    payload = client_detail(client)
+    payload["possible_duplicates"] = [
+        {**client_summary(d.client), "reason": d.reason}
+        for d in services.visible_duplicates(registered.possible_duplicates, current_user)
+    ]
+    response = jsonify(payload)
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_client", client_id=client.id)
+    return response
+
+
+@bp.route("/clients")
+@roles_required("officer", "supervisor", "admin")
+def list_clients():  # type: ignore[no-untyped-def]
+    page, per_page = page_args(strict=True)
+    result = services.search_clients(
+        request.args.get("q"),
+        current_user,
+        region_code=request.args.get("region") or None,
+        page=page,
+        per_page=per_page,
+    )
+    return jsonify(result.as_dict(client_summary))
+
+
+@bp.route("/clients/<int:client_id>")
+@roles_required("officer", "supervisor", "admin")
+def get_client(client_id: int):  # type: ignore[no-untyped-def]
+    client = services.get_client(client_id, current_user)
+    services.read_profile(client, current_user)
+    response = jsonify(client_detail(client))
+    response.headers["ETag"] = f'"{client.version}"'
+    return response
+
+
+@bp.route("/clients/<int:client_id>", methods=["PATCH"])
+@roles_required("officer", "admin")
+def patch_client(client_id: int):  # type: ignore[no-untyped-def]
+    client = services.get_client(client_id, current_user)
+    body = json_body()
+    version = body.get("version", request.headers.get("If-Match"))
+    try:
+        services.update_client(client, body, current_user, version)
+    except StaleVersion as exc:
+        db.session.rollback()
+        changed = [{"field": c["field"], "by": c["by"], "value": c["value"]} for c in exc.changes]
+        return problem(409, str(exc.title), exc.detail, current_version=exc.current_version, changed=changed)
+    except DuplicateId as exc:
+        db.session.rollback()
+        return _duplicate_conflict(exc)
+    response = jsonify(client_detail(client))
+    response.headers["ETag"] = f'"{client.version}"'
+    return response
+
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_CLIENT_INPUT = {
+    "type": "object",
+    "required": ["full_name", "sex", "date_of_birth", "region_code", "consent"],
+    "properties": {
+        "id_type": {"type": "string", "enum": ["nik", "vn_pid", "none"]},
+        "id_number": _NULLABLE_STRING,
+        "full_name": {"type": "string", "maxLength": 200},
+        "sex": {"type": "string", "enum": ["female", "male"]},
+        "date_of_birth": {"type": "string", "format": "date"},
+        "phone": _NULLABLE_STRING,
+        "region_code": {"type": "string"},
+        "address": _NULLABLE_STRING,
+        "occupation": _NULLABLE_STRING,
+        "work_status": {
+            "type": ["string", "null"],
+            "enum": ["informal", "self_employed", "msme_worker", "unemployed", "formal", None],
+        },
+        "monthly_income": {"type": ["integer", "null"], "minimum": 0},
+        "household_size": {"type": ["integer", "null"], "minimum": 1, "maximum": 50},
+        "disability": {"type": ["boolean", "null"]},
+        "in_education": {"type": ["boolean", "null"]},
+        "pregnant": {"type": ["boolean", "null"]},
+        "poverty_status": {"type": "string", "enum": ["poor", "near_poor", "not_poor", "unknown"]},
+        "welfare_decile": {"type": ["integer", "null"], "minimum": 1, "maximum": 10},
+        "welfare_source": _NULLABLE_STRING,
+        "welfare_date": {"type": ["string", "null"], "format": "date"},
+        "enrolments": {"type": "array", "items": {"type": "string"}},
+        "consent": {
+            "type": "object",
+            "required": ["given"],
+            "properties": {
+                "given": {"type": "boolean"},
+                "date": {"type": ["string", "null"], "format": "date"},
+                "scope": _NULLABLE_STRING,
+            },
+        },
+        "household": {
+            "type": "object",
+            "description": "Join a household (household_id + relationship_to_head) or start one with "
+            "members (this client becomes the head).",
+            "properties": {
+                "household_id": {"type": "integer"},
+                "relationship_to_head": {"type": "string"},
+                "members": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["full_name", "relationship_to_head"],
+                        "properties": {
+                            "full_name": {"type": "string"},
+                            "relationship_to_head": {"type": "string"},
+                            "sex": {"type": "string", "enum": ["female", "male"]},
+                            "date_of_birth": {"type": "string", "format": "date"},
+                            "disability": {"type": "boolean"},
+                            "in_education": {"type": "boolean"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+_CLIENT_ID = [{"name": "client_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+
+add_paths(
+    {
+        "/clients": {
+            "post": {
+                "summary": "Register a client (probable duplicates are listed, not refused)",
+                "requestBody": json_request(_CLIENT_INPUT),
+                "responses": {
+                    "201": {
+                        "description": "Registered; Location names the new client",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                        "content": {"application/json": {"schema": ref("ClientCreated")}},
+                    },
+                    **problem_responses(400, 401, 403, 409, 422),
+                },
+            },
+            "get": {
+                "summary": "Search clients by ID number, phone or name (typo-tolerant), within scope",
+                "parameters": [
+                    {"name": "q", "in": "query", "schema": {"type": "string"}},
+                    {"name": "region", "in": "query", "schema": {"type": "string"}},
+                    *PAGE_PARAMETERS,
+                ],
+                "responses": {
+                    "200": json_response("Clients, ID numbers masked", page_of(ref("ClientSummary"))),
+                    **problem_responses(401, 403, 404, 422),
+                },
+            },
+        },
+        "/clients/{client_id}": {
+            "get": {
+                "summary": "One client with version, household, screenings and referrals (audited)",
+                "parameters": _CLIENT_ID,
+                "responses": {
+                    "200": json_response("The client", ref("Client")),
+                    **problem_responses(401, 403, 404),
+                },
+            },
+            "patch": {
+                "summary": "Change some fields; send the version read (body `version` or If-Match)",
+                "parameters": _CLIENT_ID,
+                "requestBody": json_request(
+                    {
+                        "type": "object",
+                        "required": ["version"],
+                        "properties": {"version": {"type": "integer"}, **_CLIENT_INPUT["properties"]},
+                    }
+                ),
+                "responses": {
+                    "200": json_response("The updated client", ref("Client")),
+                    **problem_responses(400, 401, 403, 404, 409, 422),
+                },
+            },
+        },
+    },
+    {
+        "ClientSummary": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "full_name": {"type": "string"},
+                "sex": {"type": "string"},
+                "date_of_birth": {"type": "string", "format": "date"},
+                "id_type": {"type": "string"},
+                "id_number": {"type": ["string", "null"], "description": "Masked but the last 4 digits"},
+                "phone": _NULLABLE_STRING,
+                "region_code": {"type": "string"},
+                "needs_review": {"type": "boolean"},
+                "needs_id_followup": {"type": "boolean"},
+                "version": {"type": "integer"},
+            },
+        },
+        "Client": {
+            "type": "object",
+            "properties": {
+                **_CLIENT_INPUT["properties"],
+                "id": {"type": "integer"},
+                "version": {"type": "integer"},
+                "needs_review": {"type": "boolean"},
+                "needs_id_followup": {"type": "boolean"},
+                "household": {"type": ["object", "null"]},
+                "screenings": {"type": "array", "items": {"type": "object"}},
+                "referrals": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+        "ClientCreated": {
+            "allOf": [
+                ref("Client"),
+                {
+                    "type": "object",
+                    "properties": {"possible_duplicates": {"type": "array", "items": ref("ClientSummary")}},
+                },
+            ]
+        },
+    },
+)

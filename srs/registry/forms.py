@@ -1,0 +1,174 @@
+"""Forms of the registry. They only carry what was typed: the service validates every field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+
+from srs.registry.models import RELATIONSHIPS
+
+YES_NO = [("", _l("Unknown")), ("yes", _l("Yes")), ("no", _l("No"))]
+ID_TYPE_CHOICES = [
+    ("nik", _l("NIK (Indonesia)")),
+    ("vn_pid", _l("Personal ID number (Viet Nam)")),
+    ("none", _l("No ID with them (follow up later)")),
+]
+SEX_CHOICES = [("", _l("Choose…")), ("female", _l("Female")), ("male", _l("Male"))]
+WORK_CHOICES = [
+    ("", _l("Unknown")),
+    ("informal", _l("Informal worker")),
+    ("self_employed", _l("Self-employed")),
+    ("msme_worker", _l("Works in a micro or small business")),
+    ("unemployed", _l("Unemployed")),
+    ("formal", _l("Formal employee")),
+]
+POVERTY_CHOICES = [
+    ("unknown", _l("Unknown")),
+    ("poor", _l("Poor")),
+    ("near_poor", _l("Near-poor")),
+    ("not_poor", _l("Not poor")),
+]
+RELATIONSHIP_LABELS = {
+    "head": _l("Head of household"),
+    "spouse": _l("Spouse"),
+    "child": _l("Child"),
+    "parent": _l("Parent"),
+    "sibling": _l("Brother or sister"),
+    "grandchild": _l("Grandchild"),
+    "other_relative": _l("Other relative"),
+    "other": _l("Other"),
+}
+
+
+class ClientForm(FlaskForm):
+    """Register or edit a client; field names follow the API (consent fields flattened)."""
+
+    version = HiddenField()
+    full_name = StringField(_l("Full name"), render_kw={"autocomplete": "off", "required": True})
+    sex = SelectField(_l("Sex"), choices=SEX_CHOICES, validate_choice=False)
+    date_of_birth = StringField(_l("Date of birth"), render_kw={"type": "date", "required": True})
+    id_type = SelectField(_l("ID type"), choices=ID_TYPE_CHOICES, validate_choice=False)
+    id_number = StringField(
+        _l("ID number"),
+        description=_l("NIK: 16 digits. Viet Nam: 12 digits. Checked against birth date and sex."),
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    phone = StringField(_l("Phone"), render_kw={"type": "tel", "inputmode": "tel"})
+    region_code = SelectField(_l("Village / commune"), choices=[], validate_choice=False)
+    address = StringField(_l("Address"))
+    occupation = StringField(_l("Occupation"))
+    work_status = SelectField(_l("Work status"), choices=WORK_CHOICES, validate_choice=False)
+    monthly_income = StringField(
+        _l("Monthly income"),
+        description=_l("Whole number in the country's currency (IDR, VND)."),
+        render_kw={"inputmode": "numeric"},
+    )
+    household_size = StringField(_l("Household size"), render_kw={"inputmode": "numeric"})
+    disability = SelectField(_l("Living with a disability"), choices=YES_NO, validate_choice=False)
+    in_education = SelectField(_l("In education"), choices=YES_NO, validate_choice=False)
+    pregnant = SelectField(_l("Pregnant"), choices=YES_NO, validate_choice=False)
+    poverty_status = SelectField(_l("Poverty status"), choices=POVERTY_CHOICES, validate_choice=False)
+    welfare_decile = StringField(_l("Welfare decile (1-10)"), render_kw={"inputmode": "numeric"})
+    welfare_source = StringField(_l("Source of the poverty status"), description=_l("For example DTSEN."))
+    welfare_date = StringField(_l("Date of the poverty status"), render_kw={"type": "date"})
+    enrolments = StringField(
+        _l("Programmes already held"), description=_l("Programme codes separated by commas.")
+    )
+    consent_given = BooleanField(_l("The person consents to their data being used and shared"))
+    consent_date = StringField(_l("Date of consent"), render_kw={"type": "date"})
+    consent_scope = TextAreaField(
+        _l("What the consent covers"),
+        default=_l("Screening and referral to social protection and employment programmes"),
+    )
+    confirm_not_duplicate = BooleanField(_l("I checked the records above: this is a different person"))
+
+    def to_input(self) -> dict[str, Any]:
+        """What was typed, in the API's input shape."""
+        data: dict[str, Any] = {
+            name: getattr(self, name).data
+            for name in (
+                "full_name",
+                "sex",
+                "date_of_birth",
+                "id_type",
+                "id_number",
+                "phone",
+                "region_code",
+                "address",
+                "occupation",
+                "work_status",
+                "monthly_income",
+                "household_size",
+                "disability",
+                "in_education",
+                "pregnant",
+                "poverty_status",
+                "welfare_decile",
+                "welfare_source",
+                "welfare_date",
+                "enrolments",
+            )
+        }
+        data["consent"] = {
+            "given": bool(self.consent_given.data),
+            "date": self.consent_date.data,
+            "scope": self.consent_scope.data,
+        }
+        return data
+
+    def fill_from(self, values: dict[str, Any]) -> None:
+        """Show a client's stored values (the API's input shape) in the form."""
+        bools = {True: "yes", False: "no", None: ""}
+        for name, value in values.items():
+            if name == "consent":
+                self.consent_given.data = bool(value.get("given"))
+                self.consent_date.data = value.get("date") or ""
+                self.consent_scope.data = value.get("scope") or ""
+            elif name == "enrolments":
+                self.enrolments.data = ", ".join(value or [])
+            elif name in ("disability", "in_education", "pregnant"):
+                getattr(self, name).data = bools[value]
+            elif hasattr(self, name):
+                getattr(self, name).data = "" if value is None else str(value)
+
+
+# Errors the service reports under API names, shown next to the flattened form fields.
+FIELD_MAP = {
+    "consent.given": "consent_given",
+    "consent.date": "consent_date",
+    "consent.scope": "consent_scope",
+}
+
+
+class MemberForm(FlaskForm):
+    member_client_id = StringField(
+        _l("Registered client number"),
+        description=_l("If the member is already registered, their client number; else fill in below."),
+        render_kw={"inputmode": "numeric"},
+    )
+    full_name = StringField(_l("Full name"))
+    relationship_to_head = SelectField(
+        _l("Relationship to the head"),
+        choices=[(r, RELATIONSHIP_LABELS[r]) for r in RELATIONSHIPS if r != "head"],
+        validate_choice=False,
+    )
+    sex = SelectField(_l("Sex"), choices=SEX_CHOICES, validate_choice=False)
+    date_of_birth = StringField(_l("Date of birth"), render_kw={"type": "date"})
+    disability = SelectField(_l("Living with a disability"), choices=YES_NO, validate_choice=False)
+    in_education = SelectField(_l("In education"), choices=YES_NO, validate_choice=False)
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        _l("CSV or Excel file"),
+        validators=[FileRequired()],
+        description=_l("UTF-8 CSV or .xlsx with the columns of the sample file."),
+    )
+
+
+class MergeForm(FlaskForm):
+    keep = HiddenField()

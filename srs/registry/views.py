@@ -1,0 +1,326 @@
+"""Registry pages: search, register, profile, edit, household, review queue, bulk import."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from srs.core.access import roles_required
+from srs.core.errors import NotFound, ValidationFailed
+from srs.core.forms import apply_errors
+from srs.core.pagination import page_args
+from srs.core.queue import enqueue_after_commit
+from srs.core.scope import scoped_regions, sees_everything
+from srs.core.slots import timeline_for
+from srs.extensions import db
+from srs.registry import importer, services
+from srs.registry.forms import (
+    FIELD_MAP,
+    POVERTY_CHOICES,
+    RELATIONSHIP_LABELS,
+    WORK_CHOICES,
+    ClientForm,
+    ImportForm,
+    MemberForm,
+)
+from srs.registry.models import ImportBatch
+
+bp = Blueprint("registry", __name__, url_prefix="/clients")
+
+READERS = ("officer", "supervisor", "admin")
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    # Stored codes (self_employed, near_poor, spouse) shown as words on the registry's pages.
+    return {"labels": {**dict(WORK_CHOICES), **dict(POVERTY_CHOICES), **RELATIONSHIP_LABELS}}
+
+
+WRITERS = ("officer", "admin")
+
+
+def _region_choices() -> list[tuple[str, str]]:
+    choices = [("", _("Choose…"))]
+    for region in scoped_regions():
+        choices.append((region.code, f"{'· ' * region.depth}{region.name} ({region.code})"))
+    return choices
+
+
+@bp.route("/")
+@roles_required(*READERS)
+def index():  # type: ignore[no-untyped-def]
+    page, per_page = page_args(strict=False)
+    q = request.args.get("q", "").strip()
+    region = request.args.get("region", "").strip()
+    try:
+        result = services.search_clients(
+            q, current_user, region_code=region or None, page=page, per_page=per_page
+        )
+    except NotFound as exc:
+        flash(exc.detail, "error")
+        result = services.search_clients(q, current_user, page=page, per_page=per_page)
+        region = ""
+    return render_template(
+        "registry/list.html", page=result, q=q, region=region, regions=_region_choices()[1:]
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*WRITERS)
+def register():  # type: ignore[no-untyped-def]
+    form = ClientForm()
+    form.region_code.choices = _region_choices()
+    if request.method == "GET":
+        form.id_type.data = form.id_type.data or "nik"
+        return render_template("registry/form.html", form=form, mode="new")
+    data = form.to_input()
+    existing_id = None
+    candidates: list[services.PossibleDuplicate] = []
+    try:
+        candidates = services.check_new_client(data, current_user)
+        if candidates and not form.confirm_not_duplicate.data:
+            flash(_("Possible duplicates found: check them before registering."), "warning")
+            return render_template("registry/form.html", form=form, mode="new", candidates=candidates), 200
+        registered = services.register_client(data, current_user)
+    except services.DuplicateId as exc:
+        existing_id = exc.existing_id
+        apply_errors(form, exc, FIELD_MAP)
+        return render_template("registry/form.html", form=form, mode="new", existing_id=existing_id), 409
+    except ValidationFailed as exc:
+        apply_errors(form, exc, FIELD_MAP)
+        return render_template("registry/form.html", form=form, mode="new"), 422
+    client = registered.client
+    if registered.possible_duplicates:
+        flash(_("Registered and sent to the review queue as a possible duplicate."), "warning")
+    else:
+        flash(_("%(name)s is registered.", name=client.full_name), "success")
+    return redirect(url_for("registry.profile", client_id=client.id))
+
+
+@bp.route("/<int:client_id>")
+@roles_required(*READERS)
+def profile(client_id: int):  # type: ignore[no-untyped-def]
+    client = services.get_client(client_id, current_user, include_merged=True)
+    if client.merged_into_id:
+        flash(_("This record was merged into another one; here is the record that was kept."), "info")
+        return redirect(url_for("registry.profile", client_id=client.merged_into_id))
+    services.read_profile(client, current_user)
+    open_pairs = services.open_pairs_of(client, current_user)
+    return render_template(
+        "registry/profile.html",
+        client=client,
+        timeline=timeline_for(client),
+        member_form=MemberForm(),
+        open_pairs=open_pairs,
+        can_edit=current_user.role in WRITERS,
+    )
+
+
+@bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
+@roles_required(*WRITERS)
+def edit(client_id: int):  # type: ignore[no-untyped-def]
+    client = services.get_client(client_id, current_user)
+    form = ClientForm()
+    form.region_code.choices = _region_choices()
+    if request.method == "GET":
+        form.fill_from(services.client_input(client))
+        form.version.data = str(client.version)
+        return render_template("registry/form.html", form=form, mode="edit", client=client)
+    typed = form.to_input()
+    try:
+        services.update_client(client, typed, current_user, form.version.data)
+    except services.StaleVersion as exc:
+        db.session.rollback()
+        client = services.get_client(client_id, current_user)
+        form.version.data = str(exc.current_version)
+        conflicts = [{**change, "yours": _typed_value(typed, change["field"])} for change in exc.changes]
+        flash(exc.detail, "error")
+        return (
+            render_template("registry/form.html", form=form, mode="edit", client=client, conflicts=conflicts),
+            409,
+        )
+    except services.DuplicateId as exc:
+        apply_errors(form, exc, FIELD_MAP)
+        return render_template(
+            "registry/form.html", form=form, mode="edit", client=client, existing_id=exc.existing_id
+        ), 409
+    except ValidationFailed as exc:
+        apply_errors(form, exc, FIELD_MAP)
+        return render_template("registry/form.html", form=form, mode="edit", client=client), 422
+    flash(_("Changes saved."), "success")
+    return redirect(url_for("registry.profile", client_id=client.id))
+
+
+def _typed_value(typed: dict[str, Any], name: str) -> Any:
+    if name.startswith("consent_"):
+        return typed["consent"].get(name.removeprefix("consent_"))
+    return typed.get(name)
+
+
+@bp.route("/<int:client_id>/members", methods=["POST"])
+@roles_required(*WRITERS)
+def add_member(client_id: int):  # type: ignore[no-untyped-def]
+    client = services.get_client(client_id, current_user)
+    form = MemberForm()
+    try:
+        member = services.add_household_member(client, form.data, current_user)
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        services.read_profile(client, current_user)
+        return render_template(
+            "registry/profile.html",
+            client=client,
+            timeline=timeline_for(client),
+            member_form=form,
+            open_pairs=services.open_pairs_of(client, current_user),
+            can_edit=True,
+        ), 422
+    flash(_("%(name)s added to the household.", name=member.full_name), "success")
+    return redirect(url_for("registry.profile", client_id=client.id) + "#household")
+
+
+@bp.route("/review")
+@roles_required("supervisor", "admin")
+def review():  # type: ignore[no-untyped-def]
+    page, per_page = page_args(strict=False)
+    result = services.review_queue(current_user, page, per_page)
+    return render_template("registry/review.html", page=result)
+
+
+@bp.route("/review/<int:candidate_id>/distinct", methods=["POST"])
+@roles_required("supervisor", "admin")
+def mark_distinct(candidate_id: int):  # type: ignore[no-untyped-def]
+    candidate = services.get_candidate(candidate_id, current_user)
+    services.mark_distinct(candidate, current_user)
+    flash(_("Marked as two different people."), "success")
+    return redirect(url_for("registry.review"))
+
+
+@bp.route("/review/<int:candidate_id>/merge", methods=["POST"])
+@roles_required("supervisor", "admin")
+def merge(candidate_id: int):  # type: ignore[no-untyped-def]
+    candidate = services.get_candidate(candidate_id, current_user)
+    if candidate.status != "open":
+        flash(_("This pair was already decided."), "error")
+        return redirect(url_for("registry.review"))
+    keep_id = request.form.get("keep", "")
+    pair = {
+        str(candidate.client_id): candidate.client,
+        str(candidate.other_client_id): candidate.other_client,
+    }
+    if keep_id not in pair:
+        flash(_("Choose which record to keep."), "error")
+        return redirect(url_for("registry.review"))
+    keep = pair.pop(keep_id)
+    duplicate = next(iter(pair.values()))
+    services.merge_clients(keep, duplicate, current_user)
+    flash(_("Merged: record #%(dup)d now lives on in #%(keep)d.", dup=duplicate.id, keep=keep.id), "success")
+    return redirect(url_for("registry.review"))
+
+
+# --- bulk import ---------------------------------------------------------------------------------
+
+
+def _batch_or_404(batch_id: int) -> ImportBatch:
+    batch = db.session.get(ImportBatch, batch_id)
+    if batch is None or (batch.uploaded_by_id != current_user.id and not sees_everything()):
+        raise NotFound()
+    return batch
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(*WRITERS)
+def import_page():  # type: ignore[no-untyped-def]
+    form = ImportForm()
+    recent = db.session.scalars(
+        select(ImportBatch)
+        .where(ImportBatch.uploaded_by_id == current_user.id)
+        .order_by(ImportBatch.id.desc())
+        .limit(10)
+    )
+    if request.method == "GET":
+        return render_template("registry/import.html", form=form, recent=list(recent))
+    if not form.validate_on_submit():
+        return render_template("registry/import.html", form=form, recent=list(recent)), 422
+    upload = form.file.data
+    filename = (upload.filename or "upload.csv")[-200:]
+    content = upload.read()
+    try:
+        total = importer.count_rows(filename, content)
+    except importer.ImportFileError as exc:
+        form.file.errors = [str(exc)]
+        return render_template("registry/import.html", form=form, recent=list(recent)), 422
+    batch = services.start_import(filename, content, total, current_user)
+    enqueue_after_commit("srs.registry.jobs.import_clients", batch.id, job_timeout=1800)
+    return redirect(url_for("registry.import_status_page", batch_id=batch.id))
+
+
+@bp.route("/import/<int:batch_id>")
+@roles_required(*WRITERS)
+def import_status_page(batch_id: int):  # type: ignore[no-untyped-def]
+    return render_template("registry/import_status.html", batch=_batch_or_404(batch_id))
+
+
+@bp.route("/import/<int:batch_id>/status")
+@roles_required(*WRITERS)
+def import_status(batch_id: int):  # type: ignore[no-untyped-def]
+    batch = _batch_or_404(batch_id)
+    return jsonify(
+        {
+            "status": batch.status,
+            "total": batch.total_rows,
+            "processed": batch.processed_rows,
+            "imported": batch.imported,
+            "already_registered": batch.already_registered,
+            "skipped": len(batch.errors or []),
+            "done": batch.status in ("done", "failed"),
+        }
+    )
+
+
+@bp.route("/import/<int:batch_id>/report.csv")
+@roles_required(*WRITERS)
+def import_report(batch_id: int):  # type: ignore[no-untyped-def]
+    batch = _batch_or_404(batch_id)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([_("row"), _("reason")])
+    writer.writerows(batch.errors or [])
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=import-{batch.id}-skipped-rows.csv"},
+    )
+
+
+@bp.route("/import/sample.csv")
+@roles_required(*WRITERS)
+def import_sample():  # type: ignore[no-untyped-def]
+    return Response(
+        importer.sample_csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=clients-sample.csv"},
+    )
+
+
+@bp.route("/import/sample.xlsx")
+@roles_required(*WRITERS)
+def import_sample_xlsx():  # type: ignore[no-untyped-def]
+    return Response(
+        importer.sample_xlsx(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": "attachment; filename=clients-sample.xlsx"},
+    )
+
+
+def home_context(user: Any) -> dict[str, Any]:
+    review_count = 0
+    if user.role in ("supervisor", "admin"):
+        review_count = services.review_queue(user, 1, 1).total
+    return {"can_register": user.role in WRITERS, "review_count": review_count}

@@ -1,0 +1,25 @@
+"""The demo seed: hundreds of clients with valid ID numbers, households and duplicates to review."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from srs.extensions import db
+from srs.registry.idnumbers import check_id_number
+from srs.registry.models import Client, DuplicateCandidate, Household
+from srs.registry.seed import seed_clients
+
+
+def test_seed_creates_valid_clients_once(app, demo):
+    with app.test_request_context():
+        lines = seed_clients("x")
+        db.session.commit()
+        clients = db.session.scalars(select(Client)).all()
+        assert len(clients) >= 200, lines
+        for c in clients:
+            if c.id_type != "none":
+                assert check_id_number(c.id_type, c.id_number, c.date_of_birth, c.sex) == []
+        assert {c.region.country for c in clients} == {"ID", "VN"}
+        assert db.session.scalar(select(func.count()).select_from(Household)) >= 20
+        assert db.session.scalar(select(func.count()).select_from(DuplicateCandidate)) >= 3
+        assert seed_clients("x") == ["Clients: already present, none added."]
