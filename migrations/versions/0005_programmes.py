@@ -1,7 +1,7 @@
 """programmes: rescreen runs, eligibility notices
 
 Revision ID: 0005_programmes
-Revises: 0003_holidays
+Revises: 0004_registry
 Create Date: 2026-11-29
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_programmes'
-down_revision = '0003_holidays'
+down_revision = '0004_registry'
 branch_labels = None
 depends_on = None
 
