@@ -46,7 +46,7 @@ def init_feature(app: Flask) -> None:
     from srs.core.home import register_admin_link, register_home_section, register_nav
     from srs.core.slots import register_slot, register_timeline_source
     from srs.programmes import services, views
-    from srs.programmes.seed import seed_catalogue
+    from srs.programmes.seed import seed_catalogue, seed_screenings
     from srs.seed import register_seed_step
 
     app.register_blueprint(views.bp)
@@ -61,3 +61,4 @@ def init_feature(app: Flask) -> None:
         {"officer"}, "programmes/_newly_eligible.html", views.newly_eligible_context, order=20
     )
     register_seed_step(20, seed_catalogue)
+    register_seed_step(40, seed_screenings)

@@ -7,12 +7,13 @@ editor; each version records its source.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
 from srs.extensions import db
-from srs.programmes.models import Agency, Programme, RuleVersion
+from srs.programmes.models import Agency, Programme, RuleVersion, Screening
 from srs.programmes.rules import check
 
 NON_WAGE = ["informal", "self_employed", "msme_worker"]
@@ -367,3 +368,29 @@ def seed_catalogue(password: str) -> list[str]:
         added.append(spec["code"])
     db.session.flush()
     return [f"Programmes added: {len(added)} ({', '.join(added) or 'none'})"]
+
+
+def seed_screenings(_password: str) -> list[str]:
+    """Screen two demo clients in three, so reports and referrals have something to show.
+
+    Idempotent: clients screened already are left alone. The screening is recorded as done by the
+    administrator, since no officer sat with these made-up people.
+    """
+    from srs.accounts.models import User
+    from srs.programmes.services import active_programmes, prepare, screen
+    from srs.registry.models import Client
+
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    screened = set(db.session.scalars(select(Screening.client_id)))
+    clients = [
+        c
+        for c in db.session.scalars(select(Client).where(Client.merged_into_id.is_(None)).order_by(Client.id))
+        if c.id % 3 != 0 and c.id not in screened
+    ]
+    prepared_by_country: dict[str, list[Any]] = {}
+    for client in clients:
+        country = client.region.country
+        if country not in prepared_by_country:
+            prepared_by_country[country] = prepare(active_programmes(country, date.today()))
+        screen(client, admin, trigger="seed", prepared=prepared_by_country[country])
+    return [f"Screenings: {len(clients)} demo clients screened against every active programme."]
