@@ -28,3 +28,6 @@ def register_features(app: Flask) -> None:
     register_home_section(
         {"admin"}, "home/_admin_setup.html", lambda user: {"links": admin_links()}, order=10
     )
+    from srs.referrals.feature import init_feature as init_referrals
+
+    init_referrals(app)

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from srs.api import auth, openapi, regions  # noqa: E402,F401  (routes register on import)
+from srs.api import auth, openapi, referrals, regions  # noqa: E402,F401  (routes register on import)
