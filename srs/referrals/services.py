@@ -394,34 +394,35 @@ def apply_action(referral: Referral, action: Action, user: Any) -> Referral:
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
 
-    now = utcnow()
-    referral.status = target
-    event_note = note
-    if action.name == "decline":
-        referral.decline_reason = action.reason
-        referral.decided_at = now
-        event_note = f"{DECLINE_REASONS[action.reason]}" + (f": {note}" if note else "")
-    elif action.name == "accept":
-        referral.decided_at = now
-    elif action.name == "complete":
-        referral.outcome = action.outcome
-        referral.closed_at = now
-        event_note = f"{OUTCOMES[action.outcome]}" + (f": {note}" if note else "")
-    elif action.name == "cancel":
-        referral.closed_at = now
-        reason = (action.reason or "").strip()
-        event_note = reason + (f": {note}" if note else "")
-        # A cancelled referral needs no more deliveries.
-        for message in db.session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.referral_id == referral.id, OutboxMessage.status.in_(("pending", "failed"))
-            )
-        ):
-            message.status = "cancelled"
-        referral.delivery_failed = False
-    if action.name == "decline":
-        referral.closed_at = now
-    referral.events.append(ReferralEvent(status=target, at=now, by_id=user.id, note=event_note))
+    with db.session.no_autoflush:
+        now = utcnow()
+        referral.status = target
+        event_note = note
+        if action.name == "decline":
+            referral.decline_reason = action.reason
+            referral.decided_at = now
+            event_note = f"{DECLINE_REASONS[action.reason]}" + (f": {note}" if note else "")
+        elif action.name == "accept":
+            referral.decided_at = now
+        elif action.name == "complete":
+            referral.outcome = action.outcome
+            referral.closed_at = now
+            event_note = f"{OUTCOMES[action.outcome]}" + (f": {note}" if note else "")
+        elif action.name == "cancel":
+            referral.closed_at = now
+            reason = (action.reason or "").strip()
+            event_note = reason + (f": {note}" if note else "")
+            # A cancelled referral needs no more deliveries.
+            for message in db.session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.referral_id == referral.id, OutboxMessage.status.in_(("pending", "failed"))
+                )
+            ):
+                message.status = "cancelled"
+            referral.delivery_failed = False
+        if action.name == "decline":
+            referral.closed_at = now
+        referral.events.append(ReferralEvent(status=target, at=now, by_id=user.id, note=event_note))
     try:
         db.session.flush()
     except StaleDataError as exc:

@@ -34,7 +34,9 @@ def agency(code: str = "BPJSTK") -> Agency:
     return db.session.scalar(select(Agency).where(Agency.code == code))
 
 
-def make_client(region_code: str = "35.16.08.2001", consent: bool = True, name: str = "Sri Wahyuni") -> Client:
+def make_client(
+    region_code: str = "35.16.08.2001", consent: bool = True, name: str = "Sri Wahyuni"
+) -> Client:
     client = Client(
         id_type="none",
         full_name=name,
@@ -54,7 +56,10 @@ def make_client(region_code: str = "35.16.08.2001", consent: bool = True, name: 
 
 
 def make_programme(
-    code: str = "ID-BPJSTK-BPU", agency_code: str = "BPJSTK", country: str = "ID", shared: list[str] | None = None
+    code: str = "ID-BPJSTK-BPU",
+    agency_code: str = "BPJSTK",
+    country: str = "ID",
+    shared: list[str] | None = None,
 ) -> Programme:
     existing = db.session.scalar(select(Programme).where(Programme.code == code))
     if existing is not None:
@@ -81,18 +86,24 @@ def make_screening(client: Client, outcomes: dict[Programme, str]) -> Screening:
     screening = Screening(client_id=client.id)
     for programme, outcome in outcomes.items():
         screening.results.append(
-            ScreeningResult(programme_id=programme.id, rule_version_id=programme.current_version_id, outcome=outcome)
+            ScreeningResult(
+                programme_id=programme.id, rule_version_id=programme.current_version_id, outcome=outcome
+            )
         )
     db.session.add(screening)
     db.session.flush()
     return screening
 
 
-def make_referral(client: Client | None = None, programme: Programme | None = None, by: str = "officer.id1") -> Referral:
+def make_referral(
+    client: Client | None = None, programme: Programme | None = None, by: str = "officer.id1"
+) -> Referral:
     client = client or make_client()
     programme = programme or make_programme()
     [referral] = svc.create_referrals(
-        svc.NewReferrals(client=client, programme_ids=[programme.id], note="Please help", consent_confirmed=True),
+        svc.NewReferrals(
+            client=client, programme_ids=[programme.id], note="Please help", consent_confirmed=True
+        ),
         user(by),
     )
     return referral
