@@ -77,7 +77,9 @@ def main() -> None:
             signal.signal(signal.SIGINT, _stop)
             worker = None
             try:
-                worker = SRSWorker(app.config["QUEUE_NAMES"], connection=get_redis(), serializer=JSONSerializer)
+                worker = SRSWorker(
+                    app.config["QUEUE_NAMES"], connection=get_redis(), serializer=JSONSerializer
+                )
                 worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
             except RedisError:
                 if args.burst:

@@ -198,9 +198,14 @@ def _claim(message_id: int) -> bool:
 
 
 def _deliver(outbox_id: int) -> str:
+    inbox = _deliver_inbox(outbox_id)
+    if inbox is not None:
+        return inbox
     message = db.session.get(OutboxMessage, outbox_id)
     if message is None or message.status not in ("pending", "enqueued", "sending"):
         return "nothing to do"
+    if message.channel == "inbox":
+        return "taken by another worker"
     key = idempotency_key(message)
     if db.session.scalar(select(Delivery.id).where(Delivery.idempotency_key == key)) is not None:
         message.status = "done"
@@ -215,38 +220,76 @@ def _deliver(outbox_id: int) -> str:
         message.status = "cancelled"
         db.session.commit()
         return "cancelled"
-    response_status = None
-    if message.channel != "inbox":
-        # The claim is committed before the outside call so another worker leaves the row alone.
-        db.session.commit()
-        try:
-            response_status = _send_outside(message, referral)
-        except channels.DeliveryError as exc:
-            _record_failure(message.id, str(exc))
-            return "failed attempt"
-        message = db.session.get(OutboxMessage, outbox_id)
-        referral = db.session.get(Referral, message.referral_id)
+    # The claim is committed before the outside call so another worker leaves the row alone; a
+    # worker killed from here on leaves the row 'sending' for the reconciler to put back.
+    db.session.commit()
+    try:
+        response_status = _send_outside(message, referral)
+    except channels.DeliveryError as exc:
+        _record_failure(outbox_id, str(exc))
+        return "failed attempt"
     now = utcnow()
     db.session.add(
         Delivery(
-            outbox_id=message.id,
+            outbox_id=outbox_id,
             idempotency_key=key,
             channel=message.channel,
             delivered_at=now,
             response_status=response_status,
         )
     )
-    message.status = "done"
-    message.done_at = now
-    message.last_error = None
-    if message.channel == "inbox":
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id)
+        .values(status="done", done_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another run (a duplicate job, a horse that outlived its killed worker) recorded it first.
+        db.session.rollback()
+        return "already delivered"
+    return "delivered"
+
+
+def _deliver_inbox(outbox_id: int) -> str | None:
+    """The in-SRS channel: claim, record and show in the agency's inbox in one transaction.
+
+    None when the message is not an inbox message ready to go (the general path then decides).
+    """
+    now = utcnow()
+    referral_id = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == outbox_id,
+            OutboxMessage.channel == "inbox",
+            OutboxMessage.status.in_(("pending", "enqueued")),
+            OutboxMessage.available_at <= now,
+        )
+        .values(
+            status="done", attempts=OutboxMessage.attempts + 1, enqueued_at=now, done_at=now, last_error=None
+        )
+        .returning(OutboxMessage.referral_id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if referral_id is None:
+        db.session.rollback()
+        return None
+    referral = db.session.get(Referral, referral_id)
+    db.session.add(
+        Delivery(
+            outbox_id=outbox_id, idempotency_key=f"srs-inbox-{outbox_id}", channel="inbox", delivered_at=now
+        )
+    )
+    if referral.status == "pending":
         svc.mark_delivered(referral, now)
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         return "already delivered"
-    return "delivered"
+    return "delivered" if referral.status == "delivered" else referral.status
 
 
 def _record_failure(message_id: int, error: str) -> None:

@@ -525,7 +525,8 @@ def mark_delivered(referral: Referral, now: datetime | None = None) -> bool:
     when = now or utcnow()
     referral.status = "delivered"
     referral.delivered_at = when
-    referral.events.append(ReferralEvent(status="delivered", at=when, by_id=None, note=None))
+    # Added by id, not through referral.events, which would load the whole history first.
+    db.session.add(ReferralEvent(referral_id=referral.id, status="delivered", at=when, by_id=None, note=None))
     return True
 
 

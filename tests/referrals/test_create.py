@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from unittest import mock
 from zoneinfo import ZoneInfo
 
@@ -82,7 +82,7 @@ def test_due_date_counts_working_days_and_skips_holidays(ref_ctx):
     db.session.add(PublicHoliday(country="ID", day=date(2026, 12, 1), name="Test holiday"))
     db.session.flush()
     # Friday 27 November 2026, 10:00 in Jakarta: Mon 30 Nov, (Tue 1 Dec holiday), Wed 2, Thu 3 Dec.
-    friday = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
+    friday = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
     with mock.patch("srs.referrals.services.utcnow", return_value=friday):
         [referral] = svc.create_referrals(
             _new(make_client(), [make_programme()], consent_confirmed=True), user("officer.id1")
