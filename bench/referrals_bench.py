@@ -115,7 +115,7 @@ def main() -> None:
             )
             db.session.add(programme)
             village = db.session.scalar(select(Region).where(Region.code == "35.16.08.2001"))
-            for i in range(args.n * 2 + args.samples):
+            for i in range(args.n * 4 + args.samples):
                 db.session.add(
                     Client(
                         full_name=f"Bench {i}",
@@ -159,27 +159,35 @@ def main() -> None:
                 )
                 noop_rate = args.n / (time.perf_counter() - started)
 
-                offset = 0 if worker_type == "simple" else args.n
-                create(args.n, offset)
-                relayed = jobs.relay()
-                assert relayed == args.n, relayed
-                started = time.perf_counter()
-                worker_class([queue], connection=get_redis(), serializer=JSONSerializer).work(
-                    burst=True, logging_level="WARNING"
-                )
-                delivery_rate = args.n / (time.perf_counter() - started)
+                rates = []
+                for batch in (1, 25):
+                    offset = len(results) * args.n * 2 + (0 if batch == 1 else args.n)
+                    create(args.n, offset)
+                    app.config["REFERRAL_INBOX_BATCH"] = batch
+                    relayed = jobs.relay()
+                    assert relayed == args.n, relayed
+                    started = time.perf_counter()
+                    worker_class([queue], connection=get_redis(), serializer=JSONSerializer).work(
+                        burst=True, logging_level="WARNING"
+                    )
+                    rates.append(args.n / (time.perf_counter() - started))
                 delivered = db.session.scalar(
                     select(func.count(Referral.id)).where(Referral.status == "delivered")
                 )
+                assert delivered == args.n * 2 * (len(results) + 1), delivered
                 db.session.remove()
-            results.append((worker_type, noop_rate, delivery_rate, delivered))
+            results.append((worker_type, noop_rate, rates))
 
         print(f"\nThroughput, {args.n} jobs each, same worker type side by side:")
-        print(f"{'worker':<10}{'no-op jobs/s':>14}{'deliveries/s':>14}{'ratio':>8}")
-        for worker_type, noop_rate, delivery_rate, _delivered in results:
+        print(
+            f"{'worker':<10}{'no-op jobs/s':>14}{'1 per job/s':>13}{'ratio':>7}{'batched/s':>11}{'ratio':>7}"
+        )
+        for worker_type, noop_rate, (single, batched) in results:
             print(
-                f"{worker_type:<10}{noop_rate:>14.0f}{delivery_rate:>14.0f}{delivery_rate / noop_rate:>8.0%}"
+                f"{worker_type:<10}{noop_rate:>14.0f}{single:>13.0f}{single / noop_rate:>7.0%}"
+                f"{batched:>11.0f}{batched / noop_rate:>7.0%}"
             )
+        app.config.pop("REFERRAL_INBOX_BATCH", None)
 
         # Latency on an idle system, with the production worker.
         env = {**os.environ}
@@ -193,7 +201,7 @@ def main() -> None:
         )
         time.sleep(3)
         latencies = []
-        first = args.n * 2
+        first = args.n * 4
         for cid in client_ids[first : first + args.samples]:
             with app.test_request_context():
                 officer = db.session.get(User, officer_id)

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 DELIVER = "srs.referrals.jobs.deliver"
+DELIVER_MANY = "srs.referrals.jobs.deliver_many"
 RELAY = "srs.referrals.jobs.relay"
 
 
@@ -106,12 +107,7 @@ def relay(limit: int = 500) -> int:
                 row.enqueued_at = now
             db.session.flush()
             try:
-                queue.enqueue_many(
-                    [
-                        queue.prepare_data(DELIVER, args=(row.id,), timeout=timeout, result_ttl=60)
-                        for row in rows
-                    ]
-                )
+                queue.enqueue_many(_delivery_jobs(queue, rows, timeout))
             except RedisError:
                 db.session.rollback()  # rows stay pending for the next relay
                 raise
@@ -127,6 +123,22 @@ def relay(limit: int = 500) -> int:
             except RedisError:
                 log.warning("could not release the relay lock; it expires by itself")
     return total
+
+
+def _delivery_jobs(queue: Any, rows: list[OutboxMessage], timeout: int) -> list[Any]:
+    """Inbox messages go in batches (pure database work); outside channels one job each."""
+    batch = max(1, int(svc.setting("INBOX_BATCH", 25)))
+    inbox = [row.id for row in rows if row.channel == "inbox"]
+    datas = [
+        queue.prepare_data(DELIVER_MANY, args=(inbox[i : i + batch],), timeout=timeout, result_ttl=60)
+        for i in range(0, len(inbox), batch)
+    ]
+    datas += [
+        queue.prepare_data(DELIVER, args=(row.id,), timeout=timeout, result_ttl=60)
+        for row in rows
+        if row.channel != "inbox"
+    ]
+    return datas
 
 
 # ---------------------------------------------------------------- reconciler
@@ -253,12 +265,13 @@ def _deliver(outbox_id: int) -> str:
     return "delivered"
 
 
-def _deliver_inbox(outbox_id: int) -> str | None:
-    """The in-SRS channel: claim, record and show in the agency's inbox in one transaction.
+def _apply_inbox(outbox_id: int, now: Any) -> str | None:
+    """Claim an inbox message and record its delivery in the current transaction (no commit).
 
-    None when the message is not an inbox message ready to go (the general path then decides).
+    None when it is not an inbox message ready to go (the general path then decides). The claim
+    moves the row to 'done' in the same transaction as the Delivery row and the status change, so
+    a second run finds nothing to claim.
     """
-    now = utcnow()
     referral_id = db.session.execute(
         update(OutboxMessage)
         .where(
@@ -274,7 +287,6 @@ def _deliver_inbox(outbox_id: int) -> str | None:
         .execution_options(synchronize_session=False)
     ).scalar()
     if referral_id is None:
-        db.session.rollback()
         return None
     referral = db.session.get(Referral, referral_id)
     db.session.add(
@@ -284,12 +296,79 @@ def _deliver_inbox(outbox_id: int) -> str | None:
     )
     if referral.status == "pending":
         svc.mark_delivered(referral, now)
+        return "delivered"
+    return referral.status
+
+
+def _deliver_inbox(outbox_id: int) -> str | None:
+    """The in-SRS channel: claim, record and show in the agency's inbox in one transaction."""
+    outcome = _apply_inbox(outbox_id, utcnow())
+    if outcome is None:
+        db.session.rollback()
+        return None
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         return "already delivered"
-    return "delivered" if referral.status == "delivered" else referral.status
+    return outcome
+
+
+@_fresh_session
+def deliver_many(outbox_ids: list[int]) -> int:
+    """Deliver a batch of inbox messages in one transaction; returns how many were delivered.
+
+    A handful of statements and one commit for the whole batch save most of the per-delivery cost.
+    Each message keeps its own idempotency (the claim moves it to 'done' in the same transaction as
+    its unique Delivery row); if anything in the batch goes wrong, the batch is rolled back and each
+    message is delivered on its own.
+    """
+    now = utcnow()
+    try:
+        claimed = db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(outbox_ids),
+                OutboxMessage.channel == "inbox",
+                OutboxMessage.status.in_(("pending", "enqueued")),
+                OutboxMessage.available_at <= now,
+            )
+            .values(
+                status="done",
+                attempts=OutboxMessage.attempts + 1,
+                enqueued_at=now,
+                done_at=now,
+                last_error=None,
+            )
+            .returning(OutboxMessage.id, OutboxMessage.referral_id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        referrals = {
+            r.id: r
+            for r in db.session.scalars(select(Referral).where(Referral.id.in_({row[1] for row in claimed})))
+        }
+        delivered = 0
+        for outbox_id, referral_id in claimed:
+            db.session.add(
+                Delivery(
+                    outbox_id=outbox_id,
+                    idempotency_key=f"srs-inbox-{outbox_id}",
+                    channel="inbox",
+                    delivered_at=now,
+                )
+            )
+            if svc.mark_delivered(referrals[referral_id], now):
+                delivered += 1
+        db.session.commit()
+    except (IntegrityError, StaleDataError):
+        db.session.rollback()
+        return sum(deliver(outbox_id) == "delivered" for outbox_id in outbox_ids)
+    done = {row[0] for row in claimed}
+    for outbox_id in outbox_ids:
+        if outbox_id not in done:
+            # Not an inbox message ready to go: the general path decides (usually: nothing to do).
+            deliver(outbox_id)
+    return delivered
 
 
 def _record_failure(message_id: int, error: str) -> None:

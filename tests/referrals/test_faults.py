@@ -389,3 +389,22 @@ def test_reconciler_puts_back_rows_stuck_enqueued(app, demo):
         assert jobs.reconcile() == 1
         run_jobs()
         assert db.session.get(Referral, referral_id).status == "delivered"
+
+
+def test_same_inbox_batch_enqueued_twice_delivers_each_once(app, demo):
+    with app.test_request_context():
+        referral_ids = [make_referral(make_client(name=f"Batch {i}")).id for i in range(3)]
+        db.session.commit()  # no relay after commit: the batch is enqueued by hand below
+    with app.app_context():
+        from srs.core.queue import get_queue
+
+        ids = list(db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
+        db.session.rollback()
+        get_queue().empty()
+        get_queue().enqueue(jobs.DELIVER_MANY, ids)
+        get_queue().enqueue(jobs.DELIVER_MANY, list(reversed(ids)))
+        run_jobs()
+        assert db.session.scalar(select(func.count(Delivery.id))) == 3
+        for referral_id in referral_ids:
+            referral = db.session.get(Referral, referral_id)
+            assert [e.status for e in referral.events] == ["pending", "delivered"]
