@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -530,7 +530,7 @@ def mark_delivered(referral: Referral, now: datetime | None = None) -> bool:
     return True
 
 
-def escalation_due(now: datetime | None = None, grace: timedelta | None = None) -> Any:
+def escalation_due(now: datetime | None = None) -> Any:
     """Overdue referrals not yet escalated."""
     return select(Referral).where(overdue_condition(now), Referral.escalated_at.is_(None))
 
