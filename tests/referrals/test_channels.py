@@ -110,3 +110,31 @@ def test_timeline_and_slots_show_referrals(app, demo, login_as):
         assert "Already referred" in html
         panel = str(render_slot("client_profile", client=client))
         assert f">{referral_id}</a>" in panel
+
+
+def test_admin_sees_queues_failed_jobs_and_backlog_and_requeues(app, demo, login_as):
+    from rq.registry import FailedJobRegistry
+
+    from srs.core.queue import get_queue
+
+    with app.test_request_context():
+        make_referral()
+        commit()  # one referral waiting in the outbox (the relay job is queued, not run)
+        job = get_queue().enqueue(jobs.DELIVER_MANY, None)  # fails: no list of ids
+        from rq import SimpleWorker
+        from rq.serializers import JSONSerializer
+
+        from srs.core.redis import get_redis
+
+        worker = SimpleWorker([get_queue()], connection=get_redis(), serializer=JSONSerializer)
+        get_queue().empty()
+        get_queue().enqueue_job(job)
+        worker.work(burst=True)
+        assert job.id in FailedJobRegistry(queue=get_queue()).get_job_ids()
+    admin = login_as("admin")
+    page = admin.get("/admin/queues").get_data(as_text=True)
+    assert job.id in page and "pending: 1" in page
+    assert admin.post(f"/admin/queues/failed/{job.id}/requeue").status_code == 302
+    with app.app_context():
+        assert job.id in get_queue().get_job_ids()
+    assert admin.post("/admin/queues/failed/nope/requeue").status_code == 404
