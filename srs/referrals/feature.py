@@ -77,8 +77,9 @@ def _agency_home(user: Any) -> dict[str, Any]:
 
 def _officer_home(user: Any) -> dict[str, Any]:
     from srs.referrals import services as svc
+    from srs.referrals.views import _rows
 
-    return {"referrals": svc.attention_for(user)}
+    return {"rows": _rows(svc.attention_for(user))}
 
 
 def _supervisor_home(user: Any) -> dict[str, Any]:

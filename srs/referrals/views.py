@@ -373,7 +373,8 @@ def queues():  # type: ignore[no-untyped-def]
                 except Exception:  # a job whose data expired: show the id only
                     failed_jobs.append({"id": job_id, "queue": name, "func": "?", "error": ""})
                     continue
-                error = (job.exc_info or "").strip().splitlines()
+                result = job.latest_result()
+                error = ((result.exc_string if result is not None else "") or "").strip().splitlines()
                 failed_jobs.append(
                     {
                         "id": job.id,
