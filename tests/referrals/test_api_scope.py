@@ -193,3 +193,47 @@ def test_concurrent_update_without_version_is_caught_by_the_conditional_update(a
             pass
         db.session.rollback()
         assert db.session.get(Referral, referral_id).status == "accepted"
+
+
+def test_two_people_acting_at_the_same_moment_exactly_one_wins(app, demo):
+    """Two threads, two database connections, the same referral and version: one commit, one 409."""
+    import threading
+
+    from srs.core.errors import Conflict
+    from srs.referrals import services as svc
+
+    from .conftest import user
+
+    referral_id = _delivered_referral(app)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def act(username: str, action: svc.Action) -> None:
+        with app.test_request_context():
+            referral = db.session.get(Referral, referral_id)
+            actor = user(username)
+            barrier.wait()
+            try:
+                svc.apply_action(referral, action, actor)
+                db.session.commit()
+                outcomes.append(f"{action.name} won")
+            except Conflict:
+                db.session.rollback()
+                outcomes.append(f"{action.name} refused")
+            finally:
+                db.session.remove()
+
+    threads = [
+        threading.Thread(target=act, args=("agency.bpjstk", svc.Action("accept"))),
+        threading.Thread(target=act, args=("officer.id1", svc.Action("cancel", reason="moved away"))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(o.split()[1] for o in outcomes) == ["refused", "won"], outcomes
+    with app.app_context():
+        referral = db.session.get(Referral, referral_id)
+        winner = next(o.split()[0] for o in outcomes if o.endswith("won"))
+        assert referral.status == svc.TARGET[winner]
+        assert [e.status for e in referral.events] == ["pending", "delivered", referral.status]
