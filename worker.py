@@ -2,14 +2,20 @@
 
 python worker.py            # work until stopped (Ctrl-C or SIGTERM finishes the current job)
 python worker.py --burst    # work until the queue is empty, then stop
+
+RQ 3.0's ``Worker.work()`` retries a lost Redis connection while waiting for jobs, but it returns
+(instead of raising) on other Redis failures; this loop starts a fresh worker in that case, so a
+Redis restart never needs a worker restart. SIGTERM is RQ's warm shutdown: the job in hand is
+finished, then the worker stops.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import threading
-import time
+from typing import Any
 
 from redis.exceptions import RedisError
 from rq import Worker
@@ -26,6 +32,10 @@ log = logging.getLogger("srs.worker")
 
 class SRSWorker(Worker):
     """A forking RQ worker whose work horse drops the database connections inherited from its parent."""
+
+    # RQ backs off up to 60 s between reconnection attempts; a few seconds keeps delivery prompt
+    # once Redis is back.
+    max_connection_wait_time = 5.0
 
     def main_work_horse(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         # A forked child must not reuse the parent's sockets (SQLAlchemy's advice for multiprocessing).
@@ -53,23 +63,33 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
 
     app = create_app()
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        # Between two RQ workers (while Redis is away) a SIGTERM simply ends the loop.
+        stop.set()
+
     with app.app_context():
-        stop = threading.Event()
         if not args.burst:
             threading.Thread(target=_scheduler_loop, args=(app, stop, args.tick), daemon=True).start()
-        while True:
+        while not stop.is_set():
+            signal.signal(signal.SIGTERM, _stop)
+            signal.signal(signal.SIGINT, _stop)
+            worker = None
             try:
                 worker = SRSWorker(
                     app.config["QUEUE_NAMES"], connection=get_redis(), serializer=JSONSerializer
                 )
                 worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
-                break
             except RedisError:
                 if args.burst:
                     raise
-                # Redis restarted or is briefly away: wait and carry on rather than die.
-                log.warning("Redis connection lost; retrying in 2 s")
-                time.sleep(2)
+                log.warning("Redis is not answering; trying again in 2 s")
+            if args.burst or (worker is not None and worker._shutdown_requested_date is not None):
+                break  # asked to stop (SIGTERM/SIGINT), or a burst is done
+            if not stop.is_set():
+                log.warning("worker loop ended without a stop request (Redis away?); starting again in 2 s")
+                stop.wait(2)
         stop.set()
 
 

@@ -38,3 +38,6 @@ def register_features(app: Flask) -> None:
     from srs.cases import init_feature as init_cases
 
     init_cases(app)
+    from srs.referrals.feature import init_feature as init_referrals
+
+    init_referrals(app)

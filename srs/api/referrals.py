@@ -1,0 +1,311 @@
+"""/api/v1/referrals: create, list, read with history, and the agency/officer actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from srs.api import bp
+from srs.api.helpers import json_body
+from srs.api.openapi import (
+    PAGE_PARAMETERS,
+    add_paths,
+    json_request,
+    json_response,
+    page_of,
+    problem_responses,
+    ref,
+)
+from srs.core import audit
+from srs.core.access import login_required, roles_required
+from srs.core.errors import NotFound, ValidationFailed
+from srs.core.pagination import page_args, paginate
+from srs.core.scope import region_id_condition
+from srs.extensions import db
+from srs.programmes.models import Programme
+from srs.referrals import services as svc
+from srs.registry.models import Client
+
+
+def _optional_body() -> dict[str, Any]:
+    return json_body() if request.data else {}
+
+
+def _int_field(body: dict[str, Any], name: str, required: bool) -> int | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ValidationFailed(
+                _("Please correct the marked fields."), {name: [_("This field is required.")]}
+            )
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed(_("Please correct the marked fields."), {name: [_("Must be a whole number.")]})
+    return value
+
+
+def _text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed(_("Please correct the marked fields."), {name: [_("Must be text.")]})
+    return value
+
+
+@bp.route("/referrals", methods=["POST"])
+@roles_required("officer", "supervisor")
+def create_referral():  # type: ignore[no-untyped-def]
+    body = json_body()
+    client_id = _int_field(body, "client_id", True)
+    screening_id = _int_field(body, "screening_id", False)
+    code = _text(body, "programme_code")
+    if not code:
+        raise ValidationFailed(
+            _("Please correct the marked fields."), {"programme_code": [_("This field is required.")]}
+        )
+    client = db.session.scalar(
+        select(Client).where(
+            Client.id == client_id, region_id_condition(Client.region_id), Client.merged_into_id.is_(None)
+        )
+    )
+    if client is None:
+        raise ValidationFailed(
+            _("Unknown client."), {"client_id": [_("No client with this id in your regions.")]}
+        )
+    programme = db.session.scalar(select(Programme).where(Programme.code == code))
+    if programme is None:
+        raise ValidationFailed(
+            _("Unknown programme."), {"programme_code": [_("No programme has this code.")]}
+        )
+    try:
+        [referral] = svc.create_referrals(
+            svc.NewReferrals(
+                client=client,
+                programme_ids=[programme.id],
+                note=_text(body, "note"),
+                screening_id=screening_id,
+                # Through the API the client's recorded consent is the confirmation.
+                consent_confirmed=True,
+                consent_override_reason=_text(body, "consent_override_reason"),
+            ),
+            current_user,
+        )
+    except ValidationFailed as exc:
+        if "programmes" in exc.errors:
+            exc.errors["programme_code"] = exc.errors.pop("programmes")
+        raise
+    response = jsonify(svc.to_dict(referral))
+    response.status_code = 201
+    response.headers["Location"] = f"/api/v1/referrals/{referral.id}"
+    return response
+
+
+@bp.route("/referrals", methods=["GET"])
+@login_required
+def list_referrals():  # type: ignore[no-untyped-def]
+    page, per_page = page_args(strict=True)
+    status = request.args.get("status") or None
+    if status is not None and status not in svc.STATUS_LABELS:
+        raise ValidationFailed(_("Unknown status."), {"status": [_("Unknown status.")]})
+    stmt = svc.list_query(current_user, status, request.args.get("programme") or None)
+    result = paginate(stmt, page, per_page)
+    return jsonify(result.as_dict(lambda r: svc.to_dict(r, with_history=False)))
+
+
+def _load(referral_id: int) -> Any:
+    referral = svc.get_referral(referral_id, current_user)
+    if referral is None:
+        raise NotFound()
+    return referral
+
+
+@bp.route("/referrals/<int:referral_id>", methods=["GET"])
+@login_required
+def get_referral(referral_id: int):  # type: ignore[no-untyped-def]
+    referral = _load(referral_id)
+    audit.record("referral.view", "referral", referral.id, client_id=referral.client_id)
+    data = svc.to_dict(referral)
+    if current_user.role == "agency_staff":
+        data["client"] = {
+            name: (value.isoformat() if hasattr(value, "isoformat") else value)
+            for name, _label, value in svc.shared_client_fields(referral)
+        }
+    return jsonify(data)
+
+
+def _action(referral_id: int, name: str) -> Any:
+    referral = _load(referral_id)
+    body = _optional_body()
+    version = _int_field(body, "version", False)
+    if version is None and request.headers.get("If-Match", "").strip().strip('"').isdigit():
+        version = int(request.headers["If-Match"].strip().strip('"'))
+    svc.apply_action(
+        referral,
+        svc.Action(
+            name=name,
+            note=_text(body, "note"),
+            reason=_text(body, "reason"),
+            outcome=_text(body, "outcome"),
+            version=version,
+        ),
+        current_user,
+    )
+    return jsonify(svc.to_dict(referral))
+
+
+@bp.route("/referrals/<int:referral_id>/accept", methods=["POST"])
+@roles_required("agency_staff")
+def accept_referral(referral_id: int):  # type: ignore[no-untyped-def]
+    return _action(referral_id, "accept")
+
+
+@bp.route("/referrals/<int:referral_id>/decline", methods=["POST"])
+@roles_required("agency_staff")
+def decline_referral(referral_id: int):  # type: ignore[no-untyped-def]
+    return _action(referral_id, "decline")
+
+
+@bp.route("/referrals/<int:referral_id>/complete", methods=["POST"])
+@roles_required("agency_staff")
+def complete_referral(referral_id: int):  # type: ignore[no-untyped-def]
+    return _action(referral_id, "complete")
+
+
+@bp.route("/referrals/<int:referral_id>/cancel", methods=["POST"])
+@roles_required("officer", "supervisor")
+def cancel_referral(referral_id: int):  # type: ignore[no-untyped-def]
+    return _action(referral_id, "cancel")
+
+
+_HISTORY = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"},
+        "by": {"type": "string"},
+        "note": {"type": ["string", "null"]},
+    },
+}
+_REFERRAL = {
+    "type": "object",
+    "required": ["id", "client_id", "programme_code", "agency_code", "status", "due_at", "version"],
+    "properties": {
+        "id": {"type": "integer"},
+        "client_id": {"type": "integer"},
+        "programme_code": {"type": "string"},
+        "agency_code": {"type": "string"},
+        "status": {"type": "string", "enum": list(svc.STATUS_LABELS)},
+        "created_at": {"type": "string", "format": "date-time"},
+        "delivered_at": {"type": ["string", "null"], "format": "date-time"},
+        "due_at": {"type": ["string", "null"], "format": "date-time"},
+        "overdue": {"type": "boolean"},
+        "escalated_at": {"type": ["string", "null"], "format": "date-time"},
+        "delivery_failed": {"type": "boolean"},
+        "decline_reason": {"type": ["string", "null"], "enum": [*svc.DECLINE_REASONS, None]},
+        "outcome": {"type": ["string", "null"], "enum": ["successful", "unsuccessful", None]},
+        "note": {"type": ["string", "null"]},
+        "history": {"type": "array", "items": _HISTORY},
+        "client": {"type": "object", "description": "Agency staff only: the fields the programme shares."},
+        "version": {"type": "integer"},
+    },
+}
+_ACTION_BODY = {
+    "type": "object",
+    "properties": {
+        "note": {"type": "string"},
+        "version": {"type": "integer"},
+        "reason": {"type": "string", "description": "decline: one of the reason codes; cancel: free text"},
+        "outcome": {"type": "string", "enum": ["successful", "unsuccessful"]},
+    },
+}
+_ID_PARAM = [{"name": "referral_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+
+
+def _action_doc(summary: str, role: str) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "description": f"Role: {role}. Any status change the state machine does not allow is 409.",
+            "parameters": [
+                *_ID_PARAM,
+                {"name": "If-Match", "in": "header", "schema": {"type": "string"}, "description": "version"},
+            ],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": _ACTION_BODY}}},
+            "responses": {
+                "200": json_response("The referral after the change", ref("Referral")),
+                **problem_responses(400, 401, 403, 404, 409, 422),
+            },
+        }
+    }
+
+
+add_paths(
+    {
+        "/referrals": {
+            "post": {
+                "summary": "Refer a client to a programme",
+                "description": "Role: officer or supervisor. No consent to share -> 422 (a supervisor may "
+                "send consent_override_reason); an open referral of the client to the programme -> 409.",
+                "requestBody": json_request(
+                    {
+                        "type": "object",
+                        "required": ["client_id", "programme_code"],
+                        "properties": {
+                            "client_id": {"type": "integer"},
+                            "programme_code": {"type": "string"},
+                            "screening_id": {"type": "integer"},
+                            "note": {"type": "string"},
+                            "consent_override_reason": {"type": "string"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "201": json_response("The referral, pending delivery", ref("Referral")),
+                    **problem_responses(400, 401, 403, 409, 422),
+                },
+            },
+            "get": {
+                "summary": "Referrals in the caller's scope",
+                "parameters": [
+                    *PAGE_PARAMETERS,
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": list(svc.STATUS_LABELS)},
+                    },
+                    {"name": "programme", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": json_response("A page of referrals", page_of(ref("Referral"))),
+                    **problem_responses(401, 422),
+                },
+            },
+        },
+        "/referrals/{referral_id}": {
+            "get": {
+                "summary": "One referral with its history and version",
+                "parameters": _ID_PARAM,
+                "responses": {
+                    "200": json_response("The referral", ref("Referral")),
+                    **problem_responses(401, 404),
+                },
+            }
+        },
+        "/referrals/{referral_id}/accept": _action_doc("Accept a delivered referral", "agency_staff"),
+        "/referrals/{referral_id}/decline": _action_doc(
+            "Decline a delivered referral (reason required)", "agency_staff"
+        ),
+        "/referrals/{referral_id}/complete": _action_doc(
+            "Complete an accepted referral (outcome required)", "agency_staff"
+        ),
+        "/referrals/{referral_id}/cancel": _action_doc(
+            "Cancel an open referral (reason required)", "officer, supervisor"
+        ),
+    },
+    {"Referral": _REFERRAL},
+)

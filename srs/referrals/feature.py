@@ -1,0 +1,172 @@
+"""Wiring of the referrals feature into the app: blueprints, navigation, home, slots, jobs, seed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from srs.core.home import register_admin_link, register_home_section, register_nav
+from srs.core.periodic import register_periodic
+from srs.core.slots import TimelineItem, register_slot, register_timeline_source
+from srs.extensions import db
+from srs.seed import register_seed_step
+
+
+def _referral_timeline(client: Any) -> list[TimelineItem]:
+    from srs.accounts.models import User
+    from srs.programmes.models import Programme
+    from srs.referrals import services as svc
+    from srs.referrals.models import Referral, ReferralEvent
+
+    rows = db.session.execute(
+        select(ReferralEvent, Referral, Programme)
+        .join(Referral, Referral.id == ReferralEvent.referral_id)
+        .join(Programme, Programme.id == Referral.programme_id)
+        .where(Referral.client_id == client.id)
+        .order_by(ReferralEvent.id)
+    ).all()
+    users = {
+        u.id: u.username
+        for u in db.session.scalars(
+            select(User).where(User.id.in_({e.by_id for e, _r, _p in rows if e.by_id}))
+        )
+    }
+    items = []
+    for event, referral, programme in rows:
+        items.append(
+            TimelineItem(
+                at=event.at,
+                kind="referral",
+                title=_(
+                    "Referral to %(programme)s: %(status)s",
+                    programme=programme.name_in("en"),
+                    status=svc.STATUS_LABELS[event.status],
+                ),
+                detail=event.note,
+                by=users.get(event.by_id) if event.by_id else None,
+                url=url_for("referrals.detail", referral_id=referral.id),
+            )
+        )
+    for referral, programme in db.session.execute(
+        select(Referral, Programme)
+        .join(Programme, Programme.id == Referral.programme_id)
+        .where(Referral.client_id == client.id, Referral.escalated_at.is_not(None))
+    ).all():
+        items.append(
+            TimelineItem(
+                at=referral.escalated_at,
+                kind="referral",
+                title=_("Referral to %(programme)s is overdue; escalated", programme=programme.name_in("en")),
+                url=url_for("referrals.detail", referral_id=referral.id),
+            )
+        )
+    return items
+
+
+def _agency_home(user: Any) -> dict[str, Any]:
+    from srs.referrals import services as svc
+
+    latest = list(db.session.scalars(svc.list_query(user, "delivered").limit(5)))
+    return {"counts": svc.inbox_counts(user), "latest": latest}
+
+
+def _officer_home(user: Any) -> dict[str, Any]:
+    from srs.referrals import services as svc
+    from srs.referrals.views import _rows
+
+    return {"rows": _rows(svc.attention_for(user))}
+
+
+def _supervisor_home(user: Any) -> dict[str, Any]:
+    from srs.referrals import services as svc
+
+    overdue_count = db.session.scalar(
+        select(func.count()).select_from(svc.list_query(user, overdue=True).subquery())
+    )
+    return {"escalated": svc.escalated_for(user, limit=10), "overdue_count": overdue_count or 0}
+
+
+def _admin_home(user: Any) -> dict[str, Any]:
+    from srs.referrals.models import OutboxMessage, Referral
+
+    return {
+        "failed": db.session.scalar(select(func.count(Referral.id)).where(Referral.delivery_failed.is_(True)))
+        or 0,
+        "backlog": db.session.scalar(
+            select(func.count(OutboxMessage.id)).where(
+                OutboxMessage.status.in_(("pending", "enqueued", "sending"))
+            )
+        )
+        or 0,
+    }
+
+
+class ReferralUI:
+    """Helpers for the slot templates rendered on other features' pages."""
+
+    @staticmethod
+    def options(client: Any, screening: Any) -> list[dict[str, Any]]:
+        from srs.referrals.views import programme_options
+
+        return programme_options(client, screening)
+
+    @staticmethod
+    def form(client: Any, screening: Any) -> Any:
+        from srs.referrals.forms import CreateReferralsForm
+
+        return CreateReferralsForm(
+            formdata=None, data={"client_id": client.id, "screening_id": getattr(screening, "id", "")}
+        )
+
+    @staticmethod
+    def for_client(client: Any) -> list[dict[str, Any]]:
+        from srs.referrals import services as svc
+        from srs.referrals.models import Referral
+        from srs.referrals.views import _rows
+
+        stmt = select(Referral).where(Referral.client_id == client.id, svc.scope_condition(current_user))
+        return _rows(list(db.session.scalars(stmt.order_by(Referral.created_at.desc()))))
+
+    @staticmethod
+    def can_refer() -> bool:
+        return current_user.is_authenticated and current_user.role in ("officer", "supervisor")
+
+
+def init_feature(app: Flask) -> None:
+    """Register everything the referrals feature adds to the app."""
+    from srs.referrals import seed, services, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.admin_bp)
+    app.jinja_env.globals["referral_ui"] = ReferralUI()
+    app.jinja_env.globals["referral_status_labels"] = services.STATUS_LABELS
+    app.jinja_env.globals["referral_decline_reasons"] = services.DECLINE_REASONS
+    app.jinja_env.globals["referral_outcomes"] = services.OUTCOMES
+
+    register_nav("referrals.inbox", _l("Inbox"), {"agency_staff"}, order=10)
+    register_nav("referrals.index", _l("Referrals"), {"officer", "supervisor", "admin"}, order=40)
+    register_nav("referrals.overdue", _l("Overdue"), {"supervisor"}, order=41)
+    register_admin_link("referrals_admin.queues", _l("Queues and delivery outbox"), order=60)
+    register_admin_link("referrals_admin.mail_list", _l("Mail written by SRS"), order=61)
+
+    register_home_section({"agency_staff"}, "referrals/_home_agency.html", _agency_home, order=5)
+    register_home_section({"officer"}, "referrals/_home_officer.html", _officer_home, order=20)
+    register_home_section({"supervisor"}, "referrals/_home_supervisor.html", _supervisor_home, order=5)
+    register_home_section({"admin"}, "referrals/_home_admin.html", _admin_home, order=30)
+
+    register_slot("screening_result", "referrals/_slot_screening.html", order=50)
+    register_slot("client_profile", "referrals/_slot_client.html", order=50)
+    register_timeline_source(_referral_timeline)
+
+    relay_every = int(services.env_setting("RELAY_SECONDS", 5))
+    register_periodic("srs.referrals.jobs.relay", relay_every)
+    register_periodic("srs.referrals.jobs.reconcile", int(services.env_setting("RECONCILE_SECONDS", 60)))
+    register_periodic(
+        "srs.referrals.jobs.check_deadlines", int(services.env_setting("DEADLINE_SECONDS", 300))
+    )
+    register_seed_step(50, seed.seed_referrals)

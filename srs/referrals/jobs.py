@@ -1,0 +1,501 @@
+"""Background jobs: the outbox relay, the reconciler, delivery and the deadline check.
+
+The outbox in the database is the truth; Redis only carries work. The relay puts due outbox rows on
+the queue, the reconciler puts back rows nobody finished, and delivery records each message in a
+``Delivery`` row whose unique idempotency key makes a second run (a duplicated job, a job RQ wrongly
+thought abandoned, a worker killed after the agency got the request) a no-op.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from flask import current_app
+from redis.exceptions import RedisError
+from rq.registry import StartedJobRegistry
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from srs.accounts.models import User
+from srs.core import audit
+from srs.core.models import utcnow
+from srs.core.queue import get_queue
+from srs.core.redis import get_redis
+from srs.extensions import db
+from srs.programmes.models import Agency, Programme
+from srs.referrals import channels
+from srs.referrals import services as svc
+from srs.referrals.models import Delivery, OutboxMessage, Referral
+from srs.regions.models import Region
+from srs.registry.models import Client
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+DELIVER = "srs.referrals.jobs.deliver"
+DELIVER_MANY = "srs.referrals.jobs.deliver_many"
+RELAY = "srs.referrals.jobs.relay"
+
+
+def _fresh_session(job: F) -> F:
+    """Each job starts and ends with a clean session (the worker keeps one app context for all)."""
+
+    @functools.wraps(job)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        db.session.remove()
+        try:
+            return job(*args, **kwargs)
+        finally:
+            db.session.remove()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def idempotency_key(message: OutboxMessage) -> str:
+    """The same delivery always carries the same key, across retries and workers."""
+    return f"srs-{message.channel}-{message.id}"
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff: base, 2*base, 4*base ... capped at an hour."""
+    base = float(svc.setting("RETRY_BASE_SECONDS", 30.0))
+    return min(base * (2 ** max(attempts - 1, 0)), 3600.0)
+
+
+# ---------------------------------------------------------------- relay
+
+
+@_fresh_session
+def relay(limit: int = 500) -> int:
+    """Put due pending outbox rows on the queue; returns how many.
+
+    On PostgreSQL several relays may run at once (FOR UPDATE SKIP LOCKED hands each row to one);
+    SQLite has no SKIP LOCKED, so a Redis lock keeps it to a single relay there.
+    """
+    postgres = db.engine.dialect.name == "postgresql"
+    redis = get_redis()
+    lock = None
+    if not postgres:
+        lock = redis.lock("srs:referrals:relay", timeout=60, blocking_timeout=5)
+        if not lock.acquire():
+            return 0
+    total = 0
+    try:
+        queue = get_queue()
+        timeout = int(float(svc.setting("WEBHOOK_TIMEOUT_SECONDS", 10.0)) * 2 + 60)
+        while True:
+            now = utcnow()
+            stmt = (
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "pending", OutboxMessage.available_at <= now)
+                .order_by(OutboxMessage.available_at, OutboxMessage.id)
+                .limit(limit)
+            )
+            if postgres:
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = list(db.session.scalars(stmt))
+            if not rows:
+                db.session.rollback()
+                break
+            for row in rows:
+                row.status = "enqueued"
+                row.enqueued_at = now
+            db.session.flush()
+            try:
+                queue.enqueue_many(_delivery_jobs(queue, rows, timeout))
+            except RedisError:
+                db.session.rollback()  # rows stay pending for the next relay
+                raise
+            # A job may start before this commit; it accepts a row still marked pending.
+            db.session.commit()
+            total += len(rows)
+            if len(rows) < limit:
+                break
+    finally:
+        if lock is not None:
+            try:
+                lock.release()
+            except RedisError:
+                log.warning("could not release the relay lock; it expires by itself")
+    return total
+
+
+def _delivery_jobs(queue: Any, rows: list[OutboxMessage], timeout: int) -> list[Any]:
+    """Inbox messages go in batches (pure database work); outside channels one job each."""
+    batch = max(1, int(svc.setting("INBOX_BATCH", 25)))
+    inbox = [row.id for row in rows if row.channel == "inbox"]
+    datas = [
+        queue.prepare_data(DELIVER_MANY, args=(inbox[i : i + batch],), timeout=timeout, result_ttl=60)
+        for i in range(0, len(inbox), batch)
+    ]
+    datas += [
+        queue.prepare_data(DELIVER, args=(row.id,), timeout=timeout, result_ttl=60)
+        for row in rows
+        if row.channel != "inbox"
+    ]
+    return datas
+
+
+# ---------------------------------------------------------------- reconciler
+
+
+@_fresh_session
+def reconcile() -> int:
+    """Put back outbox rows stuck 'enqueued' or 'sending' past the deadline; clean RQ's started jobs.
+
+    RQ notices a job whose worker was killed only on its own maintenance pass (every 10 minutes by
+    default), so the reconciler runs the started-job registry cleanup itself.
+    """
+    for name in current_app.config["QUEUE_NAMES"]:
+        try:
+            queue = get_queue(name)
+            StartedJobRegistry(queue=queue).cleanup()
+        except RedisError:
+            log.warning("Redis not answering; started-job cleanup skipped")
+    now = utcnow()
+    cutoff = now - timedelta(seconds=float(svc.setting("STUCK_SECONDS", 300.0)))
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status.in_(("enqueued", "sending")), OutboxMessage.enqueued_at < cutoff)
+        .values(status="pending", available_at=now)
+    )
+    db.session.commit()
+    count = result.rowcount or 0
+    if count:
+        log.warning("reconciler put back %d stuck outbox rows", count)
+        _enqueue_relay()
+    return count
+
+
+def _enqueue_relay() -> None:
+    try:
+        get_queue().enqueue(RELAY, result_ttl=60)
+    except RedisError:
+        log.warning("Redis not answering; the periodic relay will pick the rows up")
+
+
+# ---------------------------------------------------------------- delivery
+
+
+@_fresh_session
+def deliver(outbox_id: int) -> str:
+    """Deliver one outbox message exactly once; returns what happened (for logs and tests)."""
+    for _attempt in range(3):
+        try:
+            return _deliver(outbox_id)
+        except StaleDataError:
+            # Someone acted on the referral at the same moment: reload and decide again.
+            db.session.rollback()
+    raise RuntimeError(f"outbox {outbox_id}: referral kept changing during delivery")
+
+
+def _claim(message_id: int) -> bool:
+    now = utcnow()
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status.in_(("pending", "enqueued")),
+            OutboxMessage.available_at <= now,
+        )
+        .values(status="sending", attempts=OutboxMessage.attempts + 1, enqueued_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _deliver(outbox_id: int) -> str:
+    inbox = _deliver_inbox(outbox_id)
+    if inbox is not None:
+        return inbox
+    message = db.session.get(OutboxMessage, outbox_id)
+    if message is None or message.status not in ("pending", "enqueued", "sending"):
+        return "nothing to do"
+    if message.channel == "inbox":
+        return "taken by another worker"
+    key = idempotency_key(message)
+    if db.session.scalar(select(Delivery.id).where(Delivery.idempotency_key == key)) is not None:
+        message.status = "done"
+        db.session.commit()
+        return "already delivered"
+    if not _claim(message.id):
+        db.session.rollback()
+        return "taken by another worker"
+    db.session.refresh(message)
+    referral = db.session.get(Referral, message.referral_id)
+    if referral.status == "cancelled" and message.channel != "escalation":
+        message.status = "cancelled"
+        db.session.commit()
+        return "cancelled"
+    # The claim is committed before the outside call so another worker leaves the row alone; a
+    # worker killed from here on leaves the row 'sending' for the reconciler to put back.
+    db.session.commit()
+    try:
+        response_status = _send_outside(message, referral)
+    except channels.DeliveryError as exc:
+        _record_failure(outbox_id, str(exc))
+        return "failed attempt"
+    now = utcnow()
+    db.session.add(
+        Delivery(
+            outbox_id=outbox_id,
+            idempotency_key=key,
+            channel=message.channel,
+            delivered_at=now,
+            response_status=response_status,
+        )
+    )
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id)
+        .values(status="done", done_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another run (a duplicate job, a horse that outlived its killed worker) recorded it first.
+        db.session.rollback()
+        return "already delivered"
+    return "delivered"
+
+
+def _apply_inbox(outbox_id: int, now: Any) -> str | None:
+    """Claim an inbox message and record its delivery in the current transaction (no commit).
+
+    None when it is not an inbox message ready to go (the general path then decides). The claim
+    moves the row to 'done' in the same transaction as the Delivery row and the status change, so
+    a second run finds nothing to claim.
+    """
+    referral_id = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == outbox_id,
+            OutboxMessage.channel == "inbox",
+            OutboxMessage.status.in_(("pending", "enqueued")),
+            OutboxMessage.available_at <= now,
+        )
+        .values(
+            status="done", attempts=OutboxMessage.attempts + 1, enqueued_at=now, done_at=now, last_error=None
+        )
+        .returning(OutboxMessage.referral_id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if referral_id is None:
+        return None
+    referral = db.session.get(Referral, referral_id)
+    db.session.add(
+        Delivery(
+            outbox_id=outbox_id, idempotency_key=f"srs-inbox-{outbox_id}", channel="inbox", delivered_at=now
+        )
+    )
+    if referral.status == "pending":
+        svc.mark_delivered(referral, now)
+        return "delivered"
+    return referral.status
+
+
+def _deliver_inbox(outbox_id: int) -> str | None:
+    """The in-SRS channel: claim, record and show in the agency's inbox in one transaction."""
+    outcome = _apply_inbox(outbox_id, utcnow())
+    if outcome is None:
+        db.session.rollback()
+        return None
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return "already delivered"
+    return outcome
+
+
+@_fresh_session
+def deliver_many(outbox_ids: list[int]) -> int:
+    """Deliver a batch of inbox messages in one transaction; returns how many were delivered.
+
+    A handful of statements and one commit for the whole batch save most of the per-delivery cost.
+    Each message keeps its own idempotency (the claim moves it to 'done' in the same transaction as
+    its unique Delivery row); if anything in the batch goes wrong, the batch is rolled back and each
+    message is delivered on its own.
+    """
+    now = utcnow()
+    try:
+        claimed = db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(outbox_ids),
+                OutboxMessage.channel == "inbox",
+                OutboxMessage.status.in_(("pending", "enqueued")),
+                OutboxMessage.available_at <= now,
+            )
+            .values(
+                status="done",
+                attempts=OutboxMessage.attempts + 1,
+                enqueued_at=now,
+                done_at=now,
+                last_error=None,
+            )
+            .returning(OutboxMessage.id, OutboxMessage.referral_id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        referrals = {
+            r.id: r
+            for r in db.session.scalars(select(Referral).where(Referral.id.in_({row[1] for row in claimed})))
+        }
+        delivered = 0
+        for outbox_id, referral_id in claimed:
+            db.session.add(
+                Delivery(
+                    outbox_id=outbox_id,
+                    idempotency_key=f"srs-inbox-{outbox_id}",
+                    channel="inbox",
+                    delivered_at=now,
+                )
+            )
+            if svc.mark_delivered(referrals[referral_id], now):
+                delivered += 1
+        db.session.commit()
+    except (IntegrityError, StaleDataError):
+        db.session.rollback()
+        return sum(deliver(outbox_id) == "delivered" for outbox_id in outbox_ids)
+    done = {row[0] for row in claimed}
+    for outbox_id in outbox_ids:
+        if outbox_id not in done:
+            # Not an inbox message ready to go: the general path decides (usually: nothing to do).
+            deliver(outbox_id)
+    return delivered
+
+
+def _record_failure(message_id: int, error: str) -> None:
+    db.session.rollback()
+    message = db.session.get(OutboxMessage, message_id)
+    message.last_error = error[:500]
+    maximum = int(svc.setting("MAX_ATTEMPTS", 6))
+    if message.attempts >= maximum:
+        message.status = "failed"
+        # A flag, not a status change: no version bump, so it never collides with a decision.
+        db.session.execute(
+            update(Referral).where(Referral.id == message.referral_id).values(delivery_failed=True)
+        )
+        audit.record("referral.delivery_failed", "referral", message.referral_id, channel=message.channel)
+    else:
+        message.status = "pending"
+        message.available_at = utcnow() + timedelta(seconds=backoff_seconds(message.attempts))
+    db.session.commit()
+
+
+def _send_outside(message: OutboxMessage, referral: Referral) -> int | None:
+    agency = db.session.get(Agency, referral.agency_id)
+    key = idempotency_key(message)
+    if message.channel == "webhook":
+        if not agency.webhook_url:
+            raise channels.DeliveryError("the agency has no webhook URL")
+        payload = {"event": "referral.delivered", "referral": webhook_referral(referral)}
+        timeout = float(svc.setting("WEBHOOK_TIMEOUT_SECONDS", 10.0))
+        return channels.post_webhook(agency.webhook_url, agency.webhook_secret or "", key, payload, timeout)
+    if message.channel == "email":
+        recipients = agency_recipients(agency)
+        if not recipients:
+            raise channels.DeliveryError("no e-mail address for the agency or its staff")
+        programme = db.session.get(Programme, referral.programme_id)
+        subject = f"[SRS] New referral #{referral.id} to {programme.name_in('en')}"
+        text = (
+            f"A client has been referred to {programme.name_in('en')} ({programme.code}).\n"
+            f"Referral #{referral.id}, due {referral.due_at:%Y-%m-%d}.\n"
+            f"Open it in SRS: {current_app.config['BASE_URL']}/referrals/{referral.id}\n"
+        )
+        channels.send_mail(recipients, subject, text, key)
+        return None
+    if message.channel == "escalation":
+        recipients = agency_recipients(agency) + supervisor_recipients(referral)
+        if not recipients:
+            raise channels.DeliveryError("nobody to notify of the overdue referral")
+        programme = db.session.get(Programme, referral.programme_id)
+        subject = f"[SRS] Overdue referral #{referral.id} to {programme.name_in('en')}"
+        text = (
+            f"Referral #{referral.id} to {programme.name_in('en')} ({agency.name}) was due on "
+            f"{referral.due_at:%Y-%m-%d} and has no decision yet.\n"
+            f"Open it in SRS: {current_app.config['BASE_URL']}/referrals/{referral.id}\n"
+        )
+        channels.send_mail(sorted(set(recipients)), subject, text, key)
+        return None
+    raise channels.DeliveryError(f"unknown channel {message.channel}")
+
+
+def agency_recipients(agency: Agency) -> list[str]:
+    staff = db.session.scalars(
+        select(User.email).where(
+            User.agency_id == agency.id,
+            User.active.is_(True),
+            User.role == "agency_staff",
+            User.email.is_not(None),
+        )
+    )
+    emails = [e for e in staff if e]
+    if agency.contact_email:
+        emails.append(agency.contact_email)
+    return sorted(set(emails))
+
+
+def supervisor_recipients(referral: Referral) -> list[str]:
+    region = db.session.get(Region, referral.region_id)
+    users = db.session.scalars(select(User).where(User.role == "supervisor", User.active.is_(True)))
+    return sorted(
+        {u.email for u in users if u.email and any(region.path.startswith(p) for p in u.region_paths)}
+    )
+
+
+def webhook_referral(referral: Referral) -> dict[str, Any]:
+    """What the agency's system receives: the referral and only the client fields it shares."""
+    from srs.api.helpers import iso
+
+    programme = db.session.get(Programme, referral.programme_id)
+    client_fields = {}
+    for name, _label, value in svc.shared_client_fields(referral):
+        client_fields[name] = iso(value) if hasattr(value, "isoformat") else value
+    return {
+        "id": referral.id,
+        "programme_code": programme.code,
+        "agency_code": programme.agency.code,
+        "status": "delivered",
+        "created_at": iso(referral.created_at),
+        "due_at": iso(referral.due_at),
+        "note": referral.note,
+        "client": client_fields,
+        "url": f"{current_app.config['BASE_URL']}/referrals/{referral.id}",
+    }
+
+
+# ---------------------------------------------------------------- deadlines
+
+
+@_fresh_session
+def check_deadlines() -> int:
+    """Escalate each overdue referral once: stamp escalated_at and notify agency and supervisors."""
+    now = utcnow()
+    candidates = list(db.session.scalars(svc.escalation_due(now).limit(500)))
+    escalated = 0
+    for referral in candidates:
+        result = db.session.execute(
+            update(Referral)
+            .where(Referral.id == referral.id, Referral.escalated_at.is_(None))
+            .values(escalated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            db.session.add(OutboxMessage(referral_id=referral.id, channel="escalation", available_at=now))
+            audit.record("referral.escalate", "referral", referral.id, due_at=referral.due_at.isoformat())
+            escalated += 1
+    db.session.commit()
+    if escalated:
+        _enqueue_relay()
+    return escalated
+
+
+def client_of(referral: Referral) -> Client:
+    return db.session.get(Client, referral.client_id)

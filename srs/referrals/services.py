@@ -1,0 +1,541 @@
+"""Referrals: creation with consent and deadlines, the state machine, scoping, the officer's lists.
+
+Services never commit: the request (or the job) commits at its edge. A referral, its first event and
+its outbox rows are added to the same transaction, so either all are saved or none is.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy.orm.exc import StaleDataError
+
+from srs.accounts.models import User
+from srs.core import audit
+from srs.core.errors import Conflict, ValidationFailed
+from srs.core.models import utcnow
+from srs.core.queue import enqueue_after_commit
+from srs.core.scope import region_id_condition
+from srs.core.workdays import due_date, end_of_day
+from srs.extensions import db
+from srs.programmes.models import Agency, Programme, Screening
+from srs.referrals.models import OPEN_STATUSES, OutboxMessage, Referral, ReferralEvent
+from srs.registry.models import Client
+
+DECLINE_REASONS: dict[str, Any] = {
+    "not_eligible": _l("Not eligible on checking"),
+    "already_enrolled": _l("Already enrolled"),
+    "documents_missing": _l("Documents missing"),
+    "unreachable": _l("Client could not be reached"),
+    "client_refused": _l("Client refused"),
+    "quota_full": _l("Programme quota full"),
+    "other": _l("Other"),
+}
+OUTCOMES: dict[str, Any] = {"successful": _l("Successful"), "unsuccessful": _l("Unsuccessful")}
+STATUS_LABELS: dict[str, Any] = {
+    "pending": _l("Pending"),
+    "delivered": _l("Delivered"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
+    "completed": _l("Completed"),
+    "cancelled": _l("Cancelled"),
+}
+# Who may move a referral from which status to which (the state machine of API.md).
+TRANSITIONS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
+    # action: (from statuses, roles)
+    "accept": (("delivered",), frozenset({"agency_staff"})),
+    "decline": (("delivered",), frozenset({"agency_staff"})),
+    "complete": (("accepted",), frozenset({"agency_staff"})),
+    "cancel": (("pending", "delivered", "accepted"), frozenset({"officer", "supervisor"})),
+}
+TARGET = {"accept": "accepted", "decline": "declined", "complete": "completed", "cancel": "cancelled"}
+# The client fields an agency sees when its programme lists none.
+DEFAULT_SHARED_FIELDS = ["full_name", "sex", "date_of_birth", "phone", "region", "address"]
+CLIENT_FIELD_LABELS: dict[str, Any] = {
+    "full_name": _l("Name"),
+    "sex": _l("Sex"),
+    "date_of_birth": _l("Date of birth"),
+    "phone": _l("Phone"),
+    "region": _l("Region"),
+    "address": _l("Address"),
+    "id_number": _l("ID number"),
+    "id_type": _l("ID type"),
+    "occupation": _l("Occupation"),
+    "work_status": _l("Work status"),
+    "monthly_income": _l("Monthly income"),
+    "household_size": _l("Household size"),
+    "disability": _l("Disability"),
+    "in_education": _l("In education"),
+    "pregnant": _l("Pregnant"),
+    "poverty_status": _l("Poverty status"),
+    "welfare_decile": _l("Welfare decile"),
+    "enrolments": _l("Enrolments"),
+}
+
+
+def setting(name: str, default: int | float) -> Any:
+    """A referral tuning value: app config ``REFERRAL_<NAME>``, else env ``SRS_REFERRAL_<NAME>``."""
+    key = f"REFERRAL_{name}"
+    if key in current_app.config:
+        return current_app.config[key]
+    raw = os.environ.get(f"SRS_{key}")
+    if raw:
+        return type(default)(raw)
+    return default
+
+
+# ---------------------------------------------------------------- scope
+
+
+def scope_condition(user: Any) -> ColumnElement[bool]:
+    """Referrals ``user`` may see: agency staff their agency's delivered ones; officers their regions."""
+    if user.role == "admin":
+        return true()
+    if user.role == "agency_staff":
+        if user.agency_id is None:
+            return false()
+        return and_(Referral.agency_id == user.agency_id, Referral.delivered_at.is_not(None))
+    return region_id_condition(Referral.region_id, user)
+
+
+def get_referral(referral_id: Any, user: Any) -> Referral | None:
+    """The referral if it exists and ``user`` may see it (else None: the caller answers 404)."""
+    try:
+        pk = int(referral_id)
+    except (TypeError, ValueError):
+        return None
+    return db.session.scalar(select(Referral).where(Referral.id == pk, scope_condition(user)))
+
+
+def list_query(
+    user: Any,
+    status: str | None = None,
+    programme_code: str | None = None,
+    attention: bool = False,
+    overdue: bool = False,
+) -> Any:
+    """Referrals in ``user``'s scope, newest first, with the optional filters."""
+    stmt = select(Referral).where(scope_condition(user))
+    if status:
+        stmt = stmt.where(Referral.status == status)
+    if programme_code:
+        stmt = stmt.join(Programme, Programme.id == Referral.programme_id).where(
+            Programme.code == programme_code
+        )
+    if attention:
+        stmt = stmt.where(attention_condition())
+    if overdue:
+        stmt = stmt.where(overdue_condition())
+    return stmt.order_by(Referral.created_at.desc(), Referral.id.desc())
+
+
+def overdue_condition(now: datetime | None = None) -> ColumnElement[bool]:
+    """Waiting on the agency's decision past the due date."""
+    return and_(
+        Referral.status.in_(("pending", "delivered")),
+        Referral.due_at.is_not(None),
+        Referral.due_at < (now or utcnow()),
+    )
+
+
+def attention_condition() -> ColumnElement[bool]:
+    """What an officer should look at: declined, delivery failed, overdue."""
+    return or_(Referral.status == "declined", Referral.delivery_failed.is_(True), overdue_condition())
+
+
+def attention_for(user: Any, limit: int = 20) -> list[Referral]:
+    """The officer's own referrals (created by them) that need attention."""
+    stmt = (
+        select(Referral)
+        .where(scope_condition(user), Referral.created_by_id == user.id, attention_condition())
+        .order_by(Referral.created_at.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def inbox_counts(user: Any) -> dict[str, int]:
+    """Counts for an agency's inbox: what waits for a decision, what is accepted, what is overdue."""
+    base = select(func.count(Referral.id)).where(scope_condition(user))
+    return {
+        "new": db.session.scalar(base.where(Referral.status == "delivered")) or 0,
+        "accepted": db.session.scalar(base.where(Referral.status == "accepted")) or 0,
+        "overdue": db.session.scalar(base.where(overdue_condition())) or 0,
+    }
+
+
+def escalated_for(user: Any, limit: int = 50) -> list[Referral]:
+    """Escalated referrals still waiting on the agency, in the supervisor's regions."""
+    stmt = (
+        select(Referral)
+        .where(scope_condition(user), Referral.escalated_at.is_not(None), overdue_condition())
+        .order_by(Referral.due_at)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def is_overdue(referral: Referral) -> bool:
+    due = referral.due_at
+    return bool(referral.status in ("pending", "delivered") and due is not None and due < utcnow())
+
+
+# ---------------------------------------------------------------- creation
+
+
+@dataclass
+class NewReferrals:
+    client: Client
+    programme_ids: list[int]
+    note: str | None = None
+    screening_id: int | None = None
+    consent_confirmed: bool = False
+    consent_override_reason: str | None = None
+
+
+def channels_for(agency: Agency) -> list[str]:
+    """The inbox always; plus the agency's own channel (webhook or e-mail) when it has one."""
+    channels = ["inbox"]
+    if agency.channel == "webhook" and agency.webhook_url:
+        channels.append("webhook")
+    elif agency.channel == "email":
+        channels.append("email")
+    return channels
+
+
+def _check_consent(client: Client, user: Any, confirmed: bool, override_reason: str | None) -> str | None:
+    override = (override_reason or "").strip() or None
+    if client.consent_given:
+        if not confirmed:
+            raise ValidationFailed(
+                _("Please confirm the client agreed to share their data with the agency."),
+                {"consent": [_("Confirm the client's consent to share.")]},
+            )
+        return None
+    if override and user.role == "supervisor":
+        return override
+    if override:
+        raise ValidationFailed(
+            _("Only a supervisor may override missing consent."),
+            {"consent_override_reason": [_("Only a supervisor may override missing consent.")]},
+        )
+    raise ValidationFailed(
+        _("The client has not consented to share their data. Record consent first, or ask a supervisor."),
+        {"consent": [_("No consent to share is recorded for this client.")]},
+    )
+
+
+def create_referrals(data: NewReferrals, user: Any) -> list[Referral]:
+    """One referral per chosen programme, each with its event and outbox rows, in this transaction."""
+    client = data.client
+    if not data.programme_ids:
+        raise ValidationFailed(
+            _("Choose at least one programme."), {"programmes": [_("Choose at least one programme.")]}
+        )
+    note = (data.note or "").strip() or None
+    if note and len(note) > 2000:
+        raise ValidationFailed(_("The note is too long."), {"note": [_("At most 2000 characters.")]})
+    override = _check_consent(client, user, data.consent_confirmed, data.consent_override_reason)
+    screening = None
+    if data.screening_id is not None:
+        screening = db.session.get(Screening, data.screening_id)
+        if screening is None or screening.client_id != client.id:
+            raise ValidationFailed(
+                _("The screening does not belong to this client."),
+                {"screening_id": [_("Unknown screening for this client.")]},
+            )
+    programmes = []
+    for pid in dict.fromkeys(data.programme_ids):
+        programme = db.session.get(Programme, pid)
+        if programme is None or not programme.active or programme.country != client.region.country:
+            raise ValidationFailed(
+                _("Unknown programme."), {"programmes": [_("Unknown or inactive programme.")]}
+            )
+        programmes.append(programme)
+    referrals = []
+    for programme in programmes:
+        open_one = db.session.scalar(
+            select(Referral.id).where(
+                Referral.client_id == client.id,
+                Referral.programme_id == programme.id,
+                Referral.status.in_(OPEN_STATUSES),
+            )
+        )
+        if open_one is not None:
+            raise Conflict(
+                _(
+                    "%(name)s already has an open referral to %(programme)s.",
+                    name=client.full_name,
+                    programme=programme.name_in("en"),
+                ),
+                {"programme_code": [_("An open referral to this programme exists.")]},
+            )
+        referrals.append(_add_referral(client, programme, screening, note, override, user))
+    db.session.flush()
+    for referral in referrals:
+        audit.record(
+            "referral.create",
+            "referral",
+            referral.id,
+            client_id=client.id,
+            programme=referral_programme(referral).code,
+            consent_override=bool(override),
+        )
+    enqueue_after_commit("srs.referrals.jobs.relay")
+    return referrals
+
+
+def _add_referral(
+    client: Client,
+    programme: Programme,
+    screening: Screening | None,
+    note: str | None,
+    override: str | None,
+    user: Any,
+) -> Referral:
+    agency = programme.agency
+    now = utcnow()
+    timezone = current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    local_day = now.astimezone(end_of_day(now.date(), timezone).tzinfo).date()
+    due = end_of_day(due_date(agency.country, local_day, agency.response_days), timezone)
+    referral = Referral(
+        client_id=client.id,
+        programme_id=programme.id,
+        agency_id=agency.id,
+        screening_id=screening.id if screening else None,
+        region_id=client.region_id,
+        status="pending",
+        note=note,
+        consent_override_reason=override,
+        created_by_id=user.id,
+        created_at=now,
+        due_at=due,
+    )
+    referral.events.append(ReferralEvent(status="pending", at=now, by_id=user.id, note=note))
+    db.session.add(referral)
+    db.session.flush()
+    for channel in channels_for(agency):
+        db.session.add(OutboxMessage(referral_id=referral.id, channel=channel, available_at=now))
+    return referral
+
+
+def referral_programme(referral: Referral) -> Programme:
+    return db.session.get(Programme, referral.programme_id)
+
+
+# ---------------------------------------------------------------- state machine
+
+
+@dataclass
+class Action:
+    name: str  # accept | decline | complete | cancel
+    note: str | None = None
+    reason: str | None = None
+    outcome: str | None = None
+    version: int | None = None
+
+
+def allowed_actions(referral: Referral, user: Any) -> list[str]:
+    """The actions ``user`` may take on ``referral`` now (for buttons)."""
+    return [
+        name
+        for name, (sources, roles) in TRANSITIONS.items()
+        if referral.status in sources and user.role in roles
+    ]
+
+
+def apply_action(referral: Referral, action: Action, user: Any) -> Referral:
+    """Move ``referral`` along the state machine; 409 for an illegal change or a stale version.
+
+    The update is ``UPDATE ... WHERE version = :read`` (SQLAlchemy's version counter), so when two
+    people act at once exactly one wins and the other gets a Conflict.
+    """
+    if action.name not in TRANSITIONS:
+        raise Conflict(_("Unknown action."))
+    sources, roles = TRANSITIONS[action.name]
+    target = TARGET[action.name]
+    if user.role not in roles:
+        raise Conflict(_("Your role may not do this."))
+    if action.version is not None and action.version != referral.version:
+        raise Conflict(
+            _(
+                "Someone else changed this referral meanwhile (it is now %(status)s). Reload and try again.",
+                status=STATUS_LABELS[referral.status],
+            )
+        )
+    if referral.status not in sources:
+        raise Conflict(
+            _(
+                "A referral that is %(status)s cannot be %(target)s.",
+                status=STATUS_LABELS[referral.status],
+                target=STATUS_LABELS[target],
+            )
+        )
+    note = (action.note or "").strip() or None
+    errors: dict[str, list[str]] = {}
+    if note and len(note) > 2000:
+        errors["note"] = [_("At most 2000 characters.")]
+    if action.name == "decline":
+        if action.reason not in DECLINE_REASONS:
+            errors["reason"] = [_("Choose a reason from the list.")]
+        if action.reason == "other" and not note:
+            errors["note"] = [_("Explain the reason in the note.")]
+    if action.name == "complete" and action.outcome not in OUTCOMES:
+        errors["outcome"] = [_("Choose successful or unsuccessful.")]
+    if action.name == "cancel" and not (action.reason or "").strip():
+        errors["reason"] = [_("Give a reason for cancelling.")]
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+
+    with db.session.no_autoflush:
+        now = utcnow()
+        referral.status = target
+        event_note = note
+        if action.name == "decline":
+            referral.decline_reason = action.reason
+            referral.decided_at = now
+            event_note = f"{DECLINE_REASONS[action.reason]}" + (f": {note}" if note else "")
+        elif action.name == "accept":
+            referral.decided_at = now
+        elif action.name == "complete":
+            referral.outcome = action.outcome
+            referral.closed_at = now
+            event_note = f"{OUTCOMES[action.outcome]}" + (f": {note}" if note else "")
+        elif action.name == "cancel":
+            referral.closed_at = now
+            reason = (action.reason or "").strip()
+            event_note = reason + (f": {note}" if note else "")
+            # A cancelled referral needs no more deliveries.
+            for message in db.session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.referral_id == referral.id, OutboxMessage.status.in_(("pending", "failed"))
+                )
+            ):
+                message.status = "cancelled"
+            referral.delivery_failed = False
+        if action.name == "decline":
+            referral.closed_at = now
+        referral.events.append(ReferralEvent(status=target, at=now, by_id=user.id, note=event_note))
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise Conflict(
+            _("Someone else changed this referral at the same moment. Reload and try again.")
+        ) from exc
+    audit.record(f"referral.{action.name}", "referral", referral.id, status=target)
+    return referral
+
+
+def retry_delivery(referral: Referral, user: Any) -> int:
+    """Put a referral's failed deliveries back in the outbox (one new delivery each; same key)."""
+    messages = list(
+        db.session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.referral_id == referral.id, OutboxMessage.status == "failed"
+            )
+        )
+    )
+    if not messages:
+        raise Conflict(_("No failed delivery to retry for this referral."))
+    now = utcnow()
+    for message in messages:
+        message.status = "pending"
+        message.attempts = 0
+        message.available_at = now
+        message.last_error = None
+    referral.delivery_failed = False
+    db.session.flush()
+    audit.record("referral.retry_delivery", "referral", referral.id, messages=len(messages))
+    enqueue_after_commit("srs.referrals.jobs.relay")
+    return len(messages)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def history(referral: Referral) -> list[dict[str, Any]]:
+    users = {
+        u.id: u.username
+        for u in db.session.scalars(
+            select(User).where(User.id.in_({e.by_id for e in referral.events if e.by_id}))
+        )
+    }
+    return [
+        {"status": e.status, "at": e.at, "by": users.get(e.by_id) if e.by_id else "system", "note": e.note}
+        for e in referral.events
+    ]
+
+
+def shared_client_fields(referral: Referral) -> list[tuple[str, Any, Any]]:
+    """(field, label, value) of only the client fields the programme shares with its agency."""
+    programme = referral_programme(referral)
+    client = db.session.get(Client, referral.client_id)
+    fields = [f for f in (programme.shared_fields or DEFAULT_SHARED_FIELDS) if f in CLIENT_FIELD_LABELS]
+    rows = []
+    for name in fields:
+        if name == "region":
+            value: Any = client.region.name
+        elif name == "id_number":
+            value = client.id_number
+        else:
+            value = getattr(client, name, None)
+        rows.append((name, CLIENT_FIELD_LABELS[name], value))
+    return rows
+
+
+def to_dict(referral: Referral, with_history: bool = True) -> dict[str, Any]:
+    """The API shape of a referral (API.md)."""
+    from srs.api.helpers import iso
+
+    programme = referral_programme(referral)
+    data: dict[str, Any] = {
+        "id": referral.id,
+        "client_id": referral.client_id,
+        "programme_code": programme.code,
+        "agency_code": programme.agency.code,
+        "status": referral.status,
+        "created_at": iso(referral.created_at),
+        "delivered_at": iso(referral.delivered_at),
+        "due_at": iso(referral.due_at),
+        "overdue": is_overdue(referral),
+        "escalated_at": iso(referral.escalated_at),
+        "delivery_failed": referral.delivery_failed,
+        "decline_reason": referral.decline_reason,
+        "outcome": referral.outcome,
+        "note": referral.note,
+        "version": referral.version,
+    }
+    if with_history:
+        data["history"] = [{**h, "at": iso(h["at"])} for h in history(referral)]
+    return data
+
+
+def mark_delivered(referral: Referral, now: datetime | None = None) -> bool:
+    """Pending -> delivered (the agency's inbox shows it); False when it is no longer pending."""
+    if referral.status != "pending":
+        return False
+    when = now or utcnow()
+    referral.status = "delivered"
+    referral.delivered_at = when
+    # Added by id, not through referral.events, which would load the whole history first.
+    db.session.add(ReferralEvent(referral_id=referral.id, status="delivered", at=when, by_id=None, note=None))
+    return True
+
+
+def escalation_due(now: datetime | None = None) -> Any:
+    """Overdue referrals not yet escalated."""
+    return select(Referral).where(overdue_condition(now), Referral.escalated_at.is_(None))
+
+
+def env_setting(name: str, default: int | float) -> Any:
+    """A referral tuning value from the environment only (for wiring done before a request)."""
+    raw = os.environ.get(f"SRS_REFERRAL_{name}")
+    return type(default)(raw) if raw else default

@@ -1,0 +1,451 @@
+"""Referral pages: create from a screening, lists, the agency inbox, a referral, decisions, admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from redis.exceptions import RedisError
+from rq import Worker
+from rq.job import Job
+from rq.registry import FailedJobRegistry
+from rq.serializers import JSONSerializer
+from sqlalchemy import func, select
+
+from srs.core import audit
+from srs.core.access import login_required, roles_required
+from srs.core.errors import ServiceError
+from srs.core.forms import apply_errors
+from srs.core.pagination import page_args, paginate
+from srs.core.queue import get_queue
+from srs.core.redis import get_redis
+from srs.core.scope import region_id_condition
+from srs.extensions import db
+from srs.programmes.models import Programme, Screening
+from srs.referrals import channels
+from srs.referrals import services as svc
+from srs.referrals.forms import (
+    AcceptForm,
+    CancelForm,
+    CompleteForm,
+    CreateReferralsForm,
+    DeclineForm,
+    PlainForm,
+)
+from srs.referrals.models import OutboxMessage, Referral
+from srs.registry.models import Client
+
+bp = Blueprint("referrals", __name__, url_prefix="/referrals")
+admin_bp = Blueprint("referrals_admin", __name__, url_prefix="/admin")
+
+
+def _load(referral_id: int) -> Referral:
+    referral = svc.get_referral(referral_id, current_user)
+    if referral is None:
+        abort(404)
+    return referral
+
+
+def programme_options(client: Client, screening: Screening | None) -> list[dict[str, Any]]:
+    """Programmes to refer to, eligible first (pre-checked), with the screening's outcome."""
+    from flask_babel import get_locale
+
+    locale = str(get_locale())
+    open_ids = set(
+        db.session.scalars(
+            select(Referral.programme_id).where(
+                Referral.client_id == client.id, Referral.status.in_(("pending", "delivered", "accepted"))
+            )
+        )
+    )
+    options = []
+    if screening is not None:
+        for result in screening.results:
+            programme = result.programme
+            if programme.active:
+                options.append({"programme": programme, "outcome": result.outcome})
+    else:
+        stmt = select(Programme).where(Programme.active.is_(True), Programme.country == client.region.country)
+        options = [{"programme": p, "outcome": None} for p in db.session.scalars(stmt)]
+    rank = {"eligible": 0, "needs_information": 1, None: 2, "not_eligible": 3}
+    for option in options:
+        option["open"] = option["programme"].id in open_ids
+        option["name"] = option["programme"].name_in(locale)
+        option["checked"] = option["outcome"] == "eligible" and not option["open"]
+    return sorted(options, key=lambda o: (rank.get(o["outcome"], 2), o["name"]))
+
+
+def _client_in_scope(client_id: Any) -> Client:
+    try:
+        pk = int(client_id)
+    except (TypeError, ValueError):
+        abort(404)
+    client = db.session.scalar(
+        select(Client).where(
+            Client.id == pk, region_id_condition(Client.region_id), Client.merged_into_id.is_(None)
+        )
+    )
+    if client is None:
+        abort(404)
+    return client
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required("officer", "supervisor")
+def new():  # type: ignore[no-untyped-def]
+    """The referral form on its own page (the screening result shows the same form in its slot)."""
+    form = CreateReferralsForm()
+    client = _client_in_scope(request.values.get("client_id"))
+    screening = None
+    raw_screening = request.values.get("screening_id")
+    if raw_screening:
+        screening = db.session.get(Screening, int(raw_screening)) if raw_screening.isdigit() else None
+        if screening is None or screening.client_id != client.id:
+            abort(404)
+    options = programme_options(client, screening)
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                referrals = svc.create_referrals(
+                    svc.NewReferrals(
+                        client=client,
+                        programme_ids=list(form.programmes.data or []),
+                        note=form.note.data,
+                        screening_id=screening.id if screening else None,
+                        consent_confirmed=bool(form.consent.data),
+                        consent_override_reason=form.consent_override_reason.data,
+                    ),
+                    current_user,
+                )
+            except ServiceError as exc:
+                apply_errors(form, exc)
+                return render_template(
+                    "referrals/new.html", form=form, client=client, screening=screening, options=options
+                ), exc.status
+            flash(
+                _(
+                    "%(count)d referral(s) saved; they are being delivered to the agencies.",
+                    count=len(referrals),
+                ),
+                "success",
+            )
+            return redirect(url_for("referrals.index", client_id=client.id))
+        flash(_("Please correct the marked fields."), "error")
+        return render_template(
+            "referrals/new.html", form=form, client=client, screening=screening, options=options
+        ), 422
+    audit.record("client.view", "client", client.id, page="referral_form")
+    return render_template(
+        "referrals/new.html", form=form, client=client, screening=screening, options=options
+    )
+
+
+@bp.route("/")
+@roles_required("officer", "supervisor", "admin")
+def index():  # type: ignore[no-untyped-def]
+    page, per_page = page_args(strict=False)
+    status = request.args.get("status") or None
+    if status not in svc.STATUS_LABELS:
+        status = None
+    programme = request.args.get("programme") or None
+    attention = request.args.get("attention") == "1"
+    overdue = request.args.get("overdue") == "1"
+    stmt = svc.list_query(current_user, status, programme, attention, overdue)
+    client_id = request.args.get("client_id", "")
+    if client_id.isdigit():
+        stmt = stmt.where(Referral.client_id == int(client_id))
+    result = paginate(stmt, page, per_page)
+    return render_template(
+        "referrals/index.html",
+        page=result,
+        rows=_rows(result.items),
+        filters={
+            "status": status or "",
+            "programme": programme or "",
+            "attention": attention,
+            "overdue": overdue,
+        },
+        programmes=_programme_choices(),
+    )
+
+
+@bp.route("/inbox")
+@roles_required("agency_staff")
+def inbox():  # type: ignore[no-untyped-def]
+    page, per_page = page_args(strict=False)
+    status = request.args.get("status", "delivered")
+    if status not in svc.STATUS_LABELS and status != "all":
+        status = "delivered"
+    programme = request.args.get("programme") or None
+    overdue = request.args.get("overdue") == "1"
+    stmt = svc.list_query(current_user, None if status == "all" else status, programme, overdue=overdue)
+    result = paginate(stmt, page, per_page)
+    return render_template(
+        "referrals/inbox.html",
+        page=result,
+        rows=_rows(result.items),
+        counts=svc.inbox_counts(current_user),
+        filters={"status": status, "programme": programme or "", "overdue": overdue},
+        programmes=_programme_choices(),
+    )
+
+
+@bp.route("/overdue")
+@roles_required("supervisor", "admin")
+def overdue():  # type: ignore[no-untyped-def]
+    page, per_page = page_args(strict=False)
+    stmt = svc.list_query(current_user, overdue=True)
+    result = paginate(stmt, page, per_page)
+    return render_template("referrals/overdue.html", page=result, rows=_rows(result.items))
+
+
+def _programme_choices() -> list[Programme]:
+    if current_user.role == "agency_staff":
+        stmt = select(Programme).where(Programme.agency_id == current_user.agency_id)
+    else:
+        stmt = select(Programme)
+    return list(db.session.scalars(stmt.order_by(Programme.code)))
+
+
+def _rows(referrals: list[Referral]) -> list[dict[str, Any]]:
+    programmes = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Programme).where(Programme.id.in_({r.programme_id for r in referrals}))
+        )
+    }
+    # Agency staff lists show the client's name only; the referral page shows the shared fields.
+    clients = {
+        c.id: c
+        for c in db.session.scalars(select(Client).where(Client.id.in_({r.client_id for r in referrals})))
+    }
+    return [
+        {
+            "referral": r,
+            "programme": programmes.get(r.programme_id),
+            "client": clients.get(r.client_id),
+            "overdue": svc.is_overdue(r),
+        }
+        for r in referrals
+    ]
+
+
+@bp.route("/<int:referral_id>")
+@login_required
+def detail(referral_id: int):  # type: ignore[no-untyped-def]
+    referral = _load(referral_id)
+    audit.record("referral.view", "referral", referral.id, client_id=referral.client_id)
+    return _render_detail(referral)
+
+
+def _render_detail(referral: Referral, forms: dict[str, Any] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    forms = forms or {}
+    allowed = svc.allowed_actions(referral, current_user)
+    defaults = {"version": referral.version}
+    all_forms = {
+        "accept": forms.get("accept") or AcceptForm(formdata=None, data=defaults),
+        "decline": forms.get("decline") or DeclineForm(formdata=None, data=defaults),
+        "complete": forms.get("complete") or CompleteForm(formdata=None, data=defaults),
+        "cancel": forms.get("cancel") or CancelForm(formdata=None, data=defaults),
+    }
+    programme = svc.referral_programme(referral)
+    client = db.session.get(Client, referral.client_id)
+    failed = list(
+        db.session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.referral_id == referral.id, OutboxMessage.status == "failed"
+            )
+        )
+    )
+    return render_template(
+        "referrals/detail.html",
+        referral=referral,
+        programme=programme,
+        client=client,
+        agency_view=current_user.role == "agency_staff",
+        shared_fields=svc.shared_client_fields(referral),
+        history=svc.history(referral),
+        allowed=allowed,
+        forms=all_forms,
+        failed=failed,
+        overdue=svc.is_overdue(referral),
+        retry_form=PlainForm(),
+    ), status
+
+
+def _act(referral_id: int, name: str, form_class: type) -> Any:
+    referral = _load(referral_id)
+    form = form_class()
+    if not form.validate_on_submit():
+        flash(_("Please correct the marked fields."), "error")
+        return _render_detail(referral, {name: form}, 422)
+    action = svc.Action(
+        name=name,
+        note=form.note.data,
+        reason=getattr(form, "reason", None) and form.reason.data,
+        outcome=getattr(form, "outcome", None) and form.outcome.data,
+        version=form.version.data,
+    )
+    try:
+        svc.apply_action(referral, action, current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        referral = _load(referral_id)
+        apply_errors(form, exc)
+        form.version.data = referral.version if exc.status == 409 else form.version.data
+        return _render_detail(referral, {name: form}, exc.status)
+    messages = {
+        "accept": _("Referral accepted."),
+        "decline": _("Referral declined."),
+        "complete": _("Referral completed."),
+        "cancel": _("Referral cancelled."),
+    }
+    flash(messages[name], "success")
+    return redirect(url_for("referrals.detail", referral_id=referral_id))
+
+
+@bp.route("/<int:referral_id>/accept", methods=["POST"])
+@roles_required("agency_staff")
+def accept(referral_id: int):  # type: ignore[no-untyped-def]
+    return _act(referral_id, "accept", AcceptForm)
+
+
+@bp.route("/<int:referral_id>/decline", methods=["POST"])
+@roles_required("agency_staff")
+def decline(referral_id: int):  # type: ignore[no-untyped-def]
+    return _act(referral_id, "decline", DeclineForm)
+
+
+@bp.route("/<int:referral_id>/complete", methods=["POST"])
+@roles_required("agency_staff")
+def complete(referral_id: int):  # type: ignore[no-untyped-def]
+    return _act(referral_id, "complete", CompleteForm)
+
+
+@bp.route("/<int:referral_id>/cancel", methods=["POST"])
+@roles_required("officer", "supervisor")
+def cancel(referral_id: int):  # type: ignore[no-untyped-def]
+    return _act(referral_id, "cancel", CancelForm)
+
+
+@bp.route("/<int:referral_id>/retry", methods=["POST"])
+@roles_required("officer", "supervisor", "admin")
+def retry(referral_id: int):  # type: ignore[no-untyped-def]
+    referral = _load(referral_id)
+    form = PlainForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        count = svc.retry_delivery(referral, current_user)
+    except ServiceError as exc:
+        flash(exc.detail, "error")
+        return redirect(url_for("referrals.detail", referral_id=referral_id))
+    flash(_("Delivery retried (%(count)d message(s)).", count=count), "success")
+    return redirect(url_for("referrals.detail", referral_id=referral_id))
+
+
+# ---------------------------------------------------------------- admin: queues and mail
+
+
+@admin_bp.route("/queues")
+@roles_required("admin")
+def queues():  # type: ignore[no-untyped-def]
+    queue_rows, failed_jobs, redis_ok = [], [], True
+    try:
+        connection = get_redis()
+        for name in _queue_names():
+            queue = get_queue(name)
+            registry = FailedJobRegistry(queue=queue)
+            queue_rows.append(
+                {
+                    "name": name,
+                    "queued": queue.count,
+                    "started": queue.started_job_registry.count,
+                    "failed": registry.count,
+                    "workers": len(Worker.all(queue=queue)),
+                }
+            )
+            for job_id in registry.get_job_ids(0, 49):
+                try:
+                    job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
+                except Exception:  # a job whose data expired: show the id only
+                    failed_jobs.append({"id": job_id, "queue": name, "func": "?", "error": ""})
+                    continue
+                result = job.latest_result()
+                error = ((result.exc_string if result is not None else "") or "").strip().splitlines()
+                failed_jobs.append(
+                    {
+                        "id": job.id,
+                        "queue": name,
+                        "func": job.func_name,
+                        "args": job.args,
+                        "error": error[-1] if error else "",
+                    }
+                )
+    except RedisError:
+        redis_ok = False
+    backlog = dict(
+        db.session.execute(
+            select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(OutboxMessage.status)
+        ).all()
+    )
+    failed_messages = list(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status.in_(("failed", "pending")))
+            .order_by(OutboxMessage.id.desc())
+            .limit(50)
+        )
+    )
+    return render_template(
+        "referrals/admin_queues.html",
+        queues=queue_rows,
+        failed_jobs=failed_jobs,
+        redis_ok=redis_ok,
+        backlog=backlog,
+        messages=failed_messages,
+        form=PlainForm(),
+    )
+
+
+def _queue_names() -> list[str]:
+    from flask import current_app
+
+    return list(current_app.config["QUEUE_NAMES"])
+
+
+@admin_bp.route("/queues/failed/<job_id>/requeue", methods=["POST"])
+@roles_required("admin")
+def requeue(job_id: str):  # type: ignore[no-untyped-def]
+    form = PlainForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        for name in _queue_names():
+            registry = FailedJobRegistry(queue=get_queue(name))
+            if job_id in registry.get_job_ids():
+                registry.requeue(job_id)
+                audit.record("queue.requeue", "job", job_id)
+                flash(_("Job requeued."), "success")
+                return redirect(url_for("referrals_admin.queues"))
+    except RedisError:
+        flash(_("The queue server is not answering; try again later."), "error")
+        return redirect(url_for("referrals_admin.queues"))
+    abort(404)
+
+
+@admin_bp.route("/mail")
+@roles_required("admin")
+def mail_list():  # type: ignore[no-untyped-def]
+    return render_template("referrals/admin_mail.html", mails=channels.list_mails())
+
+
+@admin_bp.route("/mail/<name>")
+@roles_required("admin")
+def mail_view(name: str):  # type: ignore[no-untyped-def]
+    mail = channels.read_mail(name)
+    if mail is None:
+        abort(404)
+    return render_template("referrals/admin_mail_view.html", mail=mail)

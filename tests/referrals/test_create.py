@@ -1,0 +1,163 @@
+"""Creating referrals: one per programme, consent, duplicates, due dates, one transaction with the outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from srs.core.errors import Conflict, ValidationFailed
+from srs.core.workdays import PublicHoliday
+from srs.extensions import db
+from srs.referrals import services as svc
+from srs.referrals.models import OutboxMessage, Referral, ReferralEvent
+
+from .conftest import agency, make_client, make_programme, make_screening, run_jobs, user
+
+
+def _new(client, programmes, **kw):  # type: ignore[no-untyped-def]
+    return svc.NewReferrals(client=client, programme_ids=[p.id for p in programmes], **kw)
+
+
+def test_one_referral_per_programme_with_event_outbox_and_region(ref_ctx):
+    client = make_client()
+    programmes = [
+        make_programme("ID-A"),
+        make_programme("ID-B", "BPJSKES"),
+        make_programme("ID-C", "KEMNAKER"),
+    ]
+    referrals = svc.create_referrals(
+        _new(client, programmes, note="Needs help", consent_confirmed=True), user("officer.id1")
+    )
+    assert len(referrals) == 3
+    for referral in referrals:
+        assert referral.status == "pending"
+        assert referral.region_id == client.region_id
+        assert [e.status for e in referral.events] == ["pending"]
+        assert referral.events[0].by_id == user("officer.id1").id
+    channels = sorted(db.session.scalars(select(OutboxMessage.channel)))
+    # Every agency gets its inbox; KEMNAKER (e-mail agency) also an e-mail.
+    assert channels == ["email", "inbox", "inbox", "inbox"]
+
+
+def test_no_consent_is_refused_unless_a_supervisor_overrides_with_a_reason(ref_ctx):
+    client = make_client(consent=False)
+    programme = make_programme()
+    with pytest.raises(ValidationFailed) as info:
+        svc.create_referrals(_new(client, [programme], consent_confirmed=True), user("officer.id1"))
+    assert "consent" in info.value.errors
+    with pytest.raises(ValidationFailed) as info:
+        svc.create_referrals(_new(client, [programme], consent_override_reason="urgent"), user("officer.id1"))
+    assert "consent_override_reason" in info.value.errors
+    [referral] = svc.create_referrals(
+        _new(client, [programme], consent_override_reason="Client is in hospital; family agreed"),
+        user("supervisor.id"),
+    )
+    assert referral.consent_override_reason.startswith("Client is in hospital")
+
+
+def test_consent_must_be_confirmed_on_the_form(ref_ctx):
+    with pytest.raises(ValidationFailed) as info:
+        svc.create_referrals(_new(make_client(), [make_programme()]), user("officer.id1"))
+    assert "consent" in info.value.errors
+
+
+def test_open_referral_to_the_same_programme_is_refused_and_nothing_is_saved(ref_ctx):
+    client = make_client()
+    first, second = make_programme("ID-A"), make_programme("ID-B", "BPJSKES")
+    svc.create_referrals(_new(client, [first], consent_confirmed=True), user("officer.id1"))
+    db.session.commit()
+    with pytest.raises(Conflict):
+        svc.create_referrals(_new(client, [second, first], consent_confirmed=True), user("officer.id1"))
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Referral.id))) == 1
+
+
+def test_due_date_counts_working_days_and_skips_holidays(ref_ctx):
+    bpjstk = agency("BPJSTK")
+    bpjstk.response_days = 3
+    db.session.add(PublicHoliday(country="ID", day=date(2026, 12, 1), name="Test holiday"))
+    db.session.flush()
+    # Friday 27 November 2026, 10:00 in Jakarta: Mon 30 Nov, (Tue 1 Dec holiday), Wed 2, Thu 3 Dec.
+    friday = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+    with mock.patch("srs.referrals.services.utcnow", return_value=friday):
+        [referral] = svc.create_referrals(
+            _new(make_client(), [make_programme()], consent_confirmed=True), user("officer.id1")
+        )
+    local_due = referral.due_at.astimezone(ZoneInfo("Asia/Jakarta"))
+    assert (local_due.date(), local_due.hour, local_due.minute) == (date(2026, 12, 3), 23, 59)
+
+
+def test_failed_transaction_leaves_no_outbox_row(app, demo, login_as):
+    with app.app_context():
+        client_id = make_client().id
+        programme_id = make_programme().id
+        db.session.commit()
+    officer = login_as("officer")
+    with mock.patch("srs.referrals.services.audit.record", side_effect=RuntimeError("disk full")):
+        app.config["PROPAGATE_UNEXPECTED"] = False
+        try:
+            response = officer.post(
+                "/referrals/new", data={"client_id": client_id, "programmes": [programme_id], "consent": "y"}
+            )
+        finally:
+            app.config.pop("PROPAGATE_UNEXPECTED")
+    assert response.status_code == 500
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Referral.id))) == 0
+        assert db.session.scalar(select(func.count(OutboxMessage.id))) == 0
+        assert db.session.scalar(select(func.count(ReferralEvent.id))) == 0
+
+
+def test_officer_refers_from_the_form_and_sees_errors_next_to_fields(app, demo, login_as):
+    with app.app_context():
+        client = make_client(consent=False)
+        client_id = client.id
+        a, b = make_programme("ID-A"), make_programme("ID-B", "BPJSKES")
+        screening_id = make_screening(client, {a: "eligible", b: "not_eligible"}).id
+        ids = (a.id, b.id)
+        db.session.commit()
+    officer = login_as("officer")
+    page = officer.get(f"/referrals/new?client_id={client_id}&screening_id={screening_id}").get_data(
+        as_text=True
+    )
+    assert page.index("Programme ID-A") < page.index("Programme ID-B")  # eligible first
+    assert f'value="{ids[0]}" id="refer-{ids[0]}"\n          checked' in page
+    response = officer.post(
+        "/referrals/new",
+        data={
+            "client_id": client_id,
+            "screening_id": screening_id,
+            "programmes": [ids[0]],
+            "note": "typed text",
+        },
+    )
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "No consent to share is recorded" in body and "typed text" in body
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Referral.id))) == 0
+        db.session.get(type(client), client_id).consent_given = True
+        db.session.commit()
+    response = officer.post(
+        "/referrals/new",
+        data={"client_id": client_id, "screening_id": screening_id, "programmes": list(ids), "consent": "y"},
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        run_jobs()
+        assert sorted(db.session.scalars(select(Referral.status))) == ["delivered", "delivered"]
+
+
+def test_officer_of_another_district_cannot_refer_the_client(app, demo, login_as):
+    with app.app_context():
+        client_id = make_client().id
+        programme_id = make_programme().id
+        db.session.commit()
+    response = login_as("officer2").post(
+        "/referrals/new", data={"client_id": client_id, "programmes": [programme_id], "consent": "y"}
+    )
+    assert response.status_code == 404

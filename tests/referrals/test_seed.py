@@ -1,0 +1,23 @@
+"""The demo seed step for referrals: skips without clients, creates a few in various states, idempotent."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from srs.extensions import db
+from srs.referrals.models import Referral
+from srs.referrals.seed import seed_referrals
+
+from .conftest import make_client, make_programme
+
+
+def test_seed_skips_without_clients_then_creates_varied_referrals_once(ref_ctx):
+    assert "skipped" in seed_referrals("x")[0]
+    make_programme()
+    for i in range(6):
+        make_client(name=f"Demo {i}")
+    lines = seed_referrals("x")
+    assert lines == ["Referrals: 6 demo referrals"]
+    statuses = sorted(db.session.scalars(select(Referral.status)))
+    assert statuses == ["accepted", "completed", "declined", "delivered", "delivered", "pending"]
+    assert seed_referrals("x") == ["Referrals: already present"]
