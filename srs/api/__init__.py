@@ -11,4 +11,4 @@ from srs.api import openapi  # noqa: E402,F401
 from srs.api import programmes  # noqa: E402,F401
 from srs.api import regions  # noqa: E402,F401
 from srs.api import reports  # noqa: E402,F401
-from srs.api import auth, openapi, referrals, regions  # noqa: E402,F401  (routes register on import)
+from srs.api import referrals  # noqa: E402,F401
