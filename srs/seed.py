@@ -33,6 +33,12 @@ DEMO_USERS = [
     ("supervisor.id", "Dewi Lestari", "supervisor", None),
     ("agency.bpjstk", "Agus Wibowo", "agency_staff", "BPJSTK"),
     ("agency.vn.vss", "Trần Văn Minh", "agency_staff", "VSS"),
+    # One more staff account per agency, so every demo referral can be answered.
+    ("agency.bpjskes", "Rina Wulandari", "agency_staff", "BPJSKES"),
+    ("agency.kemensos", "Hendra Gunawan", "agency_staff", "KEMENSOS"),
+    ("agency.kemnaker", "Yuliana Sari", "agency_staff", "KEMNAKER"),
+    ("agency.vn.molisa", "Lê Thị Hoa", "agency_staff", "MOLISA"),
+    ("agency.vn.esc", "Phạm Quốc Huy", "agency_staff", "ESC-HN"),
 ]
 
 # Later features add their steps (programmes 20, clients 30, screenings 40, referrals 50, cases 60),
