@@ -43,6 +43,8 @@ RELATIONSHIP_LABELS = {
     "other": _l("Other"),
 }
 
+MEMBER_RELATIONSHIP_CHOICES = [(r, RELATIONSHIP_LABELS[r]) for r in RELATIONSHIPS if r != "head"]
+
 
 class ClientForm(FlaskForm):
     """Register or edit a client; field names follow the API (consent fields flattened)."""
@@ -84,6 +86,23 @@ class ClientForm(FlaskForm):
         _l("What the consent covers"),
         default=_l("Screening and referral to social protection and employment programmes"),
     )
+    household_choice = SelectField(
+        _l("Household"),
+        choices=[
+            ("", _l("Not recorded now (add it later on the profile)")),
+            ("new", _l("Head of a new household")),
+            ("join", _l("Member of a registered household")),
+        ],
+        validate_choice=False,
+    )
+    household_id = StringField(
+        _l("Household number"),
+        description=_l("Shown on the profile of any member of that household."),
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    household_relationship = SelectField(
+        _l("Relationship to the head"), choices=MEMBER_RELATIONSHIP_CHOICES, validate_choice=False
+    )
     confirm_not_duplicate = BooleanField(_l("I checked the records above: this is a different person"))
 
     def to_input(self) -> dict[str, Any]:
@@ -118,6 +137,15 @@ class ClientForm(FlaskForm):
             "date": self.consent_date.data,
             "scope": self.consent_scope.data,
         }
+        if self.household_choice.data == "new":
+            data["household"] = {"new": True}
+        elif self.household_choice.data == "join":
+            number = (self.household_id.data or "").strip().lstrip("#")
+            data["household"] = {
+                # Anything but a number is passed on as typed, for the service to refuse.
+                "household_id": int(number) if number.isdigit() else number or None,
+                "relationship_to_head": self.household_relationship.data,
+            }
         return data
 
     def fill_from(self, values: dict[str, Any]) -> None:
@@ -141,10 +169,17 @@ FIELD_MAP = {
     "consent.given": "consent_given",
     "consent.date": "consent_date",
     "consent.scope": "consent_scope",
+    "household.household_id": "household_id",
+    "household.relationship_to_head": "household_relationship",
+    "household.members": "household_choice",
+    "household.new": "household_choice",
+    "household": "household_choice",
 }
 
 
 class MemberForm(FlaskForm):
+    """Add or edit a household member: a registered client (by number) or their own facts."""
+
     member_client_id = StringField(
         _l("Registered client number"),
         description=_l("If the member is already registered, their client number; else fill in below."),
@@ -152,14 +187,26 @@ class MemberForm(FlaskForm):
     )
     full_name = StringField(_l("Full name"))
     relationship_to_head = SelectField(
-        _l("Relationship to the head"),
-        choices=[(r, RELATIONSHIP_LABELS[r]) for r in RELATIONSHIPS if r != "head"],
-        validate_choice=False,
+        _l("Relationship to the head"), choices=MEMBER_RELATIONSHIP_CHOICES, validate_choice=False
     )
     sex = SelectField(_l("Sex"), choices=SEX_CHOICES, validate_choice=False)
     date_of_birth = StringField(_l("Date of birth"), render_kw={"type": "date"})
     disability = SelectField(_l("Living with a disability"), choices=YES_NO, validate_choice=False)
     in_education = SelectField(_l("In education"), choices=YES_NO, validate_choice=False)
+    pregnant = SelectField(_l("Pregnant"), choices=YES_NO, validate_choice=False)
+
+    def fill_from(self, values: dict[str, Any]) -> None:
+        """Show a member's stored facts (services.member_input) in the form."""
+        bools = {True: "yes", False: "no", None: ""}
+        for name, value in values.items():
+            if name in ("disability", "in_education", "pregnant"):
+                getattr(self, name).data = bools[value]
+            else:
+                getattr(self, name).data = "" if value is None else str(value)
+
+
+class RemoveMemberForm(FlaskForm):
+    """The CSRF token of the remove button."""
 
 
 class ImportForm(FlaskForm):

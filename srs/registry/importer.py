@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Date, Integer, String, any_, bindparam, insert, select, update
+from sqlalchemy import JSON, Date, Integer, String, and_, any_, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from srs.core.errors import ValidationFailed
@@ -113,6 +114,28 @@ def _one_of(column: Any, values: set[Any], type_: Any) -> Any:
     if db.engine.dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(type_)))
     return column.in_(list(values))
+
+
+def _with_name_and_birth(stmt: Any, pairs: set[tuple[str, date]]) -> Any:
+    """``stmt`` narrowed to clients whose (name_key, date_of_birth) is one of ``pairs``.
+
+    On PostgreSQL the pairs are joined as two zipped arrays: ``name = ANY(..) AND birth = ANY(..)``
+    probes the index with every name x every date (a million probes for a chunk of 1,000).
+    """
+    if db.engine.dialect.name == "postgresql":
+        names, births = zip(*pairs, strict=True) if pairs else ((), ())
+        wanted = select(
+            func.unnest(bindparam(None, list(names), type_=ARRAY(String))).label("name_key"),
+            func.unnest(bindparam(None, list(births), type_=ARRAY(Date))).label("birth"),
+        ).subquery()
+        return stmt.join(
+            wanted, and_(Client.name_key == wanted.c.name_key, Client.date_of_birth == wanted.c.birth)
+        )
+    # SQLite: both columns of ix_clients_name_dob narrow the rows; callers match exact pairs.
+    return stmt.where(
+        _one_of(Client.name_key, {n for n, _b in pairs}, String),
+        _one_of(Client.date_of_birth, {b for _n, b in pairs}, Date),
+    )
 
 
 class ImportFileError(Exception):
@@ -325,12 +348,10 @@ def _import_chunk(
     known_without_id: set[tuple[str, Any, int]] = set()
     if without_id:
         for name_key, birth, region_id in db.session.execute(
-            select(Client.name_key, Client.date_of_birth, Client.region_id).where(
-                _one_of(Client.name_key, {c["name_key"] for _n, c in without_id}, String),
-                _one_of(Client.date_of_birth, {c["date_of_birth"] for _n, c in without_id}, Date),
-                Client.id_type == "none",
-                Client.merged_into_id.is_(None),
-            )
+            _with_name_and_birth(
+                select(Client.name_key, Client.date_of_birth, Client.region_id),
+                {(c["name_key"], c["date_of_birth"]) for _n, c in without_id},
+            ).where(Client.id_type == "none", Client.merged_into_id.is_(None))
         ):
             known_without_id.add((name_key, birth, region_id))
 
@@ -363,11 +384,14 @@ def _import_chunk(
         new_rows.append(values)
     if not new_rows:
         return
-    ids = list(
-        db.session.scalars(insert(Client).returning(Client.id, sort_by_parameter_order=True), new_rows)
-    )
-    for values, new_id in zip(new_rows, ids, strict=True):
-        values["id"] = new_id
+    if db.engine.dialect.name == "postgresql":
+        ids = _copy_clients(new_rows)
+    else:
+        ids = list(
+            db.session.scalars(insert(Client).returning(Client.id, sort_by_parameter_order=True), new_rows)
+        )
+        for values, new_id in zip(new_rows, ids, strict=True):
+            values["id"] = new_id
     batch.imported += len(ids)
     # One audit entry per chunk names every client it registered (the client rows carry the batch
     # and row number in ``extra``): 100,000 single entries would cost more than the clients.
@@ -384,17 +408,45 @@ def _import_chunk(
     _flag_chunk_duplicates(new_rows, regions)
 
 
+def _copy_clients(rows: list[dict[str, Any]]) -> list[int]:
+    """Insert a chunk with COPY, in the session's transaction; ids are drawn from the sequence first.
+
+    A multi-row INSERT of 1,000 rows x 35 columns spends more time building and parsing its SQL
+    than PostgreSQL spends storing the rows; COPY sends the values as one stream.
+    """
+    ids = list(
+        db.session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence('clients', 'id')) FROM generate_series(1, :n)"),
+            {"n": len(rows)},
+        )
+    )
+    for values, new_id in zip(rows, ids, strict=True):
+        values["id"] = new_id
+    table = Client.__table__
+    columns = [c for c in table.columns if c.name in rows[0]]
+    json_columns = {c.name for c in columns if isinstance(c.type, JSON)}
+    names = ", ".join(c.name for c in columns)
+    raw = db.session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for values in rows:
+            copy.write_row(
+                [
+                    json.dumps(values.get(c.name)) if c.name in json_columns else values.get(c.name)
+                    for c in columns
+                ]
+            )
+    return ids
+
+
 def _flag_chunk_duplicates(new_rows: list[dict[str, Any]], regions: _Regions) -> None:
     """Probable duplicates of the new rows, found with two queries for the whole chunk."""
     phones = {v["phone"] for v in new_rows if v["phone"]}
     by_name: dict[tuple[str, Any], list[tuple[int, int]]] = {}
-    # Both columns of ix_clients_name_dob narrow the rows; exact pairs are matched below.
     for cid, name_key, birth, region_id in db.session.execute(
-        select(Client.id, Client.name_key, Client.date_of_birth, Client.region_id).where(
-            _one_of(Client.name_key, {v["name_key"] for v in new_rows}, String),
-            _one_of(Client.date_of_birth, {v["date_of_birth"] for v in new_rows}, Date),
-            Client.merged_into_id.is_(None),
-        )
+        _with_name_and_birth(
+            select(Client.id, Client.name_key, Client.date_of_birth, Client.region_id),
+            {(v["name_key"], v["date_of_birth"]) for v in new_rows},
+        ).where(Client.merged_into_id.is_(None))
     ):
         by_name.setdefault((name_key, birth), []).append((cid, region_id))
     by_phone: dict[str, list[int]] = {}

@@ -254,14 +254,22 @@ def visible_duplicates(duplicates: list[PossibleDuplicate], user: Any) -> list[P
 
 
 def _validate_household(data: Mapping[str, Any], user: Any) -> dict[str, Any] | None:
-    """The optional ``household`` of a new client: join one (``household_id``) or list members."""
+    """The optional ``household`` of a new client.
+
+    ``{"household_id", "relationship_to_head"}`` joins an existing household in the user's area;
+    ``{"new": true}`` and/or ``{"members": [...]}`` starts one with the client as its head.
+    """
     value = data.get("household")
     if value is None:
         return None
     errors = _Errors()
     if not isinstance(value, Mapping):
         raise ValidationFailed(_("Some fields need attention."), {"household": [_("Must be an object.")]})
-    result: dict[str, Any] = {"members": []}
+    new = value.get("new", False)
+    if not isinstance(new, bool):
+        errors.add("household.new", _("Must be true or false."))
+        new = False
+    result: dict[str, Any] = {"members": [], "new": new}
     if value.get("household_id") is not None:
         household = None
         hid = value.get("household_id")
@@ -283,8 +291,8 @@ def _validate_household(data: Mapping[str, Any], user: Any) -> dict[str, Any] | 
     if not isinstance(members, list) or len(members) > 30:
         errors.add("household.members", _("Give a list of at most 30 members."))
         members = []
-    if members and result.get("household") is not None:
-        errors.add("household.members", _("Either join a household or list new members, not both."))
+    if (members or new) and "household" in result:
+        errors.add("household.members", _("Either join a household or start a new one, not both."))
     for index, member in enumerate(members):
         prefix = f"household.members.{index}"
         if not isinstance(member, Mapping):
@@ -319,7 +327,36 @@ def _validate_member(member: Mapping[str, Any], prefix: str, errors: _Errors) ->
         "date_of_birth": birth,
         "disability": parse_bool(member.get("disability"), f"{prefix}.disability", errors),
         "in_education": parse_bool(member.get("in_education"), f"{prefix}.in_education", errors),
+        "pregnant": _pregnant(member, sex, prefix, errors),
     }
+
+
+def _pregnant(member: Mapping[str, Any], sex: str | None, prefix: str, errors: _Errors) -> bool | None:
+    pregnant = parse_bool(member.get("pregnant"), f"{prefix}.pregnant", errors)
+    if pregnant and sex == "male":
+        errors.add(f"{prefix}.pregnant", _("Only a woman can be recorded as pregnant."))
+    return pregnant
+
+
+def _validate_registration(
+    data: Mapping[str, Any], user: Any
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The client's fields and their household part, with the errors of both reported together."""
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    household_input = None
+    try:
+        cleaned = validate_client(data, user=user, lookup_region=_region_lookup())
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if isinstance(data, Mapping):
+        try:
+            household_input = _validate_household(data, user)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(_("Some fields need attention."), errors)
+    return cleaned, household_input
 
 
 def check_new_client(data: Mapping[str, Any], user: Any) -> list[PossibleDuplicate]:
@@ -327,7 +364,7 @@ def check_new_client(data: Mapping[str, Any], user: Any) -> list[PossibleDuplica
 
     Raises what register_client would (ValidationFailed, DuplicateId), so the form can show it first.
     """
-    cleaned = validate_client(data, user=user, lookup_region=_region_lookup())
+    cleaned, _household = _validate_registration(data, user)
     existing = _id_taken(cleaned["id_type"], cleaned["id_number"])
     if existing is not None:
         _raise_duplicate_id(existing, user)
@@ -342,8 +379,7 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
 
     Raises ValidationFailed (422) for bad fields and DuplicateId (409) when the ID number is taken.
     """
-    cleaned = validate_client(data, user=user, lookup_region=_region_lookup())
-    household_input = _validate_household(data, user) if isinstance(data, Mapping) else None
+    cleaned, household_input = _validate_registration(data, user)
     existing = _id_taken(cleaned["id_type"], cleaned["id_number"])
     if existing is not None:
         _raise_duplicate_id(existing, user)
@@ -383,9 +419,39 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
         region=region.code,
         needs_id_followup=client.needs_id_followup,
         possible_duplicates=[d.client.id for d in duplicates],
+        household_id=client.household_id,
+        relationship=_relationship_of(client, household_input),
     )
+    if household is not None:
+        _audit_household_join(client, household, household_input, user)
     db.session.flush()
     return Registered(client, duplicates)
+
+
+def _audit_household_join(client: Client, household: Household, household_input: Any, user: Any) -> None:
+    """On the timelines of the new client and of the head whose household they joined."""
+    joined = household_input.get("household") is not None
+    people = [client.id]
+    if joined:
+        head = next((m for m in household.members if m.relationship_to_head == "head"), None)
+        if head is not None and head.client_id not in (None, client.id):
+            people.append(head.client_id)
+    for person in people:
+        audit.record(
+            "client.household",
+            "client",
+            person,
+            user=user,
+            added_member=client.full_name,
+            relationship=household_input["relationship"] if joined else "head",
+            member_client_id=client.id,
+        )
+
+
+def _relationship_of(client: Client, household_input: dict[str, Any] | None) -> str | None:
+    if client.household_id is None or household_input is None:
+        return None
+    return household_input["relationship"] if household_input.get("household") is not None else "head"
 
 
 def _household_for_new_client(client: Client, household_input: dict[str, Any] | None) -> Household | None:
@@ -393,7 +459,7 @@ def _household_for_new_client(client: Client, household_input: dict[str, Any] | 
         return None
     if household_input.get("household") is not None:
         return household_input["household"]
-    if not household_input["members"]:
+    if not household_input["members"] and not household_input["new"]:
         return None
     household = Household(region=client.region, address=client.address)
     db.session.add(household)
@@ -412,6 +478,7 @@ def _add_new_client_members(client: Client, household: Household, household_inpu
             date_of_birth=client.date_of_birth,
             disability=client.disability,
             in_education=client.in_education,
+            pregnant=client.pregnant,
         )
     )
     for member in household_input["members"]:
@@ -546,51 +613,89 @@ def update_client(client: Client, data: Mapping[str, Any], user: Any, expected_v
 
 # --- households ----------------------------------------------------------------------------------
 
+_MEMBER_FACTS = ("full_name", "sex", "date_of_birth", "disability", "in_education", "pregnant")
+# Facts a member linked to a client record takes from that record (edited on its own profile).
+_RECORD_FACTS = ("full_name", "sex", "date_of_birth")
+
+
+def _relationship(data: Mapping[str, Any], errors: _Errors) -> str | None:
+    relationship = data.get("relationship_to_head")
+    if relationship not in RELATIONSHIPS or relationship == "head":
+        errors.add("relationship_to_head", _("Choose the relationship to the head of the household."))
+        return None
+    return str(relationship)
+
+
+def _client_to_link(
+    raw_id: Any, client: Client, user: Any, errors: _Errors, member: HouseholdMember | None = None
+) -> Client | None:
+    """The registered client a household member is (to be) linked to, checked for the user's area."""
+    try:
+        linked = get_client(raw_id, user)
+    except NotFound:
+        errors.add("member_client_id", _("No client with this number in your area."))
+        return None
+    household_id = client.household_id
+    if linked.id == client.id and member is None:
+        errors.add("member_client_id", _("A client cannot be their own household member."))
+    elif linked.household_id is not None and linked.household_id != household_id:
+        errors.add("member_client_id", _("This client already belongs to another household."))
+    elif household_id is not None and db.session.scalar(
+        select(HouseholdMember.id).where(
+            HouseholdMember.household_id == household_id,
+            HouseholdMember.client_id == linked.id,
+            HouseholdMember.id != (member.id if member is not None else -1),
+        )
+    ):
+        errors.add("member_client_id", _("This client is already a member of this household."))
+    else:
+        return linked
+    return None
+
+
+def _member_from_client(member: HouseholdMember, linked: Client) -> None:
+    member.client_id = linked.id
+    for name in _RECORD_FACTS:
+        setattr(member, name, getattr(linked, name))
+
+
+def _member_changes(member: HouseholdMember, values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    changes = {}
+    for name, value in values.items():
+        old = getattr(member, name)
+        if old != value:
+            changes[name] = {"from": _display(old), "to": _display(value)}
+    return changes
+
 
 def add_household_member(client: Client, data: Mapping[str, Any], user: Any) -> HouseholdMember:
     """Add a person to the client's household (started with the client as head if needed).
 
     ``data`` holds either ``member_client_id`` (a registered client in the user's area) or the
-    member's own facts (name, relationship, sex, birth date...).
+    member's own facts (name, relationship, sex, birth date, disability, in education, pregnant).
     """
     errors = _Errors()
     linked: Client | None = None
     raw_id = data.get("member_client_id")
     if raw_id not in (None, ""):
-        try:
-            linked = get_client(raw_id, user)
-        except NotFound:
-            errors.add("member_client_id", _("No client with this number in your area."))
-        else:
-            if linked.id == client.id:
-                errors.add("member_client_id", _("A client cannot be their own household member."))
-            elif linked.household_id is not None and linked.household_id != client.household_id:
-                errors.add("member_client_id", _("This client already belongs to another household."))
-        relationship = data.get("relationship_to_head")
-        if relationship not in RELATIONSHIPS or relationship == "head":
-            errors.add("relationship_to_head", _("Choose the relationship to the head of the household."))
-        facts = {"relationship_to_head": relationship}
+        linked = _client_to_link(raw_id, client, user, errors)
+        facts: dict[str, Any] = {"relationship_to_head": _relationship(data, errors)}
+        for name in ("disability", "in_education"):
+            # Unknown on the form keeps what the client record says.
+            value = parse_bool(data.get(name), name, errors)
+            facts[name] = value if value is not None else getattr(linked, name, None)
+        facts["pregnant"] = _pregnant(data, linked.sex if linked else None, "", errors)
     else:
         facts = _validate_member(data, "", errors)
-        # Member fields are top-level in the form: drop the empty prefix.
-        errors.by_field = {k.lstrip("."): v for k, v in errors.by_field.items()}
+    # Member fields are top-level in the form: drop the empty prefix.
+    errors.by_field = {k.lstrip("."): v for k, v in errors.by_field.items()}
     if errors:
         raise ValidationFailed(_("Some fields need attention."), errors.by_field)
     household = client.household or _start_household(client)
+    member = HouseholdMember(household=household, **facts)
     if linked is not None:
-        member = HouseholdMember(
-            household=household,
-            client_id=linked.id,
-            full_name=linked.full_name,
-            relationship_to_head=facts["relationship_to_head"],
-            sex=linked.sex,
-            date_of_birth=linked.date_of_birth,
-            disability=linked.disability,
-            in_education=linked.in_education,
-        )
+        _member_from_client(member, linked)
         linked.household = household
-    else:
-        member = HouseholdMember(household=household, **facts)
     db.session.add(member)
     db.session.flush()
     audit.record(
@@ -600,9 +705,123 @@ def add_household_member(client: Client, data: Mapping[str, Any], user: Any) -> 
         user=user,
         added_member=member.full_name,
         relationship=member.relationship_to_head,
+        member_id=member.id,
         member_client_id=linked.id if linked else None,
     )
     return member
+
+
+def get_member(client: Client, member_id: Any) -> HouseholdMember:
+    """A member of the client's household; anything else is a 404 (the client is already scoped)."""
+    member = db.session.get(HouseholdMember, member_id) if isinstance(member_id, int) else None
+    if member is None or client.household_id is None or member.household_id != client.household_id:
+        raise NotFound(_("No such household member."))
+    return member
+
+
+def member_input(member: HouseholdMember) -> dict[str, Any]:
+    """A member's stored facts in the form's input shape."""
+    return {
+        "member_client_id": member.client_id,
+        "relationship_to_head": member.relationship_to_head,
+        **{name: getattr(member, name) for name in _MEMBER_FACTS},
+    }
+
+
+def update_household_member(
+    client: Client, member: HouseholdMember, data: Mapping[str, Any], user: Any
+) -> HouseholdMember:
+    """Change a member's relationship and facts, or link them to a registered client.
+
+    The head stays the head. A member linked to a client record takes name, sex and birth date
+    from that record (they are edited on the member's own profile).
+    """
+    errors = _Errors()
+    is_head = member.relationship_to_head == "head"
+    linked: Client | None = None
+    raw_id = data.get("member_client_id")
+    if raw_id not in (None, "") and str(raw_id) != str(member.client_id or ""):
+        if member.client_id is not None:
+            errors.add("member_client_id", _("This member is already linked to a client record."))
+        else:
+            linked = _client_to_link(raw_id, client, user, errors, member)
+    values: dict[str, Any]
+    if member.client_id is not None or linked is not None:
+        sex = linked.sex if linked is not None else member.sex
+        values = {
+            "disability": parse_bool(data.get("disability"), "disability", errors),
+            "in_education": parse_bool(data.get("in_education"), "in_education", errors),
+            "pregnant": _pregnant(data, sex, "", errors),
+        }
+        if not is_head:
+            values["relationship_to_head"] = _relationship(data, errors)
+    else:
+        checked = dict(data)
+        if is_head:
+            checked["relationship_to_head"] = "spouse"  # any non-head value: the head's is not editable
+        values = _validate_member(checked, "", errors)
+        if is_head:
+            values.pop("relationship_to_head")
+    errors.by_field = {k.lstrip("."): v for k, v in errors.by_field.items()}
+    if errors:
+        raise ValidationFailed(_("Some fields need attention."), errors.by_field)
+    if linked is not None:
+        values.update({name: getattr(linked, name) for name in _RECORD_FACTS})
+    changes = _member_changes(member, values)
+    for name, value in values.items():
+        setattr(member, name, value)
+    if linked is not None:
+        member.client_id = linked.id
+        linked.household_id = member.household_id
+        changes["member_client_id"] = {"from": None, "to": linked.id}
+    db.session.flush()
+    if changes:
+        audit.record(
+            "client.household",
+            "client",
+            client.id,
+            user=user,
+            updated_member=member.full_name,
+            member_id=member.id,
+            changes=changes,
+        )
+    return member
+
+
+def remove_household_member(client: Client, member: HouseholdMember, user: Any) -> None:
+    """Take a member out of the household; a linked client record stays, without a household.
+
+    The head is removed only as the last member, which dissolves the household.
+    """
+    household = member.household
+    if member.relationship_to_head == "head" and len(household.members) > 1:
+        raise ValidationFailed(
+            _("The head of the household cannot be removed while other members remain."),
+            {"member": [_("Remove the other members first, or record another household.")]},
+        )
+    name, relationship, linked_id = member.full_name, member.relationship_to_head, member.client_id
+    if linked_id is not None:
+        linked = db.session.get(Client, linked_id)
+        if linked is not None and linked.household_id == household.id:
+            linked.household_id = None
+    household.members.remove(member)
+    db.session.flush()
+    if not household.members:
+        # Nobody is left: no client may point at an empty household.
+        db.session.execute(
+            update(Client).where(Client.household_id == household.id).values(household_id=None)
+        )
+        db.session.delete(household)
+        db.session.flush()
+    audit.record(
+        "client.household",
+        "client",
+        client.id,
+        user=user,
+        removed_member=name,
+        relationship=relationship,
+        member_client_id=linked_id,
+    )
 
 
 # --- review queue and merge ----------------------------------------------------------------------
@@ -891,15 +1110,28 @@ def search_clients(
 def _search_names_pg(stmt: Select[tuple[Client]], folded: str, page: int, per_page: int) -> Page[Client]:
     # A single typo in a full name keeps its trigram similarity above 0.6; 0.45 (instead of the
     # default 0.3) keeps common short names from matching tens of thousands of rows, which is what
-    # makes a search on a million clients slow. Partial names ("huong") match by word similarity.
+    # makes a search on a million clients slow.
     db.session.execute(select(func.set_config("pg_trgm.similarity_threshold", str(PG_MIN_SIMILARITY), True)))
-    score = func.greatest(
-        func.similarity(Client.name_key, folded), func.word_similarity(folded, Client.name_key)
-    )
-    condition = or_(Client.name_key.op("%")(folded), Client.name_key.op("%>")(folded))
+    ids: list[int] = []
+    if " " in folded:
+        ids = _ranked_ids(stmt, Client.name_key.op("%")(folded), func.similarity(Client.name_key, folded))
+    if not ids:
+        # One word ("huong"), or a part of a name that matches no whole name: word similarity finds
+        # it inside longer names. Only then, because a second trigram index scan over a million
+        # names doubles the time of every search.
+        ids = _ranked_ids(
+            stmt, Client.name_key.op("%>")(folded), func.word_similarity(folded, Client.name_key)
+        )
+    start = (page - 1) * per_page
+    page_ids = ids[start : start + per_page]
+    loaded = {c.id: c for c in db.session.scalars(select(Client).where(Client.id.in_(page_ids)))}
+    return Page(items=[loaded[i] for i in page_ids], page=page, per_page=per_page, total=len(ids))
+
+
+def _ranked_ids(stmt: Select[tuple[Client]], condition: Any, score: Any) -> list[int]:
     # One ranked query for ids (capped) instead of a count plus a page: the count over a large
     # match set costs as much as the search itself.
-    ids = list(
+    return list(
         db.session.scalars(
             stmt.with_only_columns(Client.id)
             .where(condition)
@@ -907,10 +1139,6 @@ def _search_names_pg(stmt: Select[tuple[Client]], folded: str, page: int, per_pa
             .limit(NAME_SEARCH_CAP)
         )
     )
-    start = (page - 1) * per_page
-    page_ids = ids[start : start + per_page]
-    loaded = {c.id: c for c in db.session.scalars(select(Client).where(Client.id.in_(page_ids)))}
-    return Page(items=[loaded[i] for i in page_ids], page=page, per_page=per_page, total=len(ids))
 
 
 def _token_score(query_tokens: list[str], name_tokens: list[str]) -> float:
@@ -963,6 +1191,22 @@ def _change_line(changes: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _household_line(details: dict[str, Any]) -> tuple[str, str]:
+    if "updated_member" in details:
+        return _("Household member changed"), f"{details['updated_member']}: " + _change_line(
+            details.get("changes", {})
+        )
+    if "removed_member" in details:
+        title, name = _("Household member removed"), details["removed_member"]
+    else:
+        title, name = _("Household member added"), details.get("added_member", "")
+    from srs.registry.forms import RELATIONSHIP_LABELS as RELATIONSHIP_NAMES
+
+    relationship = details.get("relationship")
+    label = RELATIONSHIP_NAMES.get(relationship, relationship) if relationship else ""
+    return title, f"{name} ({label})" if label else str(name)
+
+
 def registry_timeline(client: Client) -> list[TimelineItem]:
     """Registration (from the client rows), edits with what changed, household changes and merges
     (from the audit log). Records merged into this one bring their history along.
@@ -1008,8 +1252,7 @@ def registry_timeline(client: Client) -> list[TimelineItem]:
             title = _("Details changed")
             detail = _change_line(details.get("changes", {}))
         elif entry.action == "client.household":
-            title = _("Household member added")
-            detail = f"{details.get('added_member', '')} ({details.get('relationship', '')})"
+            title, detail = _household_line(details)
         else:
             title = _("Merged with a duplicate record")
             detail = _("Record #%(id)s was merged into this one.", id=details.get("merged_client_id"))

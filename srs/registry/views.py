@@ -28,6 +28,7 @@ from srs.registry.forms import (
     ClientForm,
     ImportForm,
     MemberForm,
+    RemoveMemberForm,
 )
 from srs.registry.models import ImportBatch
 
@@ -117,6 +118,7 @@ def profile(client_id: int):  # type: ignore[no-untyped-def]
         client=client,
         timeline=timeline_for(client),
         member_form=MemberForm(),
+        remove_form=RemoveMemberForm(),
         open_pairs=open_pairs,
         can_edit=current_user.role in WRITERS,
     )
@@ -178,10 +180,50 @@ def add_member(client_id: int):  # type: ignore[no-untyped-def]
             client=client,
             timeline=timeline_for(client),
             member_form=form,
+            remove_form=RemoveMemberForm(),
             open_pairs=services.open_pairs_of(client, current_user),
             can_edit=True,
         ), 422
     flash(_("%(name)s added to the household.", name=member.full_name), "success")
+    return redirect(url_for("registry.profile", client_id=client.id) + "#household")
+
+
+@bp.route("/<int:client_id>/members/<int:member_id>/edit", methods=["GET", "POST"])
+@roles_required(*WRITERS)
+def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
+    client = services.get_client(client_id, current_user)
+    member = services.get_member(client, member_id)
+    form = MemberForm()
+    if request.method == "GET":
+        form.fill_from(services.member_input(member))
+        return render_template("registry/member_form.html", form=form, client=client, member=member)
+    try:
+        services.update_household_member(client, member, form.data, current_user)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        client = services.get_client(client_id, current_user)
+        member = services.get_member(client, member_id)
+        apply_errors(form, exc)
+        return render_template("registry/member_form.html", form=form, client=client, member=member), 422
+    flash(_("Household member %(name)s saved.", name=member.full_name), "success")
+    return redirect(url_for("registry.profile", client_id=client.id) + "#household")
+
+
+@bp.route("/<int:client_id>/members/<int:member_id>/remove", methods=["POST"])
+@roles_required(*WRITERS)
+def remove_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
+    client = services.get_client(client_id, current_user)
+    member = services.get_member(client, member_id)
+    name = member.full_name
+    try:
+        services.remove_household_member(client, member, current_user)
+    except ValidationFailed as exc:
+        flash(exc.detail, "error")
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(url_for("registry.profile", client_id=client.id) + "#household")
+    flash(_("%(name)s removed from the household.", name=name), "success")
     return redirect(url_for("registry.profile", client_id=client.id) + "#household")
 
 
