@@ -15,6 +15,8 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from flask import current_app
+from flask_babel import force_locale, format_date, get_locale
+from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from rq.registry import StartedJobRegistry
 from sqlalchemy import select, update
@@ -398,56 +400,91 @@ def _send_outside(message: OutboxMessage, referral: Referral) -> int | None:
         payload = {"event": "referral.delivered", "referral": webhook_referral(referral)}
         timeout = float(svc.setting("WEBHOOK_TIMEOUT_SECONDS", 10.0))
         return channels.post_webhook(agency.webhook_url, agency.webhook_secret or "", key, payload, timeout)
-    if message.channel == "email":
+    if message.channel in ("email", "escalation"):
         recipients = agency_recipients(agency)
+        if message.channel == "escalation":
+            recipients += supervisor_recipients(referral)
         if not recipients:
-            raise channels.DeliveryError("no e-mail address for the agency or its staff")
+            raise channels.DeliveryError("nobody to send the e-mail to")
         programme = db.session.get(Programme, referral.programme_id)
-        subject = f"[SRS] New referral #{referral.id} to {programme.name_in('en')}"
-        text = (
-            f"A client has been referred to {programme.name_in('en')} ({programme.code}).\n"
-            f"Referral #{referral.id}, due {referral.due_at:%Y-%m-%d}.\n"
-            f"Open it in SRS: {current_app.config['BASE_URL']}/referrals/{referral.id}\n"
-        )
-        channels.send_mail(recipients, subject, text, key)
-        return None
-    if message.channel == "escalation":
-        recipients = agency_recipients(agency) + supervisor_recipients(referral)
-        if not recipients:
-            raise channels.DeliveryError("nobody to notify of the overdue referral")
-        programme = db.session.get(Programme, referral.programme_id)
-        subject = f"[SRS] Overdue referral #{referral.id} to {programme.name_in('en')}"
-        text = (
-            f"Referral #{referral.id} to {programme.name_in('en')} ({agency.name}) was due on "
-            f"{referral.due_at:%Y-%m-%d} and has no decision yet.\n"
-            f"Open it in SRS: {current_app.config['BASE_URL']}/referrals/{referral.id}\n"
-        )
-        channels.send_mail(sorted(set(recipients)), subject, text, key)
+        groups = _by_language(recipients)
+        for locale, addresses in groups.items():
+            # Each person reads the notice in the language they chose in SRS.
+            with force_locale(locale):
+                subject, text = _mail_text(message.channel, referral, programme, agency)
+            mail_key = key if len(groups) == 1 else f"{key}-{locale}"
+            channels.send_mail(addresses, subject, text, mail_key)
         return None
     raise channels.DeliveryError(f"unknown channel {message.channel}")
 
 
-def agency_recipients(agency: Agency) -> list[str]:
-    staff = db.session.scalars(
-        select(User.email).where(
+# A recipient: an e-mail address and the language its reader chose (None: the default language).
+Recipient = tuple[str, str | None]
+
+
+def agency_recipients(agency: Agency) -> list[Recipient]:
+    """The agency's active staff with an e-mail address, and its contact address."""
+    staff = db.session.execute(
+        select(User.email, User.locale).where(
             User.agency_id == agency.id,
             User.active.is_(True),
             User.role == "agency_staff",
             User.email.is_not(None),
         )
     )
-    emails = [e for e in staff if e]
+    recipients: list[Recipient] = [(email, locale) for email, locale in staff if email]
     if agency.contact_email:
-        emails.append(agency.contact_email)
-    return sorted(set(emails))
+        recipients.append((agency.contact_email, None))
+    return recipients
 
 
-def supervisor_recipients(referral: Referral) -> list[str]:
+def supervisor_recipients(referral: Referral) -> list[Recipient]:
+    """Supervisors whose regions cover the referral's region."""
     region = db.session.get(Region, referral.region_id)
     users = db.session.scalars(select(User).where(User.role == "supervisor", User.active.is_(True)))
-    return sorted(
-        {u.email for u in users if u.email and any(region.path.startswith(p) for p in u.region_paths)}
-    )
+    return [
+        (u.email, u.locale)
+        for u in users
+        if u.email and any(region.path.startswith(p) for p in u.region_paths)
+    ]
+
+
+def _by_language(recipients: list[Recipient]) -> dict[str, list[str]]:
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    groups: dict[str, set[str]] = {}
+    for email, locale in recipients:
+        groups.setdefault(locale or default, set()).add(email)
+    return {locale: sorted(emails) for locale, emails in sorted(groups.items())}
+
+
+def _mail_text(channel: str, referral: Referral, programme: Programme, agency: Agency) -> tuple[str, str]:
+    """Subject and body of a referral notice, in the language in force."""
+    locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    url = f"{current_app.config['BASE_URL']}/referrals/{referral.id}"
+    values = {
+        "id": referral.id,
+        "programme": programme.name_in(locale),
+        "code": programme.code,
+        "agency": agency.name,
+        "due": format_date(referral.due_at, "medium") if referral.due_at else "-",
+        "url": url,
+    }
+    if channel == "escalation":
+        subject = _("[SRS] Overdue referral #%(id)d to %(programme)s", **values)
+        text = _(
+            "Referral #%(id)d to %(programme)s (%(agency)s) was due on %(due)s and has no decision yet.\n"
+            "Open it in SRS: %(url)s\n",
+            **values,
+        )
+    else:
+        subject = _("[SRS] New referral #%(id)d to %(programme)s", **values)
+        text = _(
+            "A client has been referred to %(programme)s (%(code)s).\n"
+            "Referral #%(id)d, due %(due)s.\n"
+            "Open it in SRS: %(url)s\n",
+            **values,
+        )
+    return subject, text
 
 
 def webhook_referral(referral: Referral) -> dict[str, Any]:

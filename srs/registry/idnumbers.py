@@ -73,10 +73,12 @@ def check_nik(number: str, birth_date: date | None, sex: str | None) -> list[str
         return problems
     if birth_date is not None:
         if (day, month, year2) != (birth_date.day, birth_date.month, birth_date.year % 100):
+            # Formatted outside the gettext call: pybabel cannot extract a call holding an f-string.
+            nik_date = f"{day:02d}-{month:02d}-{year2:02d}"
             problems.append(
                 _(
                     "Digits 7-12 (birth date) say %(nik_date)s, but the birth date typed is %(typed)s.",
-                    nik_date=f"{day:02d}-{month:02d}-{year2:02d}",
+                    nik_date=nik_date,
                     typed=birth_date.strftime("%d-%m-%y"),
                 )
             )

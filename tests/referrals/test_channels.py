@@ -138,3 +138,35 @@ def test_admin_sees_queues_failed_jobs_and_backlog_and_requeues(app, demo, login
     with app.app_context():
         assert job.id in get_queue().get_job_ids()
     assert admin.post("/admin/queues/failed/nope/requeue").status_code == 404
+
+
+def test_notices_are_written_in_each_readers_language(app, demo):
+    from srs.accounts.models import User
+
+    # Earlier tests leave mails behind, and record ids start again at 1 in each test.
+    for old in app.config["MAIL_OUTBOX_DIR"].glob("*.eml"):
+        old.unlink()
+    with app.test_request_context():
+        for username, locale in (("agency.bpjstk", "id"), ("supervisor.id", "vi")):
+            db.session.scalar(select(User).where(User.username == username)).locale = locale
+        referral_id = make_referral().id
+        commit()
+        run_jobs()
+        referral = db.session.get(Referral, referral_id)
+        referral.due_at = utcnow() - timedelta(hours=1)
+        db.session.commit()
+        assert jobs.check_deadlines() == 1
+        run_jobs()
+    import email
+    from email import policy
+
+    parsed = [
+        email.message_from_bytes(p.read_bytes(), policy=policy.default)
+        for p in app.config["MAIL_OUTBOX_DIR"].glob("srs-escalation-*.eml")
+    ]
+    mine = [m for m in parsed if f"#{referral_id} " in m["Subject"]]
+    to_staff = next(m for m in mine if "agency.bpjstk@example.org" in m["To"])
+    to_supervisor = next(m for m in mine if "supervisor.id@example.org" in m["To"])
+    assert "supervisor.id@example.org" not in to_staff["To"]  # one message per language
+    assert "rujukan" in (to_staff["Subject"] + to_staff.get_content()).lower()
+    assert "chuyển gửi" in (to_supervisor["Subject"] + to_supervisor.get_content()).lower()
