@@ -72,6 +72,9 @@ def client_detail(client: Client) -> dict[str, Any]:
                     "relationship_to_head": m.relationship_to_head,
                     "sex": m.sex,
                     "date_of_birth": iso(m.date_of_birth),
+                    "disability": m.disability,
+                    "in_education": m.in_education,
+                    "pregnant": m.pregnant,
                     "client_id": m.client_id,
                 }
                 for m in client.household.members
@@ -225,9 +228,10 @@ _CLIENT_INPUT = {
         },
         "household": {
             "type": "object",
-            "description": "Join a household (household_id + relationship_to_head) or start one with "
-            "members (this client becomes the head).",
+            "description": "Join a household (household_id + relationship_to_head) or start one "
+            "(new: true and/or members; this client becomes the head).",
             "properties": {
+                "new": {"type": "boolean"},
                 "household_id": {"type": "integer"},
                 "relationship_to_head": {"type": "string"},
                 "members": {
@@ -242,6 +246,7 @@ _CLIENT_INPUT = {
                             "date_of_birth": {"type": "string", "format": "date"},
                             "disability": {"type": "boolean"},
                             "in_education": {"type": "boolean"},
+                            "pregnant": {"type": "boolean"},
                         },
                     },
                 },
