@@ -916,10 +916,16 @@ def mark_distinct(candidate: DuplicateCandidate, user: Any) -> None:
 
 
 def client_foreign_keys() -> list[tuple[Any, Any]]:
-    """Every (table, column) in the schema that points at clients.id, other features' included."""
+    """Every (table, column) in the schema that points at clients.id, other features' included.
+
+    Not client_names: the search copy of a client's own name, which the merge removes (by trigger)
+    rather than moving to the kept record.
+    """
     clients = db.metadata.tables["clients"]
     found = []
     for table in db.metadata.sorted_tables:
+        if table is ClientName.__table__:
+            continue
         for fk in table.foreign_keys:
             if fk.column is clients.c.id and not (table is clients and fk.parent.name == "merged_into_id"):
                 found.append((table, fk.parent))

@@ -60,3 +60,34 @@ def test_pagination_and_region_filter(client, api_token, make_client):
     elsewhere = client.get("/api/v1/clients?region=35.16.12", headers=headers).get_json()
     assert elsewhere["total"] == 0
     assert client.get("/api/v1/clients?region=35.76", headers=headers).status_code == 404
+
+
+def test_name_search_follows_renames_moves_and_merges(client, api_token, make_client, app):
+    from srs.core.transaction import commit
+    from srs.extensions import db
+    from srs.registry import services
+    from srs.registry.models import Client
+    from tests.registry.conftest import user
+
+    renamed = make_client(full_name="Dewi Lestari")
+    kept = make_client(full_name="Rahmawati Putri", date_of_birth="1970-01-01")
+    merged = make_client(full_name="Rahmawati Putri", date_of_birth="1970-01-01")
+    with app.test_request_context():
+        officer = user("officer.id1")
+        record = db.session.get(Client, renamed)
+        services.update_client(record, {"full_name": "Dewi Anggraini"}, officer, record.version)
+        services.merge_clients(db.session.get(Client, kept), db.session.get(Client, merged), user("admin"))
+        commit()
+    headers = api_token("officer")
+
+    def ids(q, region=None):
+        params = {"q": q, **({"region": region} if region else {})}
+        return [
+            c["id"]
+            for c in client.get("/api/v1/clients", query_string=params, headers=headers).get_json()["items"]
+        ]
+
+    assert ids("dewi anggrain") == [renamed]
+    assert renamed not in ids("dewi lestari")
+    assert ids("rahmawati putr") == [kept]
+    assert ids("rahmawati putri", region="35.16.12") == []

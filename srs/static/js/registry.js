@@ -24,3 +24,18 @@ document.addEventListener("DOMContentLoaded", function () {
   var state = box.querySelector("[data-field=status]").textContent.trim();
   if (state !== "done" && state !== "failed") { poll(); }
 });
+
+// Registration form: the household number and relationship only matter when joining a household.
+// Without JS every field stays visible and the server says what is missing.
+document.addEventListener("DOMContentLoaded", function () {
+  var choice = document.getElementById("household_choice");
+  if (!choice) { return; }
+  var joinFields = ["household_id", "household_relationship"].map(function (id) {
+    return document.getElementById(id).closest(".field");
+  });
+  function update() {
+    joinFields.forEach(function (field) { field.hidden = choice.value !== "join"; });
+  }
+  choice.addEventListener("change", update);
+  update();
+});
