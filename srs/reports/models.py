@@ -1,9 +1,14 @@
-"""Indexes the reports need on other features' tables (the aggregates scan them by region and date)."""
+"""Indexes the reports need on other features' tables, and the facts table the dashboard counts."""
 
 from __future__ import annotations
 
-from sqlalchemy import Index, text
+from datetime import date, datetime
 
+from sqlalchemy import Date, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from srs.core.models import UTCDateTime
+from srs.extensions import db
 from srs.programmes.models import Screening
 from srs.referrals.models import Referral
 from srs.registry.models import Client
@@ -30,3 +35,42 @@ ix_referrals_open_region_due = Index(
     postgresql_where=_OPEN,
     sqlite_where=_OPEN,
 )
+
+
+class ScreeningFact(db.Model):
+    """What the dashboard counts about one screening, kept in step with the records by ``facts.py``.
+
+    One row per screening with ``programme_id`` 0 (any programme) and one per screening result (that
+    programme). ``prev_at`` / ``prev_eligible_at`` are the client's previous (eligible) screening before
+    this one, so "clients screened in a period" is a plain count of the rows in the period whose
+    previous one falls before it: each client counted once, without a DISTINCT over all clients.
+    ``gap`` marks the client's latest screening found eligible for a programme with no referral to it.
+    Client attributes are copied so the filters need no join; merged clients have no rows.
+    """
+
+    __tablename__ = "report_screening_facts"
+    __table_args__ = (
+        Index(
+            "ix_report_screening_facts_scan",
+            "programme_id",
+            "region_id",
+            "screened_at",
+            postgresql_include=["prev_at", "prev_eligible_at", "eligible", "gap"],
+        ),
+    )
+
+    screening_id: Mapped[int] = mapped_column(
+        ForeignKey("screenings.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    programme_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    client_id: Mapped[int] = mapped_column(index=True)
+    region_id: Mapped[int] = mapped_column()
+    screened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    eligible: Mapped[bool] = mapped_column()
+    prev_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    prev_eligible_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    gap: Mapped[bool] = mapped_column()
+    sex: Mapped[str] = mapped_column(String(10))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    work_status: Mapped[str | None] = mapped_column(String(20))
+    disability: Mapped[bool | None] = mapped_column()
