@@ -23,7 +23,15 @@ ix_referrals_region_created = Index(
     # PostgreSQL answers the dashboard's referral figures from this index alone (index-only scans).
     postgresql_include=["outcome", "client_id", "decided_at"],
 )
-ix_clients_region_created = Index("ix_clients_region_created", Client.region_id, Client.created_at)
+# Partial on clients not merged away, so counting registrations is an index-only scan.
+_ACTIVE = text("merged_into_id IS NULL")
+ix_clients_region_created = Index(
+    "ix_clients_active_region_created",
+    Client.region_id,
+    Client.created_at,
+    postgresql_where=_ACTIVE,
+    sqlite_where=_ACTIVE,
+)
 ix_screenings_client_at = Index("ix_screenings_client_screened", Screening.client_id, Screening.screened_at)
 # Open referrals are a small share of all: a partial index finds the overdue ones of a region
 # (the dashboard's count and its drill-down list, in due order) without touching the closed ones.
