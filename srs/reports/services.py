@@ -362,13 +362,35 @@ def _months(filters: Filters) -> list[str]:
     return months[-24:]
 
 
+def _median_days(seconds: Any) -> float | None:
+    return None if seconds is None else round(float(seconds) / 86400, 1)
+
+
+def _referred_and_median(filters: Filters) -> tuple[int, float | None]:
+    """Distinct clients referred in the period, and the median days to a decision."""
+    conds = referral_conditions(filters)
+    if db.engine.dialect.name == "postgresql":
+        # Both in one pass over the referrals of the period (each needs a sort; the scan is shared).
+        seconds = func.extract("epoch", Referral.decided_at - Referral.created_at)
+        referred, median = db.session.execute(
+            select(
+                func.count(func.distinct(Referral.client_id)),
+                func.percentile_cont(0.5).within_group(seconds).filter(Referral.decided_at.is_not(None)),
+            ).where(*conds)
+        ).one()
+        return referred or 0, _median_days(median)
+    referred = db.session.scalar(select(func.count(func.distinct(Referral.client_id))).where(*conds))
+    return referred or 0, median_days_to_decision(filters)
+
+
 def median_days_to_decision(filters: Filters) -> float | None:
     """Median days from referral to the agency's decision, over referrals created in the period."""
     conds = [*referral_conditions(filters), Referral.decided_at.is_not(None)]
     if db.engine.dialect.name == "postgresql":
         seconds = func.extract("epoch", Referral.decided_at - Referral.created_at)
-        value = db.session.scalar(select(func.percentile_cont(0.5).within_group(seconds)).where(*conds))
-        return None if value is None else round(float(value) / 86400, 1)
+        return _median_days(
+            db.session.scalar(select(func.percentile_cont(0.5).within_group(seconds)).where(*conds))
+        )
     # SQLite has no percentile: count, then read only the one or two middle values in order.
     days = func.julianday(Referral.decided_at) - func.julianday(Referral.created_at)
     n = db.session.scalar(select(func.count()).select_from(Referral).where(*conds)) or 0
@@ -539,13 +561,7 @@ def dashboard(filters: Filters) -> Dashboard:
         if bucket is not None:
             per_district[bucket.id]["referrals"] += n
             per_district[bucket.id]["successful"] += ok
-    result.referred_clients = (
-        db.session.scalar(
-            select(func.count(func.distinct(Referral.client_id))).where(*referral_conditions(filters))
-        )
-        or 0
-    )
-    result.median_days = median_days_to_decision(filters)
+    result.referred_clients, result.median_days = _referred_and_median(filters)
 
     rows = db.session.execute(
         select(Referral.region_id, func.count())
