@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from srs.extensions import db
 from srs.programmes import services as programmes
@@ -149,3 +149,18 @@ def test_rebuilding_every_fact_gives_the_rows_kept_up_to_date(app, demo):
         kept = rows()
         assert facts.rebuild_all() == len(kept) == 3 * 2 * 3
         assert rows() == kept
+
+
+def test_the_rebuild_command_restores_facts_lost_to_a_load_past_the_app(app, demo):
+    with acting_as(app):
+        p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
+        make_screening(make_client("35.16.08.2001"), {p: "eligible"})
+        # As after a bulk load in SQL: records with no facts.
+        db.session.execute(delete(ScreeningFact))
+    with acting_as(app, "supervisor.id"):
+        assert services.dashboard(services.parse_filters({})).screened == 0
+
+    result = app.test_cli_runner().invoke(args=["rebuild-report-facts"])
+    assert result.exit_code == 0, result.output
+    assert "2 report fact rows rebuilt." in result.output
+    assert _figures(app) == (1, 1, 1)
