@@ -28,7 +28,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    tuple_,
 )
 from sqlalchemy.orm import aliased
 
@@ -544,36 +543,11 @@ def dashboard(filters: Filters) -> Dashboard:
     successful = func.sum(
         case((and_(Referral.status == "completed", Referral.outcome == "successful"), 1), else_=0)
     )
-    conds = referral_conditions(filters)
-    postgres = db.engine.dialect.name == "postgresql"
-    if postgres:
-        # One pass over the period's referrals: the grouped counts, plus a grand-total row (all
-        # grouping columns NULL, flagged by grouping()) carrying distinct clients and the median.
-        seconds = func.extract("epoch", Referral.decided_at - Referral.created_at)
-        grouped = db.session.execute(
-            select(
-                Referral.region_id,
-                Referral.status,
-                month,
-                func.count(),
-                successful,
-                func.grouping(Referral.region_id),
-                func.count(func.distinct(Referral.client_id)),
-                func.percentile_cont(0.5).within_group(seconds).filter(Referral.decided_at.is_not(None)),
-            )
-            .where(*conds)
-            .group_by(func.grouping_sets(tuple_(Referral.region_id, Referral.status, month), tuple_()))
-        ).all()
-        total = next(row for row in grouped if row[5])
-        result.referred_clients, result.median_days = total[6] or 0, _median_days(total[7])
-        rows: Any = [row[:5] for row in grouped if not row[5]]
-    else:
-        rows = db.session.execute(
-            select(Referral.region_id, Referral.status, month, func.count(), successful)
-            .where(*conds)
-            .group_by(Referral.region_id, Referral.status, month)
-        )
-        result.referred_clients, result.median_days = _referred_and_median(filters)
+    rows = db.session.execute(
+        select(Referral.region_id, Referral.status, month, func.count(), successful)
+        .where(*referral_conditions(filters))
+        .group_by(Referral.region_id, Referral.status, month)
+    )
     for region_id, status, month_value, n, ok in rows:
         ym = month_key(month_value)
         ok = int(ok or 0)
@@ -587,6 +561,7 @@ def dashboard(filters: Filters) -> Dashboard:
         if bucket is not None:
             per_district[bucket.id]["referrals"] += n
             per_district[bucket.id]["successful"] += ok
+    result.referred_clients, result.median_days = _referred_and_median(filters)
 
     rows = db.session.execute(
         select(Referral.region_id, func.count())
