@@ -32,12 +32,28 @@ def _facts_select(client_ids: list[int] | None) -> Any:
     eligible_result = exists().where(
         ScreeningResult.screening_id == Screening.id, ScreeningResult.outcome == "eligible"
     )
+    # Programmes this screening found the client eligible for and never referred to.
+    unreferred = (
+        select(func.count())
+        .where(
+            ScreeningResult.screening_id == Screening.id,
+            ScreeningResult.outcome == "eligible",
+            ~exists()
+            .where(
+                Referral.client_id == Screening.client_id,
+                Referral.programme_id == ScreeningResult.programme_id,
+            )
+            .correlate_except(Referral),
+        )
+        .scalar_subquery()
+    )
     base_stmt = (
         select(
             Screening.id.label("screening_id"),
             Screening.client_id,
             Screening.screened_at,
             eligible_result.label("eligible"),
+            unreferred.label("unreferred"),
             # Ids grow with time: the highest is the latest screening (as the gap list decides).
             func.row_number()
             .over(partition_by=Screening.client_id, order_by=Screening.id.desc())
@@ -68,7 +84,8 @@ def _facts_select(client_ids: list[int] | None) -> Any:
         func.max(case((base.c.eligible, base.c.screened_at))).over(
             partition_by=base.c.client_id, order_by=order, rows=(None, -1)
         ),
-        literal(False).label("gap"),
+        # The gap is about the latest screening only.
+        case((base.c.rank == 1, base.c.unreferred), else_=0).label("gaps"),
         *demographics,
     )
     result_eligible = ScreeningResult.outcome == "eligible"
@@ -88,7 +105,7 @@ def _facts_select(client_ids: list[int] | None) -> Any:
         result_eligible,
         func.lag(base.c.screened_at).over(**per_programme_window),
         func.max(case((result_eligible, base.c.screened_at))).over(**per_programme_window, rows=(None, -1)),
-        and_(base.c.rank == 1, result_eligible, ~referred),
+        case((and_(base.c.rank == 1, result_eligible, ~referred), 1), else_=0),
         *demographics,
     ).join(ScreeningResult, ScreeningResult.screening_id == base.c.screening_id)
     return any_programme.union_all(per_programme)
@@ -103,7 +120,7 @@ _COLUMNS = [
     "eligible",
     "prev_at",
     "prev_eligible_at",
-    "gap",
+    "gaps",
     "sex",
     "date_of_birth",
     "work_status",

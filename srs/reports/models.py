@@ -52,7 +52,8 @@ class ScreeningFact(db.Model):
     programme). ``prev_at`` / ``prev_eligible_at`` are the client's previous (eligible) screening before
     this one, so "clients screened in a period" is a plain count of the rows in the period whose
     previous one falls before it: each client counted once, without a DISTINCT over all clients.
-    ``gap`` marks the client's latest screening found eligible for a programme with no referral to it.
+    ``gaps`` counts, on the client's latest screening, the programmes it found them eligible for and
+    they were never referred to (on a programme's row: 1 or 0); older screenings have 0.
     Client attributes are copied so the filters need no join; merged clients have no rows.
     """
 
@@ -63,16 +64,7 @@ class ScreeningFact(db.Model):
             "programme_id",
             "region_id",
             "screened_at",
-            postgresql_include=["prev_at", "prev_eligible_at", "eligible", "gap"],
-        ),
-        # The coverage gap is a small share of the rows: counted from its own partial index.
-        Index(
-            "ix_report_screening_facts_gap",
-            "region_id",
-            "screened_at",
-            "programme_id",
-            postgresql_where=text("gap"),
-            sqlite_where=text("gap"),
+            postgresql_include=["prev_at", "prev_eligible_at", "eligible", "gaps"],
         ),
     )
 
@@ -86,7 +78,7 @@ class ScreeningFact(db.Model):
     eligible: Mapped[bool] = mapped_column()
     prev_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     prev_eligible_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    gap: Mapped[bool] = mapped_column()
+    gaps: Mapped[int] = mapped_column()
     sex: Mapped[str] = mapped_column(String(10))
     date_of_birth: Mapped[date] = mapped_column(Date)
     work_status: Mapped[str | None] = mapped_column(String(20))

@@ -478,11 +478,11 @@ def _client_funnel(filters: Filters) -> tuple[int, int, int]:
     ``_eligible_condition``, ``gap_statement`` over the records); the facts make it one range scan.
     """
     F = ScreeningFact
-    in_period = [F.screened_at >= filters.start, F.screened_at < filters.end]
     common = [
         F.programme_id == (filters.programme.id if filters.programme is not None else ANY_PROGRAMME),
         region_condition(F.region_id, filters),
-        *in_period,
+        F.screened_at >= filters.start,
+        F.screened_at < filters.end,
         *_demographic_conditions(filters, F),
     ]
     # A client counts once: at their first (eligible) screening within the period.
@@ -490,19 +490,13 @@ def _client_funnel(filters: Filters) -> tuple[int, int, int]:
     first_eligible = and_(
         F.eligible.is_(True), or_(F.prev_eligible_at.is_(None), F.prev_eligible_at < filters.start)
     )
-    screened, eligible = db.session.execute(
-        select(func.count().filter(first_screened), func.count().filter(first_eligible)).where(*common)
+    screened, eligible, gap = db.session.execute(
+        select(
+            func.count().filter(first_screened),
+            func.count().filter(first_eligible),
+            func.coalesce(func.sum(F.gaps), 0),
+        ).where(*common)
     ).one()
-    gap_conds = [
-        region_condition(F.region_id, filters),
-        *in_period,
-        *_demographic_conditions(filters, F),
-        F.gap.is_(True),
-        F.programme_id == filters.programme.id
-        if filters.programme is not None
-        else F.programme_id != ANY_PROGRAMME,
-    ]
-    gap = db.session.scalar(select(func.count()).select_from(F).where(*gap_conds))
     return screened or 0, eligible or 0, gap or 0
 
 

@@ -141,7 +141,7 @@ def test_rebuilding_every_fact_gives_the_rows_kept_up_to_date(app, demo):
 
     def rows():
         return sorted(
-            (f.screening_id, f.programme_id, f.eligible, f.prev_at, f.prev_eligible_at, f.gap)
+            (f.screening_id, f.programme_id, f.eligible, f.prev_at, f.prev_eligible_at, f.gaps)
             for f in db.session.scalars(select(ScreeningFact))
         )
 
