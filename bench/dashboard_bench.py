@@ -47,6 +47,7 @@ def build(app: Any, rebuild: bool) -> None:
     from srs.core.transaction import commit
     from srs.extensions import db
     from srs.regions.seed import seed_regions
+    from srs.reports import facts
     from srs.seed import seed_agencies, seed_users
 
     with app.test_request_context():
@@ -68,9 +69,25 @@ def build(app: Any, rebuild: bool) -> None:
             _generate(db)
             commit()
             print(f"generated in {time.perf_counter() - t0:.0f} s")
+        if (
+            rebuild
+            or not db.session.execute(text("SELECT count(*) FROM report_screening_facts")).scalar_one()
+        ):
+            # The data is loaded with SQL, past the ORM: build the dashboard's facts as the migration does.
+            t0 = time.perf_counter()
+            rows = facts.rebuild_all()
+            commit()
+            print(f"report facts: {rows:,} rows built in {time.perf_counter() - t0:.0f} s")
         # Fresh statistics and visibility maps, as autovacuum would give a long-running server.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ("clients", "screenings", "screening_results", "referrals", "complaints"):
+            for table in (
+                "clients",
+                "screenings",
+                "screening_results",
+                "referrals",
+                "complaints",
+                "report_screening_facts",
+            ):
                 conn.execute(text(f"VACUUM ANALYZE {table}"))
 
 
@@ -225,10 +242,43 @@ def measure(app: Any, runs: int) -> list[tuple[str, float, float, float]]:
     return results
 
 
+def breakdown(app: Any, username: str = "supervisor.id") -> list[tuple[float, str]]:
+    """Each SQL statement of one dashboard (after a warm-up), slowest first."""
+    from flask_login import login_user
+    from sqlalchemy import event, select
+
+    from srs.accounts.models import User
+    from srs.extensions import db
+    from srs.reports import services
+
+    timings: list[tuple[float, str]] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info["bench_t0"] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        timings.append(((time.perf_counter() - conn.info["bench_t0"]) * 1000, " ".join(statement.split())))
+
+    with app.test_request_context():
+        login_user(db.session.scalar(select(User).where(User.username == username)))
+        filters = services.parse_filters({})
+        services.dashboard(filters)
+        event.listen(db.engine, "before_cursor_execute", before)
+        event.listen(db.engine, "after_cursor_execute", after)
+        try:
+            services.dashboard(filters)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+            event.remove(db.engine, "after_cursor_execute", after)
+        db.session.rollback()
+    return sorted(timings, reverse=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rebuild", action="store_true", help="generate the data again")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--breakdown", action="store_true", help="time each SQL statement of one dashboard")
     args = parser.parse_args()
     url = os.environ.get("SRS_BENCH_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/srs_reports")
     redis_url = os.environ.get("SRS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
@@ -244,6 +294,10 @@ def main() -> None:
             for t in ("clients", "screenings", "referrals")
         }
     print(", ".join(f"{k}: {v:,}" for k, v in counts.items()))
+    if args.breakdown:
+        for ms, statement in breakdown(app):
+            print(f"{ms:8.0f}ms  {statement[:150]}")
+        return
     print(f"{'measure':<58} {'median':>9} {'min':>9} {'max':>9}")
     for name, median, low, high in measure(app, args.runs):
         print(f"{name:<58} {median:8.0f}ms {low:8.0f}ms {high:8.0f}ms")

@@ -1,4 +1,4 @@
-"""flask commands: seed-demo, create-admin."""
+"""flask commands: seed-demo, create-admin, rebuild-report-facts."""
 
 from __future__ import annotations
 
@@ -25,6 +25,15 @@ def register_cli(app: Flask) -> None:
         commit()
         for line in summary:
             click.echo(line)
+
+    @app.cli.command("rebuild-report-facts")
+    def rebuild_report_facts() -> None:
+        """Rebuild the dashboard's facts from the records (after loading data with SQL, past the app)."""
+        from srs.reports import facts
+
+        rows = facts.rebuild_all()
+        commit()
+        click.echo(f"{rows} report fact rows rebuilt.")
 
     @app.cli.command("create-admin")
     @click.option("--username", prompt=True)

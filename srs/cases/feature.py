@@ -122,12 +122,14 @@ def init_feature(app: Flask) -> None:
     """Register cases, complaints and reports (blueprints, navigation, home sections, slots, jobs)."""
     from srs.cases.seed import seed_cases
     from srs.cases.views import bp, complaints_bp
+    from srs.reports import facts
     from srs.reports.views import bp as reports_bp
     from srs.seed import register_seed_step
 
     app.register_blueprint(bp)
     app.register_blueprint(complaints_bp)
     app.register_blueprint(reports_bp)
+    facts.install()
     app.add_template_global(case_panel, "case_panel")
 
     register_nav("cases.list_cases", _l("Cases"), {"officer", "supervisor", "admin"}, order=40)

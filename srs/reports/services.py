@@ -16,7 +16,19 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    DateTime,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import aliased
 
 from srs.cases.models import COMPLAINT_OPEN_STATUSES, Complaint
@@ -27,6 +39,8 @@ from srs.programmes.models import Programme, Screening, ScreeningResult
 from srs.referrals.models import OPEN_STATUSES, STATUSES, Referral
 from srs.regions.models import Region
 from srs.registry.models import SEXES, WORK_STATUSES, Client
+from srs.reports.facts import ANY_PROGRAMME
+from srs.reports.models import ScreeningFact
 
 AGE_GROUPS: dict[str, tuple[int, int | None]] = {
     "0-14": (0, 14),
@@ -196,20 +210,21 @@ def region_condition(column: Any, filters: Filters) -> ColumnElement[bool]:
     return region_id_condition(column)
 
 
-def _demographic_conditions(filters: Filters) -> list[ColumnElement[bool]]:
+def _demographic_conditions(filters: Filters, source: Any = Client) -> list[ColumnElement[bool]]:
+    """The sex, work status, disability and age group filters on ``source`` (clients or the facts)."""
     conds: list[ColumnElement[bool]] = []
     if filters.sex:
-        conds.append(Client.sex == filters.sex)
+        conds.append(source.sex == filters.sex)
     if filters.work_status:
-        conds.append(Client.work_status == filters.work_status)
+        conds.append(source.work_status == filters.work_status)
     if filters.disability is not None:
-        conds.append(Client.disability.is_(filters.disability))
+        conds.append(source.disability.is_(filters.disability))
     if filters.age_group:
         low, high = AGE_GROUPS[filters.age_group]
         # Aged at least ``low`` today: born on or before today minus ``low`` years.
-        conds.append(Client.date_of_birth <= _years_before(filters.today, low))
+        conds.append(source.date_of_birth <= _years_before(filters.today, low))
         if high is not None:
-            conds.append(Client.date_of_birth > _years_before(filters.today, high + 1))
+            conds.append(source.date_of_birth > _years_before(filters.today, high + 1))
     return conds
 
 
@@ -315,16 +330,25 @@ def _now() -> datetime:
 # Aggregates
 
 
-def _month_expr(column: Any) -> Any:
-    """The local calendar month of a timestamp, as a value to group by (see ``_month_key``)."""
-    if db.engine.dialect.name == "postgresql":
-        # date_trunc on the local time is much cheaper per row than formatting with to_char.
-        return func.date_trunc("month", func.timezone(str(_tz()), column))
-    return func.strftime("%Y-%m", column)
-
-
-def _month_key(value: Any) -> str:
-    return value if isinstance(value, str) else f"{value.year:04d}-{value.month:02d}"
+def _month_grouping(column: Any, filters: Filters) -> tuple[Any, Callable[[Any], str]]:
+    """A value to group a timestamp by its local calendar month, and how to read it as "YYYY-MM"."""
+    if db.engine.dialect.name != "postgresql":
+        return func.strftime("%Y-%m", column), str
+    # The number of the month among the period's month starts (local midnights, in UTC): a binary
+    # search per row, much cheaper than converting every timestamp to local time.
+    keys: list[str] = []
+    starts: list[datetime] = []
+    year, month = filters.date_from.year, filters.date_from.month
+    while True:
+        starts.append(_local_midnight(date(year, month, 1)))
+        if (year, month) > (filters.date_to.year, filters.date_to.month):
+            break
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    bucket = func.width_bucket(
+        column, bindparam("month_starts", starts, type_=ARRAY(DateTime(timezone=True)))
+    )
+    return bucket, lambda n: keys[n - 1]
 
 
 def _months(filters: Filters) -> list[str]:
@@ -338,13 +362,35 @@ def _months(filters: Filters) -> list[str]:
     return months[-24:]
 
 
+def _median_days(seconds: Any) -> float | None:
+    return None if seconds is None else round(float(seconds) / 86400, 1)
+
+
+def _referred_and_median(filters: Filters) -> tuple[int, float | None]:
+    """Distinct clients referred in the period, and the median days to a decision."""
+    conds = referral_conditions(filters)
+    if db.engine.dialect.name == "postgresql":
+        # Both in one pass over the referrals of the period (each needs a sort; the scan is shared).
+        seconds = func.extract("epoch", Referral.decided_at - Referral.created_at)
+        referred, median = db.session.execute(
+            select(
+                func.count(func.distinct(Referral.client_id)),
+                func.percentile_cont(0.5).within_group(seconds).filter(Referral.decided_at.is_not(None)),
+            ).where(*conds)
+        ).one()
+        return referred or 0, _median_days(median)
+    referred = db.session.scalar(select(func.count(func.distinct(Referral.client_id))).where(*conds))
+    return referred or 0, median_days_to_decision(filters)
+
+
 def median_days_to_decision(filters: Filters) -> float | None:
     """Median days from referral to the agency's decision, over referrals created in the period."""
     conds = [*referral_conditions(filters), Referral.decided_at.is_not(None)]
     if db.engine.dialect.name == "postgresql":
         seconds = func.extract("epoch", Referral.decided_at - Referral.created_at)
-        value = db.session.scalar(select(func.percentile_cont(0.5).within_group(seconds)).where(*conds))
-        return None if value is None else round(float(value) / 86400, 1)
+        return _median_days(
+            db.session.scalar(select(func.percentile_cont(0.5).within_group(seconds)).where(*conds))
+        )
     # SQLite has no percentile: count, then read only the one or two middle values in order.
     days = func.julianday(Referral.decided_at) - func.julianday(Referral.created_at)
     n = db.session.scalar(select(func.count()).select_from(Referral).where(*conds)) or 0
@@ -425,6 +471,35 @@ def _bucket(path_by_id: dict[int, str], buckets: list[Region]) -> Callable[[int]
     return find
 
 
+def _client_funnel(filters: Filters) -> tuple[int, int, int]:
+    """Clients screened, clients found eligible and the coverage gap, from the facts table.
+
+    Each figure equals the count of its drill-down list (``_screened_condition``,
+    ``_eligible_condition``, ``gap_statement`` over the records); the facts make it one range scan.
+    """
+    F = ScreeningFact
+    common = [
+        F.programme_id == (filters.programme.id if filters.programme is not None else ANY_PROGRAMME),
+        region_condition(F.region_id, filters),
+        F.screened_at >= filters.start,
+        F.screened_at < filters.end,
+        *_demographic_conditions(filters, F),
+    ]
+    # A client counts once: at their first (eligible) screening within the period.
+    first_screened = or_(F.prev_at.is_(None), F.prev_at < filters.start)
+    first_eligible = and_(
+        F.eligible.is_(True), or_(F.prev_eligible_at.is_(None), F.prev_eligible_at < filters.start)
+    )
+    screened, eligible, gap = db.session.execute(
+        select(
+            func.count().filter(first_screened),
+            func.count().filter(first_eligible),
+            func.coalesce(func.sum(F.gaps), 0),
+        ).where(*common)
+    ).one()
+    return screened or 0, eligible or 0, gap or 0
+
+
 def dashboard(filters: Filters) -> Dashboard:
     """Every number of the supervisor dashboard, a handful of grouped SQL queries."""
     result = Dashboard(filters=filters, months=_months(filters))
@@ -439,7 +514,7 @@ def dashboard(filters: Filters) -> Dashboard:
     }
 
     # Clients registered, by region and month: one grouped scan.
-    month = _month_expr(Client.created_at)
+    month, month_key = _month_grouping(Client.created_at, filters)
     rows = db.session.execute(
         select(Client.region_id, month, func.count())
         .where(
@@ -448,33 +523,17 @@ def dashboard(filters: Filters) -> Dashboard:
         .group_by(Client.region_id, month)
     )
     for region_id, month_value, n in rows:
-        ym = _month_key(month_value)
+        ym = month_key(month_value)
         result.registered += n
         result.trend_registered[ym] = result.trend_registered.get(ym, 0) + n
         bucket = bucket_of(region_id)
         if bucket is not None:
             per_district[bucket.id]["registered"] += n
 
-    result.screened = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Client)
-            .where(*client_conditions(filters), _screened_condition(filters))
-        )
-        or 0
-    )
-    result.eligible = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Client)
-            .where(*client_conditions(filters), _eligible_condition(filters))
-        )
-        or 0
-    )
-    result.gap = db.session.scalar(select(func.count()).select_from(gap_statement(filters).subquery())) or 0
+    result.screened, result.eligible, result.gap = _client_funnel(filters)
 
     # Referrals created in the period, by region, status and month, with successful outcomes.
-    month = _month_expr(Referral.created_at)
+    month, month_key = _month_grouping(Referral.created_at, filters)
     successful = func.sum(
         case((and_(Referral.status == "completed", Referral.outcome == "successful"), 1), else_=0)
     )
@@ -484,7 +543,7 @@ def dashboard(filters: Filters) -> Dashboard:
         .group_by(Referral.region_id, Referral.status, month)
     )
     for region_id, status, month_value, n, ok in rows:
-        ym = _month_key(month_value)
+        ym = month_key(month_value)
         ok = int(ok or 0)
         result.referrals[status] = result.referrals.get(status, 0) + n
         result.referrals_total += n
@@ -496,13 +555,7 @@ def dashboard(filters: Filters) -> Dashboard:
         if bucket is not None:
             per_district[bucket.id]["referrals"] += n
             per_district[bucket.id]["successful"] += ok
-    result.referred_clients = (
-        db.session.scalar(
-            select(func.count(func.distinct(Referral.client_id))).where(*referral_conditions(filters))
-        )
-        or 0
-    )
-    result.median_days = median_days_to_decision(filters)
+    result.referred_clients, result.median_days = _referred_and_median(filters)
 
     rows = db.session.execute(
         select(Referral.region_id, func.count())

@@ -1,0 +1,179 @@
+"""Keeps ``report_screening_facts`` in step with clients, screenings and referrals.
+
+The facts of a client are always rebuilt whole from the records (delete, then insert from one
+SELECT), so there is one definition of what they say and no incremental arithmetic to drift. The
+rebuild runs in the same transaction as the change: ORM changes are caught after every flush (one
+listener for every feature, tests' factories included). The registry's merge moves records with bulk
+UPDATEs, but it also marks the duplicate merged through the ORM, so both clients are rebuilt at that
+flush, after the records moved. Bulk loads outside the ORM call ``rebuild_all`` (the migration and the
+benchmark do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, delete, event, exists, func, insert, inspect, literal, select
+from sqlalchemy.orm import Session
+
+from srs.extensions import db
+from srs.programmes.models import Screening, ScreeningResult
+from srs.referrals.models import Referral
+from srs.registry.models import Client
+from srs.reports.models import ScreeningFact
+
+ANY_PROGRAMME = 0
+_BATCH = 500
+
+
+def _facts_select(client_ids: list[int] | None) -> Any:
+    """Every fact row of the given clients (all clients for None), as one SELECT."""
+    eligible_result = exists().where(
+        ScreeningResult.screening_id == Screening.id, ScreeningResult.outcome == "eligible"
+    )
+    # Programmes this screening found the client eligible for and never referred to.
+    unreferred = (
+        select(func.count())
+        .where(
+            ScreeningResult.screening_id == Screening.id,
+            ScreeningResult.outcome == "eligible",
+            ~exists()
+            .where(
+                Referral.client_id == Screening.client_id,
+                Referral.programme_id == ScreeningResult.programme_id,
+            )
+            .correlate_except(Referral),
+        )
+        .scalar_subquery()
+    )
+    base_stmt = (
+        select(
+            Screening.id.label("screening_id"),
+            Screening.client_id,
+            Screening.screened_at,
+            eligible_result.label("eligible"),
+            unreferred.label("unreferred"),
+            # Ids grow with time: the highest is the latest screening (as the gap list decides).
+            func.row_number()
+            .over(partition_by=Screening.client_id, order_by=Screening.id.desc())
+            .label("rank"),
+            Client.region_id,
+            Client.sex,
+            Client.date_of_birth,
+            Client.work_status,
+            Client.disability,
+        )
+        .join(Client, Client.id == Screening.client_id)
+        .where(Client.merged_into_id.is_(None))
+    )
+    if client_ids is not None:
+        base_stmt = base_stmt.where(Screening.client_id.in_(client_ids))
+    base = base_stmt.subquery("base")
+    order = (base.c.screened_at, base.c.screening_id)
+    demographics = (base.c.sex, base.c.date_of_birth, base.c.work_status, base.c.disability)
+
+    any_programme = select(
+        base.c.screening_id,
+        literal(ANY_PROGRAMME).label("programme_id"),
+        base.c.client_id,
+        base.c.region_id,
+        base.c.screened_at,
+        base.c.eligible,
+        func.lag(base.c.screened_at).over(partition_by=base.c.client_id, order_by=order),
+        func.max(case((base.c.eligible, base.c.screened_at))).over(
+            partition_by=base.c.client_id, order_by=order, rows=(None, -1)
+        ),
+        # The gap is about the latest screening only.
+        case((base.c.rank == 1, base.c.unreferred), else_=0).label("gaps"),
+        *demographics,
+    )
+    result_eligible = ScreeningResult.outcome == "eligible"
+    per_programme_window = {
+        "partition_by": (base.c.client_id, ScreeningResult.programme_id),
+        "order_by": order,
+    }
+    referred = exists().where(
+        Referral.client_id == base.c.client_id, Referral.programme_id == ScreeningResult.programme_id
+    )
+    per_programme = select(
+        base.c.screening_id,
+        ScreeningResult.programme_id,
+        base.c.client_id,
+        base.c.region_id,
+        base.c.screened_at,
+        result_eligible,
+        func.lag(base.c.screened_at).over(**per_programme_window),
+        func.max(case((result_eligible, base.c.screened_at))).over(**per_programme_window, rows=(None, -1)),
+        case((and_(base.c.rank == 1, result_eligible, ~referred), 1), else_=0),
+        *demographics,
+    ).join(ScreeningResult, ScreeningResult.screening_id == base.c.screening_id)
+    return any_programme.union_all(per_programme)
+
+
+_COLUMNS = [
+    "screening_id",
+    "programme_id",
+    "client_id",
+    "region_id",
+    "screened_at",
+    "eligible",
+    "prev_at",
+    "prev_eligible_at",
+    "gaps",
+    "sex",
+    "date_of_birth",
+    "work_status",
+    "disability",
+]
+
+
+def refresh_clients(client_ids: Iterable[int], connection: Connection | None = None) -> None:
+    """Rebuild the facts of these clients from their current records (in the current transaction)."""
+    ids = sorted({int(i) for i in client_ids if i is not None})
+    conn = connection if connection is not None else db.session.connection()
+    for start in range(0, len(ids), _BATCH):
+        chunk = ids[start : start + _BATCH]
+        conn.execute(delete(ScreeningFact).where(ScreeningFact.client_id.in_(chunk)))
+        conn.execute(insert(ScreeningFact).from_select(_COLUMNS, _facts_select(chunk)))
+
+
+def rebuild_all(connection: Connection | None = None) -> int:
+    """Rebuild every client's facts (after a bulk load or to repair); returns the number of rows."""
+    conn = connection if connection is not None else db.session.connection()
+    conn.execute(delete(ScreeningFact))
+    conn.execute(insert(ScreeningFact).from_select(_COLUMNS, _facts_select(None)))
+    return conn.execute(select(func.count()).select_from(ScreeningFact)).scalar_one()
+
+
+def _client_ids_touched(session: Session) -> set[int]:
+    ids: set[int] = set()
+    result_screenings: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Client):
+            ids.add(obj.id)
+        elif isinstance(obj, Screening | Referral):
+            ids.add(obj.client_id)
+            # A record moved from one client to another changes the facts of both.
+            ids.update(v for v in inspect(obj).attrs.client_id.history.deleted if v is not None)
+        elif isinstance(obj, ScreeningResult):
+            result_screenings.add(obj.screening_id)
+    if result_screenings:
+        ids.update(
+            session.connection()
+            .execute(select(Screening.client_id).where(Screening.id.in_(result_screenings)))
+            .scalars()
+        )
+    return ids
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    ids = _client_ids_touched(session)
+    if ids:
+        refresh_clients(ids, session.connection())
+
+
+def install() -> None:
+    """Listen to every session's flushes (idempotent)."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
