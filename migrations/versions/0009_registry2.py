@@ -1,7 +1,7 @@
 """Name search reads a narrow client_names table kept in step by a trigger
 
 Revision ID: 0009_registry2
-Revises: 0007_cases
+Revises: 0008_report_facts
 Create Date: 2026-11-29 10:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0009_registry2'
-down_revision = '0007_cases'
+down_revision = '0008_report_facts'
 branch_labels = None
 depends_on = None
 
