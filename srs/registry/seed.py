@@ -114,6 +114,18 @@ def _person(fake: Faker, region: Region, rng: random.Random, serial: int) -> dic
     }
 
 
+def _relationship(head: Client, other: Client, spouse_taken: bool) -> str:
+    """A relationship that fits the two people's ages and sexes (demo households look believable)."""
+    years = (head.date_of_birth - other.date_of_birth).days / 365.25  # > 0: the other is older
+    if years >= 16:
+        return "parent"
+    if years <= -16:
+        return "child"
+    if not spouse_taken and other.sex != head.sex and abs(years) <= 12:
+        return "spouse"
+    return "sibling" if abs(years) <= 12 else "other_relative"
+
+
 def seed_clients(password: str) -> list[str]:
     """Register the demo clients once (does nothing when clients already exist)."""
     if (db.session.scalar(select(func.count()).select_from(Client)) or 0) > 0:
@@ -142,9 +154,12 @@ def seed_clients(password: str) -> list[str]:
         # Households: groups of two or three neighbours, plus a child who is not a client.
         for start in range(0, len(village) - 3, 5):
             head, *others = village[start : start + 3]
+            spouse_taken = False
             for other in others:
+                relationship = _relationship(head, other, spouse_taken)
+                spouse_taken = spouse_taken or relationship == "spouse"
                 services.add_household_member(
-                    head, {"member_client_id": other.id, "relationship_to_head": "spouse"}, user
+                    head, {"member_client_id": other.id, "relationship_to_head": relationship}, user
                 )
             child_birth = date.today() - timedelta(days=rng.randrange(365 * 2, 365 * 15))
             services.add_household_member(
