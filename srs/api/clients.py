@@ -80,35 +80,12 @@ def client_detail(client: Client) -> dict[str, Any]:
                 for m in client.household.members
             ],
         }
+    stored = services.client_input(client)
+    stored["consent"]["recorded_by"] = client.consent_recorded_by_id
     return {
         "id": client.id,
         "version": client.version,
-        "id_type": client.id_type,
-        "id_number": client.id_number,
-        "full_name": client.full_name,
-        "sex": client.sex,
-        "date_of_birth": iso(client.date_of_birth),
-        "phone": client.phone,
-        "region_code": client.region.code,
-        "address": client.address,
-        "occupation": client.occupation,
-        "work_status": client.work_status,
-        "monthly_income": client.monthly_income,
-        "household_size": client.household_size,
-        "disability": client.disability,
-        "in_education": client.in_education,
-        "pregnant": client.pregnant,
-        "poverty_status": client.poverty_status,
-        "welfare_decile": client.welfare_decile,
-        "welfare_source": client.welfare_source,
-        "welfare_date": iso(client.welfare_date),
-        "enrolments": list(client.enrolments or []),
-        "consent": {
-            "given": client.consent_given,
-            "date": iso(client.consent_date),
-            "scope": client.consent_scope,
-            "recorded_by": client.consent_recorded_by_id,
-        },
+        **stored,
         "needs_id_followup": client.needs_id_followup,
         "needs_review": client.needs_review,
         "created_at": iso(client.created_at),

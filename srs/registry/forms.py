@@ -10,6 +10,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 
 from srs.registry.models import RELATIONSHIPS
+from srs.registry.validation import INPUT_FIELDS
 
 YES_NO = [("", _l("Unknown")), ("yes", _l("Yes")), ("no", _l("No"))]
 ID_TYPE_CHOICES = [
@@ -109,28 +110,8 @@ class ClientForm(FlaskForm):
         """What was typed, in the API's input shape."""
         data: dict[str, Any] = {
             name: getattr(self, name).data
-            for name in (
-                "full_name",
-                "sex",
-                "date_of_birth",
-                "id_type",
-                "id_number",
-                "phone",
-                "region_code",
-                "address",
-                "occupation",
-                "work_status",
-                "monthly_income",
-                "household_size",
-                "disability",
-                "in_education",
-                "pregnant",
-                "poverty_status",
-                "welfare_decile",
-                "welfare_source",
-                "welfare_date",
-                "enrolments",
-            )
+            for name in INPUT_FIELDS
+            if name != "consent"  # a group of three fields on the form, gathered below
         }
         data["consent"] = {
             "given": bool(self.consent_given.data),
