@@ -37,6 +37,7 @@ from srs.core.scope import region_id_condition, region_in_scope, region_paths, s
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening, ScreeningResult
 from srs.referrals.models import OPEN_STATUSES, STATUSES, Referral
+from srs.referrals.services import STATUS_LABELS
 from srs.regions.models import Region
 from srs.registry.models import SEXES, WORK_STATUSES, Client
 from srs.reports.facts import ANY_PROGRAMME
@@ -50,14 +51,6 @@ AGE_GROUPS: dict[str, tuple[int, int | None]] = {
     "45-54": (45, 54),
     "55-64": (55, 64),
     "65+": (65, None),
-}
-STATUS_LABELS = {
-    "pending": _l("Pending"),
-    "delivered": _l("Delivered"),
-    "accepted": _l("Accepted"),
-    "declined": _l("Declined"),
-    "completed": _l("Completed"),
-    "cancelled": _l("Cancelled"),
 }
 MAX_SPAN_DAYS = 3660
 

@@ -7,14 +7,12 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 
 from srs.core import audit
 from srs.core.access import roles_required
-from srs.core.pagination import Page, page_args
+from srs.core.pagination import page_args, paginate
 from srs.core.scope import scoped_regions
-from srs.extensions import db
-from srs.programmes.models import Programme
+from srs.programmes.services import list_programmes
 from srs.referrals.models import STATUSES
 from srs.registry.models import SEXES, WORK_STATUSES
 from srs.reports import charts, exports, services
@@ -31,7 +29,7 @@ def _filter_choices() -> dict[str, Any]:
         # Villages would make the list unusable: offer the scope and two levels below it.
         top = min(r.depth for r in regions)
         regions = [r for r in regions if r.depth <= top + 2]
-    programmes = list(db.session.scalars(select(Programme).order_by(Programme.country, Programme.code)))
+    programmes = list_programmes()
     return {
         "regions": regions,
         "programmes": programmes,
@@ -122,10 +120,8 @@ def drilldown(kind: str):  # type: ignore[no-untyped-def]
     if item is None:
         abort(404)
     number, per_page = page_args(strict=False)
-    total = db.session.scalar(select(func.count()).select_from(item.statement.order_by(None).subquery())) or 0
-    result = db.session.execute(item.statement.limit(per_page).offset((number - 1) * per_page))
-    rows = [item.row(r) for r in (result.scalars() if item.scalars else result)]
-    page = Page(items=rows, page=number, per_page=per_page, total=total)
+    page = paginate(item.statement, number, per_page, scalars=item.scalars)
+    page.items = [item.row(r) for r in page.items]
     audit.record("report.list", "report", kind, status=status, **filters.as_args())
     export_args = {**filters.as_args(), **({"status": status} if status else {})}
     return render_template(
