@@ -24,11 +24,10 @@ from srs.core import audit
 from srs.core.access import login_required, roles_required
 from srs.core.errors import NotFound, ValidationFailed
 from srs.core.pagination import page_args, paginate
-from srs.core.scope import region_id_condition
 from srs.extensions import db
 from srs.programmes.models import Programme
 from srs.referrals import services as svc
-from srs.registry.models import Client
+from srs.registry import services as registry_services
 
 
 def _optional_body() -> dict[str, Any]:
@@ -68,15 +67,12 @@ def create_referral():  # type: ignore[no-untyped-def]
         raise ValidationFailed(
             _("Please correct the marked fields."), {"programme_code": [_("This field is required.")]}
         )
-    client = db.session.scalar(
-        select(Client).where(
-            Client.id == client_id, region_id_condition(Client.region_id), Client.merged_into_id.is_(None)
-        )
-    )
-    if client is None:
+    try:
+        client = registry_services.get_client(client_id, current_user)
+    except NotFound as exc:
         raise ValidationFailed(
             _("Unknown client."), {"client_id": [_("No client with this id in your regions.")]}
-        )
+        ) from exc
     programme = db.session.scalar(select(Programme).where(Programme.code == code))
     if programme is None:
         raise ValidationFailed(

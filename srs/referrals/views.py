@@ -16,12 +16,11 @@ from sqlalchemy import func, select
 
 from srs.core import audit
 from srs.core.access import login_required, roles_required
-from srs.core.errors import ServiceError
+from srs.core.errors import NotFound, ServiceError
 from srs.core.forms import apply_errors
 from srs.core.pagination import page_args, paginate
 from srs.core.queue import get_queue
 from srs.core.redis import get_redis
-from srs.core.scope import region_id_condition
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening
 from srs.referrals import channels
@@ -35,6 +34,7 @@ from srs.referrals.forms import (
     PlainForm,
 )
 from srs.referrals.models import OutboxMessage, Referral
+from srs.registry import services as registry_services
 from srs.registry.models import Client
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
@@ -79,17 +79,9 @@ def programme_options(client: Client, screening: Screening | None) -> list[dict[
 
 def _client_in_scope(client_id: Any) -> Client:
     try:
-        pk = int(client_id)
-    except (TypeError, ValueError):
+        return registry_services.get_client(client_id, current_user)
+    except NotFound:
         abort(404)
-    client = db.session.scalar(
-        select(Client).where(
-            Client.id == pk, region_id_condition(Client.region_id), Client.merged_into_id.is_(None)
-        )
-    )
-    if client is None:
-        abort(404)
-    return client
 
 
 @bp.route("/new", methods=["GET", "POST"])
