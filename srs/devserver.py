@@ -123,7 +123,7 @@ def main() -> int:
                 print("A process of SRS stopped; stopping the others.", flush=True)
                 crashed = True
                 break
-            time.sleep(0.5)
+            time.sleep(0.1)
     finally:
         for child in children:
             if child.poll() is None:
