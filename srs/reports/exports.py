@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -63,9 +64,15 @@ def csv_response(filename: str, headers: list[Any], rows: Iterable[list[Any]]) -
     )
 
 
+def sheet_title(title: str) -> str:
+    """``title`` as Excel accepts a sheet name: none of ``\\ / ? * [ ] :``, at most 31 characters."""
+    cleaned = re.sub(r"[\\/?*\[\]:]", " ", title)
+    return " ".join(cleaned.split())[:31].strip() or "Sheet"
+
+
 def xlsx_response(filename: str, title: str, headers: list[Any], rows: Iterable[list[Any]]) -> Response:
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31] or "Sheet")
+    sheet = workbook.create_sheet(title=sheet_title(title))
     sheet.append([str(h) for h in headers])
     for row in rows:
         sheet.append([_cell_xlsx(v) for v in row])

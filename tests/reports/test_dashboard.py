@@ -160,6 +160,19 @@ def test_csv_and_xlsx_exports_hold_the_list(app, login_as):
     assert len(exports) == 3 and exports[0].username == "supervisor.id"
 
 
+def test_a_list_whose_title_has_a_colon_exports_as_xlsx(app, login_as):
+    # "Referrals: completed" is no valid Excel sheet name; the export must not fail on it.
+    build_world(app)
+    response = login_as("supervisor").get("/reports/list/referrals/export.xlsx?status=completed")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.data))
+    assert workbook.active.title == "Referrals Completed"
+    assert sorted(row[2] for row in list(workbook.active.iter_rows(values_only=True))[1:]) == [
+        "Ani Lestari",
+        "Bambang Irawan",
+    ]
+
+
 def test_an_empty_selection_exports_just_the_headers(app, login_as):
     build_world(app)
     supervisor = login_as("supervisor")
