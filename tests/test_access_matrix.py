@@ -74,3 +74,27 @@ def test_route_matrix(app, demo, role, login_as, api_token):
         elif allowed and status in (401, 403):
             failures.append(f"{method} {url} as {role} (allowed): {status}")
     assert failures == []
+
+
+# Routes whose roles are spelled out here as well, so a change to their declaration is a visible choice.
+DECLARED = {
+    ("/reports/monthly.pdf", "GET"): {"supervisor", "admin"},
+}
+
+
+def test_declared_routes_are_in_the_matrix(app):
+    found = {(rule.rule, method): set(view.srs_access) for rule, view, method in _routes(app)}
+    for key, roles in DECLARED.items():
+        assert found.get(key) == roles, key
+
+
+@pytest.mark.parametrize("role", ["anonymous", *ROLES])
+def test_monthly_pdf_answers_each_role(app, demo, role, login_as):
+    browser = app.test_client() if role == "anonymous" else login_as(role)
+    response = browser.get("/reports/monthly.pdf")
+    if role == "anonymous":
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+    elif role in DECLARED[("/reports/monthly.pdf", "GET")]:
+        assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+    else:
+        assert response.status_code == 403

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from srs.core import audit
 from srs.core.access import roles_required
@@ -15,7 +16,7 @@ from srs.core.scope import scoped_regions
 from srs.programmes.services import list_programmes
 from srs.referrals.models import STATUSES
 from srs.registry.models import SEXES, WORK_STATUSES
-from srs.reports import charts, exports, services
+from srs.reports import charts, exports, pdf, services
 from srs.reports.services import AGE_GROUPS, STATUS_LABELS, FilterError, Filters
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -183,6 +184,10 @@ def _monthly(args: Any) -> tuple[Filters, date, list[dict[str, Any]]]:
     return month_filters, month, rows
 
 
+def _monthly_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
+    return {k: sum(r[k] for r in rows) for k in ("registered", "referrals", "successful", "overdue")}
+
+
 @bp.route("/monthly")
 @roles_required(*REPORT_ROLES)
 def monthly():  # type: ignore[no-untyped-def]
@@ -191,7 +196,7 @@ def monthly():  # type: ignore[no-untyped-def]
     except FilterError as exc:
         return _filter_error_page("reports/monthly.html", exc, rows=None, month=None)
     audit.record("report.monthly", "report", month.isoformat()[:7], **filters.as_args())
-    totals = {k: sum(r[k] for r in rows) for k in ("registered", "referrals", "successful", "overdue")}
+    totals = _monthly_totals(rows)
     return render_template(
         "reports/monthly.html",
         filters=filters,
@@ -228,4 +233,22 @@ def export_monthly(fmt: str):  # type: ignore[no-untyped-def]
     ]
     return exports.file_response(
         fmt, f"srs-monthly-{month.isoformat()[:7]}", _("Monthly summary"), headers, data
+    )
+
+
+# A static rule: it wins over "/monthly.<fmt>", which serves the spreadsheet formats.
+@bp.route("/monthly.pdf")
+@roles_required(*REPORT_ROLES)
+def monthly_pdf():  # type: ignore[no-untyped-def]
+    try:
+        filters, month, rows = _monthly(request.args)
+    except FilterError as exc:
+        return _filter_error_page("reports/monthly.html", exc, rows=None, month=None)
+    ym = month.isoformat()[:7]
+    audit.record("report.export", "report", "monthly", format="pdf", month=ym, **filters.as_args())
+    document = pdf.monthly_document(filters, month, rows, _monthly_totals(rows), current_user)
+    return Response(
+        pdf.render(document),
+        mimetype=pdf.PDF_MIME,
+        headers={"Content-Disposition": f"attachment; filename=srs-monthly-{ym}.pdf"},
     )

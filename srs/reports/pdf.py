@@ -1,0 +1,172 @@
+"""The monthly summary per district as a PDF, drawn in-process with fpdf2.
+
+The PDF shows exactly what the printable page (templates/reports/monthly.html) shows: the same rows
+from ``services.monthly_by_district``, the same totals, numbers and dates formatted for the user's
+language. Indonesian and Vietnamese names ("Hà Nội", "Xã Sóc Sơn") need a Unicode font, and a fresh
+machine may have none installed, so DejaVu Sans ships in srs/static/fonts with its licence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import gettext as _
+from fpdf import FPDF, FontFace
+from sqlalchemy import select
+
+from srs.core.scope import region_paths, sees_everything
+from srs.extensions import db
+from srs.regions.models import Region
+from srs.reports.services import Filters
+
+FONT_DIR = Path(__file__).resolve().parent.parent / "static" / "fonts"
+FONT = "DejaVuSans"
+PDF_MIME = "application/pdf"
+# Column shares of the page width: the district's name gets the room, the four figures the rest.
+COL_WIDTHS = (40, 15, 15, 15, 15)
+HEADER_FILL = (230, 236, 242)
+
+
+@dataclass
+class MonthlyDocument:
+    """Every text of the PDF, already translated and formatted (the drawing knows no gettext)."""
+
+    title: str
+    scope: str
+    generated: str
+    headers: list[str]
+    rows: list[list[str]]
+    total: list[str]
+    filters: list[str] = field(default_factory=list)
+    language: str = "en"
+    page_label: str = "Page %(page)s of %(pages)s"
+
+
+class _SummaryPDF(FPDF):
+    def __init__(self, page_label: str) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self._page_label = page_label
+
+    def footer(self) -> None:
+        # "{nb}" is fpdf2's alias for the page count, filled in when the document is closed.
+        self.set_y(-12)
+        self.set_font(FONT, size=8)
+        self.set_text_color(90, 90, 90)
+        text = self._page_label % {"page": self.page_no(), "pages": "{nb}"}
+        self.cell(0, 6, text, align="C")
+
+
+def render(doc: MonthlyDocument) -> bytes:
+    """The PDF bytes of a monthly summary; an empty ``rows`` still gives the headers and the total."""
+    pdf = _SummaryPDF(doc.page_label)
+    pdf.add_font(FONT, "", FONT_DIR / "DejaVuSans.ttf")
+    pdf.add_font(FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
+    pdf.set_title(doc.title)
+    pdf.set_subject(doc.scope)
+    pdf.set_creator("SRS")
+    pdf.set_lang(doc.language)
+    pdf.set_auto_page_break(auto=True, margin=18)
+    pdf.add_page()
+
+    pdf.set_font(FONT, "B", 15)
+    pdf.multi_cell(0, 8, doc.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, size=10)
+    pdf.multi_cell(0, 6, doc.scope, new_x="LMARGIN", new_y="NEXT")
+    for line in doc.filters:
+        pdf.multi_cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(90, 90, 90)
+    pdf.multi_cell(0, 5, doc.generated, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0, 0, 0)
+    pdf.ln(4)
+
+    bold = FontFace(emphasis="BOLD")
+    with pdf.table(
+        col_widths=COL_WIDTHS,
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+        headings_style=FontFace(emphasis="BOLD", fill_color=HEADER_FILL),
+        line_height=6,
+        padding=1.5,
+    ) as table:
+        table.row(doc.headers)
+        for values in doc.rows:
+            table.row(values)
+        row = table.row()
+        for value in doc.total:
+            row.cell(value, style=bold)
+    return bytes(pdf.output())
+
+
+def _number(value: int) -> str:
+    return format_decimal(value)
+
+
+def _scope_text(filters: Filters) -> str:
+    if filters.region is not None:
+        return f"{_('Region')}: {filters.region.name} ({filters.region.code})"
+    if sees_everything():
+        return _("All my regions")
+    mine = db.session.scalars(
+        select(Region).where(Region.path.in_(region_paths())).order_by(Region.path)
+    ).all()
+    names = ", ".join(f"{r.name} ({r.code})" for r in mine)
+    return f"{_('All my regions')}: {names}" if names else _("All my regions")
+
+
+def _filter_lines(filters: Filters) -> list[str]:
+    """The filters besides month and region, as the filter form names them (none: no line)."""
+    parts: list[str] = []
+    if filters.programme is not None:
+        parts.append(f"{_('Programme')}: {filters.programme.name_in(str(get_locale()))}")
+    if filters.sex:
+        sex = {"female": _("Female"), "male": _("Male")}.get(filters.sex, filters.sex)
+        parts.append(f"{_('Sex')}: {sex}")
+    if filters.age_group:
+        parts.append(f"{_('Age group')}: {filters.age_group}")
+    if filters.work_status:
+        work = {
+            "informal": _("Informal"),
+            "self_employed": _("Self-employed"),
+            "msme_worker": _("MSME worker"),
+            "unemployed": _("Unemployed"),
+            "formal": _("Formal"),
+        }
+        parts.append(f"{_('Work status')}: {work.get(filters.work_status, filters.work_status)}")
+    if filters.disability is not None:
+        parts.append(f"{_('Disability')}: {_('With a disability') if filters.disability else _('Without')}")
+    return [" · ".join(parts)] if parts else []
+
+
+def monthly_document(
+    filters: Filters,
+    month: date,
+    rows: list[dict[str, Any]],
+    totals: dict[str, int],
+    user: Any,
+    now: datetime | None = None,
+) -> MonthlyDocument:
+    """The texts of the monthly summary PDF in the current user's language (needs a request context)."""
+    keys = ("registered", "referrals", "successful", "overdue")
+    generated_at = format_datetime(now or datetime.now(UTC), "medium")
+    who = getattr(user, "full_name", None) or getattr(user, "username", "")
+    return MonthlyDocument(
+        title=f"{_('Monthly summary per district')}: {format_date(month, 'MMMM yyyy')}",
+        scope=_scope_text(filters),
+        filters=_filter_lines(filters),
+        generated=_("Generated %(when)s by %(user)s", when=generated_at, user=who),
+        headers=[
+            _("District"),
+            _("Clients registered"),
+            _("Referrals made"),
+            _("Successful"),
+            _("Overdue referrals (now)"),
+        ],
+        rows=[[f"{r['region'].name} ({r['region'].code})", *(_number(r[k]) for k in keys)] for r in rows],
+        total=[_("Total"), *(_number(totals[k]) for k in keys)],
+        language=str(get_locale()),
+        # The page count is known only at the end: %(pages)s becomes fpdf2's "{nb}" alias.
+        page_label=_("Page %(page)s of %(pages)s", page="%(page)s", pages="%(pages)s"),
+    )
