@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 export FLASK_APP = srs
 
-.PHONY: run test lint format install translations extract-messages update-messages bench clean
+.PHONY: run test lint format install translations extract-messages update-messages clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "SRS needs Python 3.11 ($(PYTHON) not found); set PYTHON=..."; exit 1; }
@@ -44,9 +44,6 @@ extract-messages: $(STAMP)
 
 update-messages: extract-messages
 	$(BIN)/pybabel update -i srs/translations/messages.pot -d srs/translations --no-fuzzy-matching
-
-bench: install
-	$(BIN)/python -m bench.run_all
 
 clean:
 	rm -rf $(VENV) *.egg-info
