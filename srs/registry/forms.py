@@ -190,6 +190,25 @@ class RemoveMemberForm(FlaskForm):
     """The CSRF token of the remove button."""
 
 
+class HeadForm(FlaskForm):
+    """Make another member the head of the household (choices: the members who may be)."""
+
+    member_id = SelectField(_l("New head of household"), choices=[], validate_choice=False)
+
+
+class MoveForm(FlaskForm):
+    """Move the client into another household (or into one, if they have none)."""
+
+    household_id = StringField(
+        _l("Household number"),
+        description=_l("Shown on the profile of any member of that household."),
+        render_kw={"inputmode": "numeric"},
+    )
+    relationship_to_head = SelectField(
+        _l("Relationship to the head"), choices=MEMBER_RELATIONSHIP_CHOICES, validate_choice=False
+    )
+
+
 class ImportForm(FlaskForm):
     file = FileField(
         _l("CSV or Excel file"),

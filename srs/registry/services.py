@@ -640,7 +640,14 @@ def _client_to_link(
     if linked.id == client.id and member is None:
         errors.add("member_client_id", _("A client cannot be their own household member."))
     elif linked.household_id is not None and linked.household_id != household_id:
-        errors.add("member_client_id", _("This client already belongs to another household."))
+        errors.add(
+            "member_client_id",
+            _(
+                "This client already belongs to household %(id)d: move them from their own profile "
+                "(Move to another household).",
+                id=linked.household_id,
+            ),
+        )
     elif household_id is not None and db.session.scalar(
         select(HouseholdMember.id).where(
             HouseholdMember.household_id == household_id,
@@ -789,16 +796,20 @@ def update_household_member(
     return member
 
 
-def remove_household_member(client: Client, member: HouseholdMember, user: Any) -> None:
+def remove_household_member(
+    client: Client, member: HouseholdMember, user: Any, *, audit_it: bool = True
+) -> None:
     """Take a member out of the household; a linked client record stays, without a household.
 
-    The head is removed only as the last member, which dissolves the household.
+    The head is removed only as the last member, which dissolves the household; with others left,
+    another member must be made the head first (households.change_head). ``audit_it=False`` is for
+    callers that record the change themselves (moving a client to another household).
     """
     household = member.household
     if member.relationship_to_head == "head" and len(household.members) > 1:
         raise ValidationFailed(
             _("The head of the household cannot be removed while other members remain."),
-            {"member": [_("Remove the other members first, or record another household.")]},
+            {"member": [_("Make another member the head first, then remove this person.")]},
         )
     name, relationship, linked_id = member.full_name, member.relationship_to_head, member.client_id
     if linked_id is not None:
@@ -814,6 +825,8 @@ def remove_household_member(client: Client, member: HouseholdMember, user: Any) 
         )
         db.session.delete(household)
         db.session.flush()
+    if not audit_it:
+        return
     audit.record(
         "client.household",
         "client",
@@ -1190,7 +1203,13 @@ def _search_names_fallback(
 
 # --- timeline ------------------------------------------------------------------------------------
 
-_TIMELINE_ACTIONS = ("client.update", "client.merge", "client.household")
+_TIMELINE_ACTIONS = (
+    "client.update",
+    "client.merge",
+    "client.household",
+    "client.household_head",
+    "client.household_move",
+)
 
 
 def _change_line(changes: dict[str, Any]) -> str:
@@ -1206,6 +1225,12 @@ def _household_line(details: dict[str, Any]) -> tuple[str, str]:
         return _("Household member changed"), f"{details['updated_member']}: " + _change_line(
             details.get("changes", {})
         )
+    if "moved_to_household_id" in details:
+        return _("Household member removed"), _(
+            "%(name)s moved to household %(id)s",
+            name=details["removed_member"],
+            id=details["moved_to_household_id"],
+        )
     if "removed_member" in details:
         title, name = _("Household member removed"), details["removed_member"]
     else:
@@ -1215,6 +1240,34 @@ def _household_line(details: dict[str, Any]) -> tuple[str, str]:
     relationship = details.get("relationship")
     label = RELATIONSHIP_NAMES.get(relationship, relationship) if relationship else ""
     return title, f"{name} ({label})" if label else str(name)
+
+
+def _relationship_name(code: Any) -> str:
+    from srs.registry.forms import RELATIONSHIP_LABELS as RELATIONSHIP_NAMES
+
+    return str(RELATIONSHIP_NAMES.get(code, code))
+
+
+def _head_line(details: dict[str, Any]) -> tuple[str, str]:
+    parts = [f"{details.get('old_head') or '—'} → {details.get('new_head', '')}"]
+    for change in details.get("relationships", []):
+        parts.append(
+            f"{change.get('name')}: {_relationship_name(change.get('from'))} → "
+            f"{_relationship_name(change.get('to'))}"
+        )
+    if details.get("to_review"):
+        parts.append(_("to check: %(names)s", names=", ".join(details["to_review"])))
+    return _("Head of household changed"), "; ".join(parts)
+
+
+def _household_move_line(details: dict[str, Any]) -> str:
+    return _(
+        "%(name)s: household %(old)s → %(new)s (%(relationship)s)",
+        name=details.get("moved_client", ""),
+        old=details.get("from_household_id") or "—",
+        new=details.get("to_household_id"),
+        relationship=_relationship_name(details.get("relationship")),
+    )
 
 
 def registry_timeline(client: Client) -> list[TimelineItem]:
@@ -1263,6 +1316,11 @@ def registry_timeline(client: Client) -> list[TimelineItem]:
             detail = _change_line(details.get("changes", {}))
         elif entry.action == "client.household":
             title, detail = _household_line(details)
+        elif entry.action == "client.household_head":
+            title, detail = _head_line(details)
+        elif entry.action == "client.household_move":
+            title = _("Moved to another household")
+            detail = _household_move_line(details)
         else:
             title = _("Merged with a duplicate record")
             detail = _("Record #%(id)s was merged into this one.", id=details.get("merged_client_id"))

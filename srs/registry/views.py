@@ -19,18 +19,20 @@ from srs.core.queue import enqueue_after_commit
 from srs.core.scope import scoped_regions, sees_everything
 from srs.core.slots import timeline_for
 from srs.extensions import db
-from srs.registry import importer, services
+from srs.registry import households, importer, services
 from srs.registry.forms import (
     FIELD_MAP,
     POVERTY_CHOICES,
     RELATIONSHIP_LABELS,
     WORK_CHOICES,
     ClientForm,
+    HeadForm,
     ImportForm,
     MemberForm,
+    MoveForm,
     RemoveMemberForm,
 )
-from srs.registry.models import ImportBatch
+from srs.registry.models import Client, ImportBatch
 
 bp = Blueprint("registry", __name__, url_prefix="/clients")
 
@@ -104,6 +106,34 @@ def register():  # type: ignore[no-untyped-def]
     return redirect(url_for("registry.profile", client_id=client.id))
 
 
+def _head_form(client: Client, form: HeadForm | None = None) -> HeadForm:
+    """The change-head form, offering the registered clients among the members (only they may lead)."""
+    form = form or HeadForm()
+    members = client.household.members if client.household is not None else []
+    form.member_id.choices = [("", _("Choose…"))] + [
+        (str(m.id), f"{m.full_name} (#{m.client_id})")
+        for m in members
+        if m.relationship_to_head != "head" and m.client_id is not None
+    ]
+    return form
+
+
+def _profile_page(client: Client, status: int = 200, **forms: Any):  # type: ignore[no-untyped-def]
+    """The profile with its household forms (those given carry the input and errors to show)."""
+    services.read_profile(client, current_user)
+    return render_template(
+        "registry/profile.html",
+        client=client,
+        timeline=timeline_for(client),
+        member_form=forms.get("member_form") or MemberForm(),
+        remove_form=RemoveMemberForm(),
+        head_form=_head_form(client, forms.get("head_form")),
+        move_form=forms.get("move_form") or MoveForm(prefix="move"),
+        open_pairs=services.open_pairs_of(client, current_user),
+        can_edit=current_user.role in WRITERS,
+    ), status
+
+
 @bp.route("/<int:client_id>")
 @roles_required(*READERS)
 def profile(client_id: int):  # type: ignore[no-untyped-def]
@@ -111,17 +141,7 @@ def profile(client_id: int):  # type: ignore[no-untyped-def]
     if client.merged_into_id:
         flash(_("This record was merged into another one; here is the record that was kept."), "info")
         return redirect(url_for("registry.profile", client_id=client.merged_into_id))
-    services.read_profile(client, current_user)
-    open_pairs = services.open_pairs_of(client, current_user)
-    return render_template(
-        "registry/profile.html",
-        client=client,
-        timeline=timeline_for(client),
-        member_form=MemberForm(),
-        remove_form=RemoveMemberForm(),
-        open_pairs=open_pairs,
-        can_edit=current_user.role in WRITERS,
-    )
+    return _profile_page(client)
 
 
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
@@ -174,16 +194,7 @@ def add_member(client_id: int):  # type: ignore[no-untyped-def]
         member = services.add_household_member(client, form.data, current_user)
     except ValidationFailed as exc:
         apply_errors(form, exc)
-        services.read_profile(client, current_user)
-        return render_template(
-            "registry/profile.html",
-            client=client,
-            timeline=timeline_for(client),
-            member_form=form,
-            remove_form=RemoveMemberForm(),
-            open_pairs=services.open_pairs_of(client, current_user),
-            can_edit=True,
-        ), 422
+        return _profile_page(client, 422, member_form=form)
     flash(_("%(name)s added to the household.", name=member.full_name), "success")
     return redirect(url_for("registry.profile", client_id=client.id) + "#household")
 
@@ -224,6 +235,49 @@ def remove_member(client_id: int, member_id: int):  # type: ignore[no-untyped-de
                 flash(message, "error")
         return redirect(url_for("registry.profile", client_id=client.id) + "#household")
     flash(_("%(name)s removed from the household.", name=name), "success")
+    return redirect(url_for("registry.profile", client_id=client.id) + "#household")
+
+
+@bp.route("/<int:client_id>/household/head", methods=["POST"])
+@roles_required(*WRITERS)
+def change_head(client_id: int):  # type: ignore[no-untyped-def]
+    client = services.get_client(client_id, current_user)
+    form = HeadForm()
+    try:
+        change = households.change_head(client, form.member_id.data, current_user)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        client = services.get_client(client_id, current_user)
+        apply_errors(form, exc)
+        return _profile_page(client, 422, head_form=form)
+    flash(_("%(name)s is now the head of the household.", name=change.new_head.full_name), "success")
+    if change.to_review:
+        flash(
+            _(
+                "These relationships could not be worked out and are now “Other”: check them: %(names)s.",
+                names=", ".join(change.to_review),
+            ),
+            "warning",
+        )
+    return redirect(url_for("registry.profile", client_id=client.id) + "#household")
+
+
+@bp.route("/<int:client_id>/household/move", methods=["POST"])
+@roles_required(*WRITERS)
+def move_household(client_id: int):  # type: ignore[no-untyped-def]
+    client = services.get_client(client_id, current_user)
+    form = MoveForm(prefix="move")
+    try:
+        household = households.move_client(client, form.data, current_user)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        client = services.get_client(client_id, current_user)
+        apply_errors(form, exc)
+        return _profile_page(client, 422, move_form=form)
+    flash(
+        _("%(name)s is now in household %(id)d.", name=client.full_name, id=household.id),
+        "success",
+    )
     return redirect(url_for("registry.profile", client_id=client.id) + "#household")
 
 

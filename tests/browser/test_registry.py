@@ -53,3 +53,56 @@ def test_vietnamese_name_found_without_diacritics(page, app, demo):
     page.keyboard.press("Enter")
     page.click("text=Nguyễn Thị Hương")
     assert page.inner_text("[data-testid=client-name]") == "Nguyễn Thị Hương"
+
+
+def test_household_members_and_a_new_head(page, app, demo):
+    """Register Siti, add her daughter (new person) and her husband (already a client), then make
+    him the head: the profile shows everyone's relationship to him."""
+    with app.test_request_context():
+        joko = services.register_client(
+            vn_payload(
+                full_name="Joko Susilo", sex="male", date_of_birth="1984-01-01", region_code=VILLAGE_ID1
+            )
+            | {"id_type": "nik", "id_number": nik_for(date(1984, 1, 1), "male")},
+            user("officer.id1"),
+        ).client.id
+        commit()
+    sign_in(page, "officer.id1", DEMO_PASSWORD)
+    page.click("[data-testid=register-link]")
+    page.fill("input[name=full_name]", "Siti Aminah")
+    page.select_option("select[name=sex]", "female")
+    page.fill("input[name=date_of_birth]", "1988-06-05")
+    page.select_option("select[name=id_type]", "nik")
+    page.fill("input[name=id_number]", nik_for(date(1988, 6, 5), "female"))
+    page.select_option("select[name=region_code]", VILLAGE_ID1)
+    page.check("input[name=consent_given]")
+    page.fill("input[name=consent_date]", "2026-01-10")
+    page.click("[data-testid=save-client]")
+    assert page.inner_text("[data-testid=client-name]") == "Siti Aminah"
+
+    page.click("text=Add a household member")
+    form = page.locator("[data-testid=add-member-form]")
+    form.locator("input[name=full_name]").fill("Rina")
+    form.locator("select[name=relationship_to_head]").select_option("child")
+    form.locator("select[name=sex]").select_option("female")
+    form.locator("input[name=date_of_birth]").fill("2012-04-01")
+    form.locator("[data-testid=add-member]").click()
+    assert "Rina added to the household." in page.inner_text("main")
+
+    page.click("text=Add a household member")
+    form.locator("input[name=member_client_id]").fill(str(joko))
+    form.locator("select[name=relationship_to_head]").select_option("spouse")
+    form.locator("[data-testid=add-member]").click()
+    assert "Joko Susilo added to the household." in page.inner_text("main")
+
+    page.click("text=Change the head of the household")
+    page.select_option("[data-testid=head-form] select[name=member_id]", label=f"Joko Susilo (#{joko})")
+    page.click("[data-testid=make-head]")
+    assert "Joko Susilo is now the head of the household." in page.inner_text("main")
+    rows = {
+        line.split("\t")[0].split(" #")[0].strip(): line.split("\t")[1].strip()
+        for line in page.inner_text("[data-testid=household] tbody").splitlines()
+        if line.strip()
+    }
+    assert rows == {"Siti Aminah": "Spouse", "Rina": "Child", "Joko Susilo": "Head of household"}
+    assert "Head of household changed" in page.inner_text("[data-testid=timeline]")

@@ -1,0 +1,314 @@
+"""Household changes beyond adding and editing one member: a new head, and moving a client.
+
+The head of a household is the member whose ``relationship_to_head`` is ``"head"``; every other
+member's relationship says what they are *to the head* ("child" = the head's child). The head is
+always a registered client (registration and the first added member make the client the head), so
+the household can always be reached from a profile: a member without a client record must be
+linked to one before they can become the head.
+
+``Client.household_size`` is typed by the officer (the family card may list people not recorded
+here), not derived from the members, so none of these changes touch it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from srs.core import audit
+from srs.core.errors import ValidationFailed
+from srs.core.scope import region_id_condition
+from srs.extensions import db
+from srs.registry.models import Client, Household, HouseholdMember
+from srs.registry.services import _relationship, remove_household_member
+from srs.registry.validation import _Errors
+
+# What the old head becomes to the new head, by what the new head was to the old head.
+OLD_HEAD_BECOMES = {
+    "spouse": "spouse",
+    "child": "parent",
+    "parent": "child",
+    "sibling": "sibling",
+    "grandchild": "other_relative",  # a grandparent: there is no closer code
+    "other_relative": "other_relative",
+    "other": "other",
+}
+
+# REBASE[new head's relationship][member's relationship] = the member's relationship to the new
+# head. None: it cannot be worked out (a grandchild of the old head may be the new head's child or
+# a nephew), so the member gets "other" and the officer is asked to check. In-laws, grandparents,
+# aunts, uncles and cousins have no code of their own: they are "other_relative".
+REBASE: dict[str, dict[str, str | None]] = {
+    # The new head is the old head's spouse: the old head's children are the household's children.
+    "spouse": {
+        "spouse": None,
+        "child": "child",
+        "parent": "other_relative",
+        "sibling": "other_relative",
+        "grandchild": "grandchild",
+        "other_relative": "other_relative",
+        "other": "other",
+    },
+    # The new head is the old head's child.
+    "child": {
+        "spouse": "parent",
+        "child": "sibling",
+        "parent": "other_relative",
+        "sibling": "other_relative",
+        "grandchild": None,
+        "other_relative": "other_relative",
+        "other": "other",
+    },
+    # The new head is the old head's parent.
+    "parent": {
+        "spouse": "other_relative",
+        "child": "grandchild",
+        "parent": "spouse",
+        "sibling": "child",
+        "grandchild": "other_relative",
+        "other_relative": None,
+        "other": "other",
+    },
+    # The new head is the old head's brother or sister.
+    "sibling": {
+        "spouse": "other_relative",
+        "child": "other_relative",
+        "parent": "parent",
+        "sibling": "sibling",
+        "grandchild": "other_relative",
+        "other_relative": None,
+        "other": "other",
+    },
+    # The new head is the old head's grandchild.
+    "grandchild": {
+        "spouse": "other_relative",
+        "child": None,
+        "parent": "other_relative",
+        "sibling": "other_relative",
+        "grandchild": None,
+        "other_relative": None,
+        "other": "other",
+    },
+    # A more distant relative or someone unrelated: nobody else's relationship follows.
+    "other_relative": {},
+    "other": {},
+}
+
+
+def rebased_relationship(new_head_was: str, member_was: str) -> str | None:
+    """A member's relationship to the new head, or None when it cannot be worked out."""
+    return REBASE.get(new_head_was, {}).get(member_was)
+
+
+@dataclass
+class HeadChange:
+    """What changing the head did: the relationships changed and those the officer should check."""
+
+    new_head: HouseholdMember
+    old_head: HouseholdMember | None
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    to_review: list[str] = field(default_factory=list)
+
+
+def _locked_household(household_id: int) -> Household:
+    """The household with its members re-read under a row lock (PostgreSQL), so two officers
+    changing the same household one after the other each see the other's result."""
+    db.session.execute(select(Household.id).where(Household.id == household_id).with_for_update())
+    household = db.session.get(Household, household_id, populate_existing=True)
+    assert household is not None
+    db.session.scalars(
+        select(HouseholdMember)
+        .where(HouseholdMember.household_id == household_id)
+        .execution_options(populate_existing=True)
+    ).all()
+    return household
+
+
+def _bad(field_name: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, {field_name: [message]})
+
+
+def _member_id(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw.strip())
+    return None
+
+
+def change_head(client: Client, raw_member_id: Any, user: Any) -> HeadChange:
+    """Make another member of the client's household its head, in the caller's transaction.
+
+    Every other member's relationship is re-expressed relative to the new head where that follows
+    from what they were to the old head (see REBASE); where it does not, it becomes "other" and the
+    member is listed in ``to_review``. Audited on the timelines of the client, the old and the new head.
+    """
+    if client.household_id is None:
+        raise _bad("member_id", _("This client has no household yet."))
+    household = _locked_household(client.household_id)
+    member_id = _member_id(raw_member_id)
+    if member_id is None:
+        raise _bad("member_id", _("Choose the member who becomes the head of the household."))
+    new_head = next((m for m in household.members if m.id == member_id), None)
+    if new_head is None:
+        raise _bad("member_id", _("This person is not a member of this household."))
+    if new_head.relationship_to_head == "head":
+        raise _bad("member_id", _("%(name)s is already the head of the household.", name=new_head.full_name))
+    if new_head.client_id is None:
+        raise _bad(
+            "member_id",
+            _(
+                "Only a registered client can be the head of a household: link %(name)s to their "
+                "client record first (Edit, then the registered client number).",
+                name=new_head.full_name,
+            ),
+        )
+    old_head = next((m for m in household.members if m.relationship_to_head == "head"), None)
+    was = new_head.relationship_to_head
+    result = HeadChange(new_head=new_head, old_head=old_head)
+    for member in household.members:
+        if member is new_head:
+            after: str | None = "head"
+        elif member is old_head:
+            after = OLD_HEAD_BECOMES.get(was)
+        elif old_head is None:
+            after = None  # no head to start from: nothing can be worked out
+        else:
+            after = rebased_relationship(was, member.relationship_to_head)
+        if after is None:
+            after = "other"
+            result.to_review.append(member.full_name)
+        if after != member.relationship_to_head:
+            result.changes.append(
+                {
+                    "member_id": member.id,
+                    "name": member.full_name,
+                    "from": member.relationship_to_head,
+                    "to": after,
+                }
+            )
+            member.relationship_to_head = after
+    db.session.flush()
+    details = {
+        "new_head": new_head.full_name,
+        "new_head_client_id": new_head.client_id,
+        "old_head": old_head.full_name if old_head is not None else None,
+        "relationships": result.changes,
+        "to_review": result.to_review,
+        "household_id": household.id,
+    }
+    people = [client.id, new_head.client_id, old_head.client_id if old_head is not None else None]
+    for person in dict.fromkeys(p for p in people if p is not None):
+        audit.record("client.household_head", "client", person, user=user, **details)
+    return result
+
+
+# --- moving a client to another household --------------------------------------------------------
+
+
+def move_client(client: Client, data: Mapping[str, Any], user: Any) -> Household:
+    """Move the client into another household in the user's area (or into one, if they have none).
+
+    ``data`` holds ``household_id`` and ``relationship_to_head`` (to the target's head). The head of
+    a household with other members must hand over first (change_head); a client who was the only
+    member leaves an empty household, which is deleted. The member's own facts (disability, in
+    education, pregnant) go along. Audited on the client and on both heads' timelines.
+    """
+    errors = _Errors()
+    target: Household | None = None
+    target_id = _member_id(data.get("household_id"))
+    if target_id is None:
+        errors.add("household_id", _("Give the number of the household to move to."))
+    else:
+        target = db.session.scalar(
+            select(Household).where(Household.id == target_id, region_id_condition(Household.region_id, user))
+        )
+        if target is None:
+            errors.add("household_id", _("No household with this number in your area."))
+        elif target.id == client.household_id:
+            errors.add("household_id", _("%(name)s is already in this household.", name=client.full_name))
+    relationship = _relationship(data, errors)
+    if errors:
+        raise ValidationFailed(_("Some fields need attention."), errors.by_field)
+    assert target is not None and relationship is not None
+    # Lock both households in id order so two moves between the same pair cannot deadlock.
+    old_id = client.household_id
+    for household_id in sorted(i for i in (old_id, target.id) if i is not None):
+        _locked_household(household_id)
+    facts: dict[str, Any] = {"disability": client.disability, "in_education": client.in_education}
+    facts["pregnant"] = client.pregnant
+    old_head_client_id = None
+    if old_id is not None:
+        old = db.session.get(Household, old_id)
+        assert old is not None
+        own = next((m for m in old.members if m.client_id == client.id), None)
+        head = next((m for m in old.members if m.relationship_to_head == "head"), None)
+        old_head_client_id = head.client_id if head is not None else None
+        if own is not None:
+            if own.relationship_to_head == "head" and len(old.members) > 1:
+                raise _bad(
+                    "household_id",
+                    _(
+                        "%(name)s is the head of household %(id)d: make another member the head "
+                        "first, then move them.",
+                        name=client.full_name,
+                        id=old.id,
+                    ),
+                )
+            facts = {"disability": own.disability, "in_education": own.in_education, "pregnant": own.pregnant}
+            # Removal leaves the old household's audit to us (one entry per person, below).
+            remove_household_member(client, own, user, audit_it=False)
+        else:
+            client.household_id = None
+    member = HouseholdMember(
+        household=target,
+        client_id=client.id,
+        full_name=client.full_name,
+        relationship_to_head=relationship,
+        sex=client.sex,
+        date_of_birth=client.date_of_birth,
+        **facts,
+    )
+    db.session.add(member)
+    client.household_id = target.id
+    db.session.flush()
+    target_head = next((m for m in target.members if m.relationship_to_head == "head"), None)
+    moved = {"moved_client": client.full_name, "member_client_id": client.id, "relationship": relationship}
+    audit.record(
+        "client.household_move",
+        "client",
+        client.id,
+        user=user,
+        from_household_id=old_id,
+        to_household_id=target.id,
+        **moved,
+    )
+    if old_head_client_id not in (None, client.id):
+        audit.record(
+            "client.household",
+            "client",
+            old_head_client_id,
+            user=user,
+            removed_member=client.full_name,
+            relationship=None,
+            member_client_id=client.id,
+            moved_to_household_id=target.id,
+        )
+    if target_head is not None and target_head.client_id not in (None, client.id):
+        audit.record(
+            "client.household",
+            "client",
+            target_head.client_id,
+            user=user,
+            added_member=client.full_name,
+            relationship=relationship,
+            member_id=member.id,
+            member_client_id=client.id,
+        )
+    return target
