@@ -1,4 +1,5 @@
-"""Household changes beyond adding and editing one member: a new head, and moving a client.
+"""Household changes beyond adding and editing one member: a new head, moving a client, and what
+merging two records of one person does to their households.
 
 The head of a household is the member whose ``relationship_to_head`` is ``"head"``; every other
 member's relationship says what they are *to the head* ("child" = the head's child). The head is
@@ -20,11 +21,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from srs.core import audit
-from srs.core.errors import ValidationFailed
+from srs.core.errors import Conflict, ValidationFailed
 from srs.core.scope import region_id_condition
 from srs.extensions import db
 from srs.registry.models import Client, Household, HouseholdMember
-from srs.registry.services import _relationship, remove_household_member
+from srs.registry.services import _RECORD_FACTS, _relationship, remove_household_member
 from srs.registry.validation import _Errors
 
 # What the old head becomes to the new head, by what the new head was to the old head.
@@ -312,3 +313,182 @@ def move_client(client: Client, data: Mapping[str, Any], user: Any) -> Household
             member_client_id=client.id,
         )
     return target
+
+
+# --- merging two records of one person -----------------------------------------------------------
+
+# Who takes over as head when a merged-away record headed another household: the closest family
+# first (change_head can re-express most relationships from a spouse), then by who was added first.
+_SUCCESSION = ("spouse", "child", "parent", "sibling", "grandchild", "other_relative", "other")
+_MEMBER_OWN_FACTS = ("disability", "in_education", "pregnant")
+
+
+def _membership(client: Client) -> HouseholdMember | None:
+    """The client's own member row (at most one: the unique index ix_household_members_client_id)."""
+    return db.session.scalar(select(HouseholdMember).where(HouseholdMember.client_id == client.id))
+
+
+def _successor(members: list[HouseholdMember]) -> HouseholdMember | None:
+    registered = [m for m in members if m.client_id is not None and m.relationship_to_head in _SUCCESSION]
+    registered.sort(key=lambda m: (_SUCCESSION.index(m.relationship_to_head), m.id))
+    return registered[0] if registered else None
+
+
+def check_merge(keep: Client, duplicate: Client) -> None:
+    """Refuse, before anything changes, a merge that would leave a household without a head.
+
+    The kept client stays in their own household, so a duplicate heading *another* household must
+    hand over to a member who is a registered client (only they can be head); with none, the
+    supervisor is told which household to sort out first.
+    """
+    dup_member = _membership(duplicate)
+    keep_member = _membership(keep)
+    if dup_member is None or keep_member is None or keep_member.household_id == dup_member.household_id:
+        return
+    if dup_member.relationship_to_head != "head":
+        return
+    others = [m for m in dup_member.household.members if m is not dup_member]
+    if others and _successor(others) is None:
+        raise Conflict(
+            _(
+                "Record #%(dup)d is the head of household %(id)d, and none of its other members is a "
+                "registered client who could take over. Link one of them to their client record and "
+                "make them the head (or move the other members out), then merge again.",
+                dup=duplicate.id,
+                id=dup_member.household_id,
+            )
+        )
+
+
+def _head_client_id(household: Household) -> int | None:
+    head = next((m for m in household.members if m.relationship_to_head == "head"), None)
+    return head.client_id if head is not None else None
+
+
+def merge_households(keep: Client, duplicate: Client, user: Any) -> dict[str, Any] | None:
+    """Settle the households of two records being merged, so the person is a member once.
+
+    * Only the duplicate in a household: the kept client takes the duplicate's place (relationship
+      and own facts stay; name, sex and birth date come from the kept record).
+    * Both in the same household: the duplicate's row goes; if the duplicate was the head, the kept
+      client becomes head first (change_head re-expresses everyone's relationship).
+    * In different households: the kept client stays in their own; the duplicate leaves the other
+      one, handing the head over to a registered member first (check_merge refused the merge if
+      there is none); a household left empty is deleted, as when moving a client.
+
+    Facts the kept client's member row lacks (disability, in education, pregnant) are taken from the
+    duplicate's. Returns what happened, for the merge's audit entry (None: no household involved);
+    the heads of the households concerned get an entry on their own timelines.
+    """
+    dup_member = _membership(duplicate)
+    if dup_member is None:
+        return None
+    keep_member = _membership(keep)
+    ids = {dup_member.household_id} | ({keep_member.household_id} if keep_member is not None else set())
+    for household_id in sorted(ids):
+        _locked_household(household_id)
+    household = dup_member.household
+    details: dict[str, Any] = {
+        "household_id": household.id,
+        "duplicate_relationship": dup_member.relationship_to_head,
+    }
+    if keep_member is None:
+        dup_member.client_id = keep.id
+        for name in _RECORD_FACTS:
+            setattr(dup_member, name, getattr(keep, name))
+        keep.household_id = household.id
+        duplicate.household_id = None
+        db.session.flush()
+        details.update(outcome="joined", kept_name=keep.full_name)
+        head_id = _head_client_id(household)
+        if head_id not in (None, keep.id):
+            audit.record(
+                "client.household",
+                "client",
+                head_id,
+                user=user,
+                updated_member=dup_member.full_name,
+                member_id=dup_member.id,
+                changes={"member_client_id": {"from": duplicate.id, "to": keep.id}},
+            )
+        return details
+    for name in _MEMBER_OWN_FACTS:
+        if getattr(keep_member, name) is None and getattr(dup_member, name) is not None:
+            setattr(keep_member, name, getattr(dup_member, name))
+    change: HeadChange | None = None
+    if keep_member.household_id == household.id:
+        details["outcome"] = "same"
+        if dup_member.relationship_to_head == "head":
+            change = change_head(keep, keep_member.id, user)
+    else:
+        details.update(outcome="left", kept_household_id=keep_member.household_id, kept_name=keep.full_name)
+        others = [m for m in household.members if m is not dup_member]
+        if dup_member.relationship_to_head == "head" and others:
+            successor = _successor(others)
+            if successor is None:  # check_merge refuses this before anything changes
+                raise Conflict(_("A household would be left without a head."))
+            change = change_head(duplicate, successor.id, user)
+        details["dissolved"] = not others
+    if change is not None:
+        details["new_head"] = change.new_head.full_name
+        details["new_head_client_id"] = change.new_head.client_id
+        details["to_review"] = [name for name in change.to_review if name != dup_member.full_name]
+    name, relationship = dup_member.full_name, dup_member.relationship_to_head
+    head_id = _head_client_id(household) if not details.get("dissolved") else None
+    # The removal is recorded here, once per person concerned (the merge entries and the head's).
+    remove_household_member(duplicate, dup_member, user, audit_it=False)
+    duplicate.household_id = None
+    db.session.flush()
+    if head_id not in (None, keep.id, duplicate.id):
+        audit.record(
+            "client.household",
+            "client",
+            head_id,
+            user=user,
+            removed_member=name,
+            relationship=relationship,
+            member_client_id=duplicate.id,
+            merged_into_client_id=keep.id,
+        )
+    return details
+
+
+def describe_merge(details: Mapping[str, Any] | None) -> str:
+    """What a merge did to the households, in a sentence or two (flash message and timeline)."""
+    if not details:
+        return ""
+    hid = details.get("household_id")
+    outcome = details.get("outcome")
+    parts: list[str] = []
+    if outcome == "joined":
+        parts.append(
+            _(
+                "%(name)s took the merged record's place in household %(id)s.",
+                name=details.get("kept_name", ""),
+                id=hid,
+            )
+        )
+    elif outcome == "same":
+        parts.append(_("Both records were in household %(id)s: the second entry was removed.", id=hid))
+    elif outcome == "left":
+        parts.append(
+            _(
+                "The merged record was taken out of household %(id)s; %(name)s stays in household %(own)s.",
+                id=hid,
+                name=details.get("kept_name", ""),
+                own=details.get("kept_household_id"),
+            )
+        )
+    if details.get("new_head"):
+        parts.append(_("%(name)s is now the head of household %(id)s.", name=details["new_head"], id=hid))
+    if details.get("to_review"):
+        parts.append(
+            _(
+                "Check the relationships in household %(id)s: %(names)s.",
+                id=hid,
+                names=", ".join(details["to_review"]),
+            )
+        )
+    if details.get("dissolved"):
+        parts.append(_("Household %(id)s had no other members and was deleted.", id=hid))
+    return " ".join(parts)

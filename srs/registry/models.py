@@ -55,7 +55,11 @@ class HouseholdMember(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
-    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"), index=True)
+    # Unique: a client is a member of at most one household, once (NULLs, members without a
+    # client record, never clash on SQLite or PostgreSQL). Migration 0010 made it so.
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="SET NULL"), index=True, unique=True
+    )
     full_name: Mapped[str] = mapped_column(String(200))
     relationship_to_head: Mapped[str] = mapped_column(String(20), default="other")
     sex: Mapped[str | None] = mapped_column(String(10))

@@ -945,17 +945,30 @@ def client_foreign_keys() -> list[tuple[Any, Any]]:
     return found
 
 
-def merge_clients(keep: Client, duplicate: Client, user: Any) -> Client:
+@dataclass
+class Merged:
+    """The kept client, and what the merge did to the households (None: no household involved)."""
+
+    client: Client
+    households: dict[str, Any] | None = None
+
+
+def merge_clients(keep: Client, duplicate: Client, user: Any) -> Merged:
     """Fold ``duplicate`` into ``keep``: every record pointing at the duplicate now points at ``keep``.
 
-    Screenings, referrals, notes, household memberships and whatever other features add follow the
-    foreign keys, found generically in the schema. Facts ``keep`` lacks are taken from the duplicate;
-    the duplicate stays (marked merged) so its audit history remains readable from ``keep``.
+    Screenings, referrals, notes and whatever other features add follow the foreign keys, found
+    generically in the schema. Household memberships are settled first so the person is a member
+    of one household, once (households.merge_households). Facts ``keep`` lacks are taken from the
+    duplicate; the duplicate stays (marked merged) so its audit history remains readable from ``keep``.
     """
+    # households imports this module; importing it here avoids the cycle.
+    from srs.registry import households
+
     if keep.id == duplicate.id:
         raise Conflict(_("A client cannot be merged into itself."))
     if keep.merged_into_id or duplicate.merged_into_id:
         raise Conflict(_("One of these clients was already merged."))
+    households.check_merge(keep, duplicate)
     filled: list[str] = []
     moved_id = None
     if keep.id_type == "none" and duplicate.id_type != "none":
@@ -995,9 +1008,8 @@ def merge_clients(keep: Client, duplicate: Client, user: Any) -> Client:
         keep.consent_scope = duplicate.consent_scope
         keep.consent_recorded_by_id = duplicate.consent_recorded_by_id
         filled.append("consent")
-    if keep.household_id is None and duplicate.household_id is not None:
-        keep.household_id = duplicate.household_id
     db.session.flush()
+    household_details = households.merge_households(keep, duplicate, user)
 
     # Pairs between the two are settled by the merge itself; delete them before repointing.
     db.session.execute(
@@ -1078,9 +1090,17 @@ def merge_clients(keep: Client, duplicate: Client, user: Any) -> Client:
         merged_client_id=duplicate.id,
         filled=filled,
         moved=moved,
+        households=household_details,
     )
-    audit.record("client.merged_into", "client", duplicate.id, user=user, kept_client_id=keep.id)
-    return keep
+    audit.record(
+        "client.merged_into",
+        "client",
+        duplicate.id,
+        user=user,
+        kept_client_id=keep.id,
+        households=household_details,
+    )
+    return Merged(client=keep, households=household_details)
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -1322,8 +1342,12 @@ def registry_timeline(client: Client) -> list[TimelineItem]:
             title = _("Moved to another household")
             detail = _household_move_line(details)
         else:
+            from srs.registry.households import describe_merge
+
             title = _("Merged with a duplicate record")
             detail = _("Record #%(id)s was merged into this one.", id=details.get("merged_client_id"))
+            if details.get("households"):
+                detail += " " + describe_merge(details["households"])
         if entry.object_id != str(client.id):
             detail = (detail + " · " if detail else "") + _("from merged record #%(id)s", id=entry.object_id)
         items.append(

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from srs.core.access import roles_required
-from srs.core.errors import NotFound, ValidationFailed
+from srs.core.errors import Conflict, NotFound, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.core.pagination import page_args
 from srs.core.queue import enqueue_after_commit
@@ -315,8 +315,17 @@ def merge(candidate_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("registry.review"))
     keep = pair.pop(keep_id)
     duplicate = next(iter(pair.values()))
-    services.merge_clients(keep, duplicate, current_user)
-    flash(_("Merged: record #%(dup)d now lives on in #%(keep)d.", dup=duplicate.id, keep=keep.id), "success")
+    try:
+        merged = services.merge_clients(keep, duplicate, current_user)
+    except Conflict as exc:
+        # A redirect commits: undo whatever the merge had begun before it was refused.
+        db.session.rollback()
+        flash(exc.detail, "error")
+        return redirect(url_for("registry.review"))
+    message = _("Merged: record #%(dup)d now lives on in #%(keep)d.", dup=duplicate.id, keep=keep.id)
+    if merged.households:
+        message += " " + households.describe_merge(merged.households)
+    flash(message, "success")
     return redirect(url_for("registry.review"))
 
 
