@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from srs.core.models import AuditEntry
 from srs.extensions import db
 from srs.programmes.models import Screening
 from srs.referrals.models import Referral
 from srs.registry import services
-from srs.registry.models import Client, DuplicateCandidate, HouseholdMember
+from srs.registry.models import Client, DuplicateCandidate, Household, HouseholdMember
 from tests.registry.conftest import VILLAGE_ID1, payload, user
 
 
@@ -153,3 +155,240 @@ def test_register_page_shows_possible_duplicates_before_saving(app, make_client,
     assert saved.status_code == 302
     with app.app_context():
         assert db.session.query(Client).count() == 2
+
+
+# --- merging and households: the person ends up a member of one household, once -------------------
+
+
+def _household_state(app) -> dict[int, list[tuple[str, str, int | None]]]:
+    """Every household's members, checking the invariants the merge must keep on the way."""
+    with app.app_context():
+        households = db.session.scalars(select(Household).order_by(Household.id)).all()
+        state = {}
+        for household in households:
+            members = household.members
+            assert members, f"household {household.id} is empty"
+            assert [m.relationship_to_head for m in members].count("head") == 1, household.id
+            head = next(m for m in members if m.relationship_to_head == "head")
+            assert head.client_id is not None
+            state[household.id] = [(m.full_name, m.relationship_to_head, m.client_id) for m in members]
+        linked = [cid for rows in state.values() for _n, _r, cid in rows if cid is not None]
+        assert len(linked) == len(set(linked)), "a client is a member twice"
+        for client in db.session.scalars(select(Client).where(Client.merged_into_id.is_(None))):
+            rows = [hid for hid, members in state.items() for m in members if m[2] == client.id]
+            assert client.household_id == (rows[0] if rows else None), client.id
+        return state
+
+
+def _add(app, head_id: int, **data) -> int:
+    """Add a member to the head's household (started if needed); the household's id."""
+    with app.test_request_context():
+        head = db.session.get(Client, head_id)
+        if "member_client_id" in data:
+            data["member_client_id"] = str(data["member_client_id"])
+        services.add_household_member(head, data, user("officer.id1"))
+        db.session.commit()
+        return head.household_id
+
+
+def _merge(app, login_as, keep: int):
+    """Merge through the review page, keeping ``keep``; the response and the review page after it."""
+    with app.app_context():
+        pair_id = db.session.scalar(select(DuplicateCandidate.id).where(DuplicateCandidate.status == "open"))
+    supervisor = login_as("supervisor")
+    response = supervisor.post(f"/clients/review/{pair_id}/merge", data={"keep": str(keep)})
+    assert response.status_code == 302
+    return supervisor, supervisor.get("/clients/review").get_data(as_text=True)
+
+
+def _merge_entry(app, client_id: int) -> dict:
+    with app.app_context():
+        entry = db.session.scalar(
+            select(AuditEntry).where(
+                AuditEntry.action == "client.merge", AuditEntry.object_id == str(client_id)
+            )
+        )
+        return entry.details["households"]
+
+
+def test_merge_kept_client_without_household_takes_the_duplicates_place(app, make_client, login_as):
+    keep, dup = _pair(make_client)
+    joko = make_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
+    household = _add(app, joko, member_client_id=dup, relationship_to_head="spouse", disability="yes")
+    _supervisor, page = _merge(app, login_as, keep)
+    state = _household_state(app)
+    assert state[household] == [("Joko", "head", joko), ("Siti Aminah", "spouse", keep)]
+    with app.app_context():
+        member = db.session.scalar(select(HouseholdMember).where(HouseholdMember.client_id == keep))
+        assert member.disability is True  # the duplicate's member facts stay
+        assert db.session.get(Client, dup).household_id is None
+        # The head's timeline says who the member is now.
+        assert db.session.scalar(
+            select(AuditEntry.id)
+            .where(AuditEntry.object_id == str(joko), AuditEntry.action == "client.household")
+            .order_by(AuditEntry.id.desc())
+        )
+    details = _merge_entry(app, keep)
+    assert details["outcome"] == "joined" and details["household_id"] == household
+    assert f"Siti Aminah took the merged record&#39;s place in household {household}." in page
+
+
+def test_merge_in_the_same_household_drops_the_duplicates_row(app, make_client, login_as):
+    keep, dup = _pair(make_client)
+    household = _add(app, keep, member_client_id=dup, relationship_to_head="other", in_education="yes")
+    _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
+    _supervisor, page = _merge(app, login_as, keep)
+    state = _household_state(app)
+    assert state == {household: [("Siti Aminah", "head", keep), ("Rina", "child", None)]}
+    with app.app_context():
+        member = db.session.scalar(select(HouseholdMember).where(HouseholdMember.client_id == keep))
+        assert member.in_education is True  # known only on the duplicate's row: kept
+    assert _merge_entry(app, keep)["outcome"] == "same"
+    assert f"Both records were in household {household}: the second entry was removed." in page
+
+
+def test_merge_in_the_same_household_where_the_duplicate_was_head(app, make_client, login_as):
+    keep, dup = _pair(make_client)
+    household = _add(app, dup, member_client_id=keep, relationship_to_head="spouse")
+    _add(app, dup, full_name="Rina", relationship_to_head="child", sex="female")
+    _add(app, dup, full_name="Sri", relationship_to_head="parent", sex="female")
+    supervisor, page = _merge(app, login_as, keep)
+    # The kept client became head first (change_head): the spouse's children stay children.
+    assert _household_state(app) == {
+        household: [("Siti Aminah", "head", keep), ("Rina", "child", None), ("Sri", "other_relative", None)]
+    }
+    details = _merge_entry(app, keep)
+    assert details["outcome"] == "same" and details["new_head"] == "Siti Aminah"
+    assert f"Siti Aminah is now the head of household {household}." in page
+    with app.app_context():
+        assert db.session.scalar(
+            select(AuditEntry.id).where(
+                AuditEntry.object_id == str(keep), AuditEntry.action == "client.household_head"
+            )
+        )
+    profile = supervisor.get(f"/clients/{keep}").get_data(as_text=True)
+    assert f"Both records were in household {household}" in profile  # on the timeline
+
+
+def test_merge_across_households_the_kept_client_stays_in_their_own(app, make_client, login_as):
+    keep, dup = _pair(make_client)
+    joko = make_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
+    own = _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
+    other = _add(app, joko, member_client_id=dup, relationship_to_head="sibling")
+    _add(app, joko, full_name="Bayu", relationship_to_head="child", sex="male")
+    supervisor, page = _merge(app, login_as, keep)
+    assert _household_state(app) == {
+        own: [("Siti Aminah", "head", keep), ("Rina", "child", None)],
+        other: [("Joko", "head", joko), ("Bayu", "child", None)],
+    }
+    details = _merge_entry(app, keep)
+    assert details == {
+        "household_id": other,
+        "duplicate_relationship": "sibling",
+        "outcome": "left",
+        "kept_household_id": own,
+        "kept_name": "Siti Aminah",
+        "dissolved": False,
+    }
+    assert (
+        f"The merged record was taken out of household {other}; Siti Aminah stays in household {own}." in page
+    )
+    # Joko's timeline says his sibling's record left with the merge.
+    assert "Household member removed" in supervisor.get(f"/clients/{joko}").get_data(as_text=True)
+
+
+def test_merge_across_households_a_registered_member_takes_over_as_head(app, make_client, login_as):
+    keep, dup = _pair(make_client)
+    joko = make_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
+    agus = make_client(full_name="Agus", sex="male", date_of_birth="2004-05-05")
+    own = _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
+    other = _add(app, dup, full_name="Wawan", relationship_to_head="other", sex="male")
+    _add(app, dup, member_client_id=agus, relationship_to_head="child")
+    _add(app, dup, member_client_id=joko, relationship_to_head="spouse")
+    _add(app, dup, full_name="Dewi", relationship_to_head="child", sex="female")
+    _supervisor, page = _merge(app, login_as, keep)
+    # The spouse goes before the son; the children stay children of the new head.
+    assert _household_state(app) == {
+        own: [("Siti Aminah", "head", keep), ("Rina", "child", None)],
+        other: [
+            ("Wawan", "other", None),
+            ("Agus", "child", agus),
+            ("Joko", "head", joko),
+            ("Dewi", "child", None),
+        ],
+    }
+    details = _merge_entry(app, keep)
+    assert details["new_head"] == "Joko" and details["new_head_client_id"] == joko
+    assert f"Joko is now the head of household {other}." in page
+    with app.app_context():
+        heads = db.session.scalars(
+            select(AuditEntry.object_id).where(AuditEntry.action == "client.household_head")
+        ).all()
+        assert str(joko) in heads
+
+
+def test_merge_is_refused_when_nobody_registered_could_head_the_other_household(app, make_client, login_as):
+    keep, dup = _pair(make_client)
+    own = _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
+    other = _add(app, dup, full_name="Wawan", relationship_to_head="other", sex="male")
+    before = _household_state(app)
+    _supervisor, page = _merge(app, login_as, keep)
+    assert f"Record #{dup} is the head of household {other}, and none of its other members" in page
+    assert _household_state(app) == before
+    with app.app_context():
+        assert db.session.get(Client, dup).merged_into_id is None
+        assert db.session.get(Client, keep).id_type == "nik"  # nothing of the merge was kept
+        assert db.session.scalar(select(DuplicateCandidate.status)) == "open"
+    assert own != other
+
+
+def test_merge_across_households_deletes_the_one_the_duplicate_was_alone_in(app, make_client, login_as):
+    keep, dup = _pair(make_client)
+    own = _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
+    with app.test_request_context():
+        # A household of one: the duplicate alone (started by adding and removing a member).
+        services.add_household_member(
+            db.session.get(Client, dup),
+            {"full_name": "X", "relationship_to_head": "other"},
+            user("officer.id1"),
+        )
+        client = db.session.get(Client, dup)
+        other = client.household_id
+        services.remove_household_member(
+            client, next(m for m in client.household.members if m.full_name == "X"), user("officer.id1")
+        )
+        db.session.commit()
+    _supervisor, page = _merge(app, login_as, keep)
+    assert _household_state(app) == {own: [("Siti Aminah", "head", keep), ("Rina", "child", None)]}
+    assert _merge_entry(app, keep)["dissolved"] is True
+    assert f"Household {other} had no other members and was deleted." in page
+
+
+def test_merge_where_only_the_kept_client_has_a_household_changes_nothing(app, make_client, login_as):
+    keep, _dup = _pair(make_client)
+    own = _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
+    _merge(app, login_as, keep)
+    assert _household_state(app) == {own: [("Siti Aminah", "head", keep), ("Rina", "child", None)]}
+    assert _merge_entry(app, keep) is None
+
+
+def test_the_database_refuses_a_client_in_two_households(app, make_client):
+    first = make_client()
+    joko = make_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
+    _add(app, first, full_name="Rina", relationship_to_head="child", sex="female")
+    other = _add(app, joko, full_name="Bayu", relationship_to_head="child", sex="male")
+    with app.app_context():
+        db.session.add(
+            HouseholdMember(
+                household_id=other, client_id=first, full_name="Siti", relationship_to_head="other"
+            )
+        )
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+        # Members without a client record never clash.
+        db.session.add_all(
+            HouseholdMember(household_id=other, full_name=name, relationship_to_head="other") for name in "AB"
+        )
+        db.session.flush()
+        db.session.rollback()
