@@ -349,15 +349,19 @@ def check_merge(keep: Client, duplicate: Client) -> None:
         return
     others = [m for m in dup_member.household.members if m is not dup_member]
     if others and _successor(others) is None:
-        raise Conflict(
-            _(
-                "Record #%(dup)d is the head of household %(id)d, and none of its other members is a "
-                "registered client who could take over. Link one of them to their client record and "
-                "make them the head (or move the other members out), then merge again.",
-                dup=duplicate.id,
-                id=dup_member.household_id,
-            )
+        raise _headless(duplicate, dup_member.household_id)
+
+
+def _headless(duplicate: Client, household_id: int) -> Conflict:
+    return Conflict(
+        _(
+            "Record #%(dup)d is the head of household %(id)d, and none of its other members is a "
+            "registered client who could take over. Link one of them to their client record and "
+            "make them the head (or move the other members out), then merge again.",
+            dup=duplicate.id,
+            id=household_id,
         )
+    )
 
 
 def _head_client_id(household: Household) -> int | None:
@@ -425,8 +429,8 @@ def merge_households(keep: Client, duplicate: Client, user: Any) -> dict[str, An
         others = [m for m in household.members if m is not dup_member]
         if dup_member.relationship_to_head == "head" and others:
             successor = _successor(others)
-            if successor is None:  # check_merge refuses this before anything changes
-                raise Conflict(_("A household would be left without a head."))
+            if successor is None:  # changed since check_merge read it; the caller rolls back
+                raise _headless(duplicate, household.id)
             change = change_head(duplicate, successor.id, user)
         details["dissolved"] = not others
     if change is not None:
