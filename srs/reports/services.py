@@ -479,54 +479,52 @@ def _first_referral_in_period(filters: Filters) -> ColumnElement[bool]:
 _HOUR = 3600.0
 
 
-def _referral_median(conds: list[ColumnElement[bool]]) -> float | None:
+def _decision_time() -> tuple[Any, Any, float]:
+    """(time to a decision, its hour bucket, an hour in its unit) on the referral facts; NULL for
+    referrals not decided. PostgreSQL's former median measured seconds with extract(epoch ...),
+    SQLite's days with julianday(): each keeps its own measure, so each shows what it showed."""
+    F = ReferralFact
+    if db.engine.dialect.name == "postgresql":
+        return F.decision_seconds, func.floor(F.decision_seconds / _HOUR), _HOUR
+    days = func.julianday(F.decided_at) - func.julianday(F.created_at)
+    return days, cast(days * 24, Integer), 1 / 24
+
+
+def _referral_median(
+    conds: list[ColumnElement[bool]], hours: dict[float, tuple[int, float, float]]
+) -> float | None:
     """The median days to a decision over the referral facts matching ``conds``, exactly as the
     records give it (``median_days_to_decision``) but without sorting every decided referral.
 
-    A histogram of the decision times by hour (a hash aggregate over a small domain, with each
-    hour's lowest and highest value) locates the one or two middle values; only when one of them is
-    inside an hour holding several different values are that hour's values read in order.
+    ``hours`` is the histogram of their decision times by hour (bucket: count, lowest, highest
+    value), which the dashboard's grouped scan collects on the way. It locates the one or two middle
+    values; only when one of them is inside an hour holding several different values are that
+    hour's values read, in order, through the index on decision times.
     PostgreSQL's ``percentile_cont(0.5)`` interpolates ``a + (b - a) * 0.5`` between the middle
     values, SQLite's former median averaged them: each backend keeps its own arithmetic.
     """
-    F = ReferralFact
-    postgres = db.engine.dialect.name == "postgresql"
-    if postgres:
-        value: Any = F.decision_seconds
-        bucket: Any = func.floor(value / _HOUR)
-        decided = [*conds, F.decision_seconds.is_not(None)]
-    else:
-        # SQLite's former median measured days with julianday(); so does this one.
-        value = func.julianday(F.decided_at) - func.julianday(F.created_at)
-        bucket = cast(value * 24, Integer)
-        decided = [*conds, F.decided_at.is_not(None)]
-    hours = sorted(
-        (float(b), n, low, high)
-        for b, n, low, high in db.session.execute(
-            select(bucket, func.count(), func.min(value), func.max(value)).where(*decided).group_by(bucket)
-        )
-    )
-    total = sum(n for _b, n, _low, _high in hours)
+    value, bucket, width = _decision_time()
+    ordered = sorted(hours.items())
+    total = sum(n for n, _low, _high in hours.values())
     if total == 0:
         return None
 
     def value_at(rank: int) -> float:
         before = 0
-        for b, n, low, high in hours:
+        for b, (n, low, high) in ordered:
             if rank < before + n:
                 offset = rank - before
                 if offset == 0 or low == high:
                     return float(low)
                 if offset == n - 1:
                     return float(high)
-                # The hour's own values in order; the range (a little wider, for the index) only
-                # narrows the scan, the bucket expression decides membership as it did above.
-                width = _HOUR if postgres else 1 / 24
+                # The range (a little wider) only lets the index narrow the scan; the bucket
+                # expression decides membership, as it did in the histogram.
                 return float(
                     db.session.scalar(
                         select(value)
                         .where(
-                            *decided,
+                            *conds,
                             value >= (b - 1) * width,
                             value < (b + 2) * width,
                             bucket == b,
@@ -541,10 +539,11 @@ def _referral_median(conds: list[ColumnElement[bool]]) -> float | None:
 
     low_rank, high_rank = (total - 1) // 2, total // 2
     first = value_at(low_rank)
-    second = first if high_rank == low_rank else value_at(high_rank)
-    if postgres:
+    if db.engine.dialect.name == "postgresql":
+        second = first if high_rank == low_rank else value_at(high_rank)
         return _median_days(first + (second - first) * 0.5)
-    return round((first + second) / 2 if high_rank != low_rank else first, 1)
+    middle = [first] if high_rank == low_rank else [first, value_at(high_rank)]
+    return round(sum(middle) / len(middle), 1)
 
 
 def _client_funnel(filters: Filters) -> tuple[int, int, int]:
@@ -608,24 +607,30 @@ def dashboard(filters: Filters) -> Dashboard:
 
     result.screened, result.eligible, result.gap = _client_funnel(filters)
 
-    # Referrals created in the period, by region, status and month, with successful outcomes and
-    # first referrals (each client once): one range scan of the referral facts.
+    # Referrals created in the period, by region, status, month and hour to a decision, with
+    # successful outcomes and first referrals (each client once): one range scan of the referral
+    # facts gives every referral figure, the median's histogram included.
     F = ReferralFact
     referral_conds = referral_fact_conditions(filters)
     month, month_key = _month_grouping(F.created_at, filters)
+    decision, hour, _width = _decision_time()
     rows = db.session.execute(
         select(
             F.region_id,
             F.status,
             month,
+            hour,
             func.count(),
             func.count().filter(F.successful),
             func.count().filter(_first_referral_in_period(filters)),
+            func.min(decision),
+            func.max(decision),
         )
         .where(*referral_conds)
-        .group_by(F.region_id, F.status, month)
+        .group_by(F.region_id, F.status, month, hour)
     )
-    for region_id, status, month_value, n, ok, first in rows:
+    hours: dict[float, tuple[int, float, float]] = {}
+    for region_id, status, month_value, hour_value, n, ok, first, low, high in rows:
         ym = month_key(month_value)
         result.referrals[status] = result.referrals.get(status, 0) + n
         result.referrals_total += n
@@ -638,13 +643,17 @@ def dashboard(filters: Filters) -> Dashboard:
         if bucket is not None:
             per_district[bucket.id]["referrals"] += n
             per_district[bucket.id]["successful"] += ok
+        if hour_value is not None:
+            seen_n, seen_low, seen_high = hours.get(float(hour_value), (0, low, high))
+            hours[float(hour_value)] = (seen_n + n, min(seen_low, low), max(seen_high, high))
+    # Clients referred in more than one region: few, counted apart (see _first_referral_in_period).
     result.referred_clients += (
         db.session.scalar(
             select(func.count(func.distinct(F.client_id))).where(*referral_conds, F.multi_region)
         )
         or 0
     )
-    result.median_days = _referral_median(referral_conds)
+    result.median_days = _referral_median(referral_conds, hours)
 
     rows = db.session.execute(
         select(Referral.region_id, func.count())
