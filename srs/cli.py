@@ -31,7 +31,7 @@ def register_cli(app: Flask) -> None:
         """Rebuild the dashboard's facts from the records (after loading data with SQL, past the app)."""
         from srs.reports import facts
 
-        rows = facts.rebuild_all()
+        rows = facts.rebuild_all() + facts.rebuild_referrals()
         commit()
         click.echo(f"{rows} report fact rows rebuilt.")
 

@@ -14,6 +14,9 @@ from srs.extensions import db
 
 T = TypeVar("T")
 
+# Far beyond any real list, and small enough that page × per_page fits the databases' 64-bit OFFSET.
+MAX_PAGE = 1_000_000
+
 
 @dataclass
 class Page(Generic[T]):
@@ -59,10 +62,10 @@ def page_args(strict: bool = True) -> tuple[int, int]:
             continue
         try:
             number = int(raw)
-            if number < 1:
+            if not 1 <= number <= MAX_PAGE:
                 raise ValueError
         except ValueError:
-            errors[name] = [_("Must be a whole number of 1 or more.")]
+            errors[name] = [_("Must be a whole number from 1 to %(max)d.", max=MAX_PAGE)]
             values[name] = fallback
             continue
         values[name] = number

@@ -1,12 +1,13 @@
-"""Keeps ``report_screening_facts`` in step with clients, screenings and referrals.
+"""Keeps ``report_screening_facts`` and ``report_referral_facts`` in step with clients, screenings
+and referrals.
 
 The facts of a client are always rebuilt whole from the records (delete, then insert from one
 SELECT), so there is one definition of what they say and no incremental arithmetic to drift. The
 rebuild runs in the same transaction as the change: ORM changes are caught after every flush (one
 listener for every feature, tests' factories included). The registry's merge moves records with bulk
 UPDATEs, but it also marks the duplicate merged through the ORM, so both clients are rebuilt at that
-flush, after the records moved. Bulk loads outside the ORM call ``rebuild_all`` (the migration and the
-benchmark do).
+flush, after the records moved. Bulk loads outside the ORM call ``rebuild_all`` and
+``rebuild_referrals`` (the migrations, ``flask rebuild-report-facts`` and the benchmark do).
 """
 
 from __future__ import annotations
@@ -14,14 +15,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, event, exists, func, insert, inspect, literal, select
+from sqlalchemy import (
+    Connection,
+    Double,
+    and_,
+    case,
+    cast,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from srs.extensions import db
 from srs.programmes.models import Screening, ScreeningResult
 from srs.referrals.models import Referral
 from srs.registry.models import Client
-from srs.reports.models import ScreeningFact
+from srs.reports.models import ReferralFact, ScreeningFact
 
 ANY_PROGRAMME = 0
 _BATCH = 500
@@ -128,6 +143,68 @@ _COLUMNS = [
 ]
 
 
+def decision_seconds(dialect: str) -> Any:
+    """Seconds from a referral to its decision, as the dashboard's median has always measured them."""
+    if dialect == "postgresql":
+        # extract() gives numeric; percentile_cont read it as double precision, and so does the column.
+        return cast(func.extract("epoch", Referral.decided_at - Referral.created_at), Double)
+    return (func.julianday(Referral.decided_at) - func.julianday(Referral.created_at)) * 86400.0
+
+
+def _referral_facts_select(client_ids: list[int] | None, dialect: str) -> Any:
+    """Every referral fact row of the given clients (all clients for None), as one SELECT.
+
+    Not limited to clients not merged away: the dashboard's referral figures never were (a merge
+    moves the duplicate's referrals to the kept client anyway).
+    """
+    order = (Referral.created_at, Referral.id)
+    by_client = {"partition_by": Referral.client_id, "order_by": order}
+    by_programme = {"partition_by": (Referral.client_id, Referral.programme_id), "order_by": order}
+    stmt = select(
+        Referral.id,
+        Referral.client_id,
+        Referral.region_id,
+        Referral.programme_id,
+        Referral.status,
+        Referral.created_at,
+        # Never NULL (an undecided outcome would make the AND unknown).
+        case((and_(Referral.status == "completed", Referral.outcome == "successful"), True), else_=False),
+        Referral.decided_at,
+        decision_seconds(dialect),
+        func.lag(Referral.created_at).over(**by_client),
+        func.lag(Referral.created_at).over(**by_programme),
+        func.min(Referral.region_id).over(partition_by=Referral.client_id)
+        != func.max(Referral.region_id).over(partition_by=Referral.client_id),
+        Client.sex,
+        Client.date_of_birth,
+        Client.work_status,
+        Client.disability,
+    ).join(Client, Client.id == Referral.client_id)
+    if client_ids is not None:
+        stmt = stmt.where(Referral.client_id.in_(client_ids))
+    return stmt
+
+
+_REFERRAL_COLUMNS = [
+    "referral_id",
+    "client_id",
+    "region_id",
+    "programme_id",
+    "status",
+    "created_at",
+    "successful",
+    "decided_at",
+    "decision_seconds",
+    "prev_at",
+    "prev_programme_at",
+    "multi_region",
+    "sex",
+    "date_of_birth",
+    "work_status",
+    "disability",
+]
+
+
 def refresh_clients(client_ids: Iterable[int], connection: Connection | None = None) -> None:
     """Rebuild the facts of these clients from their current records (in the current transaction)."""
     ids = sorted({int(i) for i in client_ids if i is not None})
@@ -136,14 +213,31 @@ def refresh_clients(client_ids: Iterable[int], connection: Connection | None = N
         chunk = ids[start : start + _BATCH]
         conn.execute(delete(ScreeningFact).where(ScreeningFact.client_id.in_(chunk)))
         conn.execute(insert(ScreeningFact).from_select(_COLUMNS, _facts_select(chunk)))
+        conn.execute(delete(ReferralFact).where(ReferralFact.client_id.in_(chunk)))
+        conn.execute(
+            insert(ReferralFact).from_select(
+                _REFERRAL_COLUMNS, _referral_facts_select(chunk, conn.dialect.name)
+            )
+        )
 
 
 def rebuild_all(connection: Connection | None = None) -> int:
-    """Rebuild every client's facts (after a bulk load or to repair); returns the number of rows."""
+    """Rebuild every client's screening facts (after a bulk load or to repair); returns the number of
+    rows. Migration 0008 runs it, before the referral facts exist: ``rebuild_referrals`` does those."""
     conn = connection if connection is not None else db.session.connection()
     conn.execute(delete(ScreeningFact))
     conn.execute(insert(ScreeningFact).from_select(_COLUMNS, _facts_select(None)))
     return conn.execute(select(func.count()).select_from(ScreeningFact)).scalar_one()
+
+
+def rebuild_referrals(connection: Connection | None = None) -> int:
+    """Rebuild every referral fact (after a bulk load or to repair); returns the number of rows."""
+    conn = connection if connection is not None else db.session.connection()
+    conn.execute(delete(ReferralFact))
+    conn.execute(
+        insert(ReferralFact).from_select(_REFERRAL_COLUMNS, _referral_facts_select(None, conn.dialect.name))
+    )
+    return conn.execute(select(func.count()).select_from(ReferralFact)).scalar_one()
 
 
 def _client_ids_touched(session: Session) -> set[int]:
@@ -152,6 +246,9 @@ def _client_ids_touched(session: Session) -> set[int]:
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Client):
             ids.add(obj.id)
+            # Merged away: the records the merge moved now count for the kept client.
+            if obj.merged_into_id is not None:
+                ids.add(obj.merged_into_id)
         elif isinstance(obj, Screening | Referral):
             ids.add(obj.client_id)
             # A record moved from one client to another changes the facts of both.

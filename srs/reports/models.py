@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, text
+from sqlalchemy import Date, Double, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from srs.core.models import UTCDateTime
@@ -79,6 +79,89 @@ class ScreeningFact(db.Model):
     prev_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     prev_eligible_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     gaps: Mapped[int] = mapped_column()
+    sex: Mapped[str] = mapped_column(String(10))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    work_status: Mapped[str | None] = mapped_column(String(20))
+    disability: Mapped[bool | None] = mapped_column()
+
+
+class ReferralFact(db.Model):
+    """What the dashboard counts about one referral, kept in step with the records by ``facts.py``.
+
+    One row per referral, with the referral's region, programme, status and creation time, whether it
+    was completed successfully, and the time to the agency's decision (``decision_seconds``, the same
+    value PostgreSQL's ``extract(epoch from decided_at - created_at)`` gives, so the median read from
+    these rows equals ``percentile_cont`` over the records). ``prev_at`` / ``prev_programme_at`` are the
+    client's previous referral (to any programme / to the same programme), so "clients referred in a
+    period" is a plain count of the rows in the period whose previous one falls before it. That holds
+    under a region filter only when all the client's referrals are in one region: ``multi_region``
+    marks the others, which the dashboard counts with a DISTINCT (they are few).
+    Client attributes are copied so the demographic filters need no join.
+    """
+
+    __tablename__ = "report_referral_facts"
+    __table_args__ = (
+        # A supervisor's regions and period: one range scan, answered from the index alone.
+        Index(
+            "ix_report_referral_facts_region_created",
+            "region_id",
+            "created_at",
+            postgresql_include=[
+                "programme_id",
+                "status",
+                "successful",
+                "decision_seconds",
+                "prev_at",
+                "prev_programme_at",
+                "multi_region",
+            ],
+        ),
+        # An admin's period over every region: the same, without a region to lead with.
+        Index(
+            "ix_report_referral_facts_created",
+            "created_at",
+            postgresql_include=[
+                "region_id",
+                "programme_id",
+                "status",
+                "successful",
+                "decision_seconds",
+                "prev_at",
+                "prev_programme_at",
+                "multi_region",
+            ],
+        ),
+        # The median's exact middle values: the referrals of one hour-wide bucket of decision times.
+        Index(
+            "ix_report_referral_facts_decision",
+            "decision_seconds",
+            postgresql_include=["region_id", "created_at", "programme_id"],
+            postgresql_where=text("decision_seconds IS NOT NULL"),
+        ),
+        # Clients referred in more than one region are counted with a DISTINCT over these rows only.
+        Index(
+            "ix_report_referral_facts_multi_region",
+            "created_at",
+            postgresql_include=["region_id", "programme_id", "client_id"],
+            postgresql_where=text("multi_region"),
+            sqlite_where=text("multi_region"),
+        ),
+    )
+
+    referral_id: Mapped[int] = mapped_column(
+        ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    client_id: Mapped[int] = mapped_column(index=True)
+    region_id: Mapped[int] = mapped_column()
+    programme_id: Mapped[int] = mapped_column()
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    successful: Mapped[bool] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_seconds: Mapped[float | None] = mapped_column(Double)
+    prev_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    prev_programme_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    multi_region: Mapped[bool] = mapped_column()
     sex: Mapped[str] = mapped_column(String(10))
     date_of_birth: Mapped[date] = mapped_column(Date)
     work_status: Mapped[str | None] = mapped_column(String(20))

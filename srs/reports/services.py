@@ -20,10 +20,11 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     DateTime,
+    Integer,
     Select,
     and_,
     bindparam,
-    case,
+    cast,
     exists,
     func,
     or_,
@@ -41,7 +42,7 @@ from srs.referrals.services import STATUS_LABELS
 from srs.regions.models import Region
 from srs.registry.models import SEXES, WORK_STATUSES, Client
 from srs.reports.facts import ANY_PROGRAMME
-from srs.reports.models import ScreeningFact
+from srs.reports.models import ReferralFact, ScreeningFact
 
 AGE_GROUPS: dict[str, tuple[int, int | None]] = {
     "0-14": (0, 14),
@@ -359,25 +360,12 @@ def _median_days(seconds: Any) -> float | None:
     return None if seconds is None else round(float(seconds) / 86400, 1)
 
 
-def _referred_and_median(filters: Filters) -> tuple[int, float | None]:
-    """Distinct clients referred in the period, and the median days to a decision."""
-    conds = referral_conditions(filters)
-    if db.engine.dialect.name == "postgresql":
-        # Both in one pass over the referrals of the period (each needs a sort; the scan is shared).
-        seconds = func.extract("epoch", Referral.decided_at - Referral.created_at)
-        referred, median = db.session.execute(
-            select(
-                func.count(func.distinct(Referral.client_id)),
-                func.percentile_cont(0.5).within_group(seconds).filter(Referral.decided_at.is_not(None)),
-            ).where(*conds)
-        ).one()
-        return referred or 0, _median_days(median)
-    referred = db.session.scalar(select(func.count(func.distinct(Referral.client_id))).where(*conds))
-    return referred or 0, median_days_to_decision(filters)
-
-
 def median_days_to_decision(filters: Filters) -> float | None:
-    """Median days from referral to the agency's decision, over referrals created in the period."""
+    """Median days from referral to the agency's decision, over referrals created in the period.
+
+    Read from the records with a sort: the definition the dashboard's figure (``_referral_median``,
+    from the facts without a sort) is checked against.
+    """
     conds = [*referral_conditions(filters), Referral.decided_at.is_not(None)]
     if db.engine.dialect.name == "postgresql":
         seconds = func.extract("epoch", Referral.decided_at - Referral.created_at)
@@ -464,6 +452,100 @@ def _bucket(path_by_id: dict[int, str], buckets: list[Region]) -> Callable[[int]
     return find
 
 
+def referral_fact_conditions(filters: Filters) -> list[ColumnElement[bool]]:
+    """``referral_conditions`` on the referral facts (the same rows, without a join to clients)."""
+    F = ReferralFact
+    conds: list[ColumnElement[bool]] = [
+        region_condition(F.region_id, filters),
+        F.created_at >= filters.start,
+        F.created_at < filters.end,
+    ]
+    if filters.programme is not None:
+        conds.append(F.programme_id == filters.programme.id)
+    return [*conds, *_demographic_conditions(filters, F)]
+
+
+def _first_referral_in_period(filters: Filters) -> ColumnElement[bool]:
+    """The client's first referral in the period (to the chosen programme, when one is chosen).
+
+    Only for clients referred in one region: under a region filter a client referred elsewhere
+    first would otherwise be missed. The others (``multi_region``) are counted with a DISTINCT.
+    """
+    F = ReferralFact
+    prev = F.prev_programme_at if filters.programme is not None else F.prev_at
+    return and_(~F.multi_region, or_(prev.is_(None), prev < filters.start))
+
+
+_HOUR = 3600.0
+
+
+def _decision_time() -> tuple[Any, Any, float]:
+    """(time to a decision, its hour bucket, an hour in its unit) on the referral facts; NULL for
+    referrals not decided. PostgreSQL's former median measured seconds with extract(epoch ...),
+    SQLite's days with julianday(): each keeps its own measure, so each shows what it showed."""
+    F = ReferralFact
+    if db.engine.dialect.name == "postgresql":
+        return F.decision_seconds, func.floor(F.decision_seconds / _HOUR), _HOUR
+    days = func.julianday(F.decided_at) - func.julianday(F.created_at)
+    return days, cast(days * 24, Integer), 1 / 24
+
+
+def _referral_median(
+    conds: list[ColumnElement[bool]], hours: dict[float, tuple[int, float, float]]
+) -> float | None:
+    """The median days to a decision over the referral facts matching ``conds``, exactly as the
+    records give it (``median_days_to_decision``) but without sorting every decided referral.
+
+    ``hours`` is the histogram of their decision times by hour (bucket: count, lowest, highest
+    value), which the dashboard's grouped scan collects on the way. It locates the one or two middle
+    values; only when one of them is inside an hour holding several different values are that
+    hour's values read, in order, through the index on decision times.
+    PostgreSQL's ``percentile_cont(0.5)`` interpolates ``a + (b - a) * 0.5`` between the middle
+    values, SQLite's former median averaged them: each backend keeps its own arithmetic.
+    """
+    value, bucket, width = _decision_time()
+    ordered = sorted(hours.items())
+    total = sum(n for n, _low, _high in hours.values())
+    if total == 0:
+        return None
+
+    def value_at(rank: int) -> float:
+        before = 0
+        for b, (n, low, high) in ordered:
+            if rank < before + n:
+                offset = rank - before
+                if offset == 0 or low == high:
+                    return float(low)
+                if offset == n - 1:
+                    return float(high)
+                # The range (a little wider) only lets the index narrow the scan; the bucket
+                # expression decides membership, as it did in the histogram.
+                return float(
+                    db.session.scalar(
+                        select(value)
+                        .where(
+                            *conds,
+                            value >= (b - 1) * width,
+                            value < (b + 2) * width,
+                            bucket == b,
+                        )
+                        .order_by(value)
+                        .offset(offset)
+                        .limit(1)
+                    )
+                )
+            before += n
+        raise AssertionError("rank beyond the histogram")  # pragma: no cover
+
+    low_rank, high_rank = (total - 1) // 2, total // 2
+    first = value_at(low_rank)
+    if db.engine.dialect.name == "postgresql":
+        second = first if high_rank == low_rank else value_at(high_rank)
+        return _median_days(first + (second - first) * 0.5)
+    middle = [first] if high_rank == low_rank else [first, value_at(high_rank)]
+    return round(sum(middle) / len(middle), 1)
+
+
 def _client_funnel(filters: Filters) -> tuple[int, int, int]:
     """Clients screened, clients found eligible and the coverage gap, from the facts table.
 
@@ -525,21 +607,34 @@ def dashboard(filters: Filters) -> Dashboard:
 
     result.screened, result.eligible, result.gap = _client_funnel(filters)
 
-    # Referrals created in the period, by region, status and month, with successful outcomes.
-    month, month_key = _month_grouping(Referral.created_at, filters)
-    successful = func.sum(
-        case((and_(Referral.status == "completed", Referral.outcome == "successful"), 1), else_=0)
-    )
+    # Referrals created in the period, by region, status, month and hour to a decision, with
+    # successful outcomes and first referrals (each client once): one range scan of the referral
+    # facts gives every referral figure, the median's histogram included.
+    F = ReferralFact
+    referral_conds = referral_fact_conditions(filters)
+    month, month_key = _month_grouping(F.created_at, filters)
+    decision, hour, _width = _decision_time()
     rows = db.session.execute(
-        select(Referral.region_id, Referral.status, month, func.count(), successful)
-        .where(*referral_conditions(filters))
-        .group_by(Referral.region_id, Referral.status, month)
+        select(
+            F.region_id,
+            F.status,
+            month,
+            hour,
+            func.count(),
+            func.count().filter(F.successful),
+            func.count().filter(_first_referral_in_period(filters)),
+            func.min(decision),
+            func.max(decision),
+        )
+        .where(*referral_conds)
+        .group_by(F.region_id, F.status, month, hour)
     )
-    for region_id, status, month_value, n, ok in rows:
+    hours: dict[float, tuple[int, float, float]] = {}
+    for region_id, status, month_value, hour_value, n, ok, first, low, high in rows:
         ym = month_key(month_value)
-        ok = int(ok or 0)
         result.referrals[status] = result.referrals.get(status, 0) + n
         result.referrals_total += n
+        result.referred_clients += first
         result.trend_referrals[ym] = result.trend_referrals.get(ym, 0) + n
         if status == "completed":
             result.completed += n
@@ -548,7 +643,17 @@ def dashboard(filters: Filters) -> Dashboard:
         if bucket is not None:
             per_district[bucket.id]["referrals"] += n
             per_district[bucket.id]["successful"] += ok
-    result.referred_clients, result.median_days = _referred_and_median(filters)
+        if hour_value is not None:
+            seen_n, seen_low, seen_high = hours.get(float(hour_value), (0, low, high))
+            hours[float(hour_value)] = (seen_n + n, min(seen_low, low), max(seen_high, high))
+    # Clients referred in more than one region: few, counted apart (see _first_referral_in_period).
+    result.referred_clients += (
+        db.session.scalar(
+            select(func.count(func.distinct(F.client_id))).where(*referral_conds, F.multi_region)
+        )
+        or 0
+    )
+    result.median_days = _referral_median(referral_conds, hours)
 
     rows = db.session.execute(
         select(Referral.region_id, func.count())

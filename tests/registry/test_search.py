@@ -91,3 +91,16 @@ def test_name_search_follows_renames_moves_and_merges(client, api_token, make_cl
     assert renamed not in ids("dewi lestari")
     assert ids("rahmawati putr") == [kept]
     assert ids("rahmawati putri", region="35.16.12") == []
+
+
+def test_a_page_number_too_large_for_the_database_is_refused_or_ignored(
+    client, api_token, login_as, make_client
+):
+    make_client(full_name="Budi Santoso", sex="male", date_of_birth="1980-01-01")
+    huge = "99999999999999999999"
+    response = client.get(f"/api/v1/clients?page={huge}", headers=api_token("officer"))
+    assert response.status_code == 422
+    assert "page" in response.get_json()["errors"]
+    # HTML lists fall back to the first page instead.
+    page = login_as("officer").get(f"/clients/?page={huge}")
+    assert page.status_code == 200 and "Budi Santoso" in page.get_data(as_text=True)

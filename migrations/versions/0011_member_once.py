@@ -1,7 +1,7 @@
 """A client is a member of at most one household, once: household_members.client_id becomes unique
 
-Revision ID: 0010_member_once
-Revises: 0009_registry2
+Revision ID: 0011_member_once
+Revises: 0010_referral_facts
 Create Date: 2026-12-02 09:00:00
 
 Merging two records of one person used to leave the kept client listed twice in one household, or
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0010_member_once"
-down_revision = "0009_registry2"
+revision = "0011_member_once"
+down_revision = "0010_referral_facts"
 branch_labels = None
 depends_on = None
 
