@@ -22,6 +22,9 @@ def create_app(config: Config | None = None) -> Flask:
     )
     app.config.from_object(config)
     from srs.core.ids import IdConverter
+    from srs.core.requests import SrsRequest
+
+    app.request_class = SrsRequest
 
     # Before any blueprint: every <int:...> id in a path is bounded to what an id column holds.
     app.url_map.converters["int"] = IdConverter
