@@ -18,12 +18,16 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, true
 from werkzeug.datastructures import MultiDict
 
 from srs.accounts.models import User
+from srs.cases.models import Case
 from srs.core.transaction import commit
 from srs.extensions import db
+from srs.referrals.models import Referral
+from srs.regions.models import Region
+from srs.registry.models import Client, Household, HouseholdMember
 from srs.seed import seed_demo
 from tests.conftest import DEMO_PASSWORD, ROLE_USERS, login
 
@@ -141,10 +145,10 @@ def _kind(path: str) -> str:
     return re.sub(r"\d+", "N", path)
 
 
-def _crawl_forms(client: FlaskClient) -> list[Form]:
+def _crawl_forms(client: FlaskClient, start: list[str]) -> list[Form]:
     """Follow internal links breadth-first; return one form of every kind met on the way."""
     seen: set[str] = set()
-    queue = deque(["/"])
+    queue = deque(start)
     kinds: dict[str, int] = {}
     forms: dict[str, Form] = {}
     while queue and len(seen) < PAGES_PER_ROLE:
@@ -218,6 +222,51 @@ def _fuzz(client: FlaskClient, form: Form, hostile: list[str]) -> list[tuple[str
     return failures
 
 
+def _start_pages(app: Flask, role: str) -> list[str]:
+    """Home, then pages whose forms a short walk reaches too late (or never): a household with
+    members (edit a member, change the head), a client without a case file, an accepted referral."""
+    pages = ["/"]
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == ROLE_USERS[role]))
+        assert user is not None
+        in_scope = Region.path.startswith(user.regions[0].path) if user.regions else true()
+        member = db.session.scalar(
+            select(HouseholdMember)
+            .join(Household, Household.id == HouseholdMember.household_id)
+            .join(Region, Region.id == Household.region_id)
+            .where(in_scope, HouseholdMember.relationship_to_head != "head")
+            .order_by(HouseholdMember.id)
+            .limit(1)
+        )
+        head = member and db.session.scalar(
+            select(HouseholdMember.client_id).where(
+                HouseholdMember.household_id == member.household_id,
+                HouseholdMember.relationship_to_head == "head",
+                HouseholdMember.client_id.is_not(None),
+            )
+        )
+        if member is not None and head:
+            pages += [f"/clients/{head}", f"/clients/{head}/members/{member.id}/edit"]
+        no_case = db.session.scalar(
+            select(Client.id)
+            .join(Region, Region.id == Client.region_id)
+            .where(in_scope, ~Client.id.in_(select(Case.client_id)))
+            .order_by(Client.id)
+            .limit(1)
+        )
+        if no_case:
+            pages += [f"/clients/{no_case}", f"/cases/client/{no_case}"]
+        if user.agency_id is not None:
+            accepted = db.session.scalar(
+                select(Referral.id)
+                .where(Referral.agency_id == user.agency_id, Referral.status == "accepted")
+                .limit(1)
+            )
+            if accepted:
+                pages.append(f"/referrals/{accepted}")
+    return pages
+
+
 def _snapshot(app: Flask, username: str) -> tuple[str, str, bool]:
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == username))
@@ -245,7 +294,7 @@ def test_every_post_form_of_the_demo_survives_hostile_input(app: Flask) -> None:
         client = app.test_client()
         assert login(client, ROLE_USERS[role]).status_code == 302
         account = _snapshot(app, ROLE_USERS[role])
-        forms = _crawl_forms(client)
+        forms = _crawl_forms(client, _start_pages(app, role))
         assert forms, role  # the walk found forms to try
         for form in forms:
             kind = _kind(urlsplit(form.action).path)
@@ -261,5 +310,11 @@ def test_every_post_form_of_the_demo_survives_hostile_input(app: Flask) -> None:
             if client.get("/").status_code != 200:
                 _restore(app, ROLE_USERS[role], account)
                 assert login(client, ROLE_USERS[role]).status_code == 302, (role, form.action)
-    assert len(kinds) > 20, kinds
+    # The sign-in form, as someone not signed in (the limiter's 429 is an answer too).
+    anonymous = app.test_client()
+    [login_form] = [f for f in _crawl_forms(anonymous, ["/login"]) if urlsplit(f.action).path == "/login"]
+    with app.app_context():
+        failures += [("anonymous", *f) for f in _fuzz(anonymous, login_form, HOSTILE)]
+    kinds.add("/login")
+    assert len(kinds) > 40, sorted(kinds)
     assert failures == [], "\n".join(" | ".join(f) for f in failures)
