@@ -21,6 +21,13 @@ def create_app(config: Config | None = None) -> Flask:
         instance_path=str(config.INSTANCE_PATH),
     )
     app.config.from_object(config)
+    from srs.core.ids import IdConverter
+    from srs.core.requests import SrsRequest
+
+    app.request_class = SrsRequest
+
+    # Before any blueprint: every <int:...> id in a path is bounded to what an id column holds.
+    app.url_map.converters["int"] = IdConverter
     app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
     config.INSTANCE_PATH.mkdir(parents=True, exist_ok=True)
     if config.PROXY_COUNT > 0:

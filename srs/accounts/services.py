@@ -201,6 +201,9 @@ def _resolve(data: UserInput, errors: dict[str, list[str]]) -> tuple[list[Region
             agency = db.session.scalar(select(Agency).where(Agency.code == data.agency_code))
             if agency is None:
                 errors.setdefault("agency", []).append(_("Unknown agency."))
+    if data.locale and data.locale not in current_app.config["LANGUAGES"]:
+        # Stored in a short column and put in the session at sign-in: only a language the app speaks.
+        errors.setdefault("locale", []).append(_("Choose one of the languages."))
     if data.role not in REGIONAL_ROLES:
         regions = []
     if data.role != "agency_staff":

@@ -7,7 +7,6 @@ instead of finding somebody else's complaint.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,6 +28,7 @@ from srs.cases.models import (
 )
 from srs.core import audit
 from srs.core.errors import Conflict, ValidationFailed
+from srs.core.ids import parse_id
 from srs.core.models import utcnow
 from srs.core.scope import region_id_condition, region_in_scope
 from srs.core.workdays import due_date
@@ -156,9 +156,8 @@ def create_complaint(data: ComplaintInput, by: User) -> Complaint:
     errors: dict[str, list[str]] = {}
     if data.channel not in COMPLAINT_CHANNELS:
         errors["channel"] = [_("Choose how the complaint came in.")]
-    category = None
-    with contextlib.suppress(TypeError, ValueError):
-        category = db.session.get(ComplaintCategory, int(data.category_id))
+    category_pk = parse_id(data.category_id)
+    category = db.session.get(ComplaintCategory, category_pk) if category_pk is not None else None
     if category is None or not category.active:
         errors["category_id"] = [_("Choose a category.")]
     subject = (data.subject or "").strip()
@@ -180,10 +179,8 @@ def create_complaint(data: ComplaintInput, by: User) -> Complaint:
         else:
             region = client.region
     else:
-        try:
-            region = db.session.get(Region, int(data.region_id))
-        except (TypeError, ValueError):
-            region = None
+        region_pk = parse_id(data.region_id)
+        region = db.session.get(Region, region_pk) if region_pk is not None else None
         if region is None or not region_in_scope(region, by):
             errors["region_id"] = [_("Choose one of your regions.")]
             region = None

@@ -25,6 +25,7 @@ from srs.cases.models import (
 )
 from srs.core import audit
 from srs.core.errors import Conflict, ValidationFailed
+from srs.core.ids import parse_id
 from srs.core.models import utcnow
 from srs.core.scope import region_id_condition, region_in_scope
 from srs.extensions import db
@@ -56,10 +57,8 @@ def officers_for(case_or_region_id: int) -> list[User]:
 
 
 def _officer(user_id: Any, region_id: int, field: str) -> User:
-    try:
-        officer = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
-        officer = None
+    pk = parse_id(user_id)
+    officer = db.session.get(User, pk) if pk is not None else None
     if officer is None or officer.id not in {o.id for o in officers_for(region_id)}:
         raise ValidationFailed(
             _("Choose an officer who works in the client's region."),

@@ -28,6 +28,7 @@ from srs.cases.models import (
 from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
+from srs.core.ids import parse_id
 from srs.core.pagination import page_args, paginate
 from srs.core.scope import get_in_scope_or_404, region_id_condition, scoped_regions
 from srs.extensions import db
@@ -165,10 +166,8 @@ def client_case(client_id: int):  # type: ignore[no-untyped-def]
 
 
 def _int(raw: Any) -> int | None:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return None
+    # A number past every id column (or none) names no record: the service says which field.
+    return parse_id(raw)
 
 
 def _act(case_id: int, form_name: str, action: Any, success: str) -> Any:

@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from srs.accounts.models import User
 from srs.core import audit
 from srs.core.errors import Conflict, ValidationFailed
+from srs.core.ids import parse_id
 from srs.core.models import utcnow
 from srs.core.queue import enqueue_after_commit
 from srs.core.scope import region_id_condition
@@ -245,7 +246,9 @@ def create_referrals(data: NewReferrals, user: Any) -> list[Referral]:
     override = _check_consent(client, user, data.consent_confirmed, data.consent_override_reason)
     screening = None
     if data.screening_id is not None:
-        screening = db.session.get(Screening, data.screening_id)
+        # An id past every id column names no screening (and would not bind on SQLite).
+        screening_pk = parse_id(data.screening_id)
+        screening = db.session.get(Screening, screening_pk) if screening_pk is not None else None
         if screening is None or screening.client_id != client.id:
             raise ValidationFailed(
                 _("The screening does not belong to this client."),
@@ -253,7 +256,8 @@ def create_referrals(data: NewReferrals, user: Any) -> list[Referral]:
             )
     programmes = []
     for pid in dict.fromkeys(data.programme_ids):
-        programme = db.session.get(Programme, pid)
+        programme_pk = parse_id(pid)
+        programme = db.session.get(Programme, programme_pk) if programme_pk is not None else None
         if programme is None or not programme.active or programme.country != client.region.country:
             raise ValidationFailed(
                 _("Unknown programme."), {"programmes": [_("Unknown or inactive programme.")]}

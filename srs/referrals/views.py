@@ -18,6 +18,7 @@ from srs.core import audit
 from srs.core.access import login_required, roles_required
 from srs.core.errors import NotFound, ServiceError
 from srs.core.forms import apply_errors
+from srs.core.ids import parse_id
 from srs.core.pagination import page_args, paginate
 from srs.core.queue import get_queue
 from srs.core.redis import get_redis
@@ -93,7 +94,8 @@ def new():  # type: ignore[no-untyped-def]
     screening = None
     raw_screening = request.values.get("screening_id")
     if raw_screening:
-        screening = db.session.get(Screening, int(raw_screening)) if raw_screening.isdigit() else None
+        screening_pk = parse_id(raw_screening)
+        screening = db.session.get(Screening, screening_pk) if screening_pk is not None else None
         if screening is None or screening.client_id != client.id:
             abort(404)
     options = programme_options(client, screening)
@@ -145,9 +147,9 @@ def index():  # type: ignore[no-untyped-def]
     attention = request.args.get("attention") == "1"
     overdue = request.args.get("overdue") == "1"
     stmt = svc.list_query(current_user, status, programme, attention, overdue)
-    client_id = request.args.get("client_id", "")
-    if client_id.isdigit():
-        stmt = stmt.where(Referral.client_id == int(client_id))
+    client_id = parse_id(request.args.get("client_id"))
+    if client_id is not None:
+        stmt = stmt.where(Referral.client_id == client_id)
     result = paginate(stmt, page, per_page)
     return render_template(
         "referrals/index.html",

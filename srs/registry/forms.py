@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 
+from srs.core.ids import parse_id
 from srs.registry.models import RELATIONSHIPS
 from srs.registry.validation import INPUT_FIELDS
 
@@ -122,9 +123,10 @@ class ClientForm(FlaskForm):
             data["household"] = {"new": True}
         elif self.household_choice.data == "join":
             number = (self.household_id.data or "").strip().lstrip("#")
+            household_id = parse_id(number)
             data["household"] = {
-                # Anything but a number is passed on as typed, for the service to refuse.
-                "household_id": int(number) if number.isdigit() else number or None,
+                # Anything but an id (text, a number past any id) goes on as typed for the service to refuse.
+                "household_id": household_id if household_id is not None else number or None,
                 "relationship_to_head": self.household_relationship.data,
             }
         return data

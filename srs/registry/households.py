@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from srs.core import audit
 from srs.core.errors import Conflict, ValidationFailed
+from srs.core.ids import parse_id
 from srs.core.scope import region_id_condition
 from srs.extensions import db
 from srs.registry.models import Client, Household, HouseholdMember
@@ -134,13 +135,8 @@ def _bad(field_name: str, message: str) -> ValidationFailed:
 
 
 def _member_id(raw: Any) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw.strip())
-    return None
+    # Past MAX_ID no record can match: the same "no such member/household" as an unknown number.
+    return parse_id(raw)
 
 
 def change_head(client: Client, raw_member_id: Any, user: Any) -> HeadChange:

@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from srs.core import audit
 from srs.core.errors import Conflict, NotFound, ValidationFailed
+from srs.core.ids import parse_id
 from srs.core.models import AuditEntry, utcnow
 from srs.core.pagination import Page, paginate
 from srs.core.scope import region_id_condition, region_in_scope, sees_everything
@@ -114,10 +115,9 @@ def scoped_clients(user: Any) -> Select[tuple[Client]]:
 
 def get_client(client_id: Any, user: Any, *, include_merged: bool = False) -> Client:
     """The client if it exists and lies in the user's scope; NotFound otherwise (never 403)."""
-    try:
-        pk = int(client_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound(_("No client with this number in your area.")) from exc
+    pk = parse_id(client_id)
+    if pk is None:
+        raise NotFound(_("No client with this number in your area."))
     stmt = select(Client).where(Client.id == pk, region_id_condition(Client.region_id, user))
     if not include_merged:
         stmt = stmt.where(Client.merged_into_id.is_(None))
@@ -273,8 +273,9 @@ def _validate_household(data: Mapping[str, Any], user: Any) -> dict[str, Any] | 
     result: dict[str, Any] = {"members": [], "new": new}
     if value.get("household_id") is not None:
         household = None
-        hid = value.get("household_id")
-        if isinstance(hid, int) and not isinstance(hid, bool):
+        # The API takes a JSON integer; parse_id also refuses one past every id column.
+        hid = parse_id(value.get("household_id")) if isinstance(value.get("household_id"), int) else None
+        if hid is not None:
             household = db.session.scalar(
                 select(Household).where(Household.id == hid, region_id_condition(Household.region_id, user))
             )

@@ -105,3 +105,23 @@ def test_create_admin_command(app, demo):
     assert _user(app, "root.admin").role == "admin"
     short = runner.invoke(args=["create-admin", "--username", "root.two", "--password", "short"])
     assert short.exit_code != 0 and "at least 10 characters" in short.output
+
+
+def test_a_language_the_app_does_not_speak_is_refused_next_to_the_field(app, login_as):
+    # The column holds 8 characters: PostgreSQL refused a longer value with a 500.
+    admin = login_as("admin")
+    officer_id = _user(app, "officer.id1").id
+    for locale in ("x" * 5000, "<script>", "fr"):
+        response = admin.post(
+            f"/admin/users/{officer_id}",
+            data={
+                "full_name": "Budi",
+                "role": "officer",
+                "regions": ["35.16"],
+                "locale": locale,
+                "active": "y",
+            },
+        )
+        assert response.status_code == 200, locale[:10]  # the form again, with the message
+        assert "Choose one of the languages." in response.get_data(as_text=True), locale[:10]
+    assert _user(app, "officer.id1").locale is None

@@ -218,3 +218,23 @@ def test_case_shows_on_the_client_timeline_and_profile_panel(app, demo):
         panel = str(render_slot("client_profile", client=client))
         assert "Case file" in panel and f"/cases/client/{client_id}" in panel
         assert isinstance(region("35.16"), Region)
+
+
+HUGE_ID = "99999999999999999999"  # past every id column; SQLite could not even bind it
+
+
+def test_an_officer_or_assignee_id_past_any_record_is_a_message_not_a_500(app, login_as):
+    client_id = _client_id(app)
+    officer = login_as("officer")
+    response = officer.post(f"/cases/client/{client_id}", data={"officer_id": HUGE_ID})
+    assert response.status_code == 302  # no officer chosen: the officer opening it keeps the case
+    case_id = _case(app, client_id).id
+    response = officer.post(
+        f"/cases/{case_id}/tasks",
+        data={"title": "Call her", "due_on": services_today(app).isoformat(), "assignee_id": HUGE_ID},
+    )
+    assert response.status_code in (302, 422)
+    response = login_as("supervisor").post(f"/cases/{case_id}/reassign", data={"officer_id": HUGE_ID})
+    assert response.status_code == 422
+    assert "Choose an officer who works in the client" in response.get_data(as_text=True)
+    assert _case(app, client_id).officer_id is not None

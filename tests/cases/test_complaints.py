@@ -219,3 +219,19 @@ def test_complaint_and_case_lists_export_within_scope(app, login_as):
     assert len(rows) == 1  # another district: just the headers
     sheet = load_workbook(io.BytesIO(login_as("officer").get("/cases/export.xlsx").data)).active
     assert [row[0] for row in sheet.iter_rows(values_only=True)] == ["Case"]
+
+
+def test_a_category_or_region_id_past_any_record_is_a_message_not_a_500(app, login_as):
+    huge = "99999999999999999999"
+    data = {"channel": "phone", "subject": "No answer", "description": "Nobody called back"}
+    response = login_as("officer").post(
+        "/complaints/new", data={**data, "category_id": huge, "region_id": huge}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Choose a category." in html and "Choose one of your regions." in html
+    assert 'value="No answer"' in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Complaint)) == 0
+    # Like any client number that names no client: the form without a client.
+    assert login_as("officer").get(f"/complaints/new?client_id={huge}").status_code == 200

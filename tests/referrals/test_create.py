@@ -161,3 +161,30 @@ def test_officer_of_another_district_cannot_refer_the_client(app, demo, login_as
         "/referrals/new", data={"client_id": client_id, "programmes": [programme_id], "consent": "y"}
     )
     assert response.status_code == 404
+
+
+def test_client_screening_and_programme_ids_past_any_record_are_refused_not_500(app, demo, login_as, client):
+    huge = 99999999999999999999  # past every id column; SQLite could not even bind it
+    with app.app_context():
+        client_id = make_client().id
+        make_programme()
+        db.session.commit()
+    officer = login_as("officer")
+    assert officer.get(f"/referrals/new?client_id={huge}").status_code == 404
+    assert officer.get(f"/referrals/new?client_id={client_id}&screening_id={huge}").status_code == 404
+    response = officer.post(
+        "/referrals/new", data={"client_id": client_id, "programmes": [str(huge)], "consent": "y"}
+    )
+    assert response.status_code == 422
+    assert officer.get(f"/referrals/?client_id={huge}").status_code == 200
+    token = client.post("/api/v1/auth/token", json={"username": "officer.id1", "password": demo["password"]})
+    headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
+    body = {"client_id": client_id, "programme_code": "ID-BPJSTK-BPU", "screening_id": huge}
+    response = client.post("/api/v1/referrals", json=body, headers=headers)
+    assert response.status_code == 422 and "screening_id" in response.get_json()["errors"]
+    response = client.post(
+        "/api/v1/referrals", json={**body, "screening_id": None, "client_id": huge}, headers=headers
+    )
+    assert response.status_code == 422 and "client_id" in response.get_json()["errors"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Referral.id))) == 0

@@ -309,3 +309,37 @@ def test_timeline_shows_household_changes(app, make_client):
         commit()
         titles = [item.title for item in timeline_for(db.session.get(Client, head))]
         assert "Household member added" in titles
+
+
+HUGE_ID = "99999999999999999999"  # past every id column; SQLite could not even bind it
+
+
+def test_household_and_client_numbers_past_any_record_are_messages_not_500(
+    login_as, make_client, app, client, api_token
+):
+    head = make_client()
+    officer = login_as("officer")
+    joining = officer.post(
+        "/clients/new", data=_form(household_choice="join", household_id=HUGE_ID, full_name="Budi Santoso")
+    )
+    assert joining.status_code == 422
+    html = joining.get_data(as_text=True)
+    assert "No household with this number in your area." in html and 'value="Budi Santoso"' in html
+    member = officer.post(
+        f"/clients/{head}/members", data={"member_client_id": HUGE_ID, "relationship_to_head": "child"}
+    )
+    assert member.status_code == 422 and 'id="member_client_id-error"' in member.get_data(as_text=True)
+    move = officer.post(
+        f"/clients/{head}/household/move",
+        data={"move-household_id": HUGE_ID, "move-relationship_to_head": "child"},
+    )
+    assert move.status_code == 422
+    assert 'id="move-household_id-error"' in move.get_data(as_text=True)
+    api = client.post(
+        "/api/v1/clients",
+        json=payload(household={"household_id": int(HUGE_ID), "relationship_to_head": "child"}),
+        headers=api_token("officer"),
+    )
+    assert api.status_code == 422 and "household.household_id" in api.get_json()["errors"]
+    with app.app_context():
+        assert db.session.scalar(select(Client).where(Client.full_name == "Budi Santoso")) is None
