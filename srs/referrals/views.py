@@ -147,9 +147,9 @@ def index():  # type: ignore[no-untyped-def]
     attention = request.args.get("attention") == "1"
     overdue = request.args.get("overdue") == "1"
     stmt = svc.list_query(current_user, status, programme, attention, overdue)
-    client_id = parse_id(request.args.get("client_id"))
-    if client_id is not None:
-        stmt = stmt.where(Referral.client_id == client_id)
+    if request.args.get("client_id"):
+        # A client id that names no record (0, text, too large) lists nothing rather than everything.
+        stmt = stmt.where(Referral.client_id == (parse_id(request.args["client_id"]) or 0))
     result = paginate(stmt, page, per_page)
     return render_template(
         "referrals/index.html",

@@ -188,3 +188,17 @@ def test_client_screening_and_programme_ids_past_any_record_are_refused_not_500(
     assert response.status_code == 422 and "client_id" in response.get_json()["errors"]
     with app.app_context():
         assert db.session.scalar(select(func.count(Referral.id))) == 0
+
+
+def test_the_referral_list_for_a_client_id_naming_no_record_is_empty_not_everything(app, demo, login_as):
+    with app.test_request_context():
+        from .conftest import make_referral
+
+        referral = make_referral()
+        client_id, reference = referral.client_id, f'href="/referrals/{referral.id}"'
+        db.session.commit()
+    officer = login_as("officer")
+    assert reference in officer.get(f"/referrals/?client_id={client_id}").get_data(as_text=True)
+    for unknown in ("0", "abc", "99999999999999999999", str(client_id + 1000)):
+        assert reference not in officer.get(f"/referrals/?client_id={unknown}").get_data(as_text=True)
+    assert reference in officer.get("/referrals/?client_id=").get_data(as_text=True)
