@@ -242,7 +242,9 @@ def create_user():  # type: ignore[no-untyped-def]
         else:
             flash(_("User %(name)s created.", name=user.username), "success")
             return redirect(url_for("admin_users.list_users"))
-    return render_template("accounts/user_form.html", form=form, user=None)
+    # Reaching here on a POST means the input was refused: 422, as every other form answers.
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/user_form.html", form=form, user=None), status
 
 
 @admin_bp.route("/<int:user_id>", methods=["GET", "POST"])
@@ -273,7 +275,7 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
         user=user,
         reset_form=PasswordResetForm(),
         sessions=services.active_sessions(user),
-    )
+    ), (422 if request.method == "POST" else 200)
 
 
 @admin_bp.route("/<int:user_id>/sessions/end", methods=["POST"])

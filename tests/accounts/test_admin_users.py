@@ -53,11 +53,12 @@ def test_invalid_user_form_keeps_input_and_shows_errors_next_to_fields(login_as)
 
 def test_duplicate_username_is_refused(login_as):
     admin = login_as("admin")
-    page = admin.post(
+    response = admin.post(
         "/admin/users/new",
         data={"username": "officer.id1", "full_name": "Dup", "role": "admin", "password": "long-enough-pass"},
-    ).get_data(as_text=True)
-    assert "is taken" in page
+    )
+    assert response.status_code == 422  # refused input, as on every other form
+    assert "is taken" in response.get_data(as_text=True)
 
 
 def test_agency_staff_needs_an_agency(login_as):
@@ -122,6 +123,6 @@ def test_a_language_the_app_does_not_speak_is_refused_next_to_the_field(app, log
                 "active": "y",
             },
         )
-        assert response.status_code == 200, locale[:10]  # the form again, with the message
+        assert response.status_code == 422, locale[:10]  # the form again, with the message
         assert "Choose one of the languages." in response.get_data(as_text=True), locale[:10]
     assert _user(app, "officer.id1").locale is None
