@@ -177,6 +177,10 @@ def seed_clients(password: str) -> list[str]:
                 },
                 user,
             )
+            # The family card lists at least everyone recorded, sometimes more (away for work).
+            size = len(others) + 2 + rng.choice([0, 0, 1, 2])
+            for member in (head, *others):
+                member.household_size = size
         created.extend(village)
     # Probable duplicates: the same person registered again without an ID, name typed differently.
     duplicates = 0

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from srs.extensions import db
 from srs.registry.idnumbers import check_id_number
-from srs.registry.models import Client, DuplicateCandidate, Household
+from srs.registry.models import Client, DuplicateCandidate, Household, HouseholdMember
 from srs.registry.seed import seed_clients
 
 
@@ -22,4 +22,11 @@ def test_seed_creates_valid_clients_once(app, demo):
         assert {c.region.country for c in clients} == {"ID", "VN"}
         assert db.session.scalar(select(func.count()).select_from(Household)) >= 20
         assert db.session.scalar(select(func.count()).select_from(DuplicateCandidate)) >= 3
+        # A household's registered members agree on its size, which counts at least everyone recorded.
+        for household in db.session.scalars(select(Household)):
+            members = db.session.scalars(
+                select(HouseholdMember).where(HouseholdMember.household_id == household.id)
+            ).all()
+            sizes = {db.session.get(Client, m.client_id).household_size for m in members if m.client_id}
+            assert len(sizes) == 1 and sizes.pop() >= len(members), household.id
         assert seed_clients("x") == ["Clients: already present, none added."]
