@@ -343,3 +343,26 @@ def test_household_and_client_numbers_past_any_record_are_messages_not_500(
     assert api.status_code == 422 and "household.household_id" in api.get_json()["errors"]
     with app.app_context():
         assert db.session.scalar(select(Client).where(Client.full_name == "Budi Santoso")) is None
+
+
+def test_the_profile_flags_a_household_size_below_the_members_recorded(login_as, make_client, app):
+    head = make_client(data=payload(household_size=2))
+    officer = login_as("officer")
+    check = 'data-testid="household-size-check"'
+    for name in ("Rina", "Dodi"):
+        officer.post(
+            f"/clients/{head}/members",
+            data={
+                "full_name": name,
+                "relationship_to_head": "child",
+                "sex": "female",
+                "date_of_birth": "2012-04-01",
+            },
+        )
+        page = officer.get(f"/clients/{head}").get_data(as_text=True)
+    # Head, Rina and Dodi: three recorded, two on the record.
+    assert check in page and "The household size on this record is 2, but 3 members are recorded" in page
+    with app.app_context():
+        db.session.get(Client, head).household_size = 3
+        db.session.commit()
+    assert check not in officer.get(f"/clients/{head}").get_data(as_text=True)
