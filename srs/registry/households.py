@@ -19,6 +19,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from srs.core import audit
 from srs.core.errors import Conflict, ValidationFailed
@@ -330,6 +331,52 @@ def _successor(members: list[HouseholdMember]) -> HouseholdMember | None:
     return registered[0] if registered else None
 
 
+@dataclass(frozen=True)
+class MergePlan:
+    """What merging a duplicate into a kept record will do to their households (see plan_merge).
+
+    ``outcome``: None (the duplicate is in no household: nothing to do), "joined" (the kept client
+    takes the duplicate's place), "same" (both in one household: the duplicate's row goes) or "left"
+    (different households: the duplicate leaves theirs). ``new_head`` is the member who will head
+    the duplicate's household when the duplicate headed it; ``refused``: nobody could take over.
+    """
+
+    outcome: str | None
+    household_id: int | None = None
+    kept_household_id: int | None = None
+    new_head: HouseholdMember | None = None
+    dissolved: bool = False
+    refused: bool = False
+
+
+def plan_merge(keep_member: HouseholdMember | None, dup_member: HouseholdMember | None) -> MergePlan:
+    """Predict, without changing anything, what a merge does to the two records' households.
+
+    The one place the merge's household rules are decided: check_merge and merge_households act
+    on this plan, and the review page shows it before the supervisor chooses.
+    """
+    if dup_member is None:
+        return MergePlan(None)
+    household_id = dup_member.household_id
+    if keep_member is None:
+        return MergePlan("joined", household_id)
+    heads = dup_member.relationship_to_head == "head"
+    if keep_member.household_id == household_id:
+        # The kept client becomes head in the duplicate's place.
+        return MergePlan("same", household_id, household_id, new_head=keep_member if heads else None)
+    # The kept client stays in their own household; a head leaving another hands over first.
+    others = [m for m in dup_member.household.members if m is not dup_member]
+    successor = _successor(others) if heads and others else None
+    return MergePlan(
+        "left",
+        household_id,
+        keep_member.household_id,
+        new_head=successor,
+        dissolved=not others,
+        refused=heads and bool(others) and successor is None,
+    )
+
+
 def check_merge(keep: Client, duplicate: Client) -> None:
     """Refuse, before anything changes, a merge that would leave a household without a head.
 
@@ -337,15 +384,10 @@ def check_merge(keep: Client, duplicate: Client) -> None:
     hand over to a member who is a registered client (only they can be head); with none, the
     supervisor is told which household to sort out first.
     """
-    dup_member = _membership(duplicate)
-    keep_member = _membership(keep)
-    if dup_member is None or keep_member is None or keep_member.household_id == dup_member.household_id:
-        return
-    if dup_member.relationship_to_head != "head":
-        return
-    others = [m for m in dup_member.household.members if m is not dup_member]
-    if others and _successor(others) is None:
-        raise _headless(duplicate, dup_member.household_id)
+    plan = plan_merge(_membership(keep), _membership(duplicate))
+    if plan.refused:
+        assert plan.household_id is not None
+        raise _headless(duplicate, plan.household_id)
 
 
 def _headless(duplicate: Client, household_id: int) -> Conflict:
@@ -388,6 +430,8 @@ def merge_households(keep: Client, duplicate: Client, user: Any) -> dict[str, An
     for household_id in sorted(ids):
         _locked_household(household_id)
     household = dup_member.household
+    # Planned again under the locks: the household may have changed since check_merge read it.
+    plan = plan_merge(keep_member, dup_member)
     details: dict[str, Any] = {
         "household_id": household.id,
         "duplicate_relationship": dup_member.relationship_to_head,
@@ -415,20 +459,17 @@ def merge_households(keep: Client, duplicate: Client, user: Any) -> dict[str, An
     for name in _MEMBER_OWN_FACTS:
         if getattr(keep_member, name) is None and getattr(dup_member, name) is not None:
             setattr(keep_member, name, getattr(dup_member, name))
+    if plan.refused:  # changed since check_merge read it; the caller rolls back
+        raise _headless(duplicate, household.id)
+    details["outcome"] = plan.outcome
+    if plan.outcome == "left":
+        details.update(kept_household_id=plan.kept_household_id, kept_name=keep.full_name)
     change: HeadChange | None = None
-    if keep_member.household_id == household.id:
-        details["outcome"] = "same"
-        if dup_member.relationship_to_head == "head":
-            change = change_head(keep, keep_member.id, user)
-    else:
-        details.update(outcome="left", kept_household_id=keep_member.household_id, kept_name=keep.full_name)
-        others = [m for m in household.members if m is not dup_member]
-        if dup_member.relationship_to_head == "head" and others:
-            successor = _successor(others)
-            if successor is None:  # changed since check_merge read it; the caller rolls back
-                raise _headless(duplicate, household.id)
-            change = change_head(duplicate, successor.id, user)
-        details["dissolved"] = not others
+    if plan.new_head is not None:
+        # change_head finds the household through a client in it: the kept one when it is shared.
+        change = change_head(keep if plan.outcome == "same" else duplicate, plan.new_head.id, user)
+    if plan.outcome == "left":
+        details["dissolved"] = plan.dissolved
     if change is not None:
         details["new_head"] = change.new_head.full_name
         details["new_head_client_id"] = change.new_head.client_id
@@ -492,3 +533,87 @@ def describe_merge(details: Mapping[str, Any] | None) -> str:
     if details.get("dissolved"):
         parts.append(_("Household %(id)s had no other members and was deleted.", id=hid))
     return " ".join(parts)
+
+
+# --- what a merge will do, shown on the review page before the supervisor chooses ---------------
+
+
+@dataclass
+class MergePreview:
+    """One record of a review pair: its household line, and what keeping it (merging the other
+    into it) will do to the households; ``warn`` when the two are in different households."""
+
+    member: HouseholdMember | None
+    notice: str = ""
+    warn: bool = False
+
+
+def describe_plan(plan: MergePlan, keep: Client, duplicate: Client) -> str:
+    """What a merge *will* do to the households, in a sentence or two ("" when nothing)."""
+    hid = plan.household_id
+    if plan.outcome is None:
+        return ""
+    if plan.refused:
+        return _(
+            "This merge will be refused: record #%(dup)d is the head of household %(id)d and none of "
+            "its other members is a registered client who could take over.",
+            dup=duplicate.id,
+            id=hid,
+        )
+    parts: list[str] = []
+    if plan.outcome == "joined":
+        parts.append(
+            _(
+                "%(name)s will take record #%(dup)d's place in household %(id)d.",
+                name=keep.full_name,
+                dup=duplicate.id,
+                id=hid,
+            )
+        )
+    elif plan.outcome == "same":
+        parts.append(_("Both records are in household %(id)d: the second entry will be removed.", id=hid))
+    else:
+        parts.append(
+            _(
+                "Households differ: record #%(dup)d will be taken out of household %(id)d; %(name)s "
+                "stays in household %(own)d.",
+                dup=duplicate.id,
+                id=hid,
+                name=keep.full_name,
+                own=plan.kept_household_id,
+            )
+        )
+    if plan.new_head is not None:
+        parts.append(
+            _("%(name)s will become the head of household %(id)d.", name=plan.new_head.full_name, id=hid)
+        )
+    if plan.dissolved:
+        parts.append(_("Household %(id)d will have no members left and will be deleted.", id=hid))
+    return " ".join(parts)
+
+
+def merge_previews(pairs: list[Any]) -> dict[tuple[int, int], MergePreview]:
+    """For each review pair's records: keyed (pair id, client id of the record kept).
+
+    Reads only: one query for the member rows of every client on the page (with their households'
+    members), then plan_merge for both directions of each pair.
+    """
+    ids = {c.id for p in pairs for c in (p.client, p.other_client)}
+    members: dict[int, HouseholdMember] = {}
+    if ids:
+        rows = db.session.scalars(
+            select(HouseholdMember)
+            .where(HouseholdMember.client_id.in_(ids))
+            .options(selectinload(HouseholdMember.household).selectinload(Household.members))
+        )
+        members = {m.client_id: m for m in rows if m.client_id is not None}
+    previews: dict[tuple[int, int], MergePreview] = {}
+    for pair in pairs:
+        for keep, duplicate in ((pair.client, pair.other_client), (pair.other_client, pair.client)):
+            plan = plan_merge(members.get(keep.id), members.get(duplicate.id))
+            previews[(pair.id, keep.id)] = MergePreview(
+                member=members.get(keep.id),
+                notice=describe_plan(plan, keep, duplicate),
+                warn=plan.outcome == "left",
+            )
+    return previews

@@ -286,7 +286,9 @@ def move_household(client_id: int):  # type: ignore[no-untyped-def]
 def review():  # type: ignore[no-untyped-def]
     page, per_page = page_args(strict=False)
     result = services.review_queue(current_user, page, per_page)
-    return render_template("registry/review.html", page=result)
+    # The pairs are already scoped: the previews read only these records' households.
+    previews = households.merge_previews(result.items)
+    return render_template("registry/review.html", page=result, previews=previews)
 
 
 @bp.route("/review/<int:candidate_id>/distinct", methods=["POST"])
