@@ -142,6 +142,7 @@ def seed_clients(password: str) -> list[str]:
         r for r in db.session.scalars(select(Region).order_by(Region.path)) if not r.children and r.depth >= 1
     ]
     created: list[Client] = []
+    villages: list[list[Client]] = []
     serial = 1
     for region in leaves:
         user = _officer_for(region, officers, admin)
@@ -182,9 +183,11 @@ def seed_clients(password: str) -> list[str]:
             for member in (head, *others):
                 member.household_size = size
         created.extend(village)
-    # Probable duplicates: the same person registered again without an ID, name typed differently.
+        villages.append(village)
+    # Probable duplicates: the same person registered again without an ID, name typed differently;
+    # in every village, so each demo officer and supervisor has some in their review queue.
     duplicates = 0
-    for original in created[3:60:11]:
+    for original in [village[3] for village in villages if len(village) > 3]:
         user = _officer_for(original.region, officers, admin)
         data = services.client_input(original)
         data.update(id_type="none", id_number=None, full_name=original.full_name.upper(), phone=None)

@@ -22,6 +22,12 @@ def test_seed_creates_valid_clients_once(app, demo):
         assert {c.region.country for c in clients} == {"ID", "VN"}
         assert db.session.scalar(select(func.count()).select_from(Household)) >= 20
         assert db.session.scalar(select(func.count()).select_from(DuplicateCandidate)) >= 3
+        # Every demo reviewer has some: the Jawa Timur supervisor, and the admin for Viet Nam.
+        duplicated = [
+            db.session.get(Client, d.client_id).region for d in db.session.scalars(select(DuplicateCandidate))
+        ]
+        assert sum(r.code.startswith("35.") for r in duplicated) >= 2
+        assert sum(r.country == "VN" for r in duplicated) >= 1
         # A household's registered members agree on its size, which counts at least everyone recorded.
         for household in db.session.scalars(select(Household)):
             members = db.session.scalars(
