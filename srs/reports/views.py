@@ -107,19 +107,28 @@ def dashboard():  # type: ignore[no-untyped-def]
     )
 
 
-@bp.route("/list/<kind>")
-@roles_required(*REPORT_ROLES)
-def drilldown(kind: str):  # type: ignore[no-untyped-def]
+def _listing(kind: str) -> tuple[Filters, str | None, Any]:
+    """The filters, status and list behind a drill-down list.
+
+    An unknown list is a 404; bad filters raise FilterError for the caller's error page.
+    """
     if kind not in services.LIST_KINDS:
         abort(404)
-    try:
-        filters = services.parse_filters(request.args)
-    except FilterError as exc:
-        return _filter_error_page("reports/list.html", exc, listing=None, kind=kind, page=None)
+    filters = services.parse_filters(request.args)
     status = request.args.get("status") or None
     item = services.listing(kind, filters, status)
     if item is None:
         abort(404)
+    return filters, status, item
+
+
+@bp.route("/list/<kind>")
+@roles_required(*REPORT_ROLES)
+def drilldown(kind: str):  # type: ignore[no-untyped-def]
+    try:
+        filters, status, item = _listing(kind)
+    except FilterError as exc:
+        return _filter_error_page("reports/list.html", exc, listing=None, kind=kind, page=None)
     number, per_page = page_args(strict=False)
     page = paginate(item.statement, number, per_page, scalars=item.scalars)
     page.items = [item.row(r) for r in page.items]
@@ -141,16 +150,12 @@ def drilldown(kind: str):  # type: ignore[no-untyped-def]
 @bp.route("/list/<kind>/export.<fmt>")
 @roles_required(*REPORT_ROLES)
 def export_list(kind: str, fmt: str):  # type: ignore[no-untyped-def]
-    if kind not in services.LIST_KINDS or fmt not in exports.FORMATS:
+    if fmt not in exports.FORMATS:
         abort(404)
     try:
-        filters = services.parse_filters(request.args)
+        filters, status, item = _listing(kind)
     except FilterError as exc:
         return _filter_error_page("reports/list.html", exc, listing=None, kind=kind, page=None)
-    status = request.args.get("status") or None
-    item = services.listing(kind, filters, status)
-    if item is None:
-        abort(404)
     audit.record("report.export", "report", kind, format=fmt, status=status, **filters.as_args())
     filename = f"srs-{kind}-{filters.date_from.isoformat()}-{filters.date_to.isoformat()}"
     return exports.file_response(fmt, filename, str(item.title), item.headers, services.iter_rows(item))
@@ -218,7 +223,9 @@ def export_monthly(fmt: str):  # type: ignore[no-untyped-def]
         filters, month, rows = _monthly(request.args)
     except FilterError as exc:
         return _filter_error_page("reports/monthly.html", exc, rows=None, month=None)
-    audit.record("report.export", "report", "monthly", format=fmt, month=month.isoformat()[:7])
+    audit.record(
+        "report.export", "report", "monthly", format=fmt, month=month.isoformat()[:7], **filters.as_args()
+    )
     headers = [
         _("Region"),
         _("Code"),

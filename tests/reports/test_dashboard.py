@@ -198,6 +198,14 @@ def test_monthly_summary_per_district_prints_and_exports(app, login_as):
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert [r[1] for r in rows[1:]] == ["35.16", "35.76"]
     assert supervisor.get("/reports/monthly?month=2026-13").status_code == 422
+    # The export's audit entry says which selection left the office, filters included.
+    supervisor.get(f"/reports/monthly.xlsx?month={month}&sex=female")
+    with app.app_context():
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "report.export").order_by(AuditEntry.id.desc())
+        ).first()
+    assert entry.details["format"] == "xlsx" and entry.details["month"] == month
+    assert entry.details["sex"] == "female"
 
 
 def test_each_number_has_as_many_rows_as_its_list(app, login_as):
