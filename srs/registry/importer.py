@@ -27,31 +27,16 @@ from srs.extensions import db
 from srs.regions.models import Region
 from srs.regions.services import district_of
 from srs.registry.models import Client, DuplicateCandidate, ImportBatch
-from srs.registry.validation import validate_client
+from srs.registry.validation import INPUT_FIELDS, validate_client
 
-COLUMNS = (
-    "id_type",
-    "id_number",
-    "full_name",
-    "sex",
-    "date_of_birth",
-    "phone",
-    "region_code",
-    "address",
-    "occupation",
-    "work_status",
-    "monthly_income",
-    "household_size",
-    "disability",
-    "in_education",
-    "poverty_status",
-    "welfare_decile",
-    "welfare_source",
-    "welfare_date",
-    "enrolments",
-    "consent_given",
-    "consent_date",
-    "consent_scope",
+CONSENT_COLUMNS = ("consent_given", "consent_date", "consent_scope")
+# The client's fields (validation.INPUT_FIELDS) as file columns: consent spread over three columns;
+# pregnancy is recorded at the office, never taken from a survey file.
+COLUMNS = tuple(
+    column
+    for field in INPUT_FIELDS
+    if field != "pregnant"
+    for column in (CONSENT_COLUMNS if field == "consent" else (field,))
 )
 REQUIRED_COLUMNS = ("full_name", "sex", "date_of_birth", "region_code")
 CHUNK = 1000
