@@ -224,12 +224,12 @@ def measure(app: Any, runs: int) -> list[tuple[str, float, float, float]]:
                     *_time(lambda f=filters: services.dashboard(f), runs),
                 )
             )
-            f35 = services.parse_filters({"region": "35.16"}) if username == "supervisor.id" else None
-            if f35 is not None:
+            for label, args in _VARIANTS[username]:
+                variant = services.parse_filters(args)
                 results.append(
                     (
-                        f"service dashboard ({username}, region 35.16)",
-                        *_time(lambda f=f35: services.dashboard(f), runs),
+                        f"service dashboard ({username}, {label})",
+                        *_time(lambda f=variant: services.dashboard(f), runs),
                     )
                 )
             db.session.rollback()
@@ -249,7 +249,77 @@ def measure(app: Any, runs: int) -> list[tuple[str, float, float, float]]:
     return results
 
 
-def breakdown(app: Any, username: str = "supervisor.id") -> list[tuple[float, str]]:
+def _month_ago(months: int, day: int) -> str:
+    from datetime import date
+
+    today = date.today()
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    return date(year, month + 1, day).isoformat()
+
+
+# Other periods and filters timed besides the default (the last twelve months from the 1st).
+_VARIANTS: dict[str, list[tuple[str, dict[str, str]]]] = {
+    "supervisor.id": [("region 35.16", {"region": "35.16"})],
+    "admin": [
+        ("from the 15th, 12 months", {"from": _month_ago(12, 15)}),
+        ("a closed period, 10th to 20th", {"from": _month_ago(14, 10), "to": _month_ago(3, 20)}),
+        ("women", {"sex": "female"}),
+        ("one programme", {"programme": "ID-BPJSTK-BPU"}),
+        ("age 25-34 (read from the facts)", {"age_group": "25-34"}),
+    ],
+}
+
+
+def check(app: Any) -> None:
+    """The summaries' figures against a read of every fact row, for every timed filter set."""
+    from dataclasses import asdict
+
+    from flask_login import login_user
+    from sqlalchemy import select
+
+    from srs.accounts.models import User
+    from srs.extensions import db
+    from srs.reports import services
+    from srs.reports.referral_figures import referral_figures
+
+    for username in ("supervisor.id", "admin"):
+        with app.test_request_context():
+            login_user(db.session.scalar(select(User).where(User.username == username)))
+            for label, args in [("last 12 months", {}), *_VARIANTS[username]]:
+                filters = services.parse_filters(args)
+                fast, slow = referral_figures(filters), referral_figures(filters, from_summaries=False)
+                verdict = (
+                    "same" if asdict(fast) == asdict(slow) else f"DIFFERENT: {asdict(fast)} {asdict(slow)}"
+                )
+                print(
+                    f"{username}, {label}: {fast.total:,} referrals, {fast.referred_clients:,} clients, "
+                    f"median {fast.median_days} days: {verdict}"
+                )
+
+
+def write_cost(app: Any, runs: int) -> list[tuple[str, float, float, float]]:
+    """What keeping the facts and summaries costs one change: a client's refresh (rolled back)."""
+    from sqlalchemy import func, select
+
+    from srs.extensions import db
+    from srs.referrals.models import Referral
+    from srs.reports import facts
+
+    with app.app_context():
+        busiest = db.session.execute(
+            select(Referral.client_id).group_by(Referral.client_id).order_by(func.count().desc()).limit(1)
+        ).scalar_one()
+
+        def refresh() -> None:
+            facts.refresh_clients([busiest])
+            db.session.rollback()
+
+        return [("refresh one client's facts and summaries (write cost)", *_time(refresh, runs))]
+
+
+def breakdown(
+    app: Any, username: str = "supervisor.id", args: dict[str, str] | None = None
+) -> list[tuple[float, str]]:
     """Each SQL statement of one dashboard (after a warm-up), slowest first."""
     from flask_login import login_user
     from sqlalchemy import event, select
@@ -268,7 +338,7 @@ def breakdown(app: Any, username: str = "supervisor.id") -> list[tuple[float, st
 
     with app.test_request_context():
         login_user(db.session.scalar(select(User).where(User.username == username)))
-        filters = services.parse_filters({})
+        filters = services.parse_filters(args or {})
         services.dashboard(filters)
         event.listen(db.engine, "before_cursor_execute", before)
         event.listen(db.engine, "after_cursor_execute", after)
@@ -287,6 +357,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--breakdown", action="store_true", help="time each SQL statement of one dashboard")
     parser.add_argument("--user", default="supervisor.id", help="whose dashboard --breakdown times")
+    parser.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a dashboard filter for --breakdown",
+    )
+    parser.add_argument("--check", action="store_true", help="compare the summaries with the facts")
     args = parser.parse_args()
     url = os.environ.get("SRS_BENCH_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/srs_reports")
     redis_url = os.environ.get("SRS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
@@ -303,12 +381,16 @@ def main() -> None:
         }
     print(", ".join(f"{k}: {v:,}" for k, v in counts.items()))
     if args.breakdown:
-        for ms, statement in breakdown(app, args.user):
+        chosen = dict(item.split("=", 1) for item in args.filter)
+        for ms, statement in breakdown(app, args.user, chosen):
             print(f"{ms:8.0f}ms  {statement[:150]}")
         return
-    print(f"{'measure':<58} {'median':>9} {'min':>9} {'max':>9}")
-    for name, median, low, high in measure(app, args.runs):
-        print(f"{name:<58} {median:8.0f}ms {low:8.0f}ms {high:8.0f}ms")
+    if args.check:
+        check(app)
+        return
+    print(f"{'measure':<62} {'median':>9} {'min':>9} {'max':>9}")
+    for name, median, low, high in [*measure(app, args.runs), *write_cost(app, args.runs)]:
+        print(f"{name:<62} {median:8.0f}ms {low:8.0f}ms {high:8.0f}ms")
 
 
 if __name__ == "__main__":

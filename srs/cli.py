@@ -28,7 +28,8 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("rebuild-report-facts")
     def rebuild_report_facts() -> None:
-        """Rebuild the dashboard's facts from the records (after loading data with SQL, past the app)."""
+        """Rebuild the dashboard's facts and monthly summaries from the records (after loading data
+        with SQL, past the app, or after changing SRS_TIMEZONE: the summaries count its months)."""
         from srs.reports import facts
 
         rows = facts.rebuild_all() + facts.rebuild_referrals()

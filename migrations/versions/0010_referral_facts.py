@@ -54,11 +54,8 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("referral_id", name=op.f("pk_report_referral_facts")),
     )
-    # Backfill from the records already there (the same SELECT the services keep it with), before
-    # the indexes: building them once over the loaded rows is cheaper than keeping them up row by row.
-    from srs.reports.facts import rebuild_referrals
-
-    rebuild_referrals(op.get_bind())
+    # The backfill is 0012's: it fills the facts with the columns the code of today selects (this
+    # revision's table lacks two of them), before that revision builds its indexes.
     with op.batch_alter_table("report_referral_facts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_report_referral_facts_client_id"), ["client_id"], unique=False)
         batch_op.create_index(

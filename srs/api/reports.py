@@ -12,7 +12,7 @@ from srs.core.access import roles_required
 from srs.core.errors import NotFound, ValidationFailed
 from srs.referrals.models import STATUSES
 from srs.reports import services
-from srs.reports.services import FilterError
+from srs.reports.filters import FilterError
 
 
 @bp.route("/reports/summary")

@@ -1,9 +1,12 @@
-"""Keeps ``report_screening_facts`` and ``report_referral_facts`` in step with clients, screenings
-and referrals.
+"""Keeps ``report_screening_facts`` and ``report_referral_facts``, and the monthly summaries of the
+referral facts, in step with clients, screenings and referrals.
 
 The facts of a client are always rebuilt whole from the records (delete, then insert from one
-SELECT), so there is one definition of what they say and no incremental arithmetic to drift. The
-rebuild runs in the same transaction as the change: ORM changes are caught after every flush (one
+SELECT), so there is one definition of what they say. The monthly summaries (``report_referral_months``
+and its two siblings) are moved by the difference: the client's old fact rows are counted out, grouped
+as the summaries group them, and the new ones counted in, with upserts. The summaries therefore say
+exactly what a rebuild from the facts would say (a test checks that after a run of changes).
+The rebuild runs in the same transaction as the change: ORM changes are caught after every flush (one
 listener for every feature, tests' factories included). The registry's merge moves records with bulk
 UPDATEs, but it also marks the duplicate merged through the ORM, so both clients are rebuilt at that
 flush, after the records moved. Bulk loads outside the ORM call ``rebuild_all`` and
@@ -15,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import (
     Connection,
     Double,
+    Integer,
     and_,
     case,
     cast,
@@ -36,7 +41,13 @@ from srs.extensions import db
 from srs.programmes.models import Screening, ScreeningResult
 from srs.referrals.models import Referral
 from srs.registry.models import Client
-from srs.reports.models import ReferralFact, ScreeningFact
+from srs.reports.models import (
+    ReferralFact,
+    ReferralMonth,
+    ReferralMonthDecision,
+    ReferralMonthFirst,
+    ScreeningFact,
+)
 
 ANY_PROGRAMME = 0
 _BATCH = 500
@@ -173,6 +184,8 @@ def _referral_facts_select(client_ids: list[int] | None, dialect: str) -> Any:
         decision_seconds(dialect),
         func.lag(Referral.created_at).over(**by_client),
         func.lag(Referral.created_at).over(**by_programme),
+        func.lead(Referral.created_at).over(**by_client),
+        func.lead(Referral.created_at).over(**by_programme),
         func.min(Referral.region_id).over(partition_by=Referral.client_id)
         != func.max(Referral.region_id).over(partition_by=Referral.client_id),
         Client.sex,
@@ -197,6 +210,8 @@ _REFERRAL_COLUMNS = [
     "decision_seconds",
     "prev_at",
     "prev_programme_at",
+    "next_at",
+    "next_programme_at",
     "multi_region",
     "sex",
     "date_of_birth",
@@ -205,20 +220,134 @@ _REFERRAL_COLUMNS = [
 ]
 
 
+# ---------------------------------------------------------------------------------------------
+# Monthly summaries of the referral facts (see srs.reports.models.ReferralMonth)
+
+SUMMARY_TABLES = (ReferralMonth, ReferralMonthDecision, ReferralMonthFirst)
+DAY = 86400.0
+
+
+def summary_timezone() -> str:
+    """The time zone whose calendar months the summaries count (PostgreSQL; SQLite counts UTC months)."""
+    return current_app.config.get("BABEL_DEFAULT_TIMEZONE", "UTC") if has_app_context() else "UTC"
+
+
+def month_key(column: Any, dialect: str) -> Any:
+    """The calendar month of a timestamp as yyyymm: local on PostgreSQL, UTC on SQLite (which has no
+    time zones), so each matches the monthly trend its dashboard has always drawn."""
+    if dialect == "postgresql":
+        return cast(func.to_char(func.timezone(summary_timezone(), column), "YYYYMM"), Integer)
+    return cast(func.strftime("%Y%m", column), Integer)
+
+
+def decision_value(dialect: str) -> Any:
+    """Time to the decision on the referral facts, in each dialect's unit (seconds; SQLite: days)."""
+    F = ReferralFact
+    if dialect == "postgresql":
+        return F.decision_seconds
+    return func.julianday(F.decided_at) - func.julianday(F.created_at)
+
+
+def decision_day(dialect: str) -> Any:
+    """The whole day of the time to a decision: the median histogram's bucket, in the summaries and
+    in the dashboard's reads alike (one expression, so both put a referral in the same bucket)."""
+    if dialect == "postgresql":
+        return cast(func.floor(ReferralFact.decision_seconds / DAY), Integer)
+    return cast(decision_value(dialect), Integer)
+
+
+def _summary_selects(dialect: str) -> list[tuple[Any, dict[str, Any], list[Any], list[str]]]:
+    """Per summary: (table, its key columns as expressions on the facts, the rows' conditions, the
+    counted columns). The counted columns are ``count(*)`` and, for months, the successful ones."""
+    F = ReferralFact
+    month = month_key(F.created_at, dialect)
+    common = {"month": month, "region_id": F.region_id, "programme_id": F.programme_id}
+    specs: list[tuple[Any, dict[str, Any], list[Any], list[str]]] = [
+        (ReferralMonth, {**common, "status": F.status, "sex": F.sex}, [], ["referrals", "successful"]),
+        (
+            ReferralMonthDecision,
+            {**common, "sex": F.sex, "day": decision_day(dialect)},
+            [F.decided_at.is_not(None)],
+            ["referrals"],
+        ),
+    ]
+    for same_programme, prev in ((False, F.prev_at), (True, F.prev_programme_at)):
+        keys = {
+            "same_programme": literal(same_programme),
+            "month": month,
+            "prev_month": func.coalesce(month_key(prev, dialect), 0),
+            "region_id": F.region_id,
+            "programme_id": F.programme_id,
+            "sex": F.sex,
+        }
+        specs.append((ReferralMonthFirst, keys, [~F.multi_region], ["referrals"]))
+    return specs
+
+
+def _summary_rows(dialect: str, client_ids: list[int] | None, sign: int) -> list[tuple[Any, list[str], Any]]:
+    """(table, columns, SELECT) giving each summary's rows for these clients' facts (all for None),
+    counts multiplied by ``sign``, grouped and ordered by key (a fixed order of row locks)."""
+    F = ReferralFact
+    out = []
+    for table, keys, conds, counted in _summary_selects(dialect):
+        grouped = [expr for name, expr in keys.items() if name != "same_programme"]
+        values = {"referrals": func.count() * sign, "successful": func.count().filter(F.successful) * sign}
+        stmt = select(*keys.values(), *(values[name] for name in counted)).where(*conds)
+        if client_ids is not None:
+            stmt = stmt.where(F.client_id.in_(client_ids))
+        stmt = stmt.group_by(*grouped).order_by(*grouped)
+        out.append((table, [*keys, *counted], stmt))
+    return out
+
+
+def _add_to_summaries(conn: Connection, client_ids: list[int], sign: int) -> None:
+    """Add (sign 1) or take away (sign -1) these clients' current facts in the monthly summaries."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    for table, columns, stmt in _summary_rows(conn.dialect.name, client_ids, sign):
+        ins = upsert(table).from_select(columns, stmt)
+        counted = [c for c in columns if c in ("referrals", "successful")]
+        key = [c.name for c in table.__table__.primary_key.columns]
+        conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=key, set_={c: table.__table__.c[c] + ins.excluded[c] for c in counted}
+            )
+        )
+
+
+def rebuild_summaries(connection: Connection | None = None) -> None:
+    """Rebuild the monthly summaries from the referral facts (after ``rebuild_referrals``, or when the
+    configured time zone changed: the summaries count its calendar months)."""
+    conn = connection if connection is not None else db.session.connection()
+    for table in SUMMARY_TABLES:
+        conn.execute(delete(table))
+    for table, columns, stmt in _summary_rows(conn.dialect.name, None, 1):
+        conn.execute(insert(table).from_select(columns, stmt))
+
+
 def refresh_clients(client_ids: Iterable[int], connection: Connection | None = None) -> None:
-    """Rebuild the facts of these clients from their current records (in the current transaction)."""
+    """Rebuild the facts of these clients from their current records (in the current transaction),
+    and move the monthly summaries by the difference."""
     ids = sorted({int(i) for i in client_ids if i is not None})
     conn = connection if connection is not None else db.session.connection()
     for start in range(0, len(ids), _BATCH):
         chunk = ids[start : start + _BATCH]
+        if conn.dialect.name == "postgresql":
+            # One refresh of a client at a time: two transactions subtracting the same old facts
+            # would count them out twice. (SQLite runs one writing transaction at a time anyway.)
+            conn.execute(select(Client.id).where(Client.id.in_(chunk)).order_by(Client.id).with_for_update())
         conn.execute(delete(ScreeningFact).where(ScreeningFact.client_id.in_(chunk)))
         conn.execute(insert(ScreeningFact).from_select(_COLUMNS, _facts_select(chunk)))
+        _add_to_summaries(conn, chunk, -1)
         conn.execute(delete(ReferralFact).where(ReferralFact.client_id.in_(chunk)))
         conn.execute(
             insert(ReferralFact).from_select(
                 _REFERRAL_COLUMNS, _referral_facts_select(chunk, conn.dialect.name)
             )
         )
+        _add_to_summaries(conn, chunk, 1)
 
 
 def rebuild_all(connection: Connection | None = None) -> int:
@@ -231,12 +360,14 @@ def rebuild_all(connection: Connection | None = None) -> int:
 
 
 def rebuild_referrals(connection: Connection | None = None) -> int:
-    """Rebuild every referral fact (after a bulk load or to repair); returns the number of rows."""
+    """Rebuild every referral fact and the monthly summaries (after a bulk load or to repair);
+    returns the number of fact rows."""
     conn = connection if connection is not None else db.session.connection()
     conn.execute(delete(ReferralFact))
     conn.execute(
         insert(ReferralFact).from_select(_REFERRAL_COLUMNS, _referral_facts_select(None, conn.dialect.name))
     )
+    rebuild_summaries(conn)
     return conn.execute(select(func.count()).select_from(ReferralFact)).scalar_one()
 
 

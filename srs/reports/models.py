@@ -113,7 +113,10 @@ class ReferralFact(db.Model):
                 "decision_seconds",
                 "prev_at",
                 "prev_programme_at",
+                "next_at",
+                "next_programme_at",
                 "multi_region",
+                "sex",
             ],
         ),
         # An admin's period over every region: the same, without a region to lead with.
@@ -128,14 +131,17 @@ class ReferralFact(db.Model):
                 "decision_seconds",
                 "prev_at",
                 "prev_programme_at",
+                "next_at",
+                "next_programme_at",
                 "multi_region",
+                "sex",
             ],
         ),
-        # The median's exact middle values: the referrals of one hour-wide bucket of decision times.
+        # The median's exact middle values: the referrals of one day-wide bucket of decision times.
         Index(
             "ix_report_referral_facts_decision",
             "decision_seconds",
-            postgresql_include=["region_id", "created_at", "programme_id"],
+            postgresql_include=["region_id", "created_at", "programme_id", "sex"],
             postgresql_where=text("decision_seconds IS NOT NULL"),
         ),
         # Clients referred in more than one region are counted with a DISTINCT over these rows only.
@@ -148,9 +154,9 @@ class ReferralFact(db.Model):
         ),
     )
 
-    referral_id: Mapped[int] = mapped_column(
-        ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    )
+    # No foreign key: a referral deleted must leave its fact row until the flush's listener has
+    # counted it out of the monthly summaries (a cascade would remove it unseen).
+    referral_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     client_id: Mapped[int] = mapped_column(index=True)
     region_id: Mapped[int] = mapped_column()
     programme_id: Mapped[int] = mapped_column()
@@ -161,8 +167,64 @@ class ReferralFact(db.Model):
     decision_seconds: Mapped[float | None] = mapped_column(Double)
     prev_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     prev_programme_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The client's next referral (to any programme / the same one): the monthly summaries' count of
+    # clients referred needs it when a period starts inside a month (see services._referral_figures).
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_programme_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     multi_region: Mapped[bool] = mapped_column()
     sex: Mapped[str] = mapped_column(String(10))
     date_of_birth: Mapped[date] = mapped_column(Date)
     work_status: Mapped[str | None] = mapped_column(String(20))
     disability: Mapped[bool | None] = mapped_column()
+
+
+# ---------------------------------------------------------------------------------------------
+# Monthly summaries of the referral facts. The dashboard reads whole months of a period from these
+# (a few thousand rows) and only the partial months at its edges from the facts. They are kept by
+# signed increments in ``facts.py``: a client's old fact rows are subtracted and the new ones added,
+# in the transaction that changed the records. ``month`` is the calendar month as yyyymm, in the
+# configured time zone on PostgreSQL and in UTC on SQLite (as each dialect's monthly trend counts).
+
+
+class ReferralMonth(db.Model):
+    """Referrals created in a month, per region, programme, status and the client's sex."""
+
+    __tablename__ = "report_referral_months"
+
+    month: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    region_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    programme_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    sex: Mapped[str] = mapped_column(String(10), primary_key=True)
+    referrals: Mapped[int] = mapped_column()
+    successful: Mapped[int] = mapped_column()
+
+
+class ReferralMonthDecision(db.Model):
+    """Decided referrals created in a month, per whole day to the decision: the median's histogram."""
+
+    __tablename__ = "report_referral_month_decisions"
+
+    month: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    region_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    programme_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    sex: Mapped[str] = mapped_column(String(10), primary_key=True)
+    day: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    referrals: Mapped[int] = mapped_column()
+
+
+class ReferralMonthFirst(db.Model):
+    """Referrals created in a month by the month of the client's previous referral (0: none before),
+    to any programme (``same_programme`` false) or to the same one: clients referred in whole months
+    [a, b] are the referrals created in them whose previous one is before a. Clients referred in more
+    than one region (``multi_region`` facts) are left out, as in the facts' count."""
+
+    __tablename__ = "report_referral_month_firsts"
+
+    same_programme: Mapped[bool] = mapped_column(primary_key=True)
+    month: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    prev_month: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    region_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    programme_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    sex: Mapped[str] = mapped_column(String(10), primary_key=True)
+    referrals: Mapped[int] = mapped_column()

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from srs.core.scope import region_paths, sees_everything
 from srs.extensions import db
 from srs.regions.models import Region
-from srs.reports.services import Filters
+from srs.reports.filters import Filters
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "static" / "fonts"
 FONT = "DejaVuSans"

@@ -7,24 +7,17 @@ always has that many rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
-    DateTime,
-    Integer,
     Select,
     and_,
-    bindparam,
-    cast,
     exists,
     func,
     or_,
@@ -34,210 +27,35 @@ from sqlalchemy.orm import aliased
 
 from srs.cases.models import COMPLAINT_OPEN_STATUSES, Complaint
 from srs.core.models import utcnow
-from srs.core.scope import region_id_condition, region_in_scope, region_paths, sees_everything
+from srs.core.scope import region_paths, sees_everything
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening, ScreeningResult
 from srs.referrals.models import OPEN_STATUSES, STATUSES, Referral
 from srs.referrals.services import STATUS_LABELS
 from srs.regions.models import Region
-from srs.registry.models import SEXES, WORK_STATUSES, Client
+from srs.registry.models import SEXES, Client
 from srs.reports.facts import ANY_PROGRAMME
-from srs.reports.models import ReferralFact, ScreeningFact
+from srs.reports.filters import (
+    Filters,
+    demographic_conditions,
+    has_demographics,
+    local_today,
+    month_grouping,
+    parse_filters,
+    region_condition,
+)
+from srs.reports.models import ScreeningFact
+from srs.reports.referral_figures import median_days, referral_figures
 
-AGE_GROUPS: dict[str, tuple[int, int | None]] = {
-    "0-14": (0, 14),
-    "15-24": (15, 24),
-    "25-34": (25, 34),
-    "35-44": (35, 44),
-    "45-54": (45, 54),
-    "55-64": (55, 64),
-    "65+": (65, None),
-}
-MAX_SPAN_DAYS = 3660
-
-
-@dataclass
-class Filters:
-    """What the supervisor chose; ``region`` is None for "all my regions"."""
-
-    date_from: date
-    date_to: date
-    region: Region | None = None
-    programme: Programme | None = None
-    sex: str | None = None
-    age_group: str | None = None
-    work_status: str | None = None
-    disability: bool | None = None
-    today: date = field(default_factory=date.today)
-
-    def as_args(self) -> dict[str, str]:
-        """The filters as query-string arguments (for links to drill-downs and exports)."""
-        args = {"from": self.date_from.isoformat(), "to": self.date_to.isoformat()}
-        if self.region is not None:
-            args["region"] = self.region.code
-        if self.programme is not None:
-            args["programme"] = self.programme.code
-        for key in ("sex", "age_group", "work_status"):
-            if getattr(self, key):
-                args[key] = getattr(self, key)
-        if self.disability is not None:
-            args["disability"] = "yes" if self.disability else "no"
-        return args
-
-    @property
-    def start(self) -> datetime:
-        return _local_midnight(self.date_from)
-
-    @property
-    def end(self) -> datetime:
-        return _local_midnight(self.date_to + timedelta(days=1))
-
-
-def _tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "UTC"))
-
-
-def local_today() -> date:
-    return datetime.now(_tz()).date()
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=_tz()).astimezone(UTC)
-
-
-def default_period(today: date) -> tuple[date, date]:
-    """The last twelve months up to today, from the first of the month."""
-    month = today.month - 11
-    year = today.year
-    if month <= 0:
-        month += 12
-        year -= 1
-    return date(year, month, 1), today
-
-
-class FilterError(Exception):
-    """Bad filter values: ``errors`` per field; ``region_out_of_scope`` when the region is not the user's."""
-
-    def __init__(self, errors: dict[str, list[str]], region_out_of_scope: bool = False) -> None:
-        super().__init__(errors)
-        self.errors = errors
-        self.region_out_of_scope = region_out_of_scope
-
-
-def _parse_date(raw: str | None, name: str, errors: dict[str, list[str]]) -> date | None:
-    if raw is None or raw.strip() == "":
-        return None
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        errors[name] = [_("%(value)s is not a date (use YYYY-MM-DD).", value=raw[:40])]
-        return None
-
-
-def parse_filters(args: Mapping[str, str]) -> Filters:
-    """Read the filters from a query string; raises FilterError with a message per field."""
-    errors: dict[str, list[str]] = {}
-    today = local_today()
-    default_from, default_to = default_period(today)
-    date_from = _parse_date(args.get("from"), "from", errors) or default_from
-    date_to = _parse_date(args.get("to"), "to", errors) or default_to
-    if not errors:
-        if date_from > date_to:
-            errors["to"] = [_("The end date is before the start date.")]
-        elif (date_to - date_from).days > MAX_SPAN_DAYS:
-            errors["from"] = [_("Choose a period of at most ten years.")]
-    region = None
-    out_of_scope = False
-    code = (args.get("region") or "").strip()
-    if code:
-        region = db.session.scalar(select(Region).where(Region.code == code))
-        if region is None or not region_in_scope(region):
-            errors["region"] = [_("%(code)s is not one of your regions.", code=code[:40])]
-            out_of_scope = True
-            region = None
-    programme = None
-    pcode = (args.get("programme") or "").strip()
-    if pcode:
-        programme = db.session.scalar(select(Programme).where(Programme.code == pcode))
-        if programme is None:
-            errors["programme"] = [_("No programme has the code %(code)s.", code=pcode[:40])]
-    sex = (args.get("sex") or "").strip() or None
-    if sex and sex not in SEXES:
-        errors["sex"] = [_("Choose female or male.")]
-    age_group = (args.get("age_group") or "").strip() or None
-    if age_group and age_group not in AGE_GROUPS:
-        errors["age_group"] = [_("Choose one of the age groups.")]
-    work_status = (args.get("work_status") or "").strip() or None
-    if work_status and work_status not in WORK_STATUSES:
-        errors["work_status"] = [_("Choose one of the work statuses.")]
-    disability_raw = (args.get("disability") or "").strip()
-    disability = {"yes": True, "no": False, "": None}.get(disability_raw)
-    if disability_raw not in ("yes", "no", ""):
-        errors["disability"] = [_("Choose yes or no.")]
-    if errors:
-        raise FilterError(errors, region_out_of_scope=out_of_scope and len(errors) == 1)
-    return Filters(
-        date_from=date_from,
-        date_to=date_to,
-        region=region,
-        programme=programme,
-        sex=sex,
-        age_group=age_group,
-        work_status=work_status,
-        disability=disability,
-        today=today,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Conditions shared by the aggregates and the drill-down lists
-
-
-def _region_ids_under(region: Region) -> Select[Any]:
-    return select(Region.id).where(Region.path.startswith(region.path, autoescape=True))
-
-
-def region_condition(column: Any, filters: Filters) -> ColumnElement[bool]:
-    """The record's region is the chosen one (or below it), always within the user's scope."""
-    if filters.region is not None:
-        return column.in_(_region_ids_under(filters.region))
-    return region_id_condition(column)
-
-
-def _demographic_conditions(filters: Filters, source: Any = Client) -> list[ColumnElement[bool]]:
-    """The sex, work status, disability and age group filters on ``source`` (clients or the facts)."""
-    conds: list[ColumnElement[bool]] = []
-    if filters.sex:
-        conds.append(source.sex == filters.sex)
-    if filters.work_status:
-        conds.append(source.work_status == filters.work_status)
-    if filters.disability is not None:
-        conds.append(source.disability.is_(filters.disability))
-    if filters.age_group:
-        low, high = AGE_GROUPS[filters.age_group]
-        # Aged at least ``low`` today: born on or before today minus ``low`` years.
-        conds.append(source.date_of_birth <= _years_before(filters.today, low))
-        if high is not None:
-            conds.append(source.date_of_birth > _years_before(filters.today, high + 1))
-    return conds
-
-
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
-def _has_demographics(filters: Filters) -> bool:
-    return bool(filters.sex or filters.work_status or filters.disability is not None or filters.age_group)
+# Re-exported: the views, the API and the tests read the filters through this module.
+__all__ = ["Filters", "local_today", "parse_filters"]
 
 
 def client_conditions(filters: Filters) -> list[ColumnElement[bool]]:
     return [
         Client.merged_into_id.is_(None),
         region_condition(Client.region_id, filters),
-        *_demographic_conditions(filters),
+        *demographic_conditions(filters),
     ]
 
 
@@ -247,8 +65,8 @@ def referral_conditions(filters: Filters, period: bool = True) -> list[ColumnEle
         conds += [Referral.created_at >= filters.start, Referral.created_at < filters.end]
     if filters.programme is not None:
         conds.append(Referral.programme_id == filters.programme.id)
-    if _has_demographics(filters):
-        conds.append(Referral.client_id.in_(select(Client.id).where(*_demographic_conditions(filters))))
+    if has_demographics(filters):
+        conds.append(Referral.client_id.in_(select(Client.id).where(*demographic_conditions(filters))))
     return conds
 
 
@@ -324,27 +142,6 @@ def _now() -> datetime:
 # Aggregates
 
 
-def _month_grouping(column: Any, filters: Filters) -> tuple[Any, Callable[[Any], str]]:
-    """A value to group a timestamp by its local calendar month, and how to read it as "YYYY-MM"."""
-    if db.engine.dialect.name != "postgresql":
-        return func.strftime("%Y-%m", column), str
-    # The number of the month among the period's month starts (local midnights, in UTC): a binary
-    # search per row, much cheaper than converting every timestamp to local time.
-    keys: list[str] = []
-    starts: list[datetime] = []
-    year, month = filters.date_from.year, filters.date_from.month
-    while True:
-        starts.append(_local_midnight(date(year, month, 1)))
-        if (year, month) > (filters.date_to.year, filters.date_to.month):
-            break
-        keys.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    bucket = func.width_bucket(
-        column, bindparam("month_starts", starts, type_=ARRAY(DateTime(timezone=True)))
-    )
-    return bucket, lambda n: keys[n - 1]
-
-
 def _months(filters: Filters) -> list[str]:
     months = []
     year, month = filters.date_from.year, filters.date_from.month
@@ -356,20 +153,16 @@ def _months(filters: Filters) -> list[str]:
     return months[-24:]
 
 
-def _median_days(seconds: Any) -> float | None:
-    return None if seconds is None else round(float(seconds) / 86400, 1)
-
-
 def median_days_to_decision(filters: Filters) -> float | None:
     """Median days from referral to the agency's decision, over referrals created in the period.
 
-    Read from the records with a sort: the definition the dashboard's figure (``_referral_median``,
+    Read from the records with a sort: the definition the dashboard's figure (``referral_figures._median``,
     from the facts without a sort) is checked against.
     """
     conds = [*referral_conditions(filters), Referral.decided_at.is_not(None)]
     if db.engine.dialect.name == "postgresql":
         seconds = func.extract("epoch", Referral.decided_at - Referral.created_at)
-        return _median_days(
+        return median_days(
             db.session.scalar(select(func.percentile_cont(0.5).within_group(seconds)).where(*conds))
         )
     # SQLite has no percentile: count, then read only the one or two middle values in order.
@@ -452,100 +245,6 @@ def _bucket(path_by_id: dict[int, str], buckets: list[Region]) -> Callable[[int]
     return find
 
 
-def referral_fact_conditions(filters: Filters) -> list[ColumnElement[bool]]:
-    """``referral_conditions`` on the referral facts (the same rows, without a join to clients)."""
-    F = ReferralFact
-    conds: list[ColumnElement[bool]] = [
-        region_condition(F.region_id, filters),
-        F.created_at >= filters.start,
-        F.created_at < filters.end,
-    ]
-    if filters.programme is not None:
-        conds.append(F.programme_id == filters.programme.id)
-    return [*conds, *_demographic_conditions(filters, F)]
-
-
-def _first_referral_in_period(filters: Filters) -> ColumnElement[bool]:
-    """The client's first referral in the period (to the chosen programme, when one is chosen).
-
-    Only for clients referred in one region: under a region filter a client referred elsewhere
-    first would otherwise be missed. The others (``multi_region``) are counted with a DISTINCT.
-    """
-    F = ReferralFact
-    prev = F.prev_programme_at if filters.programme is not None else F.prev_at
-    return and_(~F.multi_region, or_(prev.is_(None), prev < filters.start))
-
-
-_HOUR = 3600.0
-
-
-def _decision_time() -> tuple[Any, Any, float]:
-    """(time to a decision, its hour bucket, an hour in its unit) on the referral facts; NULL for
-    referrals not decided. PostgreSQL's former median measured seconds with extract(epoch ...),
-    SQLite's days with julianday(): each keeps its own measure, so each shows what it showed."""
-    F = ReferralFact
-    if db.engine.dialect.name == "postgresql":
-        return F.decision_seconds, func.floor(F.decision_seconds / _HOUR), _HOUR
-    days = func.julianday(F.decided_at) - func.julianday(F.created_at)
-    return days, cast(days * 24, Integer), 1 / 24
-
-
-def _referral_median(
-    conds: list[ColumnElement[bool]], hours: dict[float, tuple[int, float, float]]
-) -> float | None:
-    """The median days to a decision over the referral facts matching ``conds``, exactly as the
-    records give it (``median_days_to_decision``) but without sorting every decided referral.
-
-    ``hours`` is the histogram of their decision times by hour (bucket: count, lowest, highest
-    value), which the dashboard's grouped scan collects on the way. It locates the one or two middle
-    values; only when one of them is inside an hour holding several different values are that
-    hour's values read, in order, through the index on decision times.
-    PostgreSQL's ``percentile_cont(0.5)`` interpolates ``a + (b - a) * 0.5`` between the middle
-    values, SQLite's former median averaged them: each backend keeps its own arithmetic.
-    """
-    value, bucket, width = _decision_time()
-    ordered = sorted(hours.items())
-    total = sum(n for n, _low, _high in hours.values())
-    if total == 0:
-        return None
-
-    def value_at(rank: int) -> float:
-        before = 0
-        for b, (n, low, high) in ordered:
-            if rank < before + n:
-                offset = rank - before
-                if offset == 0 or low == high:
-                    return float(low)
-                if offset == n - 1:
-                    return float(high)
-                # The range (a little wider) only lets the index narrow the scan; the bucket
-                # expression decides membership, as it did in the histogram.
-                return float(
-                    db.session.scalar(
-                        select(value)
-                        .where(
-                            *conds,
-                            value >= (b - 1) * width,
-                            value < (b + 2) * width,
-                            bucket == b,
-                        )
-                        .order_by(value)
-                        .offset(offset)
-                        .limit(1)
-                    )
-                )
-            before += n
-        raise AssertionError("rank beyond the histogram")  # pragma: no cover
-
-    low_rank, high_rank = (total - 1) // 2, total // 2
-    first = value_at(low_rank)
-    if db.engine.dialect.name == "postgresql":
-        second = first if high_rank == low_rank else value_at(high_rank)
-        return _median_days(first + (second - first) * 0.5)
-    middle = [first] if high_rank == low_rank else [first, value_at(high_rank)]
-    return round(sum(middle) / len(middle), 1)
-
-
 def _client_funnel(filters: Filters) -> tuple[int, int, int]:
     """Clients screened, clients found eligible and the coverage gap, from the facts table.
 
@@ -558,7 +257,7 @@ def _client_funnel(filters: Filters) -> tuple[int, int, int]:
         region_condition(F.region_id, filters),
         F.screened_at >= filters.start,
         F.screened_at < filters.end,
-        *_demographic_conditions(filters, F),
+        *demographic_conditions(filters, F),
     ]
     # A client counts once: at their first (eligible) screening within the period.
     first_screened = or_(F.prev_at.is_(None), F.prev_at < filters.start)
@@ -589,7 +288,7 @@ def dashboard(filters: Filters) -> Dashboard:
     }
 
     # Clients registered, by region and month: one grouped scan.
-    month, month_key = _month_grouping(Client.created_at, filters)
+    month, month_key = month_grouping(Client.created_at, filters)
     rows = db.session.execute(
         select(Client.region_id, month, func.count())
         .where(
@@ -607,53 +306,20 @@ def dashboard(filters: Filters) -> Dashboard:
 
     result.screened, result.eligible, result.gap = _client_funnel(filters)
 
-    # Referrals created in the period, by region, status, month and hour to a decision, with
-    # successful outcomes and first referrals (each client once): one range scan of the referral
-    # facts gives every referral figure, the median's histogram included.
-    F = ReferralFact
-    referral_conds = referral_fact_conditions(filters)
-    month, month_key = _month_grouping(F.created_at, filters)
-    decision, hour, _width = _decision_time()
-    rows = db.session.execute(
-        select(
-            F.region_id,
-            F.status,
-            month,
-            hour,
-            func.count(),
-            func.count().filter(F.successful),
-            func.count().filter(_first_referral_in_period(filters)),
-            func.min(decision),
-            func.max(decision),
-        )
-        .where(*referral_conds)
-        .group_by(F.region_id, F.status, month, hour)
-    )
-    hours: dict[float, tuple[int, float, float]] = {}
-    for region_id, status, month_value, hour_value, n, ok, first, low, high in rows:
-        ym = month_key(month_value)
-        result.referrals[status] = result.referrals.get(status, 0) + n
-        result.referrals_total += n
-        result.referred_clients += first
-        result.trend_referrals[ym] = result.trend_referrals.get(ym, 0) + n
-        if status == "completed":
-            result.completed += n
-        result.successful += ok
+    # Every referral figure: whole months from the monthly summaries, partial ones from the facts.
+    referrals = referral_figures(filters)
+    result.referrals = referrals.by_status
+    result.referrals_total = referrals.total
+    result.completed = referrals.completed
+    result.successful = referrals.successful
+    result.referred_clients = referrals.referred_clients
+    result.trend_referrals = referrals.by_month
+    result.median_days = referrals.median_days
+    for region_id, (n, ok) in referrals.by_region.items():
         bucket = bucket_of(region_id)
         if bucket is not None:
             per_district[bucket.id]["referrals"] += n
             per_district[bucket.id]["successful"] += ok
-        if hour_value is not None:
-            seen_n, seen_low, seen_high = hours.get(float(hour_value), (0, low, high))
-            hours[float(hour_value)] = (seen_n + n, min(seen_low, low), max(seen_high, high))
-    # Clients referred in more than one region: few, counted apart (see _first_referral_in_period).
-    result.referred_clients += (
-        db.session.scalar(
-            select(func.count(func.distinct(F.client_id))).where(*referral_conds, F.multi_region)
-        )
-        or 0
-    )
-    result.median_days = _referral_median(referral_conds, hours)
 
     rows = db.session.execute(
         select(Referral.region_id, func.count())
@@ -687,8 +353,8 @@ def overdue_complaint_conditions(filters: Filters) -> list[ColumnElement[bool]]:
         Complaint.status.in_(COMPLAINT_OPEN_STATUSES),
         Complaint.due_on < filters.today,
     ]
-    if _has_demographics(filters):
-        conds.append(Complaint.client_id.in_(select(Client.id).where(*_demographic_conditions(filters))))
+    if has_demographics(filters):
+        conds.append(Complaint.client_id.in_(select(Client.id).where(*demographic_conditions(filters))))
     return conds
 
 

@@ -15,9 +15,10 @@ from srs.core.pagination import page_args, paginate
 from srs.core.scope import scoped_regions
 from srs.programmes.services import list_programmes
 from srs.referrals.models import STATUSES
+from srs.referrals.services import STATUS_LABELS
 from srs.registry.models import SEXES, WORK_STATUSES
 from srs.reports import charts, exports, pdf, services
-from srs.reports.services import AGE_GROUPS, STATUS_LABELS, FilterError, Filters
+from srs.reports.filters import AGE_GROUPS, FilterError, Filters
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
