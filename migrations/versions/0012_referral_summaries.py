@@ -30,7 +30,9 @@ OLD_INCLUDE = [
     "prev_programme_at",
     "multi_region",
 ]
-INCLUDE = [*OLD_INCLUDE, "next_at", "next_programme_at", "sex"]
+DEMOGRAPHICS = ["sex", "work_status", "disability", "date_of_birth"]
+INCLUDE = [*OLD_INCLUDE, "next_at", "next_programme_at", *DEMOGRAPHICS]
+OPEN = sa.text("status IN ('pending', 'delivered', 'accepted')")
 
 
 def _key(*extra):
@@ -79,6 +81,7 @@ def upgrade():
         # A deleted referral's fact must outlive the delete until the listener counts it out of the
         # summaries; a cascade would remove it first.
         batch_op.drop_constraint("fk_report_referral_facts_referral_id_referrals", type_="foreignkey")
+        batch_op.add_column(sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("next_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("next_programme_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
@@ -126,10 +129,21 @@ def upgrade():
     from srs.reports.facts import rebuild_referrals
 
     rebuild_referrals(op.get_bind())
-    _facts_indexes(INCLUDE, ["region_id", "created_at", "programme_id", "sex"])
+    _facts_indexes(INCLUDE, ["region_id", "created_at", "programme_id", *DEMOGRAPHICS])
+    with op.batch_alter_table("report_referral_facts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_report_referral_facts_open_due",
+            ["region_id", "due_at"],
+            unique=False,
+            postgresql_include=["programme_id", *DEMOGRAPHICS],
+            postgresql_where=OPEN,
+            sqlite_where=OPEN,
+        )
 
 
 def downgrade():
+    with op.batch_alter_table("report_referral_facts", schema=None) as batch_op:
+        batch_op.drop_index("ix_report_referral_facts_open_due")
     op.drop_table("report_referral_month_firsts")
     op.drop_table("report_referral_month_decisions")
     op.drop_table("report_referral_months")
@@ -138,6 +152,7 @@ def downgrade():
     with op.batch_alter_table("report_referral_facts", schema=None) as batch_op:
         batch_op.drop_column("next_programme_at")
         batch_op.drop_column("next_at")
+        batch_op.drop_column("due_at")
         batch_op.create_foreign_key(
             "fk_report_referral_facts_referral_id_referrals",
             "referrals",

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from srs.extensions import db
+from srs.referrals.models import OPEN_STATUSES
 from srs.reports.facts import DAY, decision_day, decision_value
 from srs.reports.filters import (
     Filters,
@@ -79,6 +80,22 @@ def referral_fact_conditions(
     if filters.programme is not None:
         conds.append(F.programme_id == filters.programme.id)
     return [*conds, *demographic_conditions(filters, F)]
+
+
+def overdue_by_region(filters: Filters, now: datetime) -> dict[int, int]:
+    """Open referrals past their due time (whenever they were made), per region: the facts' copy of
+    ``services.overdue_referral_conditions``, so a demographic filter needs no join to the clients."""
+    F = ReferralFact
+    conds = [
+        region_condition(F.region_id, filters),
+        F.status.in_(OPEN_STATUSES),
+        F.due_at < now,
+        *demographic_conditions(filters, F),
+    ]
+    if filters.programme is not None:
+        conds.append(F.programme_id == filters.programme.id)
+    rows = db.session.execute(select(F.region_id, func.count()).where(*conds).group_by(F.region_id))
+    return {region_id: n for region_id, n in rows}
 
 
 def first_referral_in_period(filters: Filters) -> ColumnElement[bool]:

@@ -45,7 +45,7 @@ from srs.reports.filters import (
     region_condition,
 )
 from srs.reports.models import ScreeningFact
-from srs.reports.referral_figures import median_days, referral_figures
+from srs.reports.referral_figures import median_days, overdue_by_region, referral_figures
 
 # Re-exported: the views, the API and the tests read the filters through this module.
 __all__ = ["Filters", "local_today", "parse_filters"]
@@ -321,12 +321,7 @@ def dashboard(filters: Filters) -> Dashboard:
             per_district[bucket.id]["referrals"] += n
             per_district[bucket.id]["successful"] += ok
 
-    rows = db.session.execute(
-        select(Referral.region_id, func.count())
-        .where(*overdue_referral_conditions(filters, now))
-        .group_by(Referral.region_id)
-    )
-    for region_id, n in rows:
+    for region_id, n in overdue_by_region(filters, now).items():
         result.overdue_referrals += n
         bucket = bucket_of(region_id)
         if bucket is not None:

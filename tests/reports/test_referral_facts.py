@@ -40,6 +40,7 @@ def _figures(app, username="supervisor.id", **args):
             ("referrals", board.referrals_total),
             ("successful", board.successful),
             ("completed", board.completed),
+            ("overdue_referrals", board.overdue_referrals),
         ):
             assert value == _listed(kind, filters), (kind, args, value)
         assert board.median_days == services.median_days_to_decision(filters), args

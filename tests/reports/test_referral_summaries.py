@@ -9,7 +9,7 @@ import random
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from srs.extensions import db
 from srs.referrals.models import Referral
@@ -177,3 +177,35 @@ def test_a_period_ending_before_the_latest_referral_reads_its_last_partial_month
         open_ended = split_period(filters, None)
         assert [m % 100 for m in open_ended.months] == [2, 3, 4, 5, 6]
         assert len(open_ended.ranges) == 1
+
+
+def test_overdue_referrals_from_the_facts_match_their_list_under_every_filter(app, demo):
+    now = datetime.now(UTC)
+    with acting_as(app):
+        p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
+        make_programme("ID-JKN-PBI", "BPJSKES")
+        young = make_client(sex="male", born=date(2000, 1, 1), work_status="self_employed", disability=True)
+        older = make_client("35.76.01.1001", sex="female", born=date(1965, 1, 1))
+        make_referral(young, p, "delivered", created_at=now - 30 * DAYS, due_at=now - DAYS)
+        make_referral(older, p, "accepted", created_at=now - 30 * DAYS, due_at=now - 2 * DAYS)
+        make_referral(older, p, "pending", created_at=now - 3 * DAYS, due_at=now + DAYS)  # not yet due
+        make_referral(young, p, "declined", created_at=now - 30 * DAYS, due_at=now - DAYS)  # closed
+    expected = {
+        (): 2,
+        (("sex", "male"),): 1,
+        (("work_status", "self_employed"),): 1,
+        (("disability", "no"),): 1,
+        (("age_group", "55-64"),): 1,
+        (("age_group", "15-24"),): 0,
+        (("region", "35.76"),): 1,
+        (("programme", "ID-JKN-PBI"),): 0,
+    }
+    with acting_as(app, "supervisor.id"):
+        for chosen, count in expected.items():
+            filters = services.parse_filters(dict(chosen))
+            board = services.dashboard(filters)
+            listed = services.listing("overdue_referrals", filters)
+            rows = db.session.scalar(
+                select(func.count()).select_from(listed.statement.order_by(None).subquery())
+            )
+            assert board.overdue_referrals == rows == count, chosen
