@@ -96,6 +96,8 @@ def dashboard():  # type: ignore[no-untyped-def]
         board=board,
         filters=filters,
         args=filters.as_args(),
+        # The monthly summary of the period's last month (not a month still to come).
+        monthly_args={**filters.as_args(), "month": min(filters.date_to, filters.today).isoformat()[:7]},
         errors={},
         funnel=funnel,
         trend=trend,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from types import SimpleNamespace
 
 from openpyxl import load_workbook
@@ -89,6 +90,18 @@ def test_dashboard_page_links_every_number_to_its_list(app, login_as):
         assert (
             db.session.scalar(select(AuditEntry).where(AuditEntry.action == "report.dashboard")) is not None
         )
+
+
+def test_the_monthly_summary_links_open_the_periods_last_month(app, login_as):
+    supervisor = login_as("supervisor")
+    html = supervisor.get("/reports/?from=2026-01-01&to=2026-03-15&sex=female").get_data(as_text=True)
+    links = re.findall(r'href="(/reports/monthly[^"]*)"', html)
+    assert len(links) == 2 and all("month=2026-03" in link and "sex=female" in link for link in links)
+    # A period reaching into the future: this month's summary, not an empty one to come.
+    html = supervisor.get("/reports/?from=2026-01-01&to=2030-12-31").get_data(as_text=True)
+    with app.app_context():
+        this_month = services.local_today().isoformat()[:7]
+    assert f"month={this_month}" in re.findall(r'href="(/reports/monthly\.pdf[^"]*)"', html)[0]
 
 
 def test_officers_and_agencies_cannot_open_reports(app, login_as):
