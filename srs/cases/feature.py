@@ -18,6 +18,7 @@ from srs.core.periodic import register_periodic
 from srs.core.scope import region_id_condition
 from srs.core.slots import TimelineItem, register_slot, register_timeline_source
 from srs.extensions import db
+from srs.reports.jobs import CHECK_EVERY_SECONDS
 
 ESCALATION_EVERY_SECONDS = 3600
 
@@ -141,4 +142,5 @@ def init_feature(app: Flask) -> None:
     register_slot("client_profile", "cases/_profile_panel.html", order=60)
     register_timeline_source(case_timeline)
     register_periodic("srs.cases.jobs.escalate_overdue_complaints", ESCALATION_EVERY_SECONDS)
+    register_periodic("srs.reports.jobs.check_report_facts", CHECK_EVERY_SECONDS)
     register_seed_step(60, seed_cases)

@@ -34,6 +34,7 @@ from sqlalchemy import (
     inspect,
     literal,
     select,
+    text,
 )
 from sqlalchemy.orm import Session
 
@@ -329,11 +330,26 @@ def rebuild_summaries(connection: Connection | None = None) -> None:
         conn.execute(insert(table).from_select(columns, stmt))
 
 
+_FACT_TABLES = "report_screening_facts, report_referral_facts"
+
+
+def _lock_for_rebuild(conn: Connection) -> None:
+    """A whole rebuild waits for the transactions refreshing some clients and keeps new ones waiting
+    until it commits (PostgreSQL; SQLite writes one transaction at a time anyway). Without it a
+    refresh could read the facts before the rebuild and write after it: duplicate rows, or a
+    client's old rows counted out of summaries that no longer hold them."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"LOCK TABLE {_FACT_TABLES} IN EXCLUSIVE MODE"))
+
+
 def refresh_clients(client_ids: Iterable[int], connection: Connection | None = None) -> None:
     """Rebuild the facts of these clients from their current records (in the current transaction),
     and move the monthly summaries by the difference."""
     ids = sorted({int(i) for i in client_ids if i is not None})
     conn = connection if connection is not None else db.session.connection()
+    if ids and conn.dialect.name == "postgresql":
+        # Before reading any fact: waits for a whole rebuild in progress (see _lock_for_rebuild).
+        conn.execute(text(f"LOCK TABLE {_FACT_TABLES} IN ROW EXCLUSIVE MODE"))
     for start in range(0, len(ids), _BATCH):
         chunk = ids[start : start + _BATCH]
         if conn.dialect.name == "postgresql":
@@ -356,6 +372,7 @@ def rebuild_all(connection: Connection | None = None) -> int:
     """Rebuild every client's screening facts (after a bulk load or to repair); returns the number of
     rows. Migration 0008 runs it, before the referral facts exist: ``rebuild_referrals`` does those."""
     conn = connection if connection is not None else db.session.connection()
+    _lock_for_rebuild(conn)
     conn.execute(delete(ScreeningFact))
     conn.execute(insert(ScreeningFact).from_select(_COLUMNS, _facts_select(None)))
     return conn.execute(select(func.count()).select_from(ScreeningFact)).scalar_one()
@@ -365,12 +382,52 @@ def rebuild_referrals(connection: Connection | None = None) -> int:
     """Rebuild every referral fact and the monthly summaries (after a bulk load or to repair);
     returns the number of fact rows."""
     conn = connection if connection is not None else db.session.connection()
+    _lock_for_rebuild(conn)
     conn.execute(delete(ReferralFact))
     conn.execute(
         insert(ReferralFact).from_select(_REFERRAL_COLUMNS, _referral_facts_select(None, conn.dialect.name))
     )
     rebuild_summaries(conn)
     return conn.execute(select(func.count()).select_from(ReferralFact)).scalar_one()
+
+
+def drift(connection: Connection | None = None) -> dict[str, int]:
+    """How far the facts and summaries are from the records, by row counts (empty when in step).
+
+    Counted in one statement, so in one snapshot: a referral committed meanwhile cannot look like
+    drift. Rows added or removed past the app (plain SQL loads) show; an edit past the app does not.
+    """
+    conn = connection if connection is not None else db.session.connection()
+    active = Client.merged_into_id.is_(None)
+    screenings = (
+        select(func.count())
+        .select_from(Screening)
+        .join(Client, Client.id == Screening.client_id)
+        .where(active)
+    )
+    results = (
+        select(func.count())
+        .select_from(ScreeningResult)
+        .join(Screening, Screening.id == ScreeningResult.screening_id)
+        .join(Client, Client.id == Screening.client_id)
+        .where(active)
+    )
+    row = conn.execute(
+        select(
+            screenings.scalar_subquery() + results.scalar_subquery(),
+            select(func.count()).select_from(ScreeningFact).scalar_subquery(),
+            select(func.count()).select_from(Referral).scalar_subquery(),
+            select(func.count()).select_from(ReferralFact).scalar_subquery(),
+            select(func.coalesce(func.sum(ReferralMonth.referrals), 0)).scalar_subquery(),
+        )
+    ).one()
+    expected_screening, screening_facts, referrals, referral_facts, summarised = (int(v) for v in row)
+    found = {
+        "screening_facts": screening_facts - expected_screening,
+        "referral_facts": referral_facts - referrals,
+        "referral_summaries": summarised - referrals,
+    }
+    return {name: difference for name, difference in found.items() if difference}
 
 
 def _client_ids_touched(session: Session) -> set[int]:
