@@ -123,13 +123,9 @@ def _postgresql() -> bool:
 
 
 def _calendar_month(moment: datetime) -> int:
-    day = local_date(moment) if _postgresql() else moment.astimezone(UTC).date()
+    """The summaries' month (yyyymm) a moment falls in."""
+    day = moment.astimezone(timezone() if _postgresql() else UTC).date()
     return day.year * 100 + day.month
-
-
-def local_date(moment: datetime) -> date:
-    """The date of a moment in the configured time zone."""
-    return moment.astimezone(timezone()).date()
 
 
 def _month_start(month: int) -> datetime:
@@ -140,6 +136,7 @@ def _month_start(month: int) -> datetime:
 
 
 def _next_month(month: int) -> int:
+    # yyyy12 + 89 = (yyyy + 1)01
     return month + 89 if month % 100 == 12 else month + 1
 
 
