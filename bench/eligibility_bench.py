@@ -93,7 +93,7 @@ def bench_single_client(app, runs: int = 200) -> dict[str, float]:
 
     with app.test_request_context():
         _thirty_programmes()
-        region = db.session.scalar(select(Region).where(Region.code == "35.16.08.2001"))
+        region = db.session.scalar(select(Region).where(Region.code == "35.16.08.2003"))
         household = Household(region_id=region.id)
         db.session.add(household)
         db.session.flush()

@@ -114,7 +114,7 @@ def main() -> None:
                 names={"en": "BPU"},
             )
             db.session.add(programme)
-            village = db.session.scalar(select(Region).where(Region.code == "35.16.08.2001"))
+            village = db.session.scalar(select(Region).where(Region.code == "35.16.08.2003"))
             for i in range(args.n * 4 + args.samples):
                 db.session.add(
                     Client(

@@ -195,7 +195,7 @@ def import_file(rows: int) -> bytes:
                 "sex": "female",
                 "date_of_birth": birth.isoformat(),
                 "phone": f"0813{i:08d}",
-                "region_code": "35.16.12.2001",
+                "region_code": "35.16.12.2007",
                 "monthly_income": "1500000",
                 "consent_given": "yes",
                 "consent_date": "2026-01-10",

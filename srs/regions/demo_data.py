@@ -1,9 +1,11 @@
 """Real regions for the demo seed, with their official codes.
 
-Indonesia: Kemendagri codes (province.regency.district.village), from the Kepmendagri list of
-administrative codes. Viet Nam: General Statistics Office codes after the 2025 reorganisation into
-provinces and communes (Resolution 1656/NQ-UBTVQH15 for Ha Noi); commune codes are those of the
-list in force on 1 July 2025. Check against the current official lists before production use.
+Indonesia: Kemendagri codes (province.regency.district.village) of Kepmendagri No 300.2.2-2138
+Tahun 2025. Viet Nam: General Statistics Office codes after the 2025 reorganisation into provinces
+and communes (the list of Công văn 1027/CTK-CSCL, 25 June 2025, in force from 1 July 2025).
+Every code and name here was checked on 2026-11-29 against public transcriptions of those lists
+(for Indonesia the cahyadsn/wilayah data set); check against the official lists themselves before
+production use.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ INDONESIA: list[RegionSpec] = [
                         "Mojosari",
                         "district",
                         [
-                            ("35.16.08.2001", "Awang-Awang", "village", []),
-                            ("35.16.08.1002", "Kauman", "village", []),
+                            ("35.16.08.2003", "Awang-awang", "village", []),
+                            ("35.16.08.1004", "Kauman", "village", []),
                         ],
                     ),
                     (
@@ -36,8 +38,8 @@ INDONESIA: list[RegionSpec] = [
                         "Trowulan",
                         "district",
                         [
-                            ("35.16.12.2001", "Trowulan", "village", []),
-                            ("35.16.12.2002", "Bejijong", "village", []),
+                            ("35.16.12.2007", "Trowulan", "village", []),
+                            ("35.16.12.2008", "Bejijong", "village", []),
                         ],
                     ),
                 ],
@@ -49,11 +51,11 @@ INDONESIA: list[RegionSpec] = [
                 [
                     (
                         "35.76.01",
-                        "Prajurit Kulon",
+                        "Prajuritkulon",
                         "district",
                         [
-                            ("35.76.01.1001", "Surodinawan", "village", []),
-                            ("35.76.01.1002", "Prajurit Kulon", "village", []),
+                            ("35.76.01.1007", "Surodinawan", "village", []),
+                            ("35.76.01.1006", "Prajuritkulon", "village", []),
                         ],
                     ),
                     (
@@ -61,8 +63,8 @@ INDONESIA: list[RegionSpec] = [
                         "Magersari",
                         "district",
                         [
-                            ("35.76.02.1001", "Gunung Gedangan", "village", []),
-                            ("35.76.02.1002", "Magersari", "village", []),
+                            ("35.76.02.1001", "Gununggedangan", "village", []),
+                            ("35.76.02.1003", "Magersari", "village", []),
                         ],
                     ),
                 ],
@@ -80,11 +82,11 @@ INDONESIA: list[RegionSpec] = [
                 "city",
                 [
                     (
-                        "34.71.04",
+                        "34.71.13",
                         "Umbulharjo",
                         "district",
                         [
-                            ("34.71.04.1001", "Giwangan", "village", []),
+                            ("34.71.13.1007", "Giwangan", "village", []),
                         ],
                     ),
                 ],
@@ -117,7 +119,7 @@ VIET_NAM: list[RegionSpec] = [
             ("00070", "Phường Hoàn Kiếm", "commune", []),
             ("00004", "Phường Ba Đình", "commune", []),
             ("00082", "Phường Cửa Nam", "commune", []),
-            ("10183", "Xã Sóc Sơn", "commune", []),
+            ("00376", "Xã Sóc Sơn", "commune", []),
         ],
     ),
 ]

@@ -46,7 +46,7 @@ VN_MIDDLE_MALE = ["Văn", "Đức", "Quang", "Minh", "Hữu", "Công"]
 
 # NIK region digits per demo village prefix: province, regency/city, sub-district.
 _NIK_DIGITS = {"35.16.08": "351608", "35.16.12": "351612", "35.76.01": "357601", "35.76.02": "357602"}
-_NIK_DIGITS |= {"34.71.04": "347104", "34.04.07": "340407"}
+_NIK_DIGITS |= {"34.71.13": "347113", "34.04.07": "340407"}
 
 
 def _officer_for(region: Region, officers: dict[str, User], admin: User) -> User:

@@ -229,7 +229,7 @@ def validate_client(
     if region_code is None or region_code == "":
         errors.add("region_code", _("This field is required."))
     elif not isinstance(region_code, str) or len(region_code) > 32:
-        errors.add("region_code", _("Must be a region code such as 35.16.08.2001."))
+        errors.add("region_code", _("Must be a region code such as 35.16.08.2003."))
     else:
         region = lookup_region(region_code.strip())
         allowed = region is not None and (

@@ -32,7 +32,7 @@ def _prepare(app) -> dict[str, int]:
     with app.test_request_context():
         seed_catalogue("x")
         vendor = make_client(
-            "35.16.08.2001",
+            "35.16.08.2003",
             full_name="Sri Wahyuni",
             date_of_birth=_born(34),
             occupation="street vendor",
@@ -44,7 +44,7 @@ def _prepare(app) -> dict[str, int]:
             welfare_decile=5,
         )
         make_client(
-            "35.16.12.2002", full_name="Pak Harjo", sex="male", date_of_birth=_born(66), in_education=False
+            "35.16.12.2008", full_name="Pak Harjo", sex="male", date_of_birth=_born(66), in_education=False
         )
         ids = {
             "vendor": vendor.id,

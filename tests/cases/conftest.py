@@ -33,7 +33,7 @@ def user(username: str) -> User:
 
 
 def make_client(
-    region_code: str = "35.16.08.2001",
+    region_code: str = "35.16.08.2003",
     *,
     name: str | None = None,
     sex: str = "female",

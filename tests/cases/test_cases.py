@@ -17,7 +17,7 @@ from srs.registry.models import Client
 from tests.cases.conftest import acting_as, make_client, region, user
 
 
-def _client_id(app, region_code="35.16.08.2001"):
+def _client_id(app, region_code="35.16.08.2003"):
     with acting_as(app):
         return make_client(region_code, name="Sri Wahyuni").id
 

@@ -17,8 +17,8 @@ def test_seed_skips_without_clients(app, demo):
 
 def test_seed_opens_cases_and_takes_complaints_once(app, demo):
     with acting_as(app):
-        make_client("35.16.08.2001")
-        make_client("35.76.01.1001")
+        make_client("35.16.08.2003")
+        make_client("35.76.01.1007")
         seed_cases("x")
     with acting_as(app):
         seed_cases("x")

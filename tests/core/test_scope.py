@@ -19,7 +19,7 @@ def _region(code):
 def test_officer_sees_own_district_and_below_only(app_ctx, demo):
     officer = _user("officer.id1")  # Kabupaten Mojokerto
     assert scope.region_in_scope(_region("35.16"), officer)
-    assert scope.region_in_scope(_region("35.16.08.2001"), officer)
+    assert scope.region_in_scope(_region("35.16.08.2003"), officer)
     assert not scope.region_in_scope(_region("35.76"), officer)  # Kota Mojokerto
     assert not scope.region_in_scope(_region("35"), officer)  # the province above
     assert not scope.region_in_scope(_region("00070"), officer)

@@ -23,7 +23,7 @@ def region(code: str) -> Region:
     return found
 
 
-def make_client(region_code: str = "35.16.08.2001", **fields: Any) -> Client:
+def make_client(region_code: str = "35.16.08.2003", **fields: Any) -> Client:
     """A client with the given facts; everything not given stays unknown (NULL)."""
     n = next(_numbers)
     name = fields.pop("full_name", f"Client {n}")

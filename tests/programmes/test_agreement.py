@@ -20,8 +20,8 @@ from srs.registry.models import Client
 from tests.programmes.conftest import add_household, make_client
 
 ON = date(2026, 2, 28)
-REGIONS = ["35.16.08.2001", "35.16.12.2002", "35.76.01.1001"]
-REGION_VALUES = ["35", "35.16", "35.16.08", "35.76", "35.76.01.1001"]
+REGIONS = ["35.16.08.2003", "35.16.12.2008", "35.76.01.1007"]
+REGION_VALUES = ["35", "35.16", "35.16.08", "35.76", "35.76.01.1007"]
 CODES = ["ID-PKH", "ID-BPNT", "ID-PBI"]
 OCCUPATIONS = ["street vendor", "farmer", "driver"]
 

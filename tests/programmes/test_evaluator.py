@@ -79,8 +79,8 @@ def test_age_at_the_screening_date_and_region_under(ctx):
     turned_18_today = make_client(date_of_birth=date(2008, 3, 1))
     result = run(criteria, turned_18_today)
     assert result.outcome == "eligible"
-    assert result.reasons[1].detail == "place of residence Awang-Awang lies in Kabupaten Mojokerto"
-    elsewhere = make_client("35.76.01.1001", date_of_birth=date(1990, 1, 1))
+    assert result.reasons[1].detail == "place of residence Awang-awang lies in Kabupaten Mojokerto"
+    elsewhere = make_client("35.76.01.1007", date_of_birth=date(1990, 1, 1))
     assert run(criteria, elsewhere).reasons[1].detail == "place of residence lies outside Kabupaten Mojokerto"
 
 

@@ -31,13 +31,13 @@ def prakerja(app):
     with app.test_request_context():
         seed_catalogue("x")
         make_client(
-            "35.16.08.2001", full_name="Ani Muda", sex="female", date_of_birth=_born(17), in_education=False
+            "35.16.08.2003", full_name="Ani Muda", sex="female", date_of_birth=_born(17), in_education=False
         )
         make_client(
-            "35.16.12.2002", full_name="Budi Tengah", sex="male", date_of_birth=_born(30), in_education=False
+            "35.16.12.2008", full_name="Budi Tengah", sex="male", date_of_birth=_born(30), in_education=False
         )
         make_client(
-            "35.76.01.1001", full_name="Citra Tua", sex="female", date_of_birth=_born(65), in_education=False
+            "35.76.01.1007", full_name="Citra Tua", sex="female", date_of_birth=_born(65), in_education=False
         )
         make_client(
             "34.04.07.2001", full_name="Dedi Jogja", sex="male", date_of_birth=_born(65), in_education=False

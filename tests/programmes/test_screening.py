@@ -33,7 +33,7 @@ def street_vendor(**overrides):
         "welfare_decile": 5,
     }
     fields.update(overrides)
-    return make_client("35.16.08.2001", **fields)
+    return make_client("35.16.08.2003", **fields)
 
 
 def setup_catalogue(app):
@@ -46,7 +46,7 @@ def setup_catalogue(app):
         )
         make_programme("ID-OFF", {"all": [{"field": "age", "op": ">=", "value": 0}]}, active=False)
         vendor = street_vendor()
-        far = make_client("35.76.01.1001", full_name="Out Of Scope")
+        far = make_client("35.76.01.1007", full_name="Out Of Scope")
         ids = vendor.id, far.id
         commit()
     return ids

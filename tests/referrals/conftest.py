@@ -35,7 +35,7 @@ def agency(code: str = "BPJSTK") -> Agency:
 
 
 def make_client(
-    region_code: str = "35.16.08.2001", consent: bool = True, name: str = "Sri Wahyuni"
+    region_code: str = "35.16.08.2003", consent: bool = True, name: str = "Sri Wahyuni"
 ) -> Client:
     client = Client(
         id_type="none",

@@ -17,8 +17,8 @@ from srs.registry.idnumbers import make_nik, make_vn_pid
 
 _serials = itertools.count(1)
 
-VILLAGE_ID1 = "35.16.08.2001"  # Kabupaten Mojokerto (officer.id1)
-VILLAGE_ID2 = "35.76.01.1001"  # Kota Mojokerto (officer.id2)
+VILLAGE_ID1 = "35.16.08.2003"  # Kabupaten Mojokerto (officer.id1)
+VILLAGE_ID2 = "35.76.01.1007"  # Kota Mojokerto (officer.id2)
 COMMUNE_VN = "00070"  # Phường Hoàn Kiếm (officer.vn1)
 
 

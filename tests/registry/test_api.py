@@ -126,7 +126,7 @@ def test_region_outside_scope_is_refused(client, api_token):
         "/api/v1/clients", json=payload(region_code=VILLAGE_ID2), headers=api_token("officer")
     )
     assert response.status_code == 422
-    assert "35.76.01.1001" in response.get_json()["errors"]["region_code"][0]
+    assert "35.76.01.1007" in response.get_json()["errors"]["region_code"][0]
 
 
 def test_patch_with_current_version_then_stale_version_is_409(client, api_token):

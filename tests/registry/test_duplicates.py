@@ -39,7 +39,7 @@ def test_same_phone_is_flagged(app, make_client):
 
 def test_different_district_same_name_is_not_flagged(app, make_client):
     make_client(full_name="Siti Aminah")
-    make_client("admin", full_name="Siti Aminah", region_code="35.76.01.1001")
+    make_client("admin", full_name="Siti Aminah", region_code="35.76.01.1007")
     with app.app_context():
         assert db.session.scalar(select(DuplicateCandidate)) is None
 

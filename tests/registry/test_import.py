@@ -24,7 +24,7 @@ BAD_ROWS = {
     7: {"sex": "male"},  # a woman's NIK with sex male
     20: {"date_of_birth": "2099-01-01"},
     55: {"monthly_income": "-100"},
-    120: {"region_code": "35.76.01.1001"},  # outside officer.id1's area
+    120: {"region_code": "35.76.01.1007"},  # outside officer.id1's area
     199: {"phone": "12"},
 }
 
@@ -100,7 +100,7 @@ def test_200_rows_with_5_bad_import_195_and_report_them(app, login_as):
     rows = list(csv.reader(io.StringIO(report)))[1:]
     assert [int(r[0]) for r in rows] == sorted(BAD_ROWS)
     reasons = dict((int(r[0]), r[1]) for r in rows)
-    assert "woman" in reasons[7] and "future" in reasons[20] and "35.76.01.1001" in reasons[120]
+    assert "woman" in reasons[7] and "future" in reasons[20] and "35.76.01.1007" in reasons[120]
 
     again = _upload(officer, content)
     _work(app)

@@ -58,7 +58,7 @@ def test_bad_fields_get_messages(login_as):
         .post(
             "/clients/new",
             data=_form(
-                date_of_birth="2090-01-01", monthly_income="-3", phone="12", region_code="35.76.01.1001"
+                date_of_birth="2090-01-01", monthly_income="-3", phone="12", region_code="35.76.01.1007"
             ),
         )
         .get_data(as_text=True)
@@ -66,7 +66,7 @@ def test_bad_fields_get_messages(login_as):
     assert "The date cannot be in the future." in html
     assert "Must be a whole number of 0 or more" in html
     assert "is not a valid phone number in" in html
-    assert "No region in your area has the code 35.76.01.1001." in html
+    assert "No region in your area has the code 35.76.01.1007." in html
 
 
 def test_register_then_profile_shows_full_id_timeline_and_is_audited(login_as, app):

@@ -18,7 +18,7 @@ scalars = st.one_of(
     st.floats(allow_nan=False),
     st.text(max_size=40),
     st.sampled_from(
-        ["", "nik", "vn_pid", "none", "female", "male", "1988-06-05", "2999-01-01", "35.16.08.2001"]
+        ["", "nik", "vn_pid", "none", "female", "male", "1988-06-05", "2999-01-01", "35.16.08.2003"]
     ),
 )
 values = st.recursive(

@@ -27,12 +27,12 @@ def build_world(app) -> World:  # type: ignore[no-untyped-def]
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         q = make_programme("ID-JKN-PBI", "BPJSKES")
-        a = make_client("35.16.08.2001", name="Ani Lestari", sex="female", born=date(1990, 3, 1))
-        b = make_client("35.16.12.2001", name="Bambang Irawan", sex="male", born=date(1960, 3, 1))
-        c = make_client("35.76.01.1001", name="Citra Dewi", sex="female", born=date(2004, 3, 1))
-        d = make_client("34.71.04.1001", name="Dian Yogya", sex="female", born=date(1980, 3, 1))
+        a = make_client("35.16.08.2003", name="Ani Lestari", sex="female", born=date(1990, 3, 1))
+        b = make_client("35.16.12.2007", name="Bambang Irawan", sex="male", born=date(1960, 3, 1))
+        c = make_client("35.76.01.1007", name="Citra Dewi", sex="female", born=date(2004, 3, 1))
+        d = make_client("34.71.13.1007", name="Dian Yogya", sex="female", born=date(1980, 3, 1))
         e = make_client(
-            "35.16.08.1002",
+            "35.16.08.1004",
             name="Eko Prasetyo",
             sex="male",
             born=date(1975, 3, 1),

@@ -41,7 +41,7 @@ def test_screened_again_counts_the_client_once_in_every_period(app, demo):
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         q = make_programme("ID-JKN-PBI", "BPJSKES")
-        ani = make_client("35.16.08.2001", created_at=now - 100 * DAYS)
+        ani = make_client("35.16.08.2003", created_at=now - 100 * DAYS)
         make_screening(ani, {p: "eligible", q: "not_eligible"}, at=now - 40 * DAYS)
         make_screening(ani, {p: "not_eligible", q: "eligible"}, at=now - 5 * DAYS)
         p_code, ani_id = p.code, ani.id
@@ -67,7 +67,7 @@ def test_screened_again_counts_the_client_once_in_every_period(app, demo):
 def test_a_referral_closes_the_gap_and_its_decision_keeps_it_closed(app, demo):
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
-        ani = make_client("35.16.08.2001")
+        ani = make_client("35.16.08.2003")
         make_screening(ani, {p: "eligible"})
         ani_id, p_id = ani.id, p.id
     assert _figures(app) == (1, 1, 1)
@@ -90,8 +90,8 @@ def test_merging_clients_moves_their_screenings_into_one_count(app, demo):
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         q = make_programme("ID-JKN-PBI", "BPJSKES")
-        keep = make_client("35.16.08.2001", name="Ani Lestari")
-        twin = make_client("35.76.01.1001", name="Ani Lestari")
+        keep = make_client("35.16.08.2003", name="Ani Lestari")
+        twin = make_client("35.76.01.1007", name="Ani Lestari")
         make_screening(keep, {p: "eligible", q: "not_eligible"}, at=now - 20 * DAYS)
         make_referral(keep, p, "pending")
         make_screening(twin, {p: "eligible", q: "eligible"}, at=now - 3 * DAYS)
@@ -112,7 +112,7 @@ def test_merging_clients_moves_their_screenings_into_one_count(app, demo):
 def test_a_client_who_moves_or_is_corrected_is_counted_with_the_new_details(app, demo):
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
-        ani = make_client("35.16.08.2001", sex="female", born=date(1990, 3, 1))
+        ani = make_client("35.16.08.2003", sex="female", born=date(1990, 3, 1))
         make_screening(ani, {p: "eligible"})
         ani_id = ani.id
     assert _figures(app, sex="female") == (1, 1, 1)
@@ -133,7 +133,7 @@ def test_rebuilding_every_fact_gives_the_rows_kept_up_to_date(app, demo):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         q = make_programme("ID-JKN-PBI", "BPJSKES")
         for i in range(3):
-            client = make_client("35.16.08.2001")
+            client = make_client("35.16.08.2003")
             make_screening(client, {p: "eligible", q: "not_eligible"}, at=now - (30 + i) * DAYS)
             make_screening(client, {p: "needs_information", q: "eligible"}, at=now - i * DAYS)
             if i:
@@ -154,7 +154,7 @@ def test_rebuilding_every_fact_gives_the_rows_kept_up_to_date(app, demo):
 def test_the_rebuild_command_restores_facts_lost_to_a_load_past_the_app(app, demo):
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
-        make_screening(make_client("35.16.08.2001"), {p: "eligible"})
+        make_screening(make_client("35.16.08.2003"), {p: "eligible"})
         # As after a bulk load in SQL: records with no facts.
         db.session.execute(delete(ScreeningFact))
     with acting_as(app, "supervisor.id"):

@@ -108,7 +108,7 @@ def test_vietnamese_names_render_in_the_pdf(app, login_as):
     build_world(app)
     text = _text(_pdf(login_as("admin"), "?region=01"))
     assert "Region: Thành phố Hà Nội (01)" in text
-    assert "Xã Sóc Sơn (10183) 0 0 0 0" in text.splitlines()
+    assert "Xã Sóc Sơn (00376) 0 0 0 0" in text.splitlines()
     assert "Phường Hoàn Kiếm (00070)" in text
 
 

@@ -107,7 +107,7 @@ def test_a_client_referred_again_counts_once_in_every_period_and_programme(app, 
     now = datetime.now(UTC)
     with acting_as(app):
         p, q = _programmes()
-        ani = make_client("35.16.08.2001")
+        ani = make_client("35.16.08.2003")
         make_referral(ani, p, "declined", created_at=now - 50 * DAYS, decided_after_days=2)
         make_referral(ani, q, "accepted", created_at=now - 20 * DAYS, decided_after_days=4)
         make_referral(ani, p, "delivered", created_at=now - 5 * DAYS)
@@ -126,7 +126,7 @@ def test_a_client_referred_again_counts_once_in_every_period_and_programme(app, 
 def test_an_agencys_decision_and_completion_move_the_figures(app, demo):
     with acting_as(app):
         p, _q = _programmes()
-        ani = make_client("35.16.08.2001")
+        ani = make_client("35.16.08.2003")
         referral_id = make_referral(ani, p, "delivered", created_at=datetime.now(UTC) - 3 * DAYS).id
     assert _figures(app) == (1, 1, 0, None)
 
@@ -152,7 +152,7 @@ def test_the_median_is_exact_when_the_middle_values_share_an_hour(app, demo):
     with acting_as(app):
         p, _q = _programmes()
         for hours in (10, 49.05, 49.15, 49.3, 49.4, 100):
-            client = make_client("35.16.08.2001")
+            client = make_client("35.16.08.2003")
             make_referral(client, p, "accepted", created_at=now - 30 * DAYS, decided_after_days=hours / 24)
     assert _figures(app)[3] == 2.1
 
@@ -161,13 +161,13 @@ def test_the_median_is_exact_when_the_middle_values_share_an_hour(app, demo):
         # Two quick decisions: the middle values are now 49.05 hours (the hour's lowest) and 49.15
         # (read from the hour's values in order), 49.1 hours in all: 2.0 days.
         for hours in (1, 2):
-            client = make_client("35.16.08.2001")
+            client = make_client("35.16.08.2003")
             make_referral(client, p, "declined", created_at=now - 30 * DAYS, decided_after_days=hours / 24)
     assert _figures(app)[3] == 2.0
     with acting_as(app):
         p, _q = _programmes()
         # A ninth, slow: the middle value is 49.15 hours alone.
-        client = make_client("35.16.08.2001")
+        client = make_client("35.16.08.2003")
         make_referral(client, p, "accepted", created_at=now - 30 * DAYS, decided_after_days=9)
     assert _figures(app)[3] == 2.0
     assert _figures(app, programme="ID-JKN-PBI")[3] is None
@@ -177,8 +177,8 @@ def test_merging_clients_counts_their_referrals_once_wherever_they_were_made(app
     now = datetime.now(UTC)
     with acting_as(app):
         p, q = _programmes()
-        keep = make_client("35.16.08.2001", name="Ani Lestari")
-        twin = make_client("35.76.01.1001", name="Ani Lestari")
+        keep = make_client("35.16.08.2003", name="Ani Lestari")
+        twin = make_client("35.76.01.1007", name="Ani Lestari")
         make_referral(keep, p, "declined", created_at=now - 40 * DAYS, decided_after_days=1)
         make_referral(twin, q, "accepted", created_at=now - 10 * DAYS, decided_after_days=3)
         keep_id, twin_id = keep.id, twin.id
@@ -203,9 +203,9 @@ def test_a_client_referred_first_elsewhere_still_counts_in_the_region_of_a_later
     now = datetime.now(UTC)
     with acting_as(app):
         p, q = _programmes()
-        ani = make_client("35.16.08.2001")
+        ani = make_client("35.16.08.2003")
         make_referral(ani, p, "delivered", created_at=now - 30 * DAYS)
-        ani.region_id = region("35.76.01.1001").id  # she moved to Kota Mojokerto
+        ani.region_id = region("35.76.01.1007").id  # she moved to Kota Mojokerto
         db.session.flush()
         make_referral(ani, q, "delivered", created_at=now - 5 * DAYS)
     assert _figures(app) == (1, 2, 0, None)
@@ -216,7 +216,7 @@ def test_a_client_referred_first_elsewhere_still_counts_in_the_region_of_a_later
 def test_a_client_who_moves_or_is_corrected_is_counted_with_the_new_details(app, demo):
     with acting_as(app):
         p, _q = _programmes()
-        ani = make_client("35.16.08.2001", sex="female", born=date(1990, 3, 1), work_status="informal")
+        ani = make_client("35.16.08.2003", sex="female", born=date(1990, 3, 1), work_status="informal")
         make_referral(ani, p, "accepted", decided_after_days=2)
         ani_id = ani.id
     assert _figures(app, sex="female") == (1, 1, 0, 2.0)
@@ -238,7 +238,7 @@ def test_a_deleted_referral_leaves_the_figures(app, demo):
     now = datetime.now(UTC)
     with acting_as(app):
         p, q = _programmes()
-        ani = make_client("35.16.08.2001")
+        ani = make_client("35.16.08.2003")
         first = make_referral(ani, p, "declined", created_at=now - 40 * DAYS, decided_after_days=1)
         make_referral(ani, q, "accepted", created_at=now - 10 * DAYS, decided_after_days=3)
         first_id = first.id
@@ -256,7 +256,7 @@ def test_a_deleted_referral_leaves_the_figures(app, demo):
 def test_the_rebuild_command_restores_referral_facts_lost_to_a_load_past_the_app(app, demo):
     with acting_as(app):
         p, _q = _programmes()
-        make_referral(make_client("35.16.08.2001"), p, "accepted", decided_after_days=2)
+        make_referral(make_client("35.16.08.2003"), p, "accepted", decided_after_days=2)
         db.session.execute(delete(ReferralFact))
         for table in facts.SUMMARY_TABLES:
             db.session.execute(delete(table))

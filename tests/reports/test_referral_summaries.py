@@ -23,7 +23,7 @@ from tests.cases.conftest import acting_as, make_client, make_programme, make_re
 from tests.reports.test_referral_facts import summary_rows
 
 DAYS = timedelta(days=1)
-VILLAGES = ("35.16.08.2001", "35.16.12.2001", "35.76.01.1001")
+VILLAGES = ("35.16.08.2003", "35.16.12.2007", "35.76.01.1007")
 STATUSES = ("pending", "delivered", "accepted", "declined", "completed", "cancelled")
 
 
@@ -185,7 +185,7 @@ def test_overdue_referrals_from_the_facts_match_their_list_under_every_filter(ap
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         make_programme("ID-JKN-PBI", "BPJSKES")
         young = make_client(sex="male", born=date(2000, 1, 1), work_status="self_employed", disability=True)
-        older = make_client("35.76.01.1001", sex="female", born=date(1965, 1, 1))
+        older = make_client("35.76.01.1007", sex="female", born=date(1965, 1, 1))
         make_referral(young, p, "delivered", created_at=now - 30 * DAYS, due_at=now - DAYS)
         make_referral(older, p, "accepted", created_at=now - 30 * DAYS, due_at=now - 2 * DAYS)
         make_referral(older, p, "pending", created_at=now - 3 * DAYS, due_at=now + DAYS)  # not yet due
