@@ -333,13 +333,15 @@ def rebuild_summaries(connection: Connection | None = None) -> None:
 _FACT_TABLES = "report_screening_facts, report_referral_facts"
 
 
-def _lock_for_rebuild(conn: Connection) -> None:
+def _lock_for_rebuild(conn: Connection, table: str) -> None:
     """A whole rebuild waits for the transactions refreshing some clients and keeps new ones waiting
     until it commits (PostgreSQL; SQLite writes one transaction at a time anyway). Without it a
     refresh could read the facts before the rebuild and write after it: duplicate rows, or a
     client's old rows counted out of summaries that no longer hold them."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text(f"LOCK TABLE {_FACT_TABLES} IN EXCLUSIVE MODE"))
+        # One table per rebuild (migration 0008 rebuilds the screening facts before the referral facts
+        # exist); the order, screening facts first, is the refresh's, so the two cannot deadlock.
+        conn.execute(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
 
 
 def refresh_clients(client_ids: Iterable[int], connection: Connection | None = None) -> None:
@@ -372,7 +374,7 @@ def rebuild_all(connection: Connection | None = None) -> int:
     """Rebuild every client's screening facts (after a bulk load or to repair); returns the number of
     rows. Migration 0008 runs it, before the referral facts exist: ``rebuild_referrals`` does those."""
     conn = connection if connection is not None else db.session.connection()
-    _lock_for_rebuild(conn)
+    _lock_for_rebuild(conn, ScreeningFact.__tablename__)
     conn.execute(delete(ScreeningFact))
     conn.execute(insert(ScreeningFact).from_select(_COLUMNS, _facts_select(None)))
     return conn.execute(select(func.count()).select_from(ScreeningFact)).scalar_one()
@@ -382,7 +384,7 @@ def rebuild_referrals(connection: Connection | None = None) -> int:
     """Rebuild every referral fact and the monthly summaries (after a bulk load or to repair);
     returns the number of fact rows."""
     conn = connection if connection is not None else db.session.connection()
-    _lock_for_rebuild(conn)
+    _lock_for_rebuild(conn, ReferralFact.__tablename__)
     conn.execute(delete(ReferralFact))
     conn.execute(
         insert(ReferralFact).from_select(_REFERRAL_COLUMNS, _referral_facts_select(None, conn.dialect.name))
