@@ -7,7 +7,7 @@ editor; each version records its source.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -392,5 +392,7 @@ def seed_screenings(_password: str) -> list[str]:
         country = client.region.country
         if country not in prepared_by_country:
             prepared_by_country[country] = prepare(active_programmes(country, date.today()))
-        screen(client, admin, trigger="seed", prepared=prepared_by_country[country])
+        screening = screen(client, admin, trigger="seed", prepared=prepared_by_country[country])
+        # Screened at the office on the day of registration.
+        screening.screened_at = client.created_at + timedelta(hours=1)
     return [f"Screenings: {len(clients)} demo clients screened against every active programme."]

@@ -106,7 +106,8 @@ def seed_referrals(password: str) -> list[str]:
             created += 1
             # Spread creation over six months; the newest pending ones stay for the worker to deliver.
             age_days = 0 if fate == "pending" else 3 + (created * 11) % 180
-            when = now - timedelta(days=age_days)
+            # Never before the client was registered and screened (the seed backdates both).
+            when = min(max(now - timedelta(days=age_days), client.created_at + timedelta(hours=2)), now)
             referral.created_at = when
             agency = db.session.get(Programme, referral.programme_id).agency
             referral.due_at = end_of_day(

@@ -11,6 +11,7 @@ from faker import Faker
 from sqlalchemy import func, select
 
 from srs.accounts.models import User
+from srs.core.models import utcnow
 from srs.extensions import db
 from srs.regions.models import Region
 from srs.registry import services
@@ -151,6 +152,9 @@ def seed_clients(password: str) -> list[str]:
             data = _person(fakers[region.country], region, rng, serial)
             serial += 1
             client = services.register_client(data, user, source="seed").client
+            # Registered over the last seven months, so the dashboard's monthly trend has a history
+            # (the screenings and referrals of the demo follow each client's registration).
+            client.created_at = utcnow() - timedelta(days=1 + serial * 37 % 210, hours=serial % 9)
             village.append(client)
         # Households: groups of two or three neighbours, plus a child who is not a client.
         for start in range(0, len(village) - 3, 5):
@@ -192,5 +196,6 @@ def seed_clients(password: str) -> list[str]:
         data = services.client_input(original)
         data.update(id_type="none", id_number=None, full_name=original.full_name.upper(), phone=None)
         registered = services.register_client(data, user, source="seed")
+        registered.client.created_at = min(original.created_at + timedelta(days=20), utcnow())
         duplicates += bool(registered.possible_duplicates)
     return [f"Clients: {len(created)} registered, {duplicates} probable duplicates waiting for review."]

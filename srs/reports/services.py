@@ -470,7 +470,14 @@ def listing(kind: str, filters: Filters, status: str | None = None) -> Listing |
             client, programme, screened_at = r
             return [client.id, client.full_name, client.region.name, programme.code, screened_at]
 
-        return Listing(kind, _l("Eligible but not referred"), stmt, headers, gap_row, scalars=False)
+        return Listing(
+            kind,
+            _l("Eligible but not referred, per client and programme"),
+            stmt,
+            headers,
+            gap_row,
+            scalars=False,
+        )
     conds = referral_conditions(filters)
     title: Any = _l("Referrals")
     if kind == "referrals":
@@ -589,7 +596,7 @@ def summary_rows(board: Dashboard) -> list[list[Any]]:
         [_("Clients registered"), board.registered],
         [_("Clients screened"), board.screened],
         [_("Clients found eligible"), board.eligible],
-        [_("Eligible but not referred"), board.gap],
+        [_("Eligible but not referred, per client and programme"), board.gap],
         [_("Clients referred"), board.referred_clients],
     ]
     for status in STATUSES:
