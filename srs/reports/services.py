@@ -31,7 +31,7 @@ from srs.core.scope import region_paths, sees_everything
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening, ScreeningResult
 from srs.referrals.models import OPEN_STATUSES, STATUSES, Referral
-from srs.referrals.services import STATUS_LABELS
+from srs.referrals.services import OUTCOMES, STATUS_LABELS
 from srs.regions.models import Region
 from srs.registry.models import SEXES, Client
 from srs.reports.facts import ANY_PROGRAMME
@@ -403,8 +403,9 @@ def _referral_row(r: Any) -> list[Any]:
         client_name,
         programme_code,
         region_name,
-        referral.status,
-        referral.outcome or "",
+        # Labels in the reader's language, as on every other page (and in the exports they read).
+        str(STATUS_LABELS.get(referral.status, referral.status)),
+        str(OUTCOMES.get(referral.outcome, referral.outcome or "")),
         referral.created_at,
         referral.decided_at,
         referral.due_at,

@@ -161,7 +161,7 @@ def test_csv_and_xlsx_exports_hold_the_list(app, login_as):
     response = supervisor.get("/reports/list/overdue_referrals/export.xlsx?region=35.16")
     sheet = load_workbook(io.BytesIO(response.data)).active
     values = list(sheet.iter_rows(values_only=True))
-    assert len(values) == 2 and values[1][2] == "Eko Prasetyo" and values[1][5] == "delivered"
+    assert len(values) == 2 and values[1][2] == "Eko Prasetyo" and values[1][5] == "Delivered"
 
     response = supervisor.get("/reports/summary.xlsx")
     summary = {
