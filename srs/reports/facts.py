@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import current_app, has_app_context
 from sqlalchemy import (
     Connection,
     Double,
@@ -36,12 +35,14 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from srs.extensions import db
 from srs.programmes.models import Screening, ScreeningResult
 from srs.referrals.models import Referral
 from srs.registry.models import Client
+from srs.reports.filters import timezone
 from srs.reports.models import (
     ReferralFact,
     ReferralMonth,
@@ -230,16 +231,11 @@ SUMMARY_TABLES = (ReferralMonth, ReferralMonthDecision, ReferralMonthFirst)
 DAY = 86400.0
 
 
-def summary_timezone() -> str:
-    """The time zone whose calendar months the summaries count (PostgreSQL; SQLite counts UTC months)."""
-    return current_app.config.get("BABEL_DEFAULT_TIMEZONE", "UTC") if has_app_context() else "UTC"
-
-
 def month_key(column: Any, dialect: str) -> Any:
-    """The calendar month of a timestamp as yyyymm: local on PostgreSQL, UTC on SQLite (which has no
-    time zones), so each matches the monthly trend its dashboard has always drawn."""
+    """The calendar month of a timestamp as yyyymm: in the dashboard's time zone on PostgreSQL, in
+    UTC on SQLite (no time zones there), so each matches the monthly trend it has always drawn."""
     if dialect == "postgresql":
-        return cast(func.to_char(func.timezone(summary_timezone(), column), "YYYYMM"), Integer)
+        return cast(func.to_char(func.timezone(timezone().key, column), "YYYYMM"), Integer)
     return cast(func.strftime("%Y%m", column), Integer)
 
 
@@ -305,10 +301,7 @@ def _summary_rows(dialect: str, client_ids: list[int] | None, sign: int) -> list
 
 def _add_to_summaries(conn: Connection, client_ids: list[int], sign: int) -> None:
     """Add (sign 1) or take away (sign -1) these clients' current facts in the monthly summaries."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
+    upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     for table, columns, stmt in _summary_rows(conn.dialect.name, client_ids, sign):
         ins = upsert(table).from_select(columns, stmt)
         counted = [c for c in columns if c in ("referrals", "successful")]
@@ -330,7 +323,7 @@ def rebuild_summaries(connection: Connection | None = None) -> None:
         conn.execute(insert(table).from_select(columns, stmt))
 
 
-_FACT_TABLES = "report_screening_facts, report_referral_facts"
+_FACT_TABLES = f"{ScreeningFact.__tablename__}, {ReferralFact.__tablename__}"
 
 
 def _lock_for_rebuild(conn: Connection, table: str) -> None:
