@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from srs.core.models import utcnow
 from srs.extensions import db
 from srs.programmes.models import Agency, Programme, RuleVersion, Screening
 from srs.programmes.rules import check
@@ -393,6 +394,7 @@ def seed_screenings(_password: str) -> list[str]:
         if country not in prepared_by_country:
             prepared_by_country[country] = prepare(active_programmes(country, date.today()))
         screening = screen(client, admin, trigger="seed", prepared=prepared_by_country[country])
-        # Screened at the office on the day of registration.
-        screening.screened_at = client.created_at + timedelta(hours=1)
+        # Screened at the office on the day of registration (never later than now: a client registered
+        # just now, such as a demo duplicate, is screened now).
+        screening.screened_at = min(client.created_at + timedelta(hours=1), utcnow())
     return [f"Screenings: {len(clients)} demo clients screened against every active programme."]
