@@ -22,6 +22,7 @@ from srs.core.idempotency import IdempotencyKey, purge_expired
 from srs.extensions import db
 from srs.referrals.models import Referral
 from srs.registry.models import Client
+from tests.conftest import DEMO_PASSWORD
 from tests.referrals.conftest import make_client, make_programme
 from tests.registry.conftest import VILLAGE_ID2, payload, user
 from tests.registry.test_pages import _form
@@ -410,3 +411,21 @@ def test_forgetting_a_record_removes_the_copies_of_its_answer(app, client, api_t
         assert forget(kept.headers["Location"]) == 1
         db.session.commit()
     assert [row.location for row in _keys(app)] == [other.headers["Location"]]
+
+
+def test_a_registration_form_sent_four_times_at_once_makes_one_client(app, demo, live_url):
+    browser = requests.Session()
+    signed_in = browser.post(
+        live_url + "/login",
+        data={"username": "officer.id1", "password": DEMO_PASSWORD},
+        allow_redirects=False,
+    )
+    assert signed_in.status_code == 302
+    key = _form_key(browser.get(live_url + "/clients/new", timeout=30).text)
+    data = {**_form(id_type="none", id_number=""), "idempotency_key": key}
+    answers = _at_once(
+        4, lambda: browser.post(live_url + "/clients/new", data=data, allow_redirects=False, timeout=60)
+    )
+    assert [getattr(a, "status_code", a) for a in answers] == [302] * 4
+    assert len({a.headers["Location"] for a in answers}) == 1
+    assert _count(app, Client) == 1
