@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from srs.accounts.models import User
-from srs.core.models import utcnow
+from srs.core import clock
 from srs.core.workdays import due_date, end_of_day
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening
@@ -87,7 +87,7 @@ def seed_referrals(password: str) -> list[str]:
     )
     if not referrers or not clients or not programmes:
         return ["Referrals: skipped (no demo clients or programmes yet)"]
-    now = utcnow()
+    now = clock.now()
     timezone = current_app.config["BABEL_DEFAULT_TIMEZONE"]
     created = overdue = 0
     for index, client in enumerate(clients):
