@@ -14,9 +14,8 @@ import yaml
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
-from srs.core.models import utcnow
 from srs.core.queue import enqueue_after_commit
 from srs.core.scope import region_id_condition
 from srs.extensions import db
@@ -313,7 +312,7 @@ def save_draft(
     draft.note = (note or "").strip() or None
     draft.source = (source or "").strip() or None
     draft.created_by_id = getattr(user, "id", None)
-    draft.created_at = utcnow()
+    draft.created_at = clock.now()
     db.session.flush()
     audit.record("rule.draft", "rule_version", draft.id, programme=programme.code, number=draft.number)
     return draft
@@ -328,7 +327,7 @@ def publish(version: RuleVersion, user: Any, *, rescreen: bool = True) -> Rescre
     if previous is not None:
         previous.status = "superseded"
     version.status = "published"
-    version.published_at = utcnow()
+    version.published_at = clock.now()
     version.published_by_id = getattr(user, "id", None)
     programme.current_version_id = version.id
     programme.current_version = version
@@ -435,7 +434,7 @@ def screen(
     client: Client, user: Any, trigger: str = "officer", prepared: list[Prepared] | None = None
 ) -> Screening:
     """Screen ``client`` against every active programme of their country and store the results."""
-    today = date.today()
+    today = clock.today()
     if prepared is None:
         prepared = prepare(active_programmes(client_country(client), today))
     facts = facts_for(client, today)
@@ -565,7 +564,7 @@ def simulate(version: RuleVersion, user: Any, sample_size: int = 10) -> dict[str
     Counted in SQL with the compiled rules (before: the version in force), by district and sex.
     """
     programme = version.programme
-    today = date.today()
+    today = clock.today()
     current = programme.current_version if programme.current_version_id != version.id else None
     old, new = outcome_columns(version, current, today)
     inner = (
@@ -665,7 +664,7 @@ def newly_eligible_for(user: Any, limit: int = 20) -> list[EligibilityNotice]:
 
 
 def dismiss_notice(notice: EligibilityNotice) -> None:
-    notice.dismissed_at = utcnow()
+    notice.dismissed_at = clock.now()
     audit.record("eligibility_notice.dismiss", "client", notice.client_id, programme=notice.programme.code)
 
 
@@ -725,7 +724,7 @@ def _date_or_error(value: Any, where: str, errors: list[str]) -> date | None:
     if isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(str(value))
+        return clock.parse_date(str(value))
     except ValueError:
         errors.append(
             _("%(where)s: \u201c%(value)s\u201d is not a date (YYYY-MM-DD).", where=where, value=value)
