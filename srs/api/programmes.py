@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from srs.api import bp
 from srs.api.openapi import add_paths, json_response, problem_responses, ref
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.access import login_required, roles_required
 from srs.core.scope import get_in_scope_or_404, region_id_condition
 from srs.extensions import db
@@ -42,7 +42,7 @@ def programme_as_dict(programme: Programme, today: date) -> dict:
 @bp.route("/programmes")
 @login_required
 def list_programmes():  # type: ignore[no-untyped-def]
-    today = date.today()
+    today = clock.today()
     items = [
         programme_as_dict(p, today) for p in services.list_programmes(request.args.get("country") or None)
     ]

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import and_, select
 
-from srs.core.models import utcnow
+from srs.core import clock
 from srs.core.transaction import commit
 from srs.extensions import db
 from srs.programmes import services
@@ -56,7 +56,7 @@ def rescreen(run_id: int) -> dict[str, int]:
         return {"screened": 0}
     version = run.rule_version
     programme = version.programme
-    today = date.today()
+    today = clock.today()
     affected = affected_clients(version, _previous(version), today)
     run.status, run.total, run.done, run.newly_eligible = "running", len(affected), 0, 0
     commit()
@@ -95,6 +95,6 @@ def rescreen(run_id: int) -> dict[str, int]:
         run.done = min(start + BATCH, len(affected))
         commit()
     run.status = "done"
-    run.finished_at = utcnow()
+    run.finished_at = clock.now()
     commit()
     return {"screened": run.done, "newly_eligible": run.newly_eligible}

@@ -6,13 +6,11 @@ Services never commit: the request (or the job) commits at its edge.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
-from srs.core import audit
-from srs.core.models import utcnow
+from srs.core import audit, clock
 from srs.core.scope import region_id_condition
 from srs.extensions import db
 from srs.programmes.fields import facts_for
@@ -45,7 +43,7 @@ def screen(
     client: Client, user: Any, trigger: str = "officer", prepared: list[Prepared] | None = None
 ) -> Screening:
     """Screen ``client`` against every active programme of their country and store the results."""
-    today = date.today()
+    today = clock.today()
     if prepared is None:
         prepared = prepare(active_programmes(client_country(client), today))
     facts = facts_for(client, today)
@@ -153,7 +151,7 @@ def newly_eligible_for(user: Any, limit: int = 20) -> list[EligibilityNotice]:
 
 
 def dismiss_notice(notice: EligibilityNotice) -> None:
-    notice.dismissed_at = utcnow()
+    notice.dismissed_at = clock.now()
     audit.record("eligibility_notice.dismiss", "client", notice.client_id, programme=notice.programme.code)
 
 

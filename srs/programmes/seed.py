@@ -7,12 +7,12 @@ editor; each version records its source.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from srs.core.models import utcnow
+from srs.core import clock
 from srs.extensions import db
 from srs.programmes.models import Agency, Programme, RuleVersion, Screening
 from srs.programmes.rules import check
@@ -393,9 +393,9 @@ def seed_screenings(_password: str) -> list[str]:
     for client in clients:
         country = client.region.country
         if country not in prepared_by_country:
-            prepared_by_country[country] = prepare(active_programmes(country, date.today()))
+            prepared_by_country[country] = prepare(active_programmes(country, clock.today()))
         screening = screen(client, admin, trigger="seed", prepared=prepared_by_country[country])
         # Screened at the office on the day of registration (never later than now: a client registered
         # just now, such as a demo duplicate, is screened now).
-        screening.screened_at = min(client.created_at + timedelta(hours=1), utcnow())
+        screening.screened_at = min(client.created_at + timedelta(hours=1), clock.now())
     return [f"Screenings: {len(clients)} demo clients screened against every active programme."]

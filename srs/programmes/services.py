@@ -16,7 +16,7 @@ import yaml
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.errors import ValidationFailed
 from srs.extensions import db
 from srs.programmes.models import DELIVERY_CHANNELS, PROGRAMME_KINDS, Agency, Programme
@@ -297,7 +297,7 @@ def _date_or_error(value: Any, where: str, errors: list[str]) -> date | None:
     if isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(str(value))
+        return clock.parse_date(str(value))
     except ValueError:
         errors.append(
             _("%(where)s: \u201c%(value)s\u201d is not a date (YYYY-MM-DD).", where=where, value=value)

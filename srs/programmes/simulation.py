@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select
 
+from srs.core import clock
 from srs.core.scope import region_id_condition
 from srs.extensions import db
 from srs.programmes.compiler import compile_outcome
@@ -53,7 +54,7 @@ def simulate(version: RuleVersion, user: Any, sample_size: int = 10) -> dict[str
     Counted in SQL with the compiled rules (before: the version in force), by district and sex.
     """
     programme = version.programme
-    today = date.today()
+    today = clock.today()
     current = programme.current_version if programme.current_version_id != version.id else None
     old, new = outcome_columns(version, current, today)
     inner = (

@@ -10,9 +10,8 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
-from srs.core.models import utcnow
 from srs.core.queue import enqueue_after_commit
 from srs.extensions import db
 from srs.programmes.models import Programme, RescreenRun, RuleVersion
@@ -70,7 +69,7 @@ def save_draft(
     draft.note = (note or "").strip() or None
     draft.source = (source or "").strip() or None
     draft.created_by_id = getattr(user, "id", None)
-    draft.created_at = utcnow()
+    draft.created_at = clock.now()
     db.session.flush()
     audit.record("rule.draft", "rule_version", draft.id, programme=programme.code, number=draft.number)
     return draft
@@ -85,7 +84,7 @@ def publish(version: RuleVersion, user: Any, *, rescreen: bool = True) -> Rescre
     if previous is not None:
         previous.status = "superseded"
     version.status = "published"
-    version.published_at = utcnow()
+    version.published_at = clock.now()
     version.published_by_id = getattr(user, "id", None)
     programme.current_version_id = version.id
     programme.current_version = version

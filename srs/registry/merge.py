@@ -10,9 +10,8 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.errors import Conflict, NotFound
-from srs.core.models import utcnow
 from srs.core.pagination import Page, paginate
 from srs.core.scope import region_id_condition, region_in_scope
 from srs.extensions import db
@@ -83,7 +82,7 @@ def mark_distinct(candidate: DuplicateCandidate, user: Any) -> None:
     if candidate.status != "open":
         raise Conflict(_("This pair was already decided."))
     candidate.status = "distinct"
-    candidate.resolved_at = utcnow()
+    candidate.resolved_at = clock.now()
     candidate.resolved_by_id = user.id
     db.session.flush()
     for c in (candidate.client, candidate.other_client):
@@ -192,7 +191,7 @@ def merge_clients(keep: Client, duplicate: Client, user: Any) -> Merged:
                 ),
             )
         )
-        .values(status="merged", resolved_at=utcnow(), resolved_by_id=user.id)
+        .values(status="merged", resolved_at=clock.now(), resolved_by_id=user.id)
     )
     moved: dict[str, int] = {}
     for table, column in client_foreign_keys():
@@ -238,7 +237,7 @@ def merge_clients(keep: Client, duplicate: Client, user: Any) -> Merged:
             )
         )
         if already:
-            pair.status, pair.resolved_at, pair.resolved_by_id = "merged", utcnow(), user.id
+            pair.status, pair.resolved_at, pair.resolved_by_id = "merged", clock.now(), user.id
         elif pair.client_id == duplicate.id:
             pair.client_id = keep.id
         else:

@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from srs.core import clock
 from srs.core.errors import ValidationFailed
 from srs.core.scope import region_in_scope
 from srs.regions.models import Region
@@ -108,14 +109,14 @@ def parse_date(value: Any, field: str, errors: _Errors, required: bool = False) 
         parsed = value
     elif isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
         try:
-            parsed = date.fromisoformat(value.strip())
+            parsed = clock.parse_date(value)
         except ValueError:
             errors.add(field, _("%(value)s is not a real date.", value=value.strip()))
             return None
     else:
         errors.add(field, _("Write the date as YYYY-MM-DD, for example 1985-03-21."))
         return None
-    if parsed > date.today():
+    if parsed > clock.today():
         errors.add(field, _("The date cannot be in the future."))
         return None
     return parsed
@@ -217,7 +218,7 @@ def validate_client(
 
     birth = parse_date(data.get("date_of_birth"), "date_of_birth", errors, required=True)
     if birth is not None:
-        today = date.today()
+        today = clock.today()
         age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
         if age > MAX_AGE:
             errors.add("date_of_birth", _("That makes the person %(age)d years old; at most 120.", age=age))

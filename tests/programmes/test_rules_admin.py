@@ -10,6 +10,7 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
+from srs.core import clock
 from srs.core.queue import get_queue
 from srs.core.redis import get_redis
 from srs.core.transaction import commit
@@ -20,7 +21,7 @@ from tests.programmes.conftest import make_client
 
 
 def _born(age: int) -> date:
-    today = date.today()
+    today = clock.today()
     return (
         date(today.year - age, 1, 1) if (today.month, today.day) != (1, 1) else date(today.year - age, 1, 1)
     )

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import delete, func, select
 
+from srs.core import clock
 from srs.extensions import db
 from srs.programmes.screening import screen
 from srs.referrals import services as referrals
@@ -33,11 +34,11 @@ def _figures(app, username="supervisor.id", **args):
 
 
 def _ago(days: int) -> str:
-    return (date.today() - days * DAYS).isoformat()
+    return (clock.today() - days * DAYS).isoformat()
 
 
 def test_screened_again_counts_the_client_once_in_every_period(app, demo):
-    now = datetime.now(UTC)
+    now = clock.now()
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         q = make_programme("ID-JKN-PBI", "BPJSKES")
@@ -86,7 +87,7 @@ def test_a_referral_closes_the_gap_and_its_decision_keeps_it_closed(app, demo):
 
 
 def test_merging_clients_moves_their_screenings_into_one_count(app, demo):
-    now = datetime.now(UTC)
+    now = clock.now()
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         q = make_programme("ID-JKN-PBI", "BPJSKES")
@@ -128,7 +129,7 @@ def test_a_client_who_moves_or_is_corrected_is_counted_with_the_new_details(app,
 
 
 def test_rebuilding_every_fact_gives_the_rows_kept_up_to_date(app, demo):
-    now = datetime.now(UTC)
+    now = clock.now()
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         q = make_programme("ID-JKN-PBI", "BPJSKES")
