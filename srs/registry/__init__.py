@@ -12,10 +12,12 @@ def init_feature(app: Flask) -> None:
     from srs.core.audit import mask_id_number
     from srs.core.home import register_home_section, register_nav
     from srs.core.slots import register_timeline_source
-    from srs.registry import timeline, views
+    from srs.registry import region_copies, timeline, views
     from srs.registry.seed import seed_clients
     from srs.seed import register_seed_step
 
+    # Referrals, cases and complaints follow their client's region when it moves or is merged.
+    region_copies.install()
     app.register_blueprint(views.bp)
     app.add_template_filter(mask_id_number, "mask_id")
     register_nav("registry.index", _l("Clients"), {"officer", "supervisor", "admin"}, order=10)
