@@ -30,10 +30,11 @@ A bulk UPDATE of ``clients.region_id`` past the ORM is not seen: call ``restamp`
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Table, event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy import Column, Table, event, inspect, select
+from sqlalchemy.orm import Mapper, Session
 
 from srs.extensions import db
 from srs.registry.models import Client, ClientName
@@ -41,6 +42,17 @@ from srs.registry.models import Client, ClientName
 
 def copy_tables() -> list[tuple[Table, Column[Any]]]:
     """(table, its column pointing at clients.id) of every table whose ``region_id`` copies the client's."""
+    # Read on every flush: found once per schema (tables are added only while the models import).
+    key = len(db.metadata.tables)
+    if _found.get("key") != key:
+        _found.update(key=key, tables=_find_copy_tables())
+    return list(_found["tables"])
+
+
+_found: dict[str, Any] = {}
+
+
+def _find_copy_tables() -> list[tuple[Table, Column[Any]]]:
     clients = Client.__table__
     found: list[tuple[Table, Column[Any]]] = []
     for table in db.metadata.sorted_tables:
@@ -54,9 +66,42 @@ def copy_tables() -> list[tuple[Table, Column[Any]]]:
     return found
 
 
+@dataclass(frozen=True)
+class _Copy:
+    """How one mapped class copies its client's region: the attribute names."""
+
+    client: str
+    client_relationships: tuple[str, ...]
+    region: str
+    relationships: tuple[str, ...]
+
+    def client_id(self, obj: Any) -> int | None:
+        """The client a copy belongs to, also when only its relationship was set so far."""
+        value = getattr(obj, self.client)
+        if value is None:
+            for key in self.client_relationships:
+                related = getattr(obj, key)
+                if related is not None:
+                    return related.id
+        return value
+
+
+def _copy_of(mapper: Mapper[Any], tables: set[Table]) -> _Copy | None:
+    table = mapper.local_table
+    if table not in tables:
+        return None
+    (client_column,) = [fk.parent for fk in table.foreign_keys if fk.column is Client.__table__.c.id]
+    return _Copy(
+        client=mapper.get_property_by_column(client_column).key,
+        client_relationships=tuple(r.key for r in mapper.relationships if client_column in r.local_columns),
+        region=mapper.get_property_by_column(table.c.region_id).key,
+        relationships=tuple(r.key for r in mapper.relationships if table.c.region_id in r.local_columns),
+    )
+
+
 def restamp(session: Session, regions: dict[int, int]) -> None:
     """Give every copy of these clients (client id -> region id) that region, in the current
-    transaction; objects already loaded are told the new value without being marked changed."""
+    transaction; objects already loaded forget the old value without being marked changed."""
     if not regions:
         return
     by_region: dict[int, list[int]] = defaultdict(list)
@@ -71,33 +116,15 @@ def restamp(session: Session, regions: dict[int, int]) -> None:
                 .where(column.in_(sorted(client_ids)), table.c.region_id != region_id)
                 .values(region_id=region_id)
             )
-    _sync_loaded(session, regions, {table for table, _column in tables})
-
-
-def _sync_loaded(session: Session, regions: dict[int, int], tables: set[Table]) -> None:
-    for obj in [*session.identity_map.values(), *session.new]:
-        mapper = inspect(obj).mapper
-        if mapper.local_table not in tables:
+    table_set = {table for table, _column in tables}
+    for obj in list(session.identity_map.values()):
+        copy = _copy_of(inspect(obj).mapper, table_set)
+        if copy is None:
             continue
-        table = mapper.local_table
-        client_key = next(
-            mapper.get_property_by_column(fk.parent).key
-            for fk in table.foreign_keys
-            if fk.column is Client.__table__.c.id
-        )
-        region_key = mapper.get_property_by_column(table.c.region_id).key
-        target = regions.get(getattr(obj, client_key))
-        if target is None or getattr(obj, region_key) == target:
-            continue
-        if obj in session.new:
-            # Not written yet: it is inserted with the client's region.
-            setattr(obj, region_key, target)
-        else:
+        target = regions.get(getattr(obj, copy.client))
+        if target is not None and getattr(obj, copy.region) != target:
             # Written by the UPDATE above: forget the old value (and the relationship built on it).
-            stale = [region_key] + [
-                rel.key for rel in mapper.relationships if table.c.region_id in rel.local_columns
-            ]
-            session.expire(obj, stale)
+            session.expire(obj, [copy.region, *copy.relationships])
 
 
 def _region_of(client: Client) -> int:
@@ -108,7 +135,8 @@ def _region_of(client: Client) -> int:
     return client.region_id
 
 
-def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+def _moved(session: Session) -> dict[int, int]:
+    """Clients of this flush whose copies must change: client id -> the region they must carry."""
     regions: dict[int, int] = {}
     for obj in session.dirty:
         if not isinstance(obj, Client) or obj.id is None:
@@ -121,7 +149,51 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
                 regions[obj.id] = regions[keep.id] = _region_of(keep)
         elif state.attrs.region_id.history.has_changes() or state.attrs.region.history.has_changes():
             regions[obj.id] = _region_of(obj)
-    restamp(session, regions)
+    return regions
+
+
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    moved = _moved(session)
+    tables = {table for table, _column in copy_tables()}
+    born: list[tuple[Any, _Copy, int]] = []
+    for obj in session.new:
+        copy = _copy_of(inspect(obj).mapper, tables)
+        client_id = copy.client_id(obj) if copy is not None else None
+        if copy is not None and client_id is not None:
+            born.append((obj, copy, client_id))
+    if not moved and not born:
+        return
+    # The clients' rows are locked first, in id order (as the facts' refresh locks them), then read.
+    # A new copy then takes the region its client has in the database, even when its creator read
+    # the client before a move committed; and a move waits for a copy being made to commit, so its
+    # UPDATE below sees it. (PostgreSQL; SQLite writes one transaction at a time.)
+    ids = sorted(set(moved) | {client_id for _obj, _copy, client_id in born})
+    stored = dict(
+        session.connection()
+        .execute(
+            select(Client.id, Client.region_id)
+            .where(Client.id.in_(ids))
+            .order_by(Client.id)
+            .with_for_update()
+        )
+        .all()
+    )
+    for obj, copy, client_id in born:
+        target = moved.get(client_id, stored.get(client_id))
+        if target is not None and getattr(obj, copy.region) != target:
+            _give_region(session, obj, copy, target)
+    restamp(session, moved)
+
+
+def _give_region(session: Session, obj: Any, copy: _Copy, region_id: int) -> None:
+    """A copy not written yet is inserted with this region (and its relationship, if one was set,
+    points at the same region: the flush would otherwise take the id from it)."""
+    setattr(obj, copy.region, region_id)
+    state = inspect(obj)
+    for key in copy.relationships:
+        if state.attrs[key].history.added:
+            target_class = state.mapper.relationships[key].mapper.class_
+            setattr(obj, key, session.get(target_class, region_id))
 
 
 def install() -> None:

@@ -6,12 +6,15 @@ dashboard's facts with them."""
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from srs.accounts import services as accounts
 from srs.cases import complaints as complaint_service
@@ -26,7 +29,7 @@ from srs.registry.models import Client, DuplicateCandidate
 from srs.reports import facts
 from srs.reports.models import ReferralFact
 from tests.conftest import DEMO_PASSWORD, login
-from tests.referrals.conftest import make_client, make_programme, make_referral, run_jobs
+from tests.referrals.conftest import make_client, make_programme, make_referral, region, run_jobs
 
 OLD_VILLAGE = "35.16.08.2003"  # Kabupaten Mojokerto: officer.id1, supervisor.kab
 NEW_VILLAGE = "35.76.01.1007"  # Kota Mojokerto: officer.id2, supervisor.kota
@@ -198,16 +201,15 @@ def _assert_reach(app, where: str, w: World) -> None:
 
 
 def _copies(app, w: World) -> set[str]:
+    """The regions the world's referral, case, complaint and referral fact carry (those it has)."""
     with app.app_context():
-        codes = {
-            db.session.get(Referral, w.referral_id).region_id,
-            db.session.get(Case, w.case_id).region_id,
-            db.session.get(Complaint, w.complaint_id).region_id,
-            *db.session.scalars(
-                select(ReferralFact.region_id).where(ReferralFact.referral_id == w.referral_id)
-            ),
-        }
-        return {db.session.get(Region, code).code for code in codes}
+        records = [
+            db.session.get(Referral, w.referral_id),
+            db.session.get(Case, w.case_id),
+            db.session.get(Complaint, w.complaint_id),
+            *db.session.scalars(select(ReferralFact).where(ReferralFact.referral_id == w.referral_id)),
+        ]
+        return {db.session.get(Region, r.region_id).code for r in records if r is not None}
 
 
 def _cancel(app, username: str, w: World, via: str) -> int:
@@ -359,6 +361,69 @@ def test_a_merge_across_districts_takes_the_duplicates_records_to_the_kept_clien
         assert facts.drift() == {}
         [fact] = db.session.scalars(select(ReferralFact)).all()
         assert fact.client_id == keep_id and not fact.multi_region
+
+
+def test_a_copy_made_from_a_client_read_before_a_move_takes_the_region_the_move_gave(app, demo):
+    with app.test_request_context():
+        programme = make_programme()
+        programme_id, agency_id = programme.id, programme.agency_id
+        client_id = make_client(OLD_VILLAGE).id
+        commit()
+    with app.test_request_context():
+        client = db.session.get(Client, client_id)
+        stale = client.region_id
+        # Another request moves her and commits, while this one still holds the old region.
+        with Session(db.engine) as other:
+            other.get(Client, client_id).region_id = region(NEW_VILLAGE).id
+            other.commit()
+        assert client.region_id == stale
+        referral = Referral(
+            client_id=client_id, programme_id=programme_id, agency_id=agency_id, region_id=stale
+        )
+        db.session.add(referral)
+        db.session.flush()
+        assert referral.region_id == region(NEW_VILLAGE).id
+        referral_id = referral.id
+        commit()
+    assert _copies(app, World(client_id, referral_id, 0, 0, 0, "")) == {NEW_VILLAGE}
+
+
+def test_a_copy_made_while_a_move_is_being_written_waits_for_it_and_takes_the_new_region(app, demo):
+    """PostgreSQL: the move holds its client's row until it commits; a referral made meanwhile waits
+    for it (the listener locks the client before writing the copy) and then takes the new region."""
+    with app.test_request_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite writes one transaction at a time")
+        programme = make_programme()
+        programme_id, agency_id = programme.id, programme.agency_id
+        client_id = make_client(OLD_VILLAGE).id
+        new_region = region(NEW_VILLAGE).id
+        commit()
+    moving = threading.Event()
+
+    def move() -> None:
+        with app.app_context(), Session(db.engine) as other:
+            other.get(Client, client_id).region_id = new_region
+            other.flush()  # the client's row is locked from here to the commit
+            moving.set()
+            time.sleep(0.5)
+            other.commit()
+
+    with app.test_request_context():
+        stale = db.session.get(Client, client_id).region_id
+        mover = threading.Thread(target=move)
+        mover.start()
+        assert moving.wait(10)
+        referral = Referral(
+            client_id=client_id, programme_id=programme_id, agency_id=agency_id, region_id=stale
+        )
+        db.session.add(referral)
+        db.session.flush()
+        mover.join(10)
+        assert referral.region_id == new_region
+        referral_id = referral.id
+        commit()
+    assert _copies(app, World(client_id, referral_id, 0, 0, 0, "")) == {NEW_VILLAGE}
 
 
 def test_every_table_with_a_region_is_the_client_a_copy_that_follows_it_or_has_its_own(app_ctx):
