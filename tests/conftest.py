@@ -140,9 +140,10 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def demo(app: Flask) -> dict[str, Any]:
     """The demo regions, agencies and users (every role), with a known password."""
+    from srs.accounts.seed import seed_users
+    from srs.agencies.seed import seed_agencies
     from srs.core.transaction import commit
     from srs.regions.seed import seed_regions
-    from srs.seed import seed_agencies, seed_users
 
     with app.test_request_context():
         seed_regions()

@@ -20,13 +20,13 @@ from srs.accounts.forms import (
     UserForm,
 )
 from srs.accounts.models import User
+from srs.agencies.models import Agency
 from srs.core.access import login_required, public, roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.core.home import home_sections
 from srs.core.pagination import page_args, paginate
 from srs.extensions import db, limiter
-from srs.programmes.models import Agency
 from srs.regions.models import Region
 
 bp = Blueprint("accounts", __name__)

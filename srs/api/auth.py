@@ -10,10 +10,11 @@ from srs.accounts import services
 from srs.accounts.models import User
 from srs.accounts.views import login_limits
 from srs.api import bp
-from srs.api.helpers import iso, json_body
+from srs.api.helpers import json_body
 from srs.core.access import login_required, public
 from srs.core.errors import ValidationFailed, problem
-from srs.core.scope import region_paths
+from srs.core.iso import iso
+from srs.regions.scope import region_paths
 
 
 def user_to_dict(user: User) -> dict[str, object]:

@@ -19,9 +19,9 @@ from fpdf import FPDF, FontFace
 from sqlalchemy import select
 
 from srs.core import clock
-from srs.core.scope import region_paths, sees_everything
 from srs.extensions import db
 from srs.regions.models import Region
+from srs.regions.scope import region_paths, sees_everything
 from srs.reports.filters import Filters
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "static" / "fonts"
