@@ -36,10 +36,6 @@ def case_scope() -> ColumnElement[bool]:
     return region_id_condition(Case.region_id)
 
 
-def client_scope() -> ColumnElement[bool]:
-    return region_id_condition(Client.region_id)
-
-
 def case_for_client(client: Client) -> Case | None:
     return db.session.scalar(select(Case).where(Case.client_id == client.id))
 

@@ -35,7 +35,6 @@ from srs.referrals import channels
 from srs.referrals import services as svc
 from srs.referrals.models import Delivery, OutboxMessage, Referral
 from srs.regions.models import Region
-from srs.registry.models import Client
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -531,7 +530,3 @@ def check_deadlines() -> int:
     if escalated:
         _enqueue_relay()
     return escalated
-
-
-def client_of(referral: Referral) -> Client:
-    return db.session.get(Client, referral.client_id)
