@@ -1,7 +1,7 @@
 """The overdue referral facts' index carries the status, which names the overdue measure
 
 Revision ID: 0017_overdue_by_kind
-Revises: 0012_referral_summaries
+Revises: 0016_idempotency
 Create Date: 2026-12-02 10:00:00
 
 The dashboard counts overdue referrals per measure (waiting for a decision past due; accepted but
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0017_overdue_by_kind"
-down_revision = "0012_referral_summaries"
+down_revision = "0016_idempotency"
 branch_labels = None
 depends_on = None
 
