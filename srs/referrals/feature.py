@@ -21,7 +21,7 @@ from srs.core.wiring import (
     TimelineItem,
 )
 from srs.extensions import db
-from srs.referrals import seed, services, views
+from srs.referrals import overdue, seed, services, views
 
 
 def _referral_timeline(client: Any) -> list[TimelineItem]:
@@ -86,16 +86,18 @@ def _officer_home(user: Any) -> dict[str, Any]:
     from srs.referrals import services as svc
     from srs.referrals.views import _rows
 
-    return {"rows": _rows(svc.attention_for(user))}
+    return {"rows": _rows(svc.attention_for(user)), "overdue_by_kind": svc.overdue_counts(user)}
 
 
 def _supervisor_home(user: Any) -> dict[str, Any]:
     from srs.referrals import services as svc
 
-    overdue_count = db.session.scalar(
-        select(func.count()).select_from(svc.list_query(user, overdue=True).subquery())
-    )
-    return {"escalated": svc.escalated_for(user, limit=10), "overdue_count": overdue_count or 0}
+    by_kind = svc.overdue_counts(user)
+    return {
+        "escalated": svc.escalated_for(user, limit=10),
+        "overdue_count": sum(by_kind.values()),
+        "overdue_by_kind": by_kind,
+    }
 
 
 def _admin_home(user: Any) -> dict[str, Any]:
@@ -178,5 +180,8 @@ FEATURE = Feature(
         "referral_status_labels": services.STATUS_LABELS,
         "referral_decline_reasons": services.DECLINE_REASONS,
         "referral_outcomes": services.OUTCOMES,
+        "referral_overdue_labels": overdue.LABELS,
+        "referral_overdue_badges": overdue.BADGES,
+        "referral_overdue_phrases": overdue.PHRASES,
     },
 )
