@@ -5,6 +5,7 @@ from srs.accounts.models import ApiToken, LoginSession, User, user_regions  # no
 from srs.cases.models import Case, CaseNote, Complaint, ComplaintCategory, FollowUpTask, PlanGoal  # noqa: F401
 from srs.core.models import AuditEntry  # noqa: F401
 from srs.core.workdays import PublicHoliday  # noqa: F401
+from srs.dci.models import DciChange, DciOutbox, DciPartner, DciSubscription, DciTransaction  # noqa: F401
 from srs.programmes.models import (  # noqa: F401
     Agency,
     EligibilityNotice,
