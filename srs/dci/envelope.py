@@ -229,17 +229,23 @@ def ack(
     error_code: str | None = None,
     error_message: str | None = None,
     nack: bool = False,
+    answer: dict[str, Any] | None = None,
+    header_action: str | None = None,
 ) -> dict[str, Any]:
     """An acknowledgement (ACK, NACK or ERR), signed like everything SRS answers.
 
     The spec's Response has only ``message``; SRS adds the signed ``header`` beside it so a partner
     can check who answered. 401 and 403 answers also carry the ``errors`` list of HttpErrorResponse.
+    A sync endpoint's error also carries ``answer`` (an empty response of its kind) in the message
+    and names the answer's action in the header, so it is a valid sync answer as well as an ERR.
     """
     status = "ERR" if error_code else ("NACK" if nack else "ACK")
     body: dict[str, Any] = {"ack_status": status, "timestamp": timestamp(), "correlation_id": correlation_id}
     if error_code:
         body["error"] = {"code": error_code, "message": (error_message or "")[:999]}
-    header = response_header(action, receiver or "", "rjct" if error_code else "rcvd", 0, 0)
+    if answer:
+        body = {**answer, **body}
+    header = response_header(header_action or action, receiver or "", "rjct" if error_code else "rcvd", 0, 0)
     out = envelope(header, body)
     if error_code and HTTP_STATUS.get(error_code) in (401, 403):
         out["errors"] = [{"code": error_code, "message": (error_message or "")[:999]}]

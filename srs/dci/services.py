@@ -621,30 +621,34 @@ def search_response_envelope(tx: DciTransaction, response: dict[str, Any], recei
     return env.envelope(header, response)
 
 
+def empty_answer(action: str, transaction_id: str, correlation_id: str) -> tuple[dict[str, Any], str]:
+    """An answer of a sync endpoint's kind with nothing in it, and that answer's header action."""
+    if action == "search":
+        return {
+            "transaction_id": transaction_id,
+            "correlation_id": correlation_id,
+            "search_response": [],
+        }, "on-search"
+    return {
+        "transaction_id": transaction_id,
+        "correlation_id": correlation_id,
+        "txnstatus_response": {
+            "txn_type": "search",
+            "txn_status": {
+                "transaction_id": transaction_id,
+                "correlation_id": correlation_id,
+                "search_response": [],
+            },
+        },
+    }, "txn-on-status"
+
+
 def rejected_sync(action: str, receiver: str, message: Any, code: str, text: str) -> dict[str, Any]:
     """A sync answer whose header rejects the whole message with a MsgHeaderStatusReasonCode."""
     transaction_id = message.get("transaction_id") if isinstance(message, dict) else None
     transaction_id = transaction_id[:99] if isinstance(transaction_id, str) else ""
-    header = env.response_header(action, receiver, "rjct", 0, 0, reason_code=code, reason_message=text)
-    if action == "on-search":
-        body: dict[str, Any] = {
-            "transaction_id": transaction_id,
-            "correlation_id": env.new_id(),
-            "search_response": [],
-        }
-    else:
-        body = {
-            "transaction_id": transaction_id,
-            "correlation_id": env.new_id(),
-            "txnstatus_response": {
-                "txn_type": "search",
-                "txn_status": {
-                    "transaction_id": transaction_id,
-                    "correlation_id": env.new_id(),
-                    "search_response": [],
-                },
-            },
-        }
+    body, answer_action = empty_answer(action, transaction_id, env.new_id())
+    header = env.response_header(answer_action, receiver, "rjct", 0, 0, reason_code=code, reason_message=text)
     return env.envelope(header, body)
 
 

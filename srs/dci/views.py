@@ -38,15 +38,28 @@ def _answer(body: dict[str, Any], status: int = 200) -> Any:
     return response
 
 
-def _error(action: str, exc: env.DciError, receiver: str = "") -> Any:
+def _error(action: str, exc: env.DciError, receiver: str = "", sync: bool = False) -> Any:
+    correlation_id = exc.correlation_id or env.new_id()
+    answer, header_action = None, None
+    if sync:
+        answer, header_action = svc.empty_answer(action, _transaction_id(), correlation_id)
     body = env.ack(
         action,
-        exc.correlation_id or env.new_id(),
+        correlation_id,
         receiver=receiver,
         error_code=exc.code,
         error_message=exc.message,
+        answer=answer,
+        header_action=header_action,
     )
     return _answer(body, exc.http_status)
+
+
+def _transaction_id() -> str:
+    body = request.get_json(silent=True)
+    message = body.get("message") if isinstance(body, dict) else None
+    value = message.get("transaction_id") if isinstance(message, dict) else None
+    return value[:99] if isinstance(value, str) else ""
 
 
 def _handle(action: str, sync: bool, work: Callable[[DciPartner, env.Incoming], Any]) -> Any:
@@ -61,13 +74,12 @@ def _handle(action: str, sync: bool, work: Callable[[DciPartner, env.Incoming], 
             return work(partner, incoming)
         except env.HeaderReject as exc:
             if sync:
-                answer = "on-search" if action == "search" else "txn-on-status"
                 return _answer(
-                    svc.rejected_sync(answer, partner.sender_id, incoming.message, exc.code, exc.message)
+                    svc.rejected_sync(action, partner.sender_id, incoming.message, exc.code, exc.message)
                 )
             raise env.DciError("err.request.bad", f"{exc.code}: {exc.message}") from exc
     except env.DciError as exc:
-        return _error(action, exc, partner.sender_id if partner else "")
+        return _error(action, exc, partner.sender_id if partner else "", sync)
 
 
 def _ack(action: str, partner: DciPartner, correlation_id: str) -> Any:
