@@ -1,4 +1,4 @@
-"""Subscribe, notify (REGISTER / UPDATE / DELETE from registry changes), unsubscribe; all through the outbox."""
+"""Subscribe, notify (REGISTER, UPDATE, DELETE from registry changes) and unsubscribe, through the outbox."""
 
 from __future__ import annotations
 
