@@ -16,8 +16,11 @@ class _Checkboxes(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+SENSITIVE = _l("sensitive")
+
+
 def _label(text: object, sensitive: bool) -> str:
-    return f"{text} ({_l('sensitive')})" if sensitive else str(text)
+    return f"{text} ({SENSITIVE})" if sensitive else str(text)
 
 
 class PartnerForm(FlaskForm):
