@@ -24,9 +24,10 @@ from srs.core.audit import mask_id_number
 from srs.core.errors import problem
 from srs.core.pagination import page_args
 from srs.extensions import db
-from srs.registry import services
+from srs.registry import duplicates, search, services
+from srs.registry.duplicates import DuplicateId
 from srs.registry.models import Client
-from srs.registry.services import DuplicateId, StaleVersion
+from srs.registry.services import StaleVersion
 
 
 def client_summary(client: Client) -> dict[str, Any]:
@@ -114,7 +115,7 @@ def create_client():  # type: ignore[no-untyped-def]
     payload = client_detail(client)
     payload["possible_duplicates"] = [
         {**client_summary(d.client), "reason": d.reason}
-        for d in services.visible_duplicates(registered.possible_duplicates, current_user)
+        for d in duplicates.visible_duplicates(registered.possible_duplicates, current_user)
     ]
     response = jsonify(payload)
     response.status_code = 201
@@ -126,7 +127,7 @@ def create_client():  # type: ignore[no-untyped-def]
 @roles_required("officer", "supervisor", "admin")
 def list_clients():  # type: ignore[no-untyped-def]
     page, per_page = page_args(strict=True)
-    result = services.search_clients(
+    result = search.search_clients(
         request.args.get("q"),
         current_user,
         region_code=request.args.get("region") or None,

@@ -378,7 +378,8 @@ def seed_screenings(_password: str) -> list[str]:
     administrator, since no officer sat with these made-up people.
     """
     from srs.accounts.models import User
-    from srs.programmes.services import active_programmes, prepare, screen
+    from srs.programmes.screening import prepare, screen
+    from srs.programmes.services import active_programmes
     from srs.registry.models import Client
 
     admin = db.session.scalar(select(User).where(User.username == "admin"))

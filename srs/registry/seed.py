@@ -14,7 +14,7 @@ from srs.accounts.models import User
 from srs.core import clock
 from srs.extensions import db
 from srs.regions.models import Region
-from srs.registry import services
+from srs.registry import members, services
 from srs.registry.idnumbers import make_nik, make_vn_pid
 from srs.registry.models import Client
 from srs.registry.normalise import parse_phone
@@ -163,11 +163,11 @@ def seed_clients(password: str) -> list[str]:
             for other in others:
                 relationship = _relationship(head, other, spouse_taken)
                 spouse_taken = spouse_taken or relationship == "spouse"
-                services.add_household_member(
+                members.add_household_member(
                     head, {"member_client_id": other.id, "relationship_to_head": relationship}, user
                 )
             child_birth = clock.today() - timedelta(days=rng.randrange(365 * 2, 365 * 15))
-            services.add_household_member(
+            members.add_household_member(
                 head,
                 {
                     "full_name": (

@@ -9,10 +9,10 @@ from sqlalchemy import delete, func, select
 
 from srs.core import clock
 from srs.extensions import db
-from srs.programmes import services as programmes
+from srs.programmes.screening import screen
 from srs.referrals import services as referrals
 from srs.referrals.models import Referral
-from srs.registry import services as registry
+from srs.registry import merge as registry_merge
 from srs.registry.models import Client
 from srs.reports import facts, services
 from srs.reports.models import ScreeningFact
@@ -59,7 +59,7 @@ def test_screened_again_counts_the_client_once_in_every_period(app, demo):
 
     with acting_as(app, "officer.id1") as officer:
         # A new screening through the programmes service (empty rules: eligible for both).
-        programmes.screen(db.session.get(Client, ani_id), officer)
+        screen(db.session.get(Client, ani_id), officer)
     assert _figures(app) == (1, 1, 2)
     assert _figures(app, programme=p_code) == (1, 1, 1)
     assert _figures(app, **{"from": _ago(60), "to": _ago(20)}) == (1, 1, 0)
@@ -101,7 +101,7 @@ def test_merging_clients_moves_their_screenings_into_one_count(app, demo):
     assert _figures(app) == (2, 2, 2)
 
     with acting_as(app, "admin") as admin:
-        registry.merge_clients(db.session.get(Client, keep_id), db.session.get(Client, twin_id), admin)
+        registry_merge.merge_clients(db.session.get(Client, keep_id), db.session.get(Client, twin_id), admin)
     # One client with two screenings; its latest (the twin's) is eligible for both, and the
     # referral to BPJSTK it already had now covers that one.
     assert _figures(app) == (1, 1, 1)

@@ -14,7 +14,7 @@ from srs.extensions import db
 from srs.programmes.models import Programme
 from srs.referrals import services as referrals
 from srs.referrals.models import Referral
-from srs.registry import services as registry
+from srs.registry import merge as registry_merge
 from srs.registry.models import Client
 from srs.reports import facts, services
 from srs.reports.models import ReferralFact
@@ -187,7 +187,7 @@ def test_merging_clients_counts_their_referrals_once_wherever_they_were_made(app
     assert _figures(app, region="35.76") == (1, 1, 0, 3.0)
 
     with acting_as(app, "admin") as admin:
-        registry.merge_clients(db.session.get(Client, keep_id), db.session.get(Client, twin_id), admin)
+        registry_merge.merge_clients(db.session.get(Client, keep_id), db.session.get(Client, twin_id), admin)
     # One client now, referred in two regions: once overall, once in each region.
     assert _figures(app) == (1, 2, 0, 2.0)
     assert _figures(app, region="35.16") == (1, 1, 0, 1.0)

@@ -15,7 +15,7 @@ from srs.core import clock
 from srs.core.clock import today as local_today
 from srs.extensions import db
 from srs.referrals.models import Referral
-from srs.registry import services as registry
+from srs.registry import merge as registry_merge
 from srs.registry.models import Client
 from srs.reports import facts, services
 from srs.reports.models import ReferralMonth
@@ -135,7 +135,7 @@ def test_the_summaries_kept_by_increments_equal_a_rebuild_after_a_run_of_changes
         db.session.delete(db.session.get(Referral, referral_ids[1]))
         db.session.get(Referral, referral_ids[2]).client_id = ids[3]
         db.session.flush()
-        registry.merge_clients(db.session.get(Client, ids[4]), db.session.get(Client, ids[5]), admin)
+        registry_merge.merge_clients(db.session.get(Client, ids[4]), db.session.get(Client, ids[5]), admin)
         db.session.flush()
     with acting_as(app):
         kept = summary_rows()
