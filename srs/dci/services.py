@@ -501,7 +501,7 @@ def _search(
     except QueryError as exc:
         raise ItemReject(exc.code, exc.message) from exc
     condition = base_condition() & compiled.condition
-    cap = int(setting("MAX_RECORDS", 10000))
+    cap = int(setting("MAX_RECORDS", 100000))
     fields = set(partner.record_fields)
     if entity == "Member":
         ids_query = select(Client.id).where(condition)
