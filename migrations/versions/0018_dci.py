@@ -1,7 +1,7 @@
 """DCI Social Registry server: partner profiles, transactions, subscriptions, registry changes, callback outbox
 
 Revision ID: 0018_dci
-Revises: 0012_referral_summaries
+Revises: 0016_idempotency
 Create Date: 2026-12-01 08:46:28
 
 Partner systems (users with the new role ``partner``) get a DCI profile; each request message is a
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0018_dci"
-down_revision = "0012_referral_summaries"
+down_revision = "0016_idempotency"
 branch_labels = None
 depends_on = None
 

@@ -18,6 +18,7 @@ from srs.core import audit
 from srs.core.access import login_required, roles_required
 from srs.core.errors import NotFound, ServiceError
 from srs.core.forms import apply_errors
+from srs.core.idempotency import idempotent_form
 from srs.core.ids import parse_id
 from srs.core.pagination import page_args, paginate
 from srs.core.queue import get_queue
@@ -87,6 +88,7 @@ def _client_in_scope(client_id: Any) -> Client:
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("officer", "supervisor")
+@idempotent_form
 def new():  # type: ignore[no-untyped-def]
     """The referral form on its own page (the screening result shows the same form in its slot)."""
     form = CreateReferralsForm()

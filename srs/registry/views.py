@@ -14,6 +14,7 @@ from sqlalchemy import select
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, NotFound, ValidationFailed
 from srs.core.forms import apply_errors
+from srs.core.idempotency import idempotent_form
 from srs.core.pagination import page_args
 from srs.core.queue import enqueue_after_commit
 from srs.core.scope import scoped_regions, sees_everything
@@ -77,6 +78,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*WRITERS)
+@idempotent_form
 def register():  # type: ignore[no-untyped-def]
     form = ClientForm()
     form.region_code.choices = _region_choices()
