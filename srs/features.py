@@ -46,3 +46,7 @@ def register_features(app: Flask) -> None:
     from srs.referrals.feature import init_feature as init_referrals
 
     init_referrals(app)
+
+    from srs.dci import init_feature as init_dci
+
+    init_dci(app)

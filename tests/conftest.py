@@ -141,6 +141,7 @@ def client(app: Flask) -> FlaskClient:
 def demo(app: Flask) -> dict[str, Any]:
     """The demo regions, agencies and users (every role), with a known password."""
     from srs.core.transaction import commit
+    from srs.dci.seed import seed_partner
     from srs.regions.seed import seed_regions
     from srs.seed import seed_agencies, seed_users
 
@@ -149,6 +150,7 @@ def demo(app: Flask) -> dict[str, Any]:
         db.session.flush()
         seed_agencies()
         seed_users(DEMO_PASSWORD)
+        seed_partner(DEMO_PASSWORD)
         commit()
     return {"password": DEMO_PASSWORD}
 
@@ -161,6 +163,7 @@ ROLE_USERS = {
     "agency_staff": "agency.bpjstk",
     "agency_vn": "agency.vn.vss",
     "admin": "admin",
+    "partner": "partner.dci",
 }
 
 

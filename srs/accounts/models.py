@@ -14,7 +14,7 @@ from srs.extensions import db
 from srs.programmes.models import Agency
 from srs.regions.models import Region
 
-ROLES = ("officer", "agency_staff", "supervisor", "admin")
+ROLES = ("officer", "agency_staff", "supervisor", "admin", "partner")
 REGIONAL_ROLES = ("officer", "supervisor")
 
 user_regions = Table(
