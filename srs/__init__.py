@@ -104,14 +104,14 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(cookie_id: str) -> Any:
-        # The API authenticates by bearer token only: a browser cookie never opens the API.
-        if request.path.startswith("/api/"):
+        # The API and DCI authenticate by bearer token only: a browser cookie never opens them.
+        if request.path.startswith(("/api/", "/dci/")):
             return None
         return services.load_session_user(cookie_id)
 
     @login_manager.request_loader
     def load_user_from_token(req: Any) -> Any:
-        if not req.path.startswith("/api/"):
+        if not req.path.startswith(("/api/", "/dci/")):
             return None
         header = req.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")

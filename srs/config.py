@@ -134,6 +134,12 @@ class Config:
         self.REFERRAL_WEBHOOK_TIMEOUT_SECONDS = _env_float("SRS_REFERRAL_WEBHOOK_TIMEOUT_SECONDS", 10.0)
         self.REFERRAL_INBOX_BATCH = _env_int("SRS_REFERRAL_INBOX_BATCH", 25)
 
+        # DCI: the name SRS signs its answers with, its signing key (empty: generated into instance/),
+        # how often the worker relays DCI callbacks and dispatches changes to subscribers.
+        self.DCI_SENDER_ID = os.environ.get("SRS_DCI_SENDER_ID") or "srs"
+        self.DCI_SIGNING_KEY_PATH = os.environ.get("SRS_DCI_SIGNING_KEY_PATH", "")
+        self.DCI_RELAY_SECONDS = _env_int("SRS_DCI_RELAY_SECONDS", 5)
+
         self.LANGUAGES = ["en", "id", "vi"]
         self.BABEL_DEFAULT_LOCALE = "en"
         self.BABEL_DEFAULT_TIMEZONE = os.environ.get("SRS_TIMEZONE", "Asia/Jakarta")

@@ -143,6 +143,7 @@ def demo(app: Flask) -> dict[str, Any]:
     from srs.accounts.seed import seed_users
     from srs.agencies.seed import seed_agencies
     from srs.core.transaction import commit
+    from srs.dci.seed import seed_partner
     from srs.regions.seed import seed_regions
 
     with app.test_request_context():
@@ -150,6 +151,7 @@ def demo(app: Flask) -> dict[str, Any]:
         db.session.flush()
         seed_agencies()
         seed_users(DEMO_PASSWORD)
+        seed_partner(DEMO_PASSWORD)
         commit()
     return {"password": DEMO_PASSWORD}
 
@@ -162,6 +164,7 @@ ROLE_USERS = {
     "agency_staff": "agency.bpjstk",
     "agency_vn": "agency.vn.vss",
     "admin": "admin",
+    "partner": "partner.dci",
 }
 
 

@@ -14,7 +14,7 @@ from srs.core.models import UTCDateTime
 from srs.extensions import db
 from srs.regions.models import Region
 
-ROLES = ("officer", "agency_staff", "supervisor", "admin")
+ROLES = ("officer", "agency_staff", "supervisor", "admin", "partner")
 REGIONAL_ROLES = ("officer", "supervisor")
 
 user_regions = Table(

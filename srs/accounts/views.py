@@ -82,6 +82,12 @@ def login():  # type: ignore[no-untyped-def]
             g.login_failed = True
             flash(_("The username or password is not right."), "error")
             return render_template("accounts/login.html", form=form), 200
+        if user.role == "partner":
+            # A partner system has no pages: it takes a token from POST /api/v1/auth/token.
+            flash(
+                _("This account belongs to a partner system; it signs in through the API, not here."), "error"
+            )
+            return render_template("accounts/login.html", form=form), 200
         session.clear()  # a fresh session on sign-in: no fixation
         session.permanent = True
         services.start_login_session(user)

@@ -39,4 +39,5 @@ ROLE_LABELS = {
     "agency_staff": _l("Agency staff"),
     "supervisor": _l("Supervisor"),
     "admin": _l("Administrator"),
+    "partner": _l("Partner system (DCI)"),
 }
