@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
-from srs.dci import services as svc
+from srs.dci import partners as partner_service
 from srs.dci.forms import PartnerForm
 from srs.dci.models import DciOutbox, DciPartner, DciSubscription
 from srs.dci.signing import jwks
@@ -18,9 +18,9 @@ from srs.extensions import db
 bp = Blueprint("dci_admin", __name__, url_prefix="/admin/dci")
 
 
-def _input(form: PartnerForm, username: str) -> svc.PartnerInput:
+def _input(form: PartnerForm, username: str) -> partner_service.PartnerInput:
     bases = [line.strip() for line in (form.callback_bases.data or "").splitlines() if line.strip()]
-    return svc.PartnerInput(
+    return partner_service.PartnerInput(
         username=username,
         name=form.name.data or "",
         sender_id=form.sender_id.data or "",
@@ -37,7 +37,7 @@ def _input(form: PartnerForm, username: str) -> svc.PartnerInput:
 @bp.route("/")
 @roles_required("admin")
 def partners():  # type: ignore[no-untyped-def]
-    rows = svc.list_partners()
+    rows = partner_service.list_partners()
     subscriptions = dict(
         db.session.execute(
             select(DciSubscription.partner_id, func.count())
@@ -64,7 +64,7 @@ def create_partner():  # type: ignore[no-untyped-def]
         form.record_fields.data = ["identifiers", "name", "sex", "birth_date"]
     if form.validate_on_submit():
         try:
-            partner = svc.create_partner(_input(form, form.username.data or ""))
+            partner = partner_service.create_partner(_input(form, form.username.data or ""))
         except (ValidationFailed, Conflict) as exc:
             apply_errors(form, exc, {"password": "password", "role": "username"})
         else:
@@ -92,7 +92,7 @@ def edit_partner(partner_id: int):  # type: ignore[no-untyped-def]
         form.active.data = partner.user.active
     if form.validate_on_submit():
         try:
-            svc.update_partner(partner, _input(form, partner.user.username))
+            partner_service.update_partner(partner, _input(form, partner.user.username))
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:

@@ -7,7 +7,7 @@ import os
 from sqlalchemy import select
 
 from srs.accounts.models import User
-from srs.dci import services as svc
+from srs.dci import partners
 from srs.dci.vocabulary import ATTRIBUTES, ID_TYPES, RECORD_FIELDS
 from srs.extensions import db
 
@@ -18,8 +18,8 @@ def seed_partner(password: str) -> list[str]:
     """Create ``partner.dci`` (demo password) with every identifier type, attribute and record field."""
     if db.session.scalar(select(User).where(User.username == DEMO_PARTNER)) is None:
         base = os.environ.get("SRS_DCI_DEMO_CALLBACK_BASE", "http://127.0.0.1:3336/")
-        svc.create_partner(
-            svc.PartnerInput(
+        partners.create_partner(
+            partners.PartnerInput(
                 username=DEMO_PARTNER,
                 name="Demo partner system (DCI)",
                 sender_id=DEMO_PARTNER,

@@ -1,4 +1,4 @@
-"""The Social Registry's work: searches, subscriptions, transaction status, partner profiles.
+"""The Social Registry's work: checking a request, and searches (partners.py: profiles; subscriptions.py).
 
 Services never commit. A request's transaction, its outbox row and its audit entries are written
 together at the edge; the callbacks they queue go out through srs.dci.jobs.
@@ -9,30 +9,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from srs.accounts import services as accounts
 from srs.core import audit
-from srs.core.errors import ValidationFailed
 from srs.dci import envelope as env
 from srs.dci import signing
 from srs.dci.models import DciOutbox, DciPartner, DciSubscription, DciTransaction
+from srs.dci.partners import partner_for
 from srs.dci.query import QueryError, base_condition, compile_query, sort_columns
 from srs.dci.records import group_record, load_clients, load_households, member_record
 from srs.dci.vocabulary import (
-    ATTRIBUTES,
-    EVENT_TYPES,
-    ID_TYPES,
     LOCALES,
-    RECORD_FIELDS,
     RECORD_TYPES,
 )
 from srs.extensions import db
@@ -55,150 +47,6 @@ def setting(name: str, default: int | float) -> Any:
         return current_app.config[key]
     raw = os.environ.get(f"SRS_{key}")
     return type(default)(raw) if raw else default
-
-
-# ---------------------------------------------------------------- partners
-
-
-def partner_for(user: Any) -> DciPartner | None:
-    """The DCI profile of a signed-in partner account, or None."""
-    if user is None or getattr(user, "role", None) != "partner":
-        return None
-    return db.session.scalar(select(DciPartner).where(DciPartner.user_id == user.id))
-
-
-@dataclass
-class PartnerInput:
-    username: str
-    name: str
-    sender_id: str
-    id_types: list[str]
-    attributes: list[str]
-    record_fields: list[str]
-    callback_bases: list[str]
-    public_key: str | None
-    password: str | None = None
-    active: bool = True
-
-
-def _check_base(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return _("%(url)s is not an http(s) address.", url=url)
-    if parts.username or parts.password or parts.query or parts.fragment:
-        return _("%(url)s must not carry a user name, a query or a fragment.", url=url)
-    if parts.scheme == "http" and current_app.config.get("PRODUCTION"):
-        return _("In production a callback address must use https: %(url)s", url=url)
-    if not url.endswith("/"):
-        return _("A callback base ends with a slash: %(url)s/", url=url)
-    return None
-
-
-def _validate_partner(data: PartnerInput, errors: dict[str, list[str]]) -> None:
-    if not data.name.strip():
-        errors.setdefault("name", []).append(_("A name is required."))
-    sender = data.sender_id.strip()
-    if not sender or len(sender) > 120 or any(ch.isspace() for ch in sender):
-        errors.setdefault("sender_id", []).append(_("A sender id of 1 to 120 characters, without spaces."))
-    for name, values, known in (
-        ("id_types", data.id_types, ID_TYPES),
-        ("attributes", data.attributes, ATTRIBUTES),
-        ("record_fields", data.record_fields, RECORD_FIELDS),
-    ):
-        unknown = [v for v in values if v not in known]
-        if unknown:
-            errors.setdefault(name, []).append(_("Unknown: %(values)s", values=", ".join(unknown)))
-    if not data.callback_bases:
-        errors.setdefault("callback_bases", []).append(_("Give at least one callback base address."))
-    for url in data.callback_bases:
-        problem = _check_base(url)
-        if problem:
-            errors.setdefault("callback_bases", []).append(problem)
-    if data.public_key:
-        try:
-            signing.load_public_key(data.public_key)
-        except ValueError:
-            errors.setdefault("public_key", []).append(
-                _("Not an Ed25519 public key (PEM, JWK or base64 of its 32 bytes).")
-            )
-
-
-def _sender_taken(sender: str, exclude: int | None) -> bool:
-    stmt = select(DciPartner.id).where(DciPartner.sender_id == sender)
-    if exclude is not None:
-        stmt = stmt.where(DciPartner.id != exclude)
-    return db.session.scalar(stmt) is not None
-
-
-def create_partner(data: PartnerInput) -> DciPartner:
-    """A partner account (role ``partner``) and its DCI profile; raises ValidationFailed or Conflict."""
-    errors: dict[str, list[str]] = {}
-    _validate_partner(data, errors)
-    if _sender_taken(data.sender_id.strip(), None):
-        errors.setdefault("sender_id", []).append(_("Another partner uses this sender id."))
-    if errors:
-        raise ValidationFailed(_("Please correct the marked fields."), errors)
-    user = accounts.create_user(
-        accounts.UserInput(
-            username=data.username,
-            full_name=data.name,
-            email=None,
-            role="partner",
-            region_codes=[],
-            agency_code=None,
-            password=data.password,
-            active=data.active,
-        )
-    )
-    partner = DciPartner(user=user, name=data.name.strip(), sender_id=data.sender_id.strip())
-    _apply(partner, data)
-    db.session.add(partner)
-    db.session.flush()
-    audit.record("dci_partner.create", "dci_partner", partner.id, **_profile(partner))
-    return partner
-
-
-def update_partner(partner: DciPartner, data: PartnerInput) -> DciPartner:
-    """Change a partner's profile; deactivating its account ends its tokens."""
-    errors: dict[str, list[str]] = {}
-    _validate_partner(data, errors)
-    if _sender_taken(data.sender_id.strip(), partner.id):
-        errors.setdefault("sender_id", []).append(_("Another partner uses this sender id."))
-    if errors:
-        raise ValidationFailed(_("Please correct the marked fields."), errors)
-    before = _profile(partner)
-    partner.name = data.name.strip()
-    partner.sender_id = data.sender_id.strip()
-    partner.user.full_name = partner.name
-    _apply(partner, data)
-    if partner.user.active and not data.active:
-        accounts.revoke_all_access(partner.user)
-    partner.user.active = data.active
-    audit.record("dci_partner.update", "dci_partner", partner.id, before=before, after=_profile(partner))
-    return partner
-
-
-def _apply(partner: DciPartner, data: PartnerInput) -> None:
-    partner.id_types = [t for t in ID_TYPES if t in data.id_types]
-    partner.attributes = [a for a in ATTRIBUTES if a in data.attributes]
-    partner.record_fields = [f for f in RECORD_FIELDS if f in data.record_fields]
-    partner.callback_bases = list(dict.fromkeys(data.callback_bases))
-    partner.public_key = (data.public_key or "").strip() or None
-
-
-def _profile(partner: DciPartner) -> dict[str, Any]:
-    return {
-        "sender_id": partner.sender_id,
-        "id_types": partner.id_types,
-        "attributes": partner.attributes,
-        "record_fields": partner.record_fields,
-        "callback_bases": partner.callback_bases,
-        "signed": bool(partner.public_key),
-    }
-
-
-def list_partners() -> list[DciPartner]:
-    return list(db.session.scalars(select(DciPartner).order_by(DciPartner.name)))
 
 
 # ---------------------------------------------------------------- checking a request
@@ -361,7 +209,7 @@ def dci_locale(app_lang: str) -> str:
     return {v: k for k, v in LOCALES.items()}.get(app_lang, "eng")
 
 
-def _locale_ok(value: Any) -> bool:
+def locale_ok(value: Any) -> bool:
     return value is None or (
         isinstance(value, str) and len(value) == 3 and value.isascii() and value.islower()
     )
@@ -374,7 +222,7 @@ class ItemReject(Exception):  # noqa: N818
         self.message = message
 
 
-def _reference_id(item: dict[str, Any], seen: set[str], code_prefix: str = "rjct") -> str:
+def reference_id(item: dict[str, Any], seen: set[str], code_prefix: str = "rjct") -> str:
     reference = item.get("reference_id")
     if not isinstance(reference, str) or not reference.strip() or len(reference) > 200:
         raise ItemReject(
@@ -388,7 +236,7 @@ def _reference_id(item: dict[str, Any], seen: set[str], code_prefix: str = "rjct
     return reference
 
 
-def _safe_reference(item: Any) -> str:
+def safe_reference(item: Any) -> str:
     value = item.get("reference_id") if isinstance(item, dict) else None
     return value[:200] if isinstance(value, str) else ""
 
@@ -450,11 +298,11 @@ def search_one(partner: DciPartner, item: Any, transaction_id: str, seen: set[st
     try:
         if not isinstance(item, dict):
             raise ItemReject("rjct.search_criteria.invalid", "Each search request is an object.")
-        reference = _reference_id(item, seen)
+        reference = reference_id(item, seen)
         problem = env.timestamp_problem(item.get("timestamp"))
         if problem:
             raise ItemReject("rjct.timestamp.invalid", f"timestamp is {problem}.")
-        if not _locale_ok(item.get("locale")):
+        if not locale_ok(item.get("locale")):
             raise ItemReject(
                 "rjct.search_criteria.invalid", "locale is an ISO 639-3 code such as eng, ind or vie."
             )
@@ -471,12 +319,12 @@ def search_one(partner: DciPartner, item: Any, transaction_id: str, seen: set[st
             user=partner.user,
             partner=partner.name,
             transaction_id=transaction_id,
-            reference_id=_safe_reference(item),
+            reference_id=safe_reference(item),
             status="rjct",
             reason=exc.code,
         )
         return {
-            "reference_id": _safe_reference(item),
+            "reference_id": safe_reference(item),
             "timestamp": env.timestamp(),
             "status": "rjct",
             "status_reason_code": exc.code,
@@ -570,7 +418,7 @@ def _search(
     return result
 
 
-def _status_of(item: dict[str, Any]) -> dict[str, Any]:
+def status_of(item: dict[str, Any]) -> dict[str, Any]:
     kept = {
         k: item[k]
         for k in ("reference_id", "status", "status_reason_code", "status_reason_message")
@@ -590,7 +438,7 @@ def run_search(
     items = [
         search_one(partner, item, tx.transaction_id, seen) for item in message.get("search_request") or []
     ]
-    tx.statuses = [_status_of(i) for i in items]
+    tx.statuses = [status_of(i) for i in items]
     tx.status = "succ" if any(i["status"] == "succ" for i in items) or not items else "rjct"
     tx.completed_at = env.now()
     response = {
@@ -650,347 +498,3 @@ def rejected_sync(action: str, receiver: str, message: Any, code: str, text: str
     body, answer_action = empty_answer(action, transaction_id, env.new_id())
     header = env.response_header(answer_action, receiver, "rjct", 0, 0, reason_code=code, reason_message=text)
     return env.envelope(header, body)
-
-
-# ---------------------------------------------------------------- subscriptions
-
-
-def _subscription_info(sub: DciSubscription) -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "version": env.VERSION,
-        "code": sub.code,
-        "status": sub.status,
-        "timestamp": env.timestamp(sub.created_at),
-        "reg_type": sub.reg_type or REG_TYPE,
-        "reg_event_type": sub.reg_event_type,
-        "filter_type": sub.filter_type,
-        "filter": sub.filter,
-        "notify_record_type": sub.notify_record_type,
-    }
-    if sub.frequency:
-        info["frequency"] = sub.frequency
-    if sub.locale:
-        info["locale"] = sub.locale
-    return info
-
-
-def subscribe_one(
-    partner: DciPartner, item: Any, tx: DciTransaction, seen: set[str], notify_url: str
-) -> dict[str, Any]:
-    """One subscribe request: the subscription made, or its rjct reason."""
-    try:
-        if not isinstance(item, dict):
-            raise ItemReject("rjct.notify_details.invalid", "Each subscribe request is an object.")
-        reference = _reference_id(item, seen)
-        problem = env.timestamp_problem(item.get("timestamp"))
-        if problem:
-            raise ItemReject("rjct.timestamp.invalid", f"timestamp is {problem}.")
-        criteria = item.get("subscribe_criteria")
-        if not isinstance(criteria, dict):
-            raise ItemReject("rjct.notify_details.invalid", "subscribe_criteria is required.")
-        event = criteria.get("reg_event_type")
-        if event not in EVENT_TYPES:
-            raise ItemReject(
-                "rjct.notify_types.invalid", f"reg_event_type is one of {', '.join(EVENT_TYPES)}."
-            )
-        record_type = criteria.get("notify_record_type")
-        record_type = record_type.rsplit(":", 1)[-1] if isinstance(record_type, str) else record_type
-        if record_type not in RECORD_TYPES:
-            raise ItemReject("rjct.notify_types.invalid", "notify_record_type is Member or Group.")
-        filter_type = criteria.get(
-            "filter_type", "predicate" if isinstance(criteria.get("filter"), list) else None
-        )
-        if not _locale_ok(item.get("locale")):
-            raise ItemReject(
-                "rjct.notify_details.invalid", "locale is an ISO 639-3 code such as eng, ind or vie."
-            )
-        frequency = criteria.get("frequency")
-        window = (
-            [frequency.get(k) for k in ("start_time", "end_time")] if isinstance(frequency, dict) else None
-        )
-        if frequency is not None and (window is None or any(env.parse_timestamp(t) is None for t in window)):
-            raise ItemReject(
-                "rjct.notify_details.invalid", "frequency needs start_time and end_time with time zones."
-            )
-        try:
-            compile_query(
-                filter_type,
-                criteria.get("filter"),
-                partner.id_types,
-                partner.attributes,
-                "rjct.notify_details.invalid",
-            )
-        except QueryError as exc:
-            raise ItemReject(exc.code, exc.message) from exc
-        duplicate = db.session.scalar(
-            select(DciSubscription.code).where(
-                DciSubscription.partner_id == partner.id,
-                DciSubscription.status == "subscribe",
-                DciSubscription.reg_event_type == event,
-                DciSubscription.notify_record_type == record_type,
-                DciSubscription.filter_type == filter_type,
-            )
-        )
-        if duplicate is not None:
-            same = db.session.scalar(select(DciSubscription).where(DciSubscription.code == duplicate))
-            if same is not None and same.filter == criteria.get("filter"):
-                raise ItemReject("rjct.event.already_subscribed", f"Already subscribed as {duplicate}.")
-        sub = DciSubscription(
-            code=f"SUB-{secrets.token_hex(8).upper()}",
-            partner_id=partner.id,
-            transaction_id=tx.transaction_id,
-            reference_id=reference,
-            reg_type=criteria.get("reg_type") if isinstance(criteria.get("reg_type"), str) else None,
-            reg_event_type=event,
-            filter_type=filter_type,
-            filter=criteria.get("filter"),
-            notify_record_type=record_type,
-            frequency=frequency,
-            locale=item.get("locale"),
-            sender_uri=notify_url,
-            status="subscribe",
-            created_at=env.now(),
-        )
-        db.session.add(sub)
-        db.session.flush()
-        audit.record(
-            "dci.subscribe",
-            "dci_subscription",
-            sub.id,
-            user=partner.user,
-            partner=partner.name,
-            code=sub.code,
-            event=event,
-            record_type=record_type,
-            filter_type=filter_type,
-        )
-        result = {
-            "reference_id": reference,
-            "timestamp": env.timestamp(),
-            "status": "succ",
-            "subscriptions": [_subscription_info(sub)],
-        }
-        if item.get("locale"):
-            result["locale"] = item["locale"]
-        return result
-    except ItemReject as exc:
-        return {
-            "reference_id": _safe_reference(item),
-            "timestamp": env.timestamp(),
-            "status": "rjct",
-            "status_reason_code": exc.code,
-            "status_reason_message": exc.message[:999],
-        }
-
-
-def subscribe(
-    partner: DciPartner, tx: DciTransaction, message: dict[str, Any], notify_url: str
-) -> dict[str, Any]:
-    """Every subscribe request of a message; the SubscribeResponse."""
-    seen: set[str] = set()
-    items = [
-        subscribe_one(partner, item, tx, seen, notify_url) for item in message.get("subscribe_request") or []
-    ]
-    tx.statuses = [_status_of(i) for i in items]
-    tx.status = "succ" if any(i["status"] == "succ" for i in items) or not items else "rjct"
-    tx.completed_at = env.now()
-    return {
-        "transaction_id": tx.transaction_id,
-        "correlation_id": tx.correlation_id,
-        "subscribe_response": items,
-    }
-
-
-def unsubscribe(partner: DciPartner, tx: DciTransaction, message: dict[str, Any]) -> dict[str, Any]:
-    """End the partner's subscriptions named in the message, all or none; the UnSubscribeResponse."""
-    response: dict[str, Any] = {
-        "transaction_id": tx.transaction_id,
-        "correlation_id": tx.correlation_id,
-        "timestamp": env.timestamp(),
-    }
-    codes = message.get("subscription_codes")
-    problem = env.timestamp_problem(message.get("timestamp"))
-    reason: tuple[str, str] | None = None
-    subs: list[DciSubscription] = []
-    if problem:
-        reason = ("rjct.timestamp.invalid", f"timestamp is {problem}.")
-    elif (
-        not isinstance(codes, list)
-        or not codes
-        or not all(isinstance(c, str) and len(c) <= 99 for c in codes)
-    ):
-        reason = ("rjct.subscription_code.invalid", "subscription_codes is a list of subscription codes.")
-    else:
-        # Another partner's code reads as unknown: a partner never learns what others subscribed to.
-        subs = list(
-            db.session.scalars(
-                select(DciSubscription).where(
-                    DciSubscription.partner_id == partner.id, DciSubscription.code.in_(codes)
-                )
-            )
-        )
-        unknown = sorted(set(codes) - {s.code for s in subs})
-        ended = sorted(s.code for s in subs if s.status != "subscribe")
-        if unknown:
-            reason = ("rjct.subscription_code.invalid", f"Unknown subscription codes: {', '.join(unknown)}.")
-        elif ended:
-            reason = ("rjct.event.already_unsubscribed", f"Already unsubscribed: {', '.join(ended)}.")
-    if reason is not None:
-        response.update(status="rjct", status_reason_code=reason[0], status_reason_message=reason[1])
-        tx.status = "rjct"
-    else:
-        for sub in subs:
-            sub.status = "unsubscribe"
-            sub.unsubscribed_at = env.now()
-            audit.record(
-                "dci.unsubscribe",
-                "dci_subscription",
-                sub.id,
-                user=partner.user,
-                partner=partner.name,
-                code=sub.code,
-            )
-        response.update(
-            status="succ", subscription_status=[{"code": s.code, "status": "unsubscribe"} for s in subs]
-        )
-        tx.status = "succ"
-    tx.statuses = [
-        {
-            "reference_id": "",
-            "status": response["status"],
-            "timestamp": response["timestamp"],
-            **(
-                {"status_reason_code": response["status_reason_code"]}
-                if "status_reason_code" in response
-                else {}
-            ),
-        }
-    ]
-    tx.completed_at = env.now()
-    return response
-
-
-# ---------------------------------------------------------------- transaction status
-
-SEARCH_REASONS = {
-    "rjct.reference_id.invalid",
-    "rjct.reference_id.duplicate",
-    "rjct.timestamp.invalid",
-    "rjct.search_criteria.invalid",
-    "rjct.filter.invalid",
-    "rjct.sort.invalid",
-    "rjct.pagination.invalid",
-    "rjct.search.too_many_records_found",
-}
-
-
-def _status_items(tx: DciTransaction, references: list[str] | None) -> list[dict[str, Any]]:
-    items = []
-    for kept in tx.statuses or []:
-        if references is not None and kept.get("reference_id") not in references:
-            continue
-        item: dict[str, Any] = {
-            "reference_id": kept.get("reference_id") or "",
-            "timestamp": kept.get("timestamp") or env.timestamp(tx.created_at),
-            "status": kept.get("status") if tx.status in ("succ", "rjct") else tx.status,
-        }
-        code = kept.get("status_reason_code")
-        if code in SEARCH_REASONS:
-            item["status_reason_code"] = code
-        message = kept.get("status_reason_message") or (code if code and code not in SEARCH_REASONS else None)
-        if message:
-            item["status_reason_message"] = str(message)[:999]
-        items.append(item)
-    if not items and tx.status in ("rcvd", "pdng"):
-        items.append({"reference_id": "", "timestamp": env.timestamp(tx.created_at), "status": tx.status})
-    return items
-
-
-def txn_status(partner: DciPartner, tx: DciTransaction, message: dict[str, Any]) -> dict[str, Any]:
-    """The status of an earlier transaction of this partner (never another partner's); a TxnStatusResponse.
-
-    SRS keeps each request's status and reason, not the records it returned: a status answer
-    carries no personal data.
-    """
-    request = message.get("txnstatus_request")
-    response: dict[str, Any] = {"transaction_id": tx.transaction_id, "correlation_id": tx.correlation_id}
-    if not isinstance(request, dict):
-        raise env.DciError("err.request.bad", "message.txnstatus_request must be an object.")
-    txn_type = request.get("txn_type")
-    attribute_type = request.get("attribute_type")
-    value = request.get("attribute_value")
-    own_reference = request.get("reference_id") if isinstance(request.get("reference_id"), str) else ""
-    if txn_type not in ("search", "subscribe", "receipt") or attribute_type not in (
-        "transaction_id",
-        "reference_id_list",
-        "correlation_id",
-    ):
-        raise env.DciError(
-            "err.request.bad", "txn_type is search, subscribe or receipt; attribute_type names the id."
-        )
-    found: DciTransaction | None = None
-    references: list[str] | None = None
-    action = "search" if txn_type == "search" else "subscribe"
-    stmt = (
-        select(DciTransaction)
-        .where(
-            DciTransaction.partner_id == partner.id,
-            DciTransaction.action == action,
-            DciTransaction.id != tx.id,
-        )
-        .order_by(DciTransaction.id.desc())
-    )
-    if txn_type != "receipt":
-        if attribute_type == "transaction_id" and isinstance(value, str):
-            found = db.session.scalar(stmt.where(DciTransaction.transaction_id == value).limit(1))
-        elif attribute_type == "correlation_id" and isinstance(value, str):
-            found = db.session.scalar(stmt.where(DciTransaction.correlation_id == value).limit(1))
-        elif attribute_type == "reference_id_list" and isinstance(value, list) and value:
-            references = [v for v in value if isinstance(v, str)]
-            for candidate in db.session.scalars(stmt.limit(200)):
-                if any(s.get("reference_id") in references for s in candidate.statuses or []):
-                    found = candidate
-                    break
-    if found is None:
-        missing = {
-            "reference_id": own_reference,
-            "timestamp": env.timestamp(),
-            "status": "rjct",
-            "status_reason_code": "rjct.reference_id.invalid",
-            "status_reason_message": (
-                "SRS keeps no receipts." if txn_type == "receipt" else "No such transaction of yours."
-            ),
-        }
-        status_body = {
-            "transaction_id": tx.transaction_id,
-            "correlation_id": tx.correlation_id,
-            "search_response": [missing],
-        }
-        tx.statuses = [
-            {
-                "reference_id": own_reference,
-                "status": "rjct",
-                "status_reason_code": "rjct.reference_id.invalid",
-            }
-        ]
-        tx.status = "rjct"
-    else:
-        status_body = {
-            "transaction_id": found.transaction_id,
-            "correlation_id": found.correlation_id,
-            "search_response": _status_items(found, references),
-        }
-        tx.statuses = [{"reference_id": own_reference, "status": "succ"}]
-        tx.status = "succ"
-    tx.completed_at = env.now()
-    audit.record(
-        "dci.txn_status",
-        "dci_partner",
-        partner.id,
-        user=partner.user,
-        partner=partner.name,
-        asked=attribute_type,
-        found=found is not None,
-    )
-    response["txnstatus_response"] = {"txn_type": txn_type, "txn_status": status_body}
-    return response

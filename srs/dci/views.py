@@ -18,6 +18,7 @@ from srs.core.access import public
 from srs.core.transaction import after_commit
 from srs.dci import envelope as env
 from srs.dci import services as svc
+from srs.dci import subscriptions
 from srs.dci.jobs import enqueue_delivery
 from srs.dci.models import DciPartner
 
@@ -165,7 +166,9 @@ def subscribe():  # type: ignore[no-untyped-def]
         notify_url = svc.under_a_base(partner, url) or partner.callback_bases[0]
         tx = svc.new_transaction(partner, incoming, "subscribe", transaction_id, sync=False, sender_uri=url)
         _audit_request(partner, incoming, "subscribe", tx)
-        response = svc.subscribe(partner, tx, incoming.message, notify_url + svc.CALLBACK_PATHS["notify"])
+        response = subscriptions.subscribe(
+            partner, tx, incoming.message, notify_url + svc.CALLBACK_PATHS["notify"]
+        )
         count = len(response["subscribe_response"])
         header = env.response_header("on-subscribe", partner.sender_id, tx.status, count, count)
         _queue(partner, "on-subscribe", url, tx, header, response)
@@ -185,7 +188,7 @@ def unsubscribe():  # type: ignore[no-untyped-def]
         url = svc.callback_url(partner, incoming.header.get("sender_uri"), "on-unsubscribe")
         tx = svc.new_transaction(partner, incoming, "unsubscribe", transaction_id, sync=False, sender_uri=url)
         _audit_request(partner, incoming, "unsubscribe", tx)
-        response = svc.unsubscribe(partner, tx, incoming.message)
+        response = subscriptions.unsubscribe(partner, tx, incoming.message)
         header = env.response_header("on-unsubscribe", partner.sender_id, tx.status, 1, 1)
         _queue(partner, "on-unsubscribe", url, tx, header, response)
         return _ack("unsubscribe", partner, tx.correlation_id)
@@ -203,7 +206,7 @@ def _txn_status(partner: DciPartner, incoming: env.Incoming, sync: bool) -> tupl
         url = None if sync else svc.callback_url(partner, incoming.header.get("sender_uri"), "txn-on-status")
         tx = svc.new_transaction(partner, incoming, "txn-status", transaction_id, sync=sync, sender_uri=url)
         _audit_request(partner, incoming, "txn-status", tx)
-        return tx, svc.txn_status(partner, tx, incoming.message)
+        return tx, subscriptions.txn_status(partner, tx, incoming.message)
     return tx, {}
 
 
@@ -213,7 +216,7 @@ def sync_txn_status():  # type: ignore[no-untyped-def]
     def work(partner: DciPartner, incoming: env.Incoming) -> Any:
         tx, response = _txn_status(partner, incoming, True)
         if not response:  # a resend: answer it again
-            response = svc.txn_status(partner, tx, incoming.message)
+            response = subscriptions.txn_status(partner, tx, incoming.message)
         header = env.response_header("txn-on-status", partner.sender_id, tx.status, 1, 1)
         return _answer(env.envelope(header, response))
 

@@ -21,8 +21,8 @@ from srs.core import clock
 from srs.core.queue import get_queue
 from srs.core.redis import get_redis
 from srs.core.transaction import commit
+from srs.dci import partners, signing
 from srs.dci import services as svc
-from srs.dci import signing
 from srs.dci.models import DciPartner
 from srs.dci.vocabulary import ATTRIBUTES, ID_TYPES, RECORD_FIELDS
 from srs.extensions import db
@@ -126,8 +126,8 @@ def region(code: str) -> Region:
 def partner(app, demo, callbacks) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """A partner allowed everything, called back at the test's callback server; its token header."""
     with app.test_request_context():
-        svc.create_partner(
-            svc.PartnerInput(
+        partners.create_partner(
+            partners.PartnerInput(
                 username="partner.test",
                 name="Test partner",
                 sender_id="spmis.test",
