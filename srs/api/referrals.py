@@ -28,6 +28,7 @@ from srs.core.idempotency import idempotent
 from srs.core.pagination import page_args, paginate
 from srs.extensions import db
 from srs.programmes.models import Programme
+from srs.referrals import overdue
 from srs.referrals import services as svc
 from srs.registry import services as registry_services
 
@@ -202,7 +203,13 @@ _REFERRAL = {
         "created_at": {"type": "string", "format": "date-time"},
         "delivered_at": {"type": ["string", "null"], "format": "date-time"},
         "due_at": {"type": ["string", "null"], "format": "date-time"},
-        "overdue": {"type": "boolean"},
+        "overdue": {"type": "boolean", "description": "Past its due time, of either overdue kind"},
+        "overdue_kind": {
+            "type": ["string", "null"],
+            "enum": [*overdue.KINDS, None],
+            "description": "awaiting_decision: no decision by the due time; not_completed: accepted and "
+            "not completed by the due time; null when not overdue",
+        },
         "escalated_at": {"type": ["string", "null"], "format": "date-time"},
         "delivery_failed": {"type": "boolean"},
         "decline_reason": {"type": ["string", "null"], "enum": [*svc.DECLINE_REASONS, None]},

@@ -1,7 +1,7 @@
 """Records that copy their client's region follow the client: a move or a merge re-stamps them.
 
 Referrals, cases and complaints about a client carry ``region_id`` copied from the client, so that
-access scoping (srs.core.scope), the escalations that look for the officers of a region and the
+access scoping (srs.regions.scope), the escalations that look for the officers of a region and the
 dashboard filter them by region without a join through clients. The copy is right only while it
 equals the client's current region: when an admin moves a client to another district, the officers
 of the old district must lose the client's referrals, case, tasks and complaints at once, and the
