@@ -29,9 +29,10 @@ from srs.core.transaction import commit
 from srs.extensions import db
 from srs.referrals import channels, jobs
 from srs.referrals.models import Delivery, OutboxMessage, Referral
+from tests.factories import agency, make_programme, refer
 
 from .agency_server import AgencyServer
-from .conftest import agency, make_client, make_programme, make_referral, run_jobs
+from .conftest import make_client, run_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "agency-shared-secret"  # noqa: S105
@@ -213,7 +214,7 @@ def test_worker_killed_mid_delivery_delivers_exactly_once(app, demo, worker_proc
     with AgencyServer(mode="slow_first", delay=8) as agency_server:
         with app.test_request_context():
             _webhook_agency(agency_server.url)
-            referral_id = make_referral().id
+            referral_id = refer().id
             commit()
         worker_process.start()
         assert agency_server.received.wait(30), worker_process.log.read_text()[-3000:]
@@ -246,7 +247,7 @@ def test_redis_stopped_referrals_are_kept_and_delivered_when_it_is_back(
     app, demo, login_as, dedicated_redis, worker_process
 ):
     with app.app_context():
-        client_ids = [make_client(name=f"Client {i}").id for i in range(3)]
+        client_ids = [make_client(full_name=f"Client {i}").id for i in range(3)]
         programme_id = make_programme().id
         db.session.commit()
     officer = login_as("officer")
@@ -306,7 +307,7 @@ def test_webhook_failing_is_retried_with_backoff_then_failed_and_retry_delivers_
         with AgencyServer(mode=mode, delay=2) as agency_server:
             with app.test_request_context():
                 _webhook_agency(agency_server.url)
-                referral_id = make_referral().id
+                referral_id = refer().id
                 commit()
 
             def failed() -> bool:
@@ -348,7 +349,7 @@ def test_same_delivery_job_enqueued_twice_delivers_once(app, demo):
     with AgencyServer() as agency_server:
         with app.test_request_context():
             _webhook_agency(agency_server.url)
-            referral_id = make_referral().id
+            referral_id = refer().id
             commit()
         with app.app_context():
             from srs.core.queue import get_queue
@@ -375,7 +376,7 @@ def test_same_delivery_job_enqueued_twice_delivers_once(app, demo):
 
 def test_reconciler_puts_back_rows_stuck_enqueued(app, demo):
     with app.test_request_context():
-        referral_id = make_referral().id
+        referral_id = refer().id
         commit()
     with app.app_context():
         message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.referral_id == referral_id))
@@ -390,7 +391,7 @@ def test_reconciler_puts_back_rows_stuck_enqueued(app, demo):
 
 def test_same_inbox_batch_enqueued_twice_delivers_each_once(app, demo):
     with app.test_request_context():
-        referral_ids = [make_referral(make_client(name=f"Batch {i}")).id for i in range(3)]
+        referral_ids = [refer(make_client(full_name=f"Batch {i}")).id for i in range(3)]
         db.session.commit()  # no relay after commit: the batch is enqueued by hand below
     with app.app_context():
         from srs.core.queue import get_queue
