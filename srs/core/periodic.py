@@ -13,20 +13,23 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
+from srs.core.queue import JobRef, job_name
+
 
 @dataclass(frozen=True)
 class PeriodicJob:
-    func: str
+    func: str  # the job's dotted name, as RQ stores it
     every_seconds: int
 
 
 PERIODIC_JOBS: list[PeriodicJob] = []
 
 
-def register_periodic(func: str, every_seconds: int) -> None:
-    """Run the job at ``func`` (a dotted path taking no arguments) every ``every_seconds``."""
-    if all(job.func != func for job in PERIODIC_JOBS):
-        PERIODIC_JOBS.append(PeriodicJob(func, every_seconds))
+def register_periodic(func: JobRef, every_seconds: int) -> None:
+    """Run the job ``func`` (a job function taking no arguments) every ``every_seconds``."""
+    name = job_name(func)
+    if all(job.func != name for job in PERIODIC_JOBS):
+        PERIODIC_JOBS.append(PeriodicJob(name, every_seconds))
 
 
 def enqueue_due(connection: Redis, queue: Queue, now: float | None = None) -> list[str]:

@@ -139,7 +139,7 @@ class ReferralUI:
 
 def init_feature(app: Flask) -> None:
     """Register everything the referrals feature adds to the app."""
-    from srs.referrals import seed, services, views
+    from srs.referrals import jobs, seed, services, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(views.admin_bp)
@@ -164,9 +164,7 @@ def init_feature(app: Flask) -> None:
     register_timeline_source(_referral_timeline)
 
     relay_every = int(services.env_setting("RELAY_SECONDS", 5))
-    register_periodic("srs.referrals.jobs.relay", relay_every)
-    register_periodic("srs.referrals.jobs.reconcile", int(services.env_setting("RECONCILE_SECONDS", 60)))
-    register_periodic(
-        "srs.referrals.jobs.check_deadlines", int(services.env_setting("DEADLINE_SECONDS", 300))
-    )
+    register_periodic(jobs.relay, relay_every)
+    register_periodic(jobs.reconcile, int(services.env_setting("RECONCILE_SECONDS", 60)))
+    register_periodic(jobs.check_deadlines, int(services.env_setting("DEADLINE_SECONDS", 300)))
     register_seed_step(50, seed.seed_referrals)

@@ -8,11 +8,9 @@ thought abandoned, a worker killed after the agency got the request) a no-op.
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, format_date, get_locale
@@ -26,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from srs.accounts.models import User
 from srs.core import audit
 from srs.core.models import utcnow
-from srs.core.queue import get_queue
+from srs.core.queue import enqueue_after_commit, get_queue, job
 from srs.core.redis import get_redis
 from srs.extensions import db
 from srs.programmes.models import Agency, Programme
@@ -34,28 +32,11 @@ from srs.referrals import channels
 from srs.referrals import services as svc
 from srs.referrals.models import Delivery, OutboxMessage, Referral
 from srs.regions.models import Region
-from srs.registry.models import Client
 
 log = logging.getLogger(__name__)
-F = TypeVar("F", bound=Callable[..., Any])
 
-DELIVER = "srs.referrals.jobs.deliver"
-DELIVER_MANY = "srs.referrals.jobs.deliver_many"
-RELAY = "srs.referrals.jobs.relay"
-
-
-def _fresh_session(job: F) -> F:
-    """Each job starts and ends with a clean session (the worker keeps one app context for all)."""
-
-    @functools.wraps(job)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        db.session.remove()
-        try:
-            return job(*args, **kwargs)
-        finally:
-            db.session.remove()
-
-    return wrapper  # type: ignore[return-value]
+# Outcomes of a delivery job that are not worth a log line (another job did, or does, the work).
+QUIET_OUTCOMES = ("nothing to do", "taken by another worker")
 
 
 def idempotency_key(message: OutboxMessage) -> str:
@@ -72,7 +53,7 @@ def backoff_seconds(attempts: int) -> float:
 # ---------------------------------------------------------------- relay
 
 
-@_fresh_session
+@job(summary=lambda count, *_a, **_k: f"relay: {count} outbox row(s) queued" if count else None)
 def relay(limit: int = 500) -> int:
     """Put due pending outbox rows on the queue; returns how many.
 
@@ -107,9 +88,10 @@ def relay(limit: int = 500) -> int:
             for row in rows:
                 row.status = "enqueued"
                 row.enqueued_at = now
+            datas = _delivery_jobs(queue, rows, timeout)
             db.session.flush()
             try:
-                queue.enqueue_many(_delivery_jobs(queue, rows, timeout))
+                queue.enqueue_many(datas)
             except RedisError:
                 db.session.rollback()  # rows stay pending for the next relay
                 raise
@@ -132,11 +114,11 @@ def _delivery_jobs(queue: Any, rows: list[OutboxMessage], timeout: int) -> list[
     batch = max(1, int(svc.setting("INBOX_BATCH", 25)))
     inbox = [row.id for row in rows if row.channel == "inbox"]
     datas = [
-        queue.prepare_data(DELIVER_MANY, args=(inbox[i : i + batch],), timeout=timeout, result_ttl=60)
+        queue.prepare_data(deliver_many, args=(inbox[i : i + batch],), timeout=timeout, result_ttl=60)
         for i in range(0, len(inbox), batch)
     ]
     datas += [
-        queue.prepare_data(DELIVER, args=(row.id,), timeout=timeout, result_ttl=60)
+        queue.prepare_data(deliver, args=(row.id,), timeout=timeout, result_ttl=60)
         for row in rows
         if row.channel != "inbox"
     ]
@@ -146,7 +128,7 @@ def _delivery_jobs(queue: Any, rows: list[OutboxMessage], timeout: int) -> list[
 # ---------------------------------------------------------------- reconciler
 
 
-@_fresh_session
+@job(summary=lambda count: None)  # what it put back has its own warning line
 def reconcile() -> int:
     """Put back outbox rows stuck 'enqueued' or 'sending' past the deadline; clean RQ's started jobs.
 
@@ -166,25 +148,21 @@ def reconcile() -> int:
         .where(OutboxMessage.status.in_(("enqueued", "sending")), OutboxMessage.enqueued_at < cutoff)
         .values(status="pending", available_at=now)
     )
-    db.session.commit()
     count = result.rowcount or 0
     if count:
         log.warning("reconciler put back %d stuck outbox rows", count)
-        _enqueue_relay()
+        enqueue_after_commit(relay, result_ttl=60)
     return count
-
-
-def _enqueue_relay() -> None:
-    try:
-        get_queue().enqueue(RELAY, result_ttl=60)
-    except RedisError:
-        log.warning("Redis not answering; the periodic relay will pick the rows up")
 
 
 # ---------------------------------------------------------------- delivery
 
 
-@_fresh_session
+def _delivery_line(outcome: str, outbox_id: int) -> str | None:
+    return None if outcome in QUIET_OUTCOMES else f"outbox {outbox_id}: {outcome}"
+
+
+@job(summary=_delivery_line)
 def deliver(outbox_id: int) -> str:
     """Deliver one outbox message exactly once; returns what happened (for logs and tests)."""
     for _attempt in range(3):
@@ -316,7 +294,7 @@ def _deliver_inbox(outbox_id: int) -> str | None:
     return outcome
 
 
-@_fresh_session
+@job(summary=lambda count, *_a, **_k: f"inbox: {count} referral(s) delivered" if count else None)
 def deliver_many(outbox_ids: list[int]) -> int:
     """Deliver a batch of inbox messages in one transaction; returns how many were delivered.
 
@@ -511,7 +489,7 @@ def webhook_referral(referral: Referral) -> dict[str, Any]:
 # ---------------------------------------------------------------- deadlines
 
 
-@_fresh_session
+@job(summary=lambda count: f"deadlines: {count} overdue referral(s) escalated" if count else None)
 def check_deadlines() -> int:
     """Escalate each overdue referral once: stamp escalated_at and notify agency and supervisors."""
     now = utcnow()
@@ -528,11 +506,6 @@ def check_deadlines() -> int:
             db.session.add(OutboxMessage(referral_id=referral.id, channel="escalation", available_at=now))
             audit.record("referral.escalate", "referral", referral.id, due_at=referral.due_at.isoformat())
             escalated += 1
-    db.session.commit()
     if escalated:
-        _enqueue_relay()
+        enqueue_after_commit(relay, result_ttl=60)
     return escalated
-
-
-def client_of(referral: Referral) -> Client:
-    return db.session.get(Client, referral.client_id)

@@ -362,8 +362,8 @@ def test_same_delivery_job_enqueued_twice_delivers_once(app, demo):
             db.session.rollback()
             queue = get_queue()
             for message_id in messages:
-                queue.enqueue(jobs.DELIVER, message_id)
-                queue.enqueue(jobs.DELIVER, message_id)
+                queue.enqueue(jobs.deliver, message_id)
+                queue.enqueue(jobs.deliver, message_id)
             run_jobs()
             assert db.session.scalar(select(func.count(Delivery.id))) == len(messages) == 2
             referral = db.session.get(Referral, referral_id)
@@ -401,8 +401,8 @@ def test_same_inbox_batch_enqueued_twice_delivers_each_once(app, demo):
         ids = list(db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
         db.session.rollback()
         get_queue().empty()
-        get_queue().enqueue(jobs.DELIVER_MANY, ids)
-        get_queue().enqueue(jobs.DELIVER_MANY, list(reversed(ids)))
+        get_queue().enqueue(jobs.deliver_many, ids)
+        get_queue().enqueue(jobs.deliver_many, list(reversed(ids)))
         run_jobs()
         assert db.session.scalar(select(func.count(Delivery.id))) == 3
         for referral_id in referral_ids:
