@@ -3,7 +3,9 @@
 The outbox in the database is the truth; Redis only carries work. The relay puts due outbox rows on
 the queue, the reconciler puts back rows nobody finished, and delivery records each message in a
 ``Delivery`` row whose unique idempotency key makes a second run (a duplicated job, a job RQ wrongly
-thought abandoned, a worker killed after the agency got the request) a no-op.
+thought abandoned, a worker killed after the agency got the request) a no-op. The first channel that
+reaches the agency (its SRS inbox, its webhook or its e-mail) marks the referral delivered, in the
+same transaction as that channel's own success.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from srs.regions.models import Region
 
 log = logging.getLogger(__name__)
 
+# Channels by which the agency has the referral: the first to succeed marks it delivered.
+AGENCY_CHANNELS = ("inbox", "webhook", "email")
 # Outcomes of a delivery job that are not worth a log line (another job did, or does, the work).
 QUIET_OUTCOMES = ("nothing to do", "taken by another worker")
 
@@ -220,29 +224,48 @@ def _deliver(outbox_id: int) -> str:
     except channels.DeliveryError as exc:
         _record_failure(outbox_id, str(exc))
         return "failed attempt"
-    now = utcnow()
-    db.session.add(
-        Delivery(
-            outbox_id=outbox_id,
-            idempotency_key=key,
-            channel=message.channel,
-            delivered_at=now,
-            response_status=response_status,
-        )
-    )
-    db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id)
-        .values(status="done", done_at=now, last_error=None)
-        .execution_options(synchronize_session=False)
-    )
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Another run (a duplicate job, a horse that outlived its killed worker) recorded it first.
-        db.session.rollback()
-        return "already delivered"
-    return "delivered"
+    return _record_sent(outbox_id, message.referral_id, message.channel, key, response_status)
+
+
+def _record_sent(
+    outbox_id: int, referral_id: int, channel: str, key: str, response_status: int | None
+) -> str:
+    """Record a message the agency has; the first channel to reach it marks the referral delivered.
+
+    The Delivery row, the outbox row's 'done' and the referral's 'delivered' are one transaction.
+    When another channel marks the referral at the same moment (a version conflict), only this
+    recording is retried: the message went out once and is not sent again.
+    """
+    for _attempt in range(3):
+        now = utcnow()
+        try:
+            db.session.add(
+                Delivery(
+                    outbox_id=outbox_id,
+                    idempotency_key=key,
+                    channel=channel,
+                    delivered_at=now,
+                    response_status=response_status,
+                )
+            )
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == outbox_id)
+                .values(status="done", done_at=now, last_error=None)
+                .execution_options(synchronize_session=False)
+            )
+            if channel in AGENCY_CHANNELS:
+                svc.mark_delivered(db.session.get(Referral, referral_id), now)
+            db.session.commit()
+        except IntegrityError:
+            # Another run (a duplicate job, a horse that outlived its killed worker) recorded it first.
+            db.session.rollback()
+            return "already delivered"
+        except StaleDataError:
+            db.session.rollback()  # the inbox (or another channel) marked it first: record ours alone
+            continue
+        return "delivered"
+    raise RuntimeError(f"outbox {outbox_id}: referral kept changing while its delivery was recorded")
 
 
 def _apply_inbox(outbox_id: int, now: Any) -> str | None:
