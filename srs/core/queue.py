@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import current_app, g
+from redis.exceptions import RedisError
 from rq import Queue
 from rq.serializers import JSONSerializer
 
@@ -92,11 +94,51 @@ def job(func: F | None = None, *, summary: Callable[..., str | None] | None = No
     return decorate(func) if func is not None else decorate
 
 
+class _RedisDownNotice:
+    """One warning line per Redis outage (per process) instead of one traceback per request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._missed = 0
+
+    def failed(self, name: str, exc: RedisError) -> None:
+        with self._lock:
+            self._missed += 1
+            first = self._missed == 1
+        if first:
+            log.warning(
+                "Redis is not answering (%s): %s and later jobs are not queued after commit; the records are "
+                "saved and the periodic relay delivers referrals once Redis is back",
+                type(exc).__name__,
+                name,
+            )
+
+    def succeeded(self) -> None:
+        if not self._missed:
+            return
+        with self._lock:
+            missed, self._missed = self._missed, 0
+        if missed:
+            log.warning("Redis answers again; %d job(s) could not be queued while it was away", missed)
+
+
+redis_down = _RedisDownNotice()
+
+
 def enqueue_after_commit(func: JobRef, *args: Any, job_timeout: int = 600, **kwargs: Any) -> None:
-    """Put the job ``func`` (with plain arguments) on the queue once the request or job commits."""
+    """Put the job ``func`` (with plain arguments) on the queue once the request or job commits.
+
+    Redis being away is expected (a restart, a network cut): the committed records are safe, so it
+    costs one warning line per outage, not a traceback per request.
+    """
     name = job_name(func)
 
     def _enqueue() -> None:
-        get_queue().enqueue(name, *args, job_timeout=job_timeout, **kwargs)
+        try:
+            get_queue().enqueue(name, *args, job_timeout=job_timeout, **kwargs)
+        except RedisError as exc:
+            redis_down.failed(name, exc)
+        else:
+            redis_down.succeeded()
 
     after_commit(_enqueue)

@@ -1,7 +1,8 @@
 """Background jobs: the outbox relay, the reconciler, delivery and the deadline check.
 
 The outbox in the database is the truth; Redis only carries work. The relay puts due outbox rows on
-the queue, the reconciler puts back rows nobody finished, and delivery records each message in a
+the queue (noting on each row the job that carries it), the reconciler puts back rows whose job Redis
+lost at once and rows nobody finished after the stuck cutoff, and delivery records each message in a
 ``Delivery`` row whose unique idempotency key makes a second run (a duplicated job, a job RQ wrongly
 thought abandoned, a worker killed after the agency got the request) a no-op. The first channel that
 reaches the agency (its SRS inbox, its webhook or its e-mail) marks the referral delivered, in the
@@ -11,6 +12,7 @@ same transaction as that channel's own success.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +20,7 @@ from flask import current_app
 from flask_babel import force_locale, format_date, get_locale
 from flask_babel import gettext as _
 from redis.exceptions import RedisError
+from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +44,10 @@ log = logging.getLogger(__name__)
 AGENCY_CHANNELS = ("inbox", "webhook", "email")
 # Outcomes of a delivery job that are not worth a log line (another job did, or does, the work).
 QUIET_OUTCOMES = ("nothing to do", "taken by another worker")
+# A job in one of these states will never deliver the row that is still waiting for it.
+ENDED_JOB_STATES = frozenset(
+    status.value for status in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+)
 
 
 def idempotency_key(message: OutboxMessage) -> str:
@@ -114,18 +121,30 @@ def relay(limit: int = 500) -> int:
 
 
 def _delivery_jobs(queue: Any, rows: list[OutboxMessage], timeout: int) -> list[Any]:
-    """Inbox messages go in batches (pure database work); outside channels one job each."""
+    """Inbox messages go in batches (pure database work); outside channels one job each.
+
+    Each row notes the id of the job that carries it, so the reconciler can tell a row whose job
+    Redis lost from one that is merely waiting its turn.
+    """
     batch = max(1, int(svc.setting("INBOX_BATCH", 25)))
-    inbox = [row.id for row in rows if row.channel == "inbox"]
-    datas = [
-        queue.prepare_data(deliver_many, args=(inbox[i : i + batch],), timeout=timeout, result_ttl=60)
-        for i in range(0, len(inbox), batch)
-    ]
-    datas += [
-        queue.prepare_data(deliver, args=(row.id,), timeout=timeout, result_ttl=60)
-        for row in rows
-        if row.channel != "inbox"
-    ]
+    inbox = [row for row in rows if row.channel == "inbox"]
+    datas = []
+    for i in range(0, len(inbox), batch):
+        chunk = inbox[i : i + batch]
+        job_id = str(uuid.uuid4())
+        for row in chunk:
+            row.job_id = job_id
+        datas.append(
+            queue.prepare_data(
+                deliver_many, args=([row.id for row in chunk],), timeout=timeout, result_ttl=60, job_id=job_id
+            )
+        )
+    for row in rows:
+        if row.channel != "inbox":
+            row.job_id = str(uuid.uuid4())
+            datas.append(
+                queue.prepare_data(deliver, args=(row.id,), timeout=timeout, result_ttl=60, job_id=row.job_id)
+            )
     return datas
 
 
@@ -133,11 +152,15 @@ def _delivery_jobs(queue: Any, rows: list[OutboxMessage], timeout: int) -> list[
 
 
 @job(summary=lambda count: None)  # what it put back has its own warning line
-def reconcile() -> int:
-    """Put back outbox rows stuck 'enqueued' or 'sending' past the deadline; clean RQ's started jobs.
+def reconcile(limit: int = 10_000) -> int:
+    """Put back outbox rows whose queue job is lost, and rows stuck past the cutoff; returns how many.
 
-    RQ notices a job whose worker was killed only on its own maintenance pass (every 10 minutes by
-    default), so the reconciler runs the started-job registry cleanup itself.
+    A row 'enqueued' whose job Redis no longer holds (Redis restarted empty, a job lost) or whose job
+    ended without delivering it will never be delivered by that job: it goes back at once. Rows still
+    'enqueued' or 'sending' after the stuck cutoff (``SRS_REFERRAL_STUCK_SECONDS``) go back too;
+    that cutoff stays long because a row may be merely slow (a long queue, an agency answering
+    slowly). RQ notices a job whose worker was killed only on its own maintenance pass (every 10
+    minutes by default), so the reconciler runs the started-job registry cleanup itself first.
     """
     for name in current_app.config["QUEUE_NAMES"]:
         try:
@@ -146,17 +169,68 @@ def reconcile() -> int:
         except RedisError:
             log.warning("Redis not answering; started-job cleanup skipped")
     now = utcnow()
-    cutoff = now - timedelta(seconds=float(svc.setting("STUCK_SECONDS", 300.0)))
+    lost = _put_back_lost(now, limit)
+    stuck_seconds = float(svc.setting("STUCK_SECONDS", 300.0))
     result = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status.in_(("enqueued", "sending")), OutboxMessage.enqueued_at < cutoff)
+        .where(
+            OutboxMessage.status.in_(("enqueued", "sending")),
+            OutboxMessage.enqueued_at < now - timedelta(seconds=stuck_seconds),
+        )
         .values(status="pending", available_at=now)
     )
-    count = result.rowcount or 0
-    if count:
-        log.warning("reconciler put back %d stuck outbox rows", count)
+    stuck = result.rowcount or 0
+    if lost or stuck:
+        log.warning(
+            "reconciler put back %d outbox row(s) whose queue job was lost and %d stuck past %g s",
+            lost,
+            stuck,
+            stuck_seconds,
+        )
         enqueue_after_commit(relay, result_ttl=60)
-    return count
+    return lost + stuck
+
+
+def _put_back_lost(now: Any, limit: int) -> int:
+    """Rows waiting 'enqueued' for a job that Redis lost or that ended: back to 'pending' now."""
+    job_ids = list(
+        db.session.scalars(
+            select(OutboxMessage.job_id)
+            .where(OutboxMessage.status == "enqueued", OutboxMessage.job_id.is_not(None))
+            .distinct()
+            .limit(limit)
+        )
+    )
+    if not job_ids:
+        return 0
+    try:
+        lost = lost_jobs(job_ids)
+    except RedisError:
+        log.warning("Redis not answering; lost jobs are looked for on the next pass")
+        return 0
+    if not lost:
+        return 0
+    result = db.session.execute(
+        update(OutboxMessage)
+        # Only rows still waiting for that very job: one the job delivered meanwhile is left alone.
+        .where(OutboxMessage.status == "enqueued", OutboxMessage.job_id.in_(lost))
+        .values(status="pending", available_at=now, job_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def lost_jobs(job_ids: list[str]) -> list[str]:
+    """Of ``job_ids``, those Redis no longer holds or that have ended (one round trip)."""
+    pipe = get_redis().pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.hget(Job.key_for(job_id), "status")
+    statuses = pipe.execute()
+    return [
+        job_id
+        for job_id, status in zip(job_ids, statuses, strict=True)
+        if status is None or (status.decode() if isinstance(status, bytes) else status) in ENDED_JOB_STATES
+    ]
 
 
 # ---------------------------------------------------------------- delivery

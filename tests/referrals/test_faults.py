@@ -9,6 +9,7 @@ subprocess against it and the test database; a threaded HTTP server stands in fo
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -243,8 +244,11 @@ def test_worker_killed_mid_delivery_delivers_exactly_once(app, demo, worker_proc
 
 
 def test_redis_stopped_referrals_are_kept_and_delivered_when_it_is_back(
-    app, demo, login_as, dedicated_redis, worker_process
+    app, demo, login_as, dedicated_redis, worker_process, caplog, monkeypatch
 ):
+    from srs.core import queue
+
+    monkeypatch.setattr(queue, "redis_down", queue._RedisDownNotice())  # a fresh outage for this test
     with app.app_context():
         client_ids = [make_client(name=f"Client {i}").id for i in range(3)]
         programme_id = make_programme().id
@@ -266,6 +270,10 @@ def test_redis_stopped_referrals_are_kept_and_delivered_when_it_is_back(
             assert response.status_code == 302, response.get_data(as_text=True)[:400]
         statuses = _query(app, lambda: list(db.session.scalars(select(Referral.status))))
         assert statuses == ["pending"] * 3
+        # An expected condition: one warning line for the outage, not a traceback per request.
+        assert [r for r in caplog.records if r.exc_info] == []
+        warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1 and "Redis is not answering" in warnings[0], warnings
         time.sleep(2)  # the worker keeps running without Redis
     finally:
         dedicated_redis.start()
@@ -276,6 +284,109 @@ def test_redis_stopped_referrals_are_kept_and_delivered_when_it_is_back(
         worker_process.log,
     )
     assert _query(app, lambda: db.session.scalar(select(func.count(Delivery.id)))) == 3
+
+
+def _pause(worker: WorkerProcess) -> list[int]:
+    """SIGSTOP the worker and whatever it runs (as a machine that froze); returns what was stopped."""
+    assert worker.process is not None
+    stopped = [worker.process.pid, *descendants(worker.process.pid)]
+    for pid in stopped:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGSTOP)
+    return stopped
+
+
+def _resume(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+
+
+def test_jobs_lost_with_redis_restarted_empty_are_put_back_at_once(
+    app, demo, dedicated_redis, worker_process
+):
+    """The chaos run's case: outbox rows 'enqueued' whose jobs died with Redis. When Redis comes back
+    empty, the worker that lived through it notices the lost jobs and delivers every referral within
+    seconds, although the stuck cutoff for slow rows stays at its default of 300 s."""
+    from rq.registry import StartedJobRegistry
+
+    from srs.core.queue import get_queue
+
+    worker_process.env.update(SRS_REFERRAL_STUCK_SECONDS="300", SRS_REFERRAL_RECONCILE_SECONDS="2")
+    with AgencyServer() as agency_server:
+        with app.test_request_context():
+            _webhook_agency(agency_server.url)
+            referral_ids = [make_referral(make_client(name=f"Lost {i}")).id for i in range(4)]
+            db.session.commit()  # the relay runs by hand below, while the worker is frozen
+
+        def idle() -> bool:
+            with app.app_context():
+                queue = get_queue()
+                return queue.count == 0 and StartedJobRegistry(queue=queue).count == 0
+
+        worker_process.start()
+        time.sleep(1)
+        wait_for(idle, 30, "the worker to finish its first periodic jobs", worker_process.log)
+        frozen = _pause(worker_process)
+        try:
+            with app.app_context():
+                assert jobs.relay() == 8  # an inbox and a webhook row per referral, now 'enqueued'
+            assert _query(app, lambda: set(db.session.scalars(select(OutboxMessage.status)))) == {"enqueued"}
+            dedicated_redis.stop()  # saves nothing: it starts again empty, its jobs are gone
+            dedicated_redis.start()
+        finally:
+            _resume(frozen)
+        back = time.monotonic()
+
+        def delivered() -> bool:
+            outbox = set(db.session.scalars(select(OutboxMessage.status)))
+            referrals = set(db.session.scalars(select(Referral.status)))
+            return outbox == {"done"} and referrals == {"delivered"}
+
+        wait_for(lambda: _query(app, delivered), 30, "the lost jobs to be put back", worker_process.log)
+        assert time.monotonic() - back < 30  # the cutoff is 300 s: it was not the cutoff
+        time.sleep(1.5)  # give a duplicate every chance to show up
+        assert _query(app, lambda: db.session.scalar(select(func.count(Delivery.id)))) == 8
+        assert sorted(agency_server.per_key().values()) == [1, 1, 1, 1]
+        for referral_id in referral_ids:
+            story = _query(
+                app, lambda rid=referral_id: [e.status for e in db.session.get(Referral, rid).events]
+            )
+            assert story == ["pending", "delivered"]
+        assert worker_process.terminate() == 0
+
+
+def test_rows_whose_job_is_gone_go_back_at_once_and_slow_rows_wait_for_the_cutoff(app, demo):
+    from rq.job import Job
+
+    from srs.core.queue import get_queue
+    from srs.core.redis import get_redis
+
+    with app.test_request_context():
+        for i in range(3):
+            make_referral(make_client(name=f"Waiting {i}"))
+        db.session.commit()
+    app.config["REFERRAL_INBOX_BATCH"] = 1  # one job per row
+    try:
+        with app.app_context():
+            get_queue().empty()
+            assert jobs.relay() == 3
+            rows = list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+            assert len({row.job_id for row in rows}) == 3 and all(row.job_id for row in rows)
+            lost, ended, slow = (row.id for row in rows)
+            get_redis().delete(Job.key_for(rows[0].job_id))  # Redis lost this job
+            get_redis().hset(Job.key_for(rows[1].job_id), "status", "failed")  # this one ended
+            db.session.rollback()
+            assert jobs.reconcile() == 2
+            status = dict(db.session.execute(select(OutboxMessage.id, OutboxMessage.status)).all())
+            # The third row's job is still queued: merely slow, it keeps waiting (cutoff: 300 s).
+            assert status == {lost: "pending", ended: "pending", slow: "enqueued"}
+            assert jobs.reconcile() == 0
+            run_jobs()  # the relay the reconciler asked for, and the deliveries
+            assert set(db.session.scalars(select(Referral.status))) == {"delivered"}
+            assert db.session.scalar(select(func.count(Delivery.id))) == 3
+    finally:
+        app.config.pop("REFERRAL_INBOX_BATCH", None)
 
 
 def _pump(app: Any, until: Callable[[], bool], seconds: float = 30) -> None:
