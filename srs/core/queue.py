@@ -48,7 +48,9 @@ def _default_summary(name: str) -> Callable[..., str | None]:
     return summary
 
 
-def job(func: F | None = None, *, summary: Callable[..., str | None] | None = None) -> Any:
+def job(
+    func: F | None = None, *, summary: Callable[..., str | None] | None = None, console: bool = True
+) -> Any:
     """Make ``func`` a background job: the one transaction rule of jobs.
 
     The job starts with a fresh session (the worker keeps one app context for every job), and when
@@ -59,8 +61,9 @@ def job(func: F | None = None, *, summary: Callable[..., str | None] | None = No
 
     ``summary(result, *args, **kwargs)`` gives the one log line of a job that did something (None:
     nothing worth a line, like a relay pass that found no row); by default ``name: result`` when the
-    result is truthy. A job called from inside another job (a batch falling back to one-by-one)
-    simply runs within the caller's transaction.
+    result is truthy. ``console=False`` keeps that line in the log file only (a job run once per
+    message, whose batch already has its line). A job called from inside another job (a batch
+    falling back to one-by-one) simply runs within the caller's transaction.
     """
 
     def decorate(function: F) -> F:
@@ -86,7 +89,7 @@ def job(func: F | None = None, *, summary: Callable[..., str | None] | None = No
                 db.session.remove()
             text = line(result, *args, **kwargs)
             if text:
-                job_log.info("%s", text)
+                job_log.info("%s", text, extra={"srs_console": console})
             return result
 
         return wrapper  # type: ignore[return-value]

@@ -240,7 +240,8 @@ def _delivery_line(outcome: str, outbox_id: int) -> str | None:
     return None if outcome in QUIET_OUTCOMES else f"outbox {outbox_id}: {outcome}"
 
 
-@job(summary=_delivery_line)
+# One job per message: its line goes to the log file; the relay's line says what went out.
+@job(summary=_delivery_line, console=False)
 def deliver(outbox_id: int) -> str:
     """Deliver one outbox message exactly once; returns what happened (for logs and tests)."""
     for _attempt in range(3):
@@ -455,6 +456,13 @@ def _record_failure(message_id: int, error: str) -> None:
     maximum = int(svc.setting("MAX_ATTEMPTS", 6))
     if message.attempts >= maximum:
         message.status = "failed"
+        log.warning(
+            "referral #%d: %s delivery failed after %d attempts (%s); an officer may retry it",
+            message.referral_id,
+            message.channel,
+            message.attempts,
+            message.last_error,
+        )
         # A flag, not a status change: no version bump, so it never collides with a decision.
         db.session.execute(
             update(Referral).where(Referral.id == message.referral_id).values(delivery_failed=True)
