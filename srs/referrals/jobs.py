@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -81,7 +81,7 @@ def relay(limit: int = 500) -> int:
     total = 0
     try:
         queue = get_queue()
-        timeout = int(float(svc.setting("WEBHOOK_TIMEOUT_SECONDS", 10.0)) * 2 + 60)
+        timeout = job_timeout()
         while True:
             now = utcnow()
             stmt = (
@@ -120,6 +120,11 @@ def relay(limit: int = 500) -> int:
     return total
 
 
+def job_timeout() -> int:
+    """Seconds a delivery job may run; RQ stops a job past it (the work horse enforces it itself)."""
+    return int(float(svc.setting("WEBHOOK_TIMEOUT_SECONDS", 10.0)) * 2 + 60)
+
+
 def _delivery_jobs(queue: Any, rows: list[OutboxMessage], timeout: int) -> list[Any]:
     """Inbox messages go in batches (pure database work); outside channels one job each.
 
@@ -156,7 +161,8 @@ def reconcile(limit: int = 10_000) -> int:
     """Put back outbox rows whose queue job is lost, and rows stuck past the cutoff; returns how many.
 
     A row 'enqueued' whose job Redis no longer holds (Redis restarted empty, a job lost) or whose job
-    ended without delivering it will never be delivered by that job: it goes back at once. Rows still
+    ended without delivering it will never be delivered by that job: it goes back at once (a row
+    'sending' once no work horse can still hold it, see ``_put_back_lost``). Rows still
     'enqueued' or 'sending' after the stuck cutoff (``SRS_REFERRAL_STUCK_SECONDS``) go back too;
     that cutoff stays long because a row may be merely slow (a long queue, an agency answering
     slowly). RQ notices a job whose worker was killed only on its own maintenance pass (every 10
@@ -192,11 +198,23 @@ def reconcile(limit: int = 10_000) -> int:
 
 
 def _put_back_lost(now: Any, limit: int) -> int:
-    """Rows waiting 'enqueued' for a job that Redis lost or that ended: back to 'pending' now."""
+    """Rows whose job Redis lost or that ended: back to 'pending' now.
+
+    A row 'enqueued' waits for its job to start. A row 'sending' was claimed by a job; it goes back
+    only once that job is lost or ended and claimed longer ago than a job may run, when no work
+    horse can still be sending it (a second send would carry the same key anyway).
+    """
+    orphan = or_(
+        OutboxMessage.status == "enqueued",
+        and_(
+            OutboxMessage.status == "sending",
+            OutboxMessage.enqueued_at < now - timedelta(seconds=job_timeout() + 30),
+        ),
+    )
     job_ids = list(
         db.session.scalars(
             select(OutboxMessage.job_id)
-            .where(OutboxMessage.status == "enqueued", OutboxMessage.job_id.is_not(None))
+            .where(orphan, OutboxMessage.job_id.is_not(None))
             .distinct()
             .limit(limit)
         )
@@ -213,7 +231,7 @@ def _put_back_lost(now: Any, limit: int) -> int:
     result = db.session.execute(
         update(OutboxMessage)
         # Only rows still waiting for that very job: one the job delivered meanwhile is left alone.
-        .where(OutboxMessage.status == "enqueued", OutboxMessage.job_id.in_(lost))
+        .where(orphan, OutboxMessage.job_id.in_(lost))
         .values(status="pending", available_at=now, job_id=None)
         .execution_options(synchronize_session=False)
     )

@@ -363,28 +363,50 @@ def test_rows_whose_job_is_gone_go_back_at_once_and_slow_rows_wait_for_the_cutof
     from srs.core.redis import get_redis
 
     with app.test_request_context():
-        for i in range(3):
+        for i in range(5):
             make_referral(make_client(name=f"Waiting {i}"))
         db.session.commit()
     app.config["REFERRAL_INBOX_BATCH"] = 1  # one job per row
     try:
         with app.app_context():
             get_queue().empty()
-            assert jobs.relay() == 3
+            assert jobs.relay() == 5
             rows = list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-            assert len({row.job_id for row in rows}) == 3 and all(row.job_id for row in rows)
-            lost, ended, slow = (row.id for row in rows)
-            get_redis().delete(Job.key_for(rows[0].job_id))  # Redis lost this job
-            get_redis().hset(Job.key_for(rows[1].job_id), "status", "failed")  # this one ended
-            db.session.rollback()
-            assert jobs.reconcile() == 2
-            status = dict(db.session.execute(select(OutboxMessage.id, OutboxMessage.status)).all())
-            # The third row's job is still queued: merely slow, it keeps waiting (cutoff: 300 s).
-            assert status == {lost: "pending", ended: "pending", slow: "enqueued"}
+            assert len({row.job_id for row in rows}) == 5 and all(row.job_id for row in rows)
+            lost, ended, slow, sent_long_ago, sending_now = rows
+            redis = get_redis()
+            redis.delete(Job.key_for(lost.job_id))  # Redis lost this job
+            redis.hset(Job.key_for(ended.job_id), "status", "failed")  # this one ended
+            # Two rows a work horse claimed, whose jobs are gone: one claimed longer ago than any job
+            # may run (no horse can still be sending it), one a horse may be sending right now.
+            for row, claimed in (
+                (sent_long_ago, utcnow() - timedelta(seconds=jobs.job_timeout() + 60)),
+                (sending_now, utcnow()),
+            ):
+                row.status, row.enqueued_at = "sending", claimed
+                redis.delete(Job.key_for(row.job_id))
+            ids = {
+                row.id: name
+                for row, name in zip(rows, ("lost", "ended", "slow", "long ago", "now"), strict=True)
+            }
+            db.session.commit()
+            assert jobs.reconcile() == 3
+            status = {
+                ids[i]: s for i, s in db.session.execute(select(OutboxMessage.id, OutboxMessage.status))
+            }
+            # The slow row's job is still queued: it keeps waiting (the stuck cutoff is 300 s).
+            assert status == {
+                "lost": "pending",
+                "ended": "pending",
+                "slow": "enqueued",
+                "long ago": "pending",
+                "now": "sending",
+            }
             assert jobs.reconcile() == 0
             run_jobs()  # the relay the reconciler asked for, and the deliveries
-            assert set(db.session.scalars(select(Referral.status))) == {"delivered"}
-            assert db.session.scalar(select(func.count(Delivery.id))) == 3
+            statuses = sorted(db.session.scalars(select(Referral.status)))
+            assert statuses == ["delivered"] * 4 + ["pending"]
+            assert db.session.scalar(select(func.count(Delivery.id))) == 4
     finally:
         app.config.pop("REFERRAL_INBOX_BATCH", None)
 
