@@ -27,8 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from srs.accounts.models import User
-from srs.core import audit
-from srs.core.models import utcnow
+from srs.core import audit, clock
 from srs.core.queue import enqueue_after_commit, get_queue, job
 from srs.core.redis import get_redis
 from srs.extensions import db
@@ -83,7 +82,7 @@ def relay(limit: int = 500) -> int:
         queue = get_queue()
         timeout = job_timeout()
         while True:
-            now = utcnow()
+            now = clock.now()
             stmt = (
                 select(OutboxMessage)
                 .where(OutboxMessage.status == "pending", OutboxMessage.available_at <= now)
@@ -174,7 +173,7 @@ def reconcile(limit: int = 10_000) -> int:
             StartedJobRegistry(queue=queue).cleanup()
         except RedisError:
             log.warning("Redis not answering; started-job cleanup skipped")
-    now = utcnow()
+    now = clock.now()
     lost = _put_back_lost(now, limit)
     stuck_seconds = float(svc.setting("STUCK_SECONDS", 300.0))
     result = db.session.execute(
@@ -272,7 +271,7 @@ def deliver(outbox_id: int) -> str:
 
 
 def _claim(message_id: int) -> bool:
-    now = utcnow()
+    now = clock.now()
     result = db.session.execute(
         update(OutboxMessage)
         .where(
@@ -330,7 +329,7 @@ def _record_sent(
     recording is retried: the message went out once and is not sent again.
     """
     for _attempt in range(3):
-        now = utcnow()
+        now = clock.now()
         try:
             db.session.add(
                 Delivery(
@@ -398,7 +397,7 @@ def _apply_inbox(outbox_id: int, now: Any) -> str | None:
 
 def _deliver_inbox(outbox_id: int) -> str | None:
     """The in-SRS channel: claim, record and show in the agency's inbox in one transaction."""
-    outcome = _apply_inbox(outbox_id, utcnow())
+    outcome = _apply_inbox(outbox_id, clock.now())
     if outcome is None:
         db.session.rollback()
         return None
@@ -419,7 +418,7 @@ def deliver_many(outbox_ids: list[int]) -> int:
     its unique Delivery row); if anything in the batch goes wrong, the batch is rolled back and each
     message is delivered on its own.
     """
-    now = utcnow()
+    now = clock.now()
     try:
         claimed = db.session.execute(
             update(OutboxMessage)
@@ -488,7 +487,7 @@ def _record_failure(message_id: int, error: str) -> None:
         audit.record("referral.delivery_failed", "referral", message.referral_id, channel=message.channel)
     else:
         message.status = "pending"
-        message.available_at = utcnow() + timedelta(seconds=backoff_seconds(message.attempts))
+        message.available_at = clock.now() + timedelta(seconds=backoff_seconds(message.attempts))
     db.session.commit()
 
 
@@ -615,7 +614,7 @@ def webhook_referral(referral: Referral) -> dict[str, Any]:
 @job(summary=lambda count: f"deadlines: {count} overdue referral(s) escalated" if count else None)
 def check_deadlines() -> int:
     """Escalate each overdue referral once: stamp escalated_at and notify agency and supervisors."""
-    now = utcnow()
+    now = clock.now()
     candidates = list(db.session.scalars(svc.escalation_due(now).limit(500)))
     escalated = 0
     for referral in candidates:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from srs.core.models import utcnow
+from srs.core import clock
 from srs.extensions import db
 from srs.referrals import channels, jobs
 from srs.referrals.models import Delivery, OutboxMessage, Referral, ReferralEvent
@@ -40,7 +40,7 @@ def test_the_webhook_reaching_the_agency_first_marks_the_referral_delivered(app,
     with AgencyServer() as server, app.test_request_context():
         referral_id = _webhook_referral(server.url)
         webhook_id = _outbox(referral_id, "webhook").id
-        before = utcnow()
+        before = clock.now()
         assert jobs.deliver(webhook_id) == "delivered"  # the inbox job has not run yet
         [request] = server.requests
         referral = db.session.get(Referral, referral_id)
@@ -85,10 +85,10 @@ def test_both_channels_at_the_same_moment_one_delivered_entry_and_one_webhook_ca
             other.execute(
                 update(Referral)
                 .where(Referral.id == referral_id)
-                .values(status="delivered", delivered_at=utcnow(), version=Referral.version + 1)
+                .values(status="delivered", delivered_at=clock.now(), version=Referral.version + 1)
             )
             other.execute(
-                insert(ReferralEvent).values(referral_id=referral_id, status="delivered", at=utcnow())
+                insert(ReferralEvent).values(referral_id=referral_id, status="delivered", at=clock.now())
             )
         return status
 

@@ -1,7 +1,7 @@
 """The outbox remembers the queue job that carries each row: outbox_messages.job_id
 
-Revision ID: 0016_outbox_job_id
-Revises: 0012_referral_summaries
+Revision ID: 0018_outbox_job_id
+Revises: 0017_overdue_by_kind
 Create Date: 2026-12-03 09:00:00
 
 When Redis restarts empty (or loses a job), the reconciler finds the rows whose job is gone by this
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0016_outbox_job_id"
-down_revision = "0012_referral_summaries"
+revision = "0018_outbox_job_id"
+down_revision = "0017_overdue_by_kind"
 branch_labels = None
 depends_on = None
 
