@@ -121,7 +121,7 @@ def test_admin_sees_queues_failed_jobs_and_backlog_and_requeues(app, demo, login
     with app.test_request_context():
         refer()
         commit()  # one referral waiting in the outbox (the relay job is queued, not run)
-        job = get_queue().enqueue(jobs.DELIVER_MANY, None)  # fails: no list of ids
+        job = get_queue().enqueue(jobs.deliver_many, None)  # fails: no list of ids
         from rq import SimpleWorker
         from rq.serializers import JSONSerializer
 
