@@ -10,9 +10,10 @@ from srs.core import clock
 from srs.extensions import db
 from srs.referrals import channels, jobs
 from srs.referrals.models import Delivery, OutboxMessage, Referral, ReferralEvent
+from tests.factories import agency, refer
 
 from .agency_server import AgencyServer
-from .conftest import agency, run_jobs
+from .conftest import run_jobs
 
 
 def _webhook_referral(url: str) -> int:
