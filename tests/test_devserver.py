@@ -37,7 +37,7 @@ def _flask(instance: Path, *args: str) -> subprocess.CompletedProcess[str]:
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # seeding the demo takes ~40 s alone, several times that on a loaded machine
         check=True,
     )
 
