@@ -20,6 +20,11 @@ def after_commit(callback: Callable[[], Any]) -> None:
     g.setdefault("srs_after_commit", []).append(callback)
 
 
+def discard_after_commit() -> None:
+    """Forget what waits for a commit that will not happen (a rollback, a job starting afresh)."""
+    g.pop("srs_after_commit", None)
+
+
 def commit() -> None:
     """Commit now and run what waits for the commit (for CLI commands and jobs)."""
     db.session.commit()
