@@ -412,10 +412,12 @@ def _flags(http, headers, client_id: int) -> tuple[bool, bool]:
 
 
 def test_a_registration_matching_only_someone_elsewhere_says_nothing_of_them(
-    app, client, make_client, api_token, login_as
+    app, client, register_client, api_token, login_as
 ):
     # Registered in Kota Mojokerto (officer.id2); officer.id1 registers the same phone in Kabupaten.
-    elsewhere = make_client("officer.id2", full_name="Siti Rahma", region_code="35.76.01.1007", phone=PHONE)
+    elsewhere = register_client(
+        "officer.id2", full_name="Siti Rahma", region_code="35.76.01.1007", phone=PHONE
+    )
     officer = api_token("officer")
     created = client.post("/api/v1/clients", json=payload(phone="0812 3456 7890"), headers=officer)
     assert created.status_code == 201, created.get_json()
@@ -440,16 +442,18 @@ def test_a_registration_matching_only_someone_elsewhere_says_nothing_of_them(
     assert login_as("officer2").get("/clients/review").status_code == 403
 
 
-def test_a_registration_matching_someone_in_the_officers_area_says_so(app, client, make_client, api_token):
-    near = make_client(full_name="Siti Rahma", phone=PHONE)
+def test_a_registration_matching_someone_in_the_officers_area_says_so(
+    app, client, register_client, api_token
+):
+    near = register_client(full_name="Siti Rahma", phone=PHONE)
     officer = api_token("officer")
     body = client.post("/api/v1/clients", json=payload(phone=PHONE), headers=officer).get_json()
     assert [d["id"] for d in body["possible_duplicates"]] == [near] and body["needs_review"] is True
     assert _flags(client, officer, body["id"]) == (True, True)
 
 
-def test_the_register_page_does_not_warn_of_a_match_outside_the_officers_area(app, make_client, login_as):
-    make_client("officer.id2", full_name="Siti Rahma", region_code="35.76.01.1007", phone=PHONE)
+def test_the_register_page_does_not_warn_of_a_match_outside_the_officers_area(app, register_client, login_as):
+    register_client("officer.id2", full_name="Siti Rahma", region_code="35.76.01.1007", phone=PHONE)
     form = {
         "full_name": "Siti Aminah",
         "sex": "female",
@@ -467,7 +471,7 @@ def test_the_register_page_does_not_warn_of_a_match_outside_the_officers_area(ap
     assert saved.status_code == 200 and "Siti Aminah is registered." in html
     assert "review queue" not in html and "Possible duplicate" not in html
     # In the officer's own area the same registration is warned about, then flagged.
-    make_client(full_name="Siti Rahayu", phone="081299990000")
+    register_client(full_name="Siti Rahayu", phone="081299990000")
     warned = officer.post("/clients/new", data={**form, "full_name": "Dewi", "phone": "081299990000"})
     assert warned.status_code == 200 and "Possible duplicates found" in warned.get_data(as_text=True)
     flagged = officer.post(

@@ -29,7 +29,8 @@ from srs.registry.models import Client, DuplicateCandidate
 from srs.reports import facts
 from srs.reports.models import ReferralFact
 from tests.conftest import DEMO_PASSWORD, login
-from tests.referrals.conftest import make_client, make_programme, make_referral, region, run_jobs
+from tests.factories import make_programme, refer, region
+from tests.referrals.conftest import make_client, run_jobs
 
 OLD_VILLAGE = "35.16.08.2003"  # Kabupaten Mojokerto: officer.id1, supervisor.kab
 NEW_VILLAGE = "35.76.01.1007"  # Kota Mojokerto: officer.id2, supervisor.kota
@@ -84,9 +85,9 @@ def _world(app, village: str = OLD_VILLAGE, name: str = "Sri Wahyuni", by: str =
     """A client of ``village`` with a delivered referral, a case with a task and a complaint, all
     made by an officer of that district through the pages."""
     with app.test_request_context():
-        client = make_client(village, name=name)
+        client = make_client(village, full_name=name)
         client.consent_date, client.consent_scope = clock.today(), "Screening and referral"
-        referral = make_referral(client, make_programme(), by=by)
+        referral = refer(client, make_programme(), by=by)
         client_id, referral_id = client.id, referral.id
         complaint_service.ensure_categories()
         category_id = db.session.scalar(select(ComplaintCategory.id).where(ComplaintCategory.code == "light"))
@@ -340,7 +341,7 @@ def test_moving_back_and_forth_keeps_the_facts_and_summaries_exact(app, world):
 
 def test_a_merge_across_districts_takes_the_duplicates_records_to_the_kept_clients_district(app, world):
     with app.test_request_context():
-        keep = make_client(NEW_VILLAGE, name="Sri Wahyuni W.")
+        keep = make_client(NEW_VILLAGE, full_name="Sri Wahyuni W.")
         pair = DuplicateCandidate(client_id=keep.id, other_client_id=world.client_id, reason="phone")
         db.session.add(pair)
         commit()
