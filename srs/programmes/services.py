@@ -14,7 +14,7 @@ import yaml
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
-from srs.core import audit
+from srs.core import audit, outbound
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.models import utcnow
 from srs.core.queue import enqueue_after_commit
@@ -95,9 +95,15 @@ def _agency_errors(data: AgencyInput, existing: Agency | None) -> dict[str, list
         errors["contact_email"] = [_("This is not an e-mail address.")]
     if data.channel == "email" and not data.contact_email:
         errors["contact_email"] = [_("Referrals by e-mail need the agency's e-mail address.")]
+    if data.channel == "webhook" and not re.match(r"^https?://[^\s/]+", data.webhook_url or ""):
+        errors["webhook_url"] = [_("Give the webhook's address, starting with https://.")]
+    elif data.webhook_url:
+        # The outbound guard's verdict now, with its reason; it checks again at every delivery.
+        try:
+            outbound.check_url(data.webhook_url)
+        except outbound.OutboundRefused as exc:
+            errors["webhook_url"] = [exc.message]
     if data.channel == "webhook":
-        if not re.match(r"^https?://[^\s/]+", data.webhook_url or ""):
-            errors["webhook_url"] = [_("Give the webhook's address, starting with https://.")]
         has_secret = data.webhook_secret or (existing is not None and existing.webhook_secret)
         if not has_secret:
             errors["webhook_secret"] = [
