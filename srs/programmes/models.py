@@ -96,6 +96,9 @@ class RuleVersion(db.Model):
     number: Mapped[int] = mapped_column()
     criteria: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), default="draft")
+    # A draft is saved over and over; each save counts one up, so publishing can name the revision
+    # the admin reviewed (and is refused when someone saved the draft since).
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
     note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -26,3 +26,6 @@ def init_feature(app: Flask) -> None:
     )
     register_timeline_source(services.registry_timeline)
     register_seed_step(30, seed_clients)
+    from srs.core.periodic import register_periodic
+
+    register_periodic("srs.registry.jobs.delete_expired_import_files", 3600)
