@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from srs.core import audit, outbound
 from srs.core.errors import Conflict, ValidationFailed
+from srs.core.lengths import check_length
 from srs.core.models import utcnow
 from srs.core.queue import enqueue_after_commit
 from srs.core.scope import region_id_condition
@@ -113,6 +114,10 @@ def _agency_errors(data: AgencyInput, existing: Agency | None) -> dict[str, list
             errors["webhook_secret"] = [_("The secret must have at least 16 characters.")]
     if data.response_days is None or not 1 <= data.response_days <= 90:
         errors["response_days"] = [_("The response deadline is 1 to 90 working days.")]
+    too_long: dict[str, list[str]] = {}
+    for name in ("name", "contact_email", "contact_phone", "webhook_url", "webhook_secret"):
+        check_length(getattr(data, name), getattr(Agency, name), name, too_long)
+    errors.update(too_long)  # the length is the first thing to fix in those fields
     return errors
 
 
