@@ -19,10 +19,9 @@ from srs.accounts.passwords import (
     needs_rehash,
     verify_password,
 )
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.lengths import check_length
-from srs.core.models import utcnow
 from srs.extensions import db
 from srs.programmes.models import Agency
 from srs.regions.models import Region
@@ -49,7 +48,7 @@ def authenticate(username: str, password: str) -> User | None:
 def start_login_session(user: User) -> LoginSession:
     """Open a browser session for ``user``; its id goes into the signed cookie."""
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
-    now = utcnow()
+    now = clock.now()
     login_session = LoginSession(
         id=secrets.token_urlsafe(32),
         user_id=user.id,
@@ -76,7 +75,7 @@ def load_session_user(cookie_id: str) -> User | None:
     if not session_id:
         return None
     login_session = db.session.get(LoginSession, session_id)
-    now = utcnow()
+    now = clock.now()
     if (
         login_session is None
         or login_session.user_id != user_id
@@ -95,14 +94,16 @@ def end_login_session(user: User) -> None:
     """Revoke the session in use, so its cookie is refused from now on."""
     if user.current_session_id:
         db.session.execute(
-            update(LoginSession).where(LoginSession.id == user.current_session_id).values(revoked_at=utcnow())
+            update(LoginSession)
+            .where(LoginSession.id == user.current_session_id)
+            .values(revoked_at=clock.now())
         )
     audit.record("logout", "user", user.id, user=user)
 
 
 def revoke_all_access(user: User) -> None:
     """End every browser session and API token of ``user`` (deactivation, password reset)."""
-    now = utcnow()
+    now = clock.now()
     db.session.execute(
         update(LoginSession)
         .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
@@ -129,7 +130,7 @@ class IssuedToken:
 def issue_token(user: User) -> IssuedToken:
     """Create an API token; only its hash is stored, the plain token is shown once."""
     token = secrets.token_urlsafe(32)
-    expires_at = utcnow() + timedelta(hours=current_app.config["API_TOKEN_HOURS"])
+    expires_at = clock.now() + timedelta(hours=current_app.config["API_TOKEN_HOURS"])
     db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), expires_at=expires_at))
     audit.record("api_token.issue", "user", user.id, user=user)
     return IssuedToken(token=token, expires_at=expires_at, user=user)
@@ -138,7 +139,7 @@ def issue_token(user: User) -> IssuedToken:
 def user_for_token(token: str) -> User | None:
     """The active user behind an unexpired, unrevoked token, or None."""
     api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if api_token is None or api_token.revoked_at is not None or api_token.expires_at <= utcnow():
+    if api_token is None or api_token.revoked_at is not None or api_token.expires_at <= clock.now():
         return None
     user = api_token.user
     if not user.active:
@@ -153,7 +154,7 @@ def revoke_token(token: str) -> bool:
     api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
     if api_token is None or api_token.revoked_at is not None:
         return False
-    api_token.revoked_at = utcnow()
+    api_token.revoked_at = clock.now()
     audit.record("api_token.revoke", "user", api_token.user_id)
     return True
 
@@ -286,7 +287,7 @@ def set_locale(user: User, locale: str) -> None:
 
 def active_sessions(user: User) -> list[LoginSession]:
     """The user's browser sessions that are still open, newest first."""
-    now = utcnow()
+    now = clock.now()
     return list(
         db.session.scalars(
             select(LoginSession)
@@ -309,7 +310,7 @@ def end_other_sessions(user: User) -> int:
             LoginSession.revoked_at.is_(None),
             LoginSession.id != (user.current_session_id or ""),
         )
-        .values(revoked_at=utcnow())
+        .values(revoked_at=clock.now())
     ).rowcount
     audit.record("user.end_other_sessions", "user", user.id, sessions=ended)
     return ended or 0
@@ -339,7 +340,7 @@ def change_own_password(user: User, current: str, new: str, confirm: str) -> Non
     db.session.execute(
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=clock.now())
     )
 
 

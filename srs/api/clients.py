@@ -26,9 +26,10 @@ from srs.core.audit import mask_id_number
 from srs.core.errors import ValidationFailed, problem
 from srs.core.pagination import page_args
 from srs.extensions import db
-from srs.registry import services
+from srs.registry import duplicates, search, services
+from srs.registry.duplicates import DuplicateId
 from srs.registry.models import Client
-from srs.registry.services import DuplicateId, StaleVersion
+from srs.registry.services import StaleVersion
 
 
 def client_summary(client: Client) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def create_client():  # type: ignore[no-untyped-def]
     payload = client_detail(client)
     payload["possible_duplicates"] = [
         {**client_summary(d.client), "reason": d.reason}
-        for d in services.visible_duplicates(registered.possible_duplicates, current_user)
+        for d in duplicates.visible_duplicates(registered.possible_duplicates, current_user)
     ]
     response = jsonify(payload)
     response.status_code = 201
@@ -133,7 +134,7 @@ def _search(source: Mapping[str, Any]):  # type: ignore[no-untyped-def]
     if errors:
         raise ValidationFailed(_("The search is not valid."), errors)
     page, per_page = page_args(strict=True, source=source)
-    result = services.search_clients(
+    result = search.search_clients(
         source.get("q"),
         current_user,
         region_code=source.get("region") or None,

@@ -13,14 +13,15 @@ from flask_login import current_user
 from srs.api import bp
 from srs.api.helpers import iso, json_body
 from srs.api.openapi import add_paths, json_request, json_response, problem_responses, ref
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.access import login_required, roles_required
 from srs.core.errors import Forbidden, ValidationFailed
 from srs.core.lengths import check_long_text
 from srs.core.scope import get_in_scope_or_404, region_id_condition
 from srs.extensions import db
-from srs.programmes import services
+from srs.programmes import services, versions
 from srs.programmes.models import Programme, RuleVersion, Screening
+from srs.programmes.screening import screen, screening_as_dict
 from srs.registry.models import Client
 
 
@@ -46,7 +47,7 @@ def programme_as_dict(programme: Programme, today: date) -> dict:
 @bp.route("/programmes")
 @login_required
 def list_programmes():  # type: ignore[no-untyped-def]
-    today = date.today()
+    today = clock.today()
     items = [
         programme_as_dict(p, today) for p in services.list_programmes(request.args.get("country") or None)
     ]
@@ -57,8 +58,8 @@ def list_programmes():  # type: ignore[no-untyped-def]
 @roles_required("officer", "admin")
 def create_screening(client_id: int):  # type: ignore[no-untyped-def]
     client = get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
-    screening = services.screen(client, current_user, trigger="api")
-    response = jsonify(services.screening_as_dict(screening, _locale()))
+    screening = screen(client, current_user, trigger="api")
+    response = jsonify(screening_as_dict(screening, _locale()))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_screening", screening_id=screening.id)
     return response
@@ -70,7 +71,7 @@ def get_screening(screening_id: int):  # type: ignore[no-untyped-def]
     screening = db.get_or_404(Screening, screening_id)
     get_in_scope_or_404(Client, screening.client_id, region_id_condition(Client.region_id))
     audit.record("screening.read", "client", screening.client_id, screening=screening.id)
-    return jsonify(services.screening_as_dict(screening, _locale()))
+    return jsonify(screening_as_dict(screening, _locale()))
 
 
 # Rule drafts -------------------------------------------------------------------------------------
@@ -81,7 +82,7 @@ def _programme_for_rules(code: str) -> Programme:
     programme = services.get_programme_by_code(code)
     if programme is None:
         abort(404)
-    if not services.can_edit_rules(current_user, programme):
+    if not versions.can_edit_rules(current_user, programme):
         raise Forbidden(
             _(
                 "You may draft rules only for programmes of the countries you cover; "
@@ -118,7 +119,7 @@ def _optional_text(body: dict[str, Any], name: str, errors: dict[str, list[str]]
 @bp.route("/programmes/<code>/draft")
 @roles_required("admin", "supervisor")
 def get_draft(code: str):  # type: ignore[no-untyped-def]
-    draft = services.draft_of(_programme_for_rules(code))
+    draft = versions.draft_of(_programme_for_rules(code))
     if draft is None:
         abort(404)
     return jsonify(draft_as_dict(draft))
@@ -136,7 +137,7 @@ def save_draft(code: str):  # type: ignore[no-untyped-def]
     source = _optional_text(body, "source", errors)
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
-    draft = services.save_draft(programme, body["criteria"], current_user, note, source)
+    draft = versions.save_draft(programme, body["criteria"], current_user, note, source)
     return jsonify(draft_as_dict(draft))
 
 
@@ -145,10 +146,10 @@ def save_draft(code: str):  # type: ignore[no-untyped-def]
 def publish_draft(code: str):  # type: ignore[no-untyped-def]
     programme = _programme_for_rules(code)
     body = json_body()
-    draft = services.draft_of(programme)
+    draft = versions.draft_of(programme)
     if draft is None:
         abort(404)
-    run = services.publish(draft, current_user, body.get("revision"))
+    run = versions.publish(draft, current_user, body.get("revision"))
     return jsonify(
         {
             "programme": programme.code,

@@ -18,11 +18,10 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.orm.exc import StaleDataError
 
 from srs.accounts.models import User
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
 from srs.core.lengths import check_long_text
-from srs.core.models import utcnow
 from srs.core.queue import enqueue_after_commit
 from srs.core.scope import region_id_condition
 from srs.core.workdays import due_date, end_of_day
@@ -143,7 +142,7 @@ def overdue_condition(now: datetime | None = None) -> ColumnElement[bool]:
     return and_(
         Referral.status.in_(("pending", "delivered")),
         Referral.due_at.is_not(None),
-        Referral.due_at < (now or utcnow()),
+        Referral.due_at < (now or clock.now()),
     )
 
 
@@ -186,7 +185,7 @@ def escalated_for(user: Any, limit: int = 50) -> list[Referral]:
 
 def is_overdue(referral: Referral) -> bool:
     due = referral.due_at
-    return bool(referral.status in ("pending", "delivered") and due is not None and due < utcnow())
+    return bool(referral.status in ("pending", "delivered") and due is not None and due < clock.now())
 
 
 # ---------------------------------------------------------------- creation
@@ -309,7 +308,7 @@ def _add_referral(
     user: Any,
 ) -> Referral:
     agency = programme.agency
-    now = utcnow()
+    now = clock.now()
     timezone = current_app.config["BABEL_DEFAULT_TIMEZONE"]
     local_day = now.astimezone(end_of_day(now.date(), timezone).tzinfo).date()
     due = end_of_day(due_date(agency.country, local_day, agency.response_days), timezone)
@@ -405,7 +404,7 @@ def apply_action(referral: Referral, action: Action, user: Any) -> Referral:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
 
     with db.session.no_autoflush:
-        now = utcnow()
+        now = clock.now()
         referral.status = target
         event_note = note
         if action.name == "decline":
@@ -455,7 +454,7 @@ def retry_delivery(referral: Referral, user: Any) -> int:
     )
     if not messages:
         raise Conflict(_("No failed delivery to retry for this referral."))
-    now = utcnow()
+    now = clock.now()
     for message in messages:
         message.status = "pending"
         message.attempts = 0
@@ -532,7 +531,7 @@ def mark_delivered(referral: Referral, now: datetime | None = None) -> bool:
     """Pending -> delivered (the agency's inbox shows it); False when it is no longer pending."""
     if referral.status != "pending":
         return False
-    when = now or utcnow()
+    when = now or clock.now()
     referral.status = "delivered"
     referral.delivered_at = when
     # Added by id, not through referral.events, which would load the whole history first.

@@ -9,7 +9,6 @@ from sqlalchemy import select, text
 
 from srs.accounts.models import User
 from srs.core import audit, clock
-from srs.core.models import utcnow
 from srs.core.transaction import commit
 from srs.extensions import db
 from srs.registry import importer
@@ -40,12 +39,12 @@ def import_clients(batch_id: int) -> dict[str, int]:
         # The file outlived its retention period before a worker got to it.
         batch.status = "failed"
         batch.failure = "FileDeleted"
-        batch.finished_at = utcnow()
+        batch.finished_at = clock.now()
         commit()
         return {}
     user = db.session.get(User, batch.uploaded_by_id)
     batch.status = "running"
-    batch.started_at = utcnow()
+    batch.started_at = clock.now()
     batch.total_rows = (
         importer.count_rows(batch.filename, batch.content) if not batch.total_rows else batch.total_rows
     )
@@ -60,11 +59,11 @@ def import_clients(batch_id: int) -> dict[str, int]:
         # The exception's class only: its text may quote a row (a name, an ID number, a phone) or
         # a database error's parameters. The worker's log keeps the traceback for the operator.
         batch.failure = type(exc).__name__
-        batch.finished_at = utcnow()
+        batch.finished_at = clock.now()
         commit()
         raise
     batch.status = "done"
-    batch.finished_at = utcnow()
+    batch.finished_at = clock.now()
     commit()
     return {"imported": batch.imported, "skipped": len(batch.errors), "already": batch.already_registered}
 

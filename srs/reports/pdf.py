@@ -9,7 +9,7 @@ machine may have none installed, so DejaVu Sans ships in srs/static/fonts with i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from fpdf import FPDF, FontFace
 from sqlalchemy import select
 
+from srs.core import clock
 from srs.core.scope import region_paths, sees_everything
 from srs.extensions import db
 from srs.regions.models import Region
@@ -150,7 +151,7 @@ def monthly_document(
 ) -> MonthlyDocument:
     """The texts of the monthly summary PDF in the current user's language (needs a request context)."""
     keys = ("registered", "referrals", "successful", "overdue")
-    generated_at = format_datetime(now or datetime.now(UTC), "medium")
+    generated_at = format_datetime(now or clock.now(), "medium")
     who = getattr(user, "full_name", None) or getattr(user, "username", "")
     return MonthlyDocument(
         title=f"{_('Monthly summary per district')}: {format_date(month, 'MMMM yyyy')}",

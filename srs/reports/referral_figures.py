@@ -28,16 +28,15 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
+from srs.core import clock
 from srs.extensions import db
 from srs.referrals.models import OPEN_STATUSES
 from srs.reports.facts import DAY, decision_day, decision_value
 from srs.reports.filters import (
     Filters,
     demographic_conditions,
-    local_midnight,
     month_grouping,
     region_condition,
-    timezone,
 )
 from srs.reports.models import ReferralFact, ReferralMonth, ReferralMonthDecision, ReferralMonthFirst
 
@@ -124,14 +123,14 @@ def _postgresql() -> bool:
 
 def _calendar_month(moment: datetime) -> int:
     """The summaries' month (yyyymm) a moment falls in."""
-    day = moment.astimezone(timezone() if _postgresql() else UTC).date()
+    day = moment.astimezone(clock.timezone() if _postgresql() else UTC).date()
     return day.year * 100 + day.month
 
 
 def _month_start(month: int) -> datetime:
     year, number = divmod(month, 100)
     if _postgresql():
-        return local_midnight(date(year, number, 1))
+        return clock.local_midnight(date(year, number, 1))
     return datetime(year, number, 1, tzinfo=UTC)
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from srs.cases.models import COMPLAINT_OPEN_STATUSES, Complaint
-from srs.core.models import utcnow
+from srs.core import clock
 from srs.core.scope import region_paths, sees_everything
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening, ScreeningResult
@@ -39,7 +39,6 @@ from srs.reports.filters import (
     Filters,
     demographic_conditions,
     has_demographics,
-    local_today,
     month_grouping,
     parse_filters,
     region_condition,
@@ -48,7 +47,7 @@ from srs.reports.models import ScreeningFact
 from srs.reports.referral_figures import median_days, overdue_by_region, referral_figures
 
 # Re-exported: the views, the API and the tests read the filters through this module.
-__all__ = ["Filters", "local_today", "parse_filters"]
+__all__ = ["Filters", "parse_filters"]
 
 
 def client_conditions(filters: Filters) -> list[ColumnElement[bool]]:
@@ -132,10 +131,6 @@ def gap_statement(filters: Filters) -> Select[Any]:
     if filters.programme is not None:
         stmt = stmt.where(ScreeningResult.programme_id == filters.programme.id)
     return stmt
-
-
-def _now() -> datetime:
-    return utcnow()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,7 +272,7 @@ def _client_funnel(filters: Filters) -> tuple[int, int, int]:
 def dashboard(filters: Filters) -> Dashboard:
     """Every number of the supervisor dashboard, a handful of grouped SQL queries."""
     result = Dashboard(filters=filters, months=_months(filters))
-    now = _now()
+    now = clock.now()
     buckets = comparison_regions(filters)
     path_by_id: dict[int, str] = {
         rid: path for rid, path in db.session.execute(select(Region.id, Region.path))
@@ -338,7 +333,7 @@ def overdue_referral_conditions(filters: Filters, now: datetime | None = None) -
     return [
         *referral_conditions(filters, period=False),
         Referral.status.in_(OPEN_STATUSES),
-        Referral.due_at < (now or _now()),
+        Referral.due_at < (now or clock.now()),
     ]
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.access import roles_required
 from srs.core.pagination import page_args, paginate
 from srs.core.scope import scoped_regions
@@ -183,9 +183,9 @@ def export_summary(fmt: str):  # type: ignore[no-untyped-def]
 def _monthly(args: Any) -> tuple[Filters, date, list[dict[str, Any]]]:
     filters = services.parse_filters(args)
     raw = (args.get("month") or "").strip()
-    today = services.local_today()
+    today = clock.today()
     try:
-        month = date.fromisoformat(raw + "-01") if raw else today.replace(day=1)
+        month = clock.parse_month(raw) if raw else clock.month_start(today)
     except ValueError:
         raise FilterError({"month": [_("%(value)s is not a month (use YYYY-MM).", value=raw[:20])]}) from None
     month_filters, rows = services.monthly_by_district(filters, month)

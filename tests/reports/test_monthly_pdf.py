@@ -11,6 +11,7 @@ from flask_babel import force_locale, gettext
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from srs.core import clock
 from srs.core.models import AuditEntry
 from srs.extensions import db
 from srs.reports import pdf, services
@@ -45,7 +46,7 @@ def _pdf(client, query: str = "") -> bytes:  # type: ignore[no-untyped-def]
 
 def test_pdf_shows_the_districts_and_figures_of_the_printable_page(app, login_as):
     build_world(app)
-    month = date.today().strftime("%Y-%m")
+    month = clock.today().strftime("%Y-%m")
     supervisor = login_as("supervisor")
     html = supervisor.get(f"/reports/monthly?month={month}").get_data(as_text=True)
     rows = _page_rows(html)
@@ -57,7 +58,7 @@ def test_pdf_shows_the_districts_and_figures_of_the_printable_page(app, login_as
     for name, *figures in rows:
         assert " ".join([name, *figures]) in lines, (name, figures, lines)
     text = "\n".join(lines)
-    title_month = date.today().strftime("%B %Y")
+    title_month = clock.today().strftime("%B %Y")
     assert f"Monthly summary per district: {title_month}" in text
     assert "All my regions: Jawa Timur (35)" in text
     assert "by Dewi Lestari" in text and "Generated " in text
@@ -68,7 +69,7 @@ def test_pdf_shows_the_districts_and_figures_of_the_printable_page(app, login_as
 
 def test_pdf_uses_the_same_filters_as_the_page(app, login_as):
     build_world(app)
-    month = date.today().strftime("%Y-%m")
+    month = clock.today().strftime("%Y-%m")
     supervisor = login_as("supervisor")
     query = f"?month={month}&region=35.76&sex=female"
     rows = _page_rows(supervisor.get(f"/reports/monthly{query}").get_data(as_text=True))
