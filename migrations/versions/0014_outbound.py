@@ -1,7 +1,7 @@
 """Draft revisions, and import files that can be deleted after their retention period
 
 Revision ID: 0014_outbound
-Revises: 0012_referral_summaries
+Revises: 0018_dci
 Create Date: 2026-12-02 10:00:00
 
 A rule draft counts its saves (``revision``) so publishing can name the revision the admin reviewed.
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0014_outbound"
-down_revision = "0012_referral_summaries"
+down_revision = "0018_dci"
 branch_labels = None
 depends_on = None
 

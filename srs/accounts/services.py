@@ -19,11 +19,11 @@ from srs.accounts.passwords import (
     needs_rehash,
     verify_password,
 )
+from srs.agencies.models import Agency
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.lengths import check_length
 from srs.extensions import db
-from srs.programmes.models import Agency
 from srs.regions.models import Region
 
 

@@ -20,13 +20,13 @@ from srs.accounts.forms import (
     UserForm,
 )
 from srs.accounts.models import User
+from srs.agencies.models import Agency
 from srs.core.access import login_required, public, roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.core.home import home_sections
 from srs.core.pagination import page_args, paginate
 from srs.extensions import db, limiter
-from srs.programmes.models import Agency
 from srs.regions.models import Region
 
 bp = Blueprint("accounts", __name__)
@@ -81,6 +81,12 @@ def login():  # type: ignore[no-untyped-def]
         if user is None:
             g.login_failed = True
             flash(_("The username or password is not right."), "error")
+            return render_template("accounts/login.html", form=form), 200
+        if user.role == "partner":
+            # A partner system has no pages: it takes a token from POST /api/v1/auth/token.
+            flash(
+                _("This account belongs to a partner system; it signs in through the API, not here."), "error"
+            )
             return render_template("accounts/login.html", form=form), 200
         session.clear()  # a fresh session on sign-in: no fixation
         session.permanent = True

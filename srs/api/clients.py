@@ -11,10 +11,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from srs.api import bp
-from srs.api.helpers import iso, json_body
+from srs.api.helpers import json_body
 from srs.api.openapi import (
     PAGE_PARAMETERS,
     add_paths,
+    idempotent_operation,
     json_request,
     json_response,
     page_of,
@@ -24,6 +25,8 @@ from srs.api.openapi import (
 from srs.core.access import roles_required
 from srs.core.audit import mask_id_number
 from srs.core.errors import ValidationFailed, problem
+from srs.core.idempotency import idempotent
+from srs.core.iso import iso
 from srs.core.pagination import page_args
 from srs.extensions import db
 from srs.registry import duplicates, search, services
@@ -106,6 +109,7 @@ def _duplicate_conflict(exc: DuplicateId) -> Any:
 
 @bp.route("/clients", methods=["POST"])
 @roles_required("officer", "admin")
+@idempotent
 def create_client():  # type: ignore[no-untyped-def]
     body = json_body()
     try:
@@ -257,18 +261,20 @@ _CLIENT_ID = [{"name": "client_id", "in": "path", "required": True, "schema": {"
 add_paths(
     {
         "/clients": {
-            "post": {
-                "summary": "Register a client (probable duplicates are listed, not refused)",
-                "requestBody": json_request(_CLIENT_INPUT),
-                "responses": {
-                    "201": {
-                        "description": "Registered; Location names the new client",
-                        "headers": {"Location": {"schema": {"type": "string"}}},
-                        "content": {"application/json": {"schema": ref("ClientCreated")}},
+            "post": idempotent_operation(
+                {
+                    "summary": "Register a client (probable duplicates are listed, not refused)",
+                    "requestBody": json_request(_CLIENT_INPUT),
+                    "responses": {
+                        "201": {
+                            "description": "Registered; Location names the new client",
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                            "content": {"application/json": {"schema": ref("ClientCreated")}},
+                        },
+                        **problem_responses(400, 401, 403, 409, 422),
                     },
-                    **problem_responses(400, 401, 403, 409, 422),
-                },
-            },
+                }
+            ),
             "get": {
                 "summary": "Search clients by ID number, phone or name (typo-tolerant), within scope; "
                 "searching by ID number, prefer POST /clients/search (the query stays out of URLs)",

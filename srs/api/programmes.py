@@ -11,17 +11,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from srs.api import bp
-from srs.api.helpers import iso, json_body
+from srs.api.helpers import json_body
 from srs.api.openapi import add_paths, json_request, json_response, problem_responses, ref
 from srs.core import audit, clock
 from srs.core.access import login_required, roles_required
 from srs.core.errors import Forbidden, ValidationFailed
+from srs.core.iso import iso
 from srs.core.lengths import check_long_text
-from srs.core.scope import get_in_scope_or_404, region_id_condition
 from srs.extensions import db
 from srs.programmes import services, versions
 from srs.programmes.models import Programme, RuleVersion, Screening
 from srs.programmes.screening import screen, screening_as_dict
+from srs.regions.scope import get_in_scope_or_404, region_id_condition
 from srs.registry.models import Client
 
 

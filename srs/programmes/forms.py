@@ -17,8 +17,9 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
+from srs.agencies.models import Agency
 from srs.core.lengths import ColumnLength, MaxLength
-from srs.programmes.models import PROGRAMME_KINDS, Agency, Programme
+from srs.programmes.models import PROGRAMME_KINDS, Programme
 from srs.programmes.services import SHARED_FIELD_CHOICES
 
 CHANNEL_CHOICES = [

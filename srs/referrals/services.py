@@ -6,7 +6,6 @@ its outbox rows are added to the same transaction, so either all are saved or no
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,16 +17,19 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.orm.exc import StaleDataError
 
 from srs.accounts.models import User
+from srs.agencies.models import Agency
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
+from srs.core.iso import iso
 from srs.core.lengths import check_long_text
 from srs.core.queue import enqueue_after_commit
-from srs.core.scope import region_id_condition
 from srs.core.workdays import due_date, end_of_day
 from srs.extensions import db
-from srs.programmes.models import Agency, Programme, Screening
+from srs.programmes.models import Programme, Screening
+from srs.referrals import overdue as overdue_measures
 from srs.referrals.models import OPEN_STATUSES, OutboxMessage, Referral, ReferralEvent
+from srs.regions.scope import region_id_condition
 from srs.registry.models import Client
 
 DECLINE_REASONS: dict[str, Any] = {
@@ -81,17 +83,6 @@ CLIENT_FIELD_LABELS: dict[str, Any] = {
 }
 
 
-def setting(name: str, default: int | float) -> Any:
-    """A referral tuning value: app config ``REFERRAL_<NAME>``, else env ``SRS_REFERRAL_<NAME>``."""
-    key = f"REFERRAL_{name}"
-    if key in current_app.config:
-        return current_app.config[key]
-    raw = os.environ.get(f"SRS_{key}")
-    if raw:
-        return type(default)(raw)
-    return default
-
-
 # ---------------------------------------------------------------- scope
 
 
@@ -120,9 +111,12 @@ def list_query(
     status: str | None = None,
     programme_code: str | None = None,
     attention: bool = False,
-    overdue: bool = False,
+    overdue: bool | str | None = False,
 ) -> Any:
-    """Referrals in ``user``'s scope, newest first, with the optional filters."""
+    """Referrals in ``user``'s scope, newest first, with the optional filters.
+
+    ``overdue``: True or "any" for overdue of either kind, a kind (``overdue.KINDS``) for that one.
+    """
     stmt = select(Referral).where(scope_condition(user))
     if status:
         stmt = stmt.where(Referral.status == status)
@@ -133,22 +127,18 @@ def list_query(
     if attention:
         stmt = stmt.where(attention_condition())
     if overdue:
-        stmt = stmt.where(overdue_condition())
+        kind = overdue if overdue in overdue_measures.KINDS else None
+        stmt = stmt.where(overdue_measures.referral_condition(kind))
     return stmt.order_by(Referral.created_at.desc(), Referral.id.desc())
 
 
-def overdue_condition(now: datetime | None = None) -> ColumnElement[bool]:
-    """Waiting on the agency's decision past the due date."""
-    return and_(
-        Referral.status.in_(("pending", "delivered")),
-        Referral.due_at.is_not(None),
-        Referral.due_at < (now or clock.now()),
-    )
-
-
 def attention_condition() -> ColumnElement[bool]:
-    """What an officer should look at: declined, delivery failed, overdue."""
-    return or_(Referral.status == "declined", Referral.delivery_failed.is_(True), overdue_condition())
+    """What an officer should look at: declined, delivery failed, overdue (either kind)."""
+    return or_(
+        Referral.status == "declined",
+        Referral.delivery_failed.is_(True),
+        overdue_measures.referral_condition(),
+    )
 
 
 def attention_for(user: Any, limit: int = 20) -> list[Referral]:
@@ -162,30 +152,52 @@ def attention_for(user: Any, limit: int = 20) -> list[Referral]:
     return list(db.session.scalars(stmt))
 
 
-def inbox_counts(user: Any) -> dict[str, int]:
-    """Counts for an agency's inbox: what waits for a decision, what is accepted, what is overdue."""
+def overdue_counts(user: Any, now: datetime | None = None) -> dict[str, int]:
+    """Overdue referrals in ``user``'s scope per measure (``overdue.KINDS``), from one grouped count."""
+    rows = db.session.execute(
+        select(Referral.status, func.count())
+        .where(scope_condition(user), overdue_measures.referral_condition(now=now))
+        .group_by(Referral.status)
+    )
+    return overdue_measures.by_kind((status, n) for status, n in rows)
+
+
+def inbox_counts(user: Any) -> dict[str, Any]:
+    """Counts for an agency's inbox: what waits for a decision, what is accepted, what is overdue
+    (``overdue``: the total; ``overdue_by_kind``: per measure)."""
     base = select(func.count(Referral.id)).where(scope_condition(user))
+    by_kind = overdue_counts(user)
     return {
         "new": db.session.scalar(base.where(Referral.status == "delivered")) or 0,
         "accepted": db.session.scalar(base.where(Referral.status == "accepted")) or 0,
-        "overdue": db.session.scalar(base.where(overdue_condition())) or 0,
+        "overdue": sum(by_kind.values()),
+        "overdue_by_kind": by_kind,
     }
 
 
 def escalated_for(user: Any, limit: int = 50) -> list[Referral]:
-    """Escalated referrals still waiting on the agency, in the supervisor's regions."""
+    """Escalated referrals still waiting on the agency's decision, in the supervisor's regions."""
     stmt = (
         select(Referral)
-        .where(scope_condition(user), Referral.escalated_at.is_not(None), overdue_condition())
+        .where(
+            scope_condition(user),
+            Referral.escalated_at.is_not(None),
+            overdue_measures.referral_condition(overdue_measures.AWAITING_DECISION),
+        )
         .order_by(Referral.due_at)
         .limit(limit)
     )
     return list(db.session.scalars(stmt))
 
 
+def overdue_kind(referral: Referral) -> str | None:
+    """The overdue measure ``referral`` counts in now (None: not overdue)."""
+    return overdue_measures.kind_of_referral(referral)
+
+
 def is_overdue(referral: Referral) -> bool:
-    due = referral.due_at
-    return bool(referral.status in ("pending", "delivered") and due is not None and due < clock.now())
+    """Overdue of either kind now."""
+    return overdue_kind(referral) is not None
 
 
 # ---------------------------------------------------------------- creation
@@ -502,8 +514,6 @@ def shared_client_fields(referral: Referral) -> list[tuple[str, Any, Any]]:
 
 def to_dict(referral: Referral, with_history: bool = True) -> dict[str, Any]:
     """The API shape of a referral (API.md)."""
-    from srs.api.helpers import iso
-
     programme = referral_programme(referral)
     data: dict[str, Any] = {
         "id": referral.id,
@@ -515,6 +525,7 @@ def to_dict(referral: Referral, with_history: bool = True) -> dict[str, Any]:
         "delivered_at": iso(referral.delivered_at),
         "due_at": iso(referral.due_at),
         "overdue": is_overdue(referral),
+        "overdue_kind": overdue_kind(referral),
         "escalated_at": iso(referral.escalated_at),
         "delivery_failed": referral.delivery_failed,
         "decline_reason": referral.decline_reason,
@@ -540,11 +551,9 @@ def mark_delivered(referral: Referral, now: datetime | None = None) -> bool:
 
 
 def escalation_due(now: datetime | None = None) -> Any:
-    """Overdue referrals not yet escalated."""
-    return select(Referral).where(overdue_condition(now), Referral.escalated_at.is_(None))
-
-
-def env_setting(name: str, default: int | float) -> Any:
-    """A referral tuning value from the environment only (for wiring done before a request)."""
-    raw = os.environ.get(f"SRS_REFERRAL_{name}")
-    return type(default)(raw) if raw else default
+    """Referrals waiting for a decision past due, not yet escalated (the escalation asks the agency
+    for its decision; an accepted referral not completed is shown, not escalated)."""
+    return select(Referral).where(
+        overdue_measures.referral_condition(overdue_measures.AWAITING_DECISION, now),
+        Referral.escalated_at.is_(None),
+    )

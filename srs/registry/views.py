@@ -14,11 +14,12 @@ from sqlalchemy import select
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, NotFound, ValidationFailed
 from srs.core.forms import apply_errors
+from srs.core.idempotency import idempotent_form
 from srs.core.pagination import page_args
 from srs.core.queue import enqueue_after_commit
-from srs.core.scope import scoped_regions, sees_everything
 from srs.core.slots import timeline_for
 from srs.extensions import db
+from srs.regions.scope import scoped_regions, sees_everything
 from srs.registry import duplicates, households, importer, members, search, services
 from srs.registry import merge as merging
 from srs.registry.forms import (
@@ -80,6 +81,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*WRITERS)
+@idempotent_form
 def register():  # type: ignore[no-untyped-def]
     form = ClientForm()
     form.region_code.choices = _region_choices()

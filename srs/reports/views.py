@@ -9,15 +9,16 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from srs.core import audit, clock
+from srs.core import audit, clock, exports
 from srs.core.access import roles_required
 from srs.core.pagination import page_args, paginate
-from srs.core.scope import scoped_regions
 from srs.programmes.services import list_programmes
+from srs.referrals import overdue
 from srs.referrals.models import STATUSES
 from srs.referrals.services import STATUS_LABELS
+from srs.regions.scope import scoped_regions
 from srs.registry.models import SEXES, WORK_STATUSES
-from srs.reports import charts, exports, pdf, services
+from srs.reports import charts, pdf, services
 from srs.reports.filters import AGE_GROUPS, FilterError, Filters
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -102,6 +103,7 @@ def dashboard():  # type: ignore[no-untyped-def]
         funnel=funnel,
         trend=trend,
         district_chart=district_chart,
+        overdue_colours=charts.OVERDUE_COLOURS,
         district_url=district_url,
         list_url=lambda kind, **extra: _list_url(kind, filters, **extra),
         statuses=STATUSES,
@@ -193,7 +195,7 @@ def _monthly(args: Any) -> tuple[Filters, date, list[dict[str, Any]]]:
 
 
 def _monthly_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
-    return {k: sum(r[k] for r in rows) for k in ("registered", "referrals", "successful", "overdue")}
+    return {k: sum(r[k] for r in rows) for k in services.DISTRICT_FIGURES}
 
 
 @bp.route("/monthly")
@@ -236,11 +238,9 @@ def export_monthly(fmt: str):  # type: ignore[no-untyped-def]
         _("Referrals made"),
         _("Successful"),
         _("Overdue referrals"),
+        *(str(overdue.LABELS[kind]) for kind in overdue.KINDS),
     ]
-    data = [
-        [r["region"].name, r["region"].code, r["registered"], r["referrals"], r["successful"], r["overdue"]]
-        for r in rows
-    ]
+    data = [[r["region"].name, r["region"].code, *(r[k] for k in services.DISTRICT_FIGURES)] for r in rows]
     return exports.file_response(
         fmt, f"srs-monthly-{month.isoformat()[:7]}", _("Monthly summary"), headers, data
     )

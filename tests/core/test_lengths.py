@@ -15,6 +15,7 @@ from sqlalchemy import String, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from srs.accounts.models import User
+from srs.agencies.models import Agency
 from srs.cases import services as case_services
 from srs.cases.complaints import ensure_categories
 from srs.cases.models import Complaint, ComplaintCategory
@@ -22,7 +23,6 @@ from srs.core.errors import ValidationFailed
 from srs.core.lengths import LONG_TEXT, ColumnLength, column_length, over_long_values
 from srs.core.transaction import commit
 from srs.extensions import db
-from srs.programmes.models import Agency
 from srs.referrals.models import Referral
 from srs.regions.models import Region
 from srs.registry.models import Client

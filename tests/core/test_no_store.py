@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from srs.reports.exports import XLSX_MIME
+from srs.core.exports import XLSX_MIME
 
 # (role, url, expected mimetype): one of each kind SRS answers with.
 ANSWERS = [

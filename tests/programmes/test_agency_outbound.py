@@ -10,8 +10,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from srs.agencies.models import Agency
 from srs.extensions import db
-from srs.programmes.models import Agency
 
 from .test_catalogue_admin import agency_form
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from srs.core.models import AuditEntry
-from srs.core.periodic import PERIODIC_JOBS
+from srs.core.wiring import wiring
 from srs.extensions import db
 from srs.registry import importer, jobs
 from srs.registry.models import ImportBatch
@@ -81,8 +81,10 @@ def test_the_setting_is_read_from_the_environment(monkeypatch, tmp_path):
     assert Config().IMPORT_FILE_RETENTION_DAYS == 7
 
 
-def test_the_deletion_runs_periodically():
-    assert any(job.func == "srs.registry.jobs.delete_expired_import_files" for job in PERIODIC_JOBS)
+def test_the_deletion_runs_periodically(app):
+    name = "srs.registry.jobs.delete_expired_import_files"
+    [job] = [j for j in wiring(app).periodic_jobs if j.func == name]
+    assert job.every_seconds == 3600
 
 
 def test_a_queued_import_whose_file_was_deleted_fails_clearly(app, login_as):
