@@ -69,6 +69,9 @@ def create_app(config: Config | None = None) -> Flask:
     register_transaction_handling(app)
     register_security_headers(app)
     register_error_handlers(app)
+    from srs.core.lengths import register_length_guard
+
+    register_length_guard(app)
     _register_features(app)
     _register_template_helpers(app)
 

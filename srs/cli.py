@@ -18,6 +18,12 @@ def register_cli(app: Flask) -> None:
         from srs.accounts.models import User
         from srs.seed import seed_demo as run_seed
 
+        if current_app.config.get("PRODUCTION"):
+            # The demo users all share one published password: never on a production database.
+            raise click.ClickException(
+                "seed-demo refuses to run with SRS_ENV=production: the demo accounts share a known "
+                "password. Seed a training server instead (SRS_ENV unset or development)."
+            )
         if if_empty and (db.session.scalar(select(func.count()).select_from(User)) or 0) > 0:
             click.echo("The database already has users; demo data not added.")
             return

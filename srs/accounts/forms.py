@@ -7,6 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from srs.accounts.models import User
+from srs.core.lengths import ColumnLength
+
 ROLE_CHOICES = [
     ("officer", _l("District officer")),
     ("agency_staff", _l("Agency staff")),
@@ -23,15 +26,15 @@ LOCALE_CHOICES = [
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
+    username = StringField(_l("Username"), validators=[DataRequired(), ColumnLength(User.username)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 class UserForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
-    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    username = StringField(_l("Username"), validators=[DataRequired(), ColumnLength(User.username)])
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), ColumnLength(User.full_name)])
     email = StringField(
-        _l("E-mail"), validators=[Optional(), Email(check_deliverability=False), Length(max=200)]
+        _l("E-mail"), validators=[Optional(), Email(check_deliverability=False), ColumnLength(User.email)]
     )
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, validate_choice=False)
     regions = SelectMultipleField(

@@ -22,6 +22,7 @@ from srs.accounts.passwords import (
 from srs.agencies.models import Agency
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
+from srs.core.lengths import check_length
 from srs.extensions import db
 from srs.regions.models import Region
 
@@ -202,6 +203,8 @@ def _resolve(data: UserInput, errors: dict[str, list[str]]) -> tuple[list[Region
             agency = db.session.scalar(select(Agency).where(Agency.code == data.agency_code))
             if agency is None:
                 errors.setdefault("agency", []).append(_("Unknown agency."))
+    check_length((data.full_name or "").strip(), User.full_name, "full_name", errors)
+    check_length((data.email or "").strip(), User.email, "email", errors)
     if data.locale and data.locale not in current_app.config["LANGUAGES"]:
         # Stored in a short column and put in the session at sign-in: only a language the app speaks.
         errors.setdefault("locale", []).append(_("Choose one of the languages."))
@@ -218,6 +221,8 @@ def create_user(data: UserInput) -> User:
     username = data.username.strip()
     if not username:
         errors.setdefault("username", []).append(_("A username is required."))
+    elif not check_length(username, User.username, "username", errors):
+        pass
     elif find_user(username) is not None:
         raise Conflict(
             _("The username %(name)s is taken.", name=username), {"username": [_("Already taken.")]}

@@ -12,8 +12,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from srs.agencies.models import DELIVERY_CHANNELS, Agency
-from srs.core import audit
+from srs.core import audit, outbound
 from srs.core.errors import ValidationFailed
+from srs.core.lengths import check_length
 from srs.extensions import db
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9\-_.]{1,39}$")
@@ -52,9 +53,15 @@ def _agency_errors(data: AgencyInput, existing: Agency | None) -> dict[str, list
         errors["contact_email"] = [_("This is not an e-mail address.")]
     if data.channel == "email" and not data.contact_email:
         errors["contact_email"] = [_("Referrals by e-mail need the agency's e-mail address.")]
+    if data.channel == "webhook" and not re.match(r"^https?://[^\s/]+", data.webhook_url or ""):
+        errors["webhook_url"] = [_("Give the webhook's address, starting with https://.")]
+    elif data.webhook_url:
+        # The outbound guard's verdict now, with its reason; it checks again at every delivery.
+        try:
+            outbound.check_url(data.webhook_url)
+        except outbound.OutboundRefused as exc:
+            errors["webhook_url"] = [exc.message]
     if data.channel == "webhook":
-        if not re.match(r"^https?://[^\s/]+", data.webhook_url or ""):
-            errors["webhook_url"] = [_("Give the webhook's address, starting with https://.")]
         has_secret = data.webhook_secret or (existing is not None and existing.webhook_secret)
         if not has_secret:
             errors["webhook_secret"] = [
@@ -64,6 +71,10 @@ def _agency_errors(data: AgencyInput, existing: Agency | None) -> dict[str, list
             errors["webhook_secret"] = [_("The secret must have at least 16 characters.")]
     if data.response_days is None or not 1 <= data.response_days <= 90:
         errors["response_days"] = [_("The response deadline is 1 to 90 working days.")]
+    too_long: dict[str, list[str]] = {}
+    for name in ("name", "contact_email", "contact_phone", "webhook_url", "webhook_secret"):
+        check_length(getattr(data, name), getattr(Agency, name), name, too_long)
+    errors.update(too_long)  # the length is the first thing to fix in those fields
     return errors
 
 

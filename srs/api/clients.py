@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import jsonify, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -22,7 +24,7 @@ from srs.api.openapi import (
 )
 from srs.core.access import roles_required
 from srs.core.audit import mask_id_number
-from srs.core.errors import problem
+from srs.core.errors import ValidationFailed, problem
 from srs.core.idempotency import idempotent
 from srs.core.iso import iso
 from srs.core.pagination import page_args
@@ -139,19 +141,37 @@ def create_client():  # type: ignore[no-untyped-def]
     return response
 
 
-@bp.route("/clients")
-@roles_required("officer", "supervisor", "admin")
-def list_clients():  # type: ignore[no-untyped-def]
-    page, per_page = page_args(strict=True)
+def _search(source: Mapping[str, Any]):  # type: ignore[no-untyped-def]
+    """One search for both forms of the request: the query string or a JSON body."""
+    errors: dict[str, list[str]] = {}
+    for name in ("q", "region"):
+        if source.get(name) is not None and not isinstance(source.get(name), str):
+            errors[name] = [_("Must be text.")]
+    if errors:
+        raise ValidationFailed(_("The search is not valid."), errors)
+    page, per_page = page_args(strict=True, source=source)
     result = search.search_clients(
-        request.args.get("q"),
+        source.get("q"),
         current_user,
-        region_code=request.args.get("region") or None,
+        region_code=source.get("region") or None,
         page=page,
         per_page=per_page,
     )
     flagged = duplicates.review_flags(result.items, current_user)
     return jsonify(result.as_dict(lambda c: client_summary(c, flagged)))
+
+
+@bp.route("/clients")
+@roles_required("officer", "supervisor", "admin")
+def list_clients():  # type: ignore[no-untyped-def]
+    return _search(request.args)
+
+
+@bp.route("/clients/search", methods=["POST"])
+@roles_required("officer", "supervisor", "admin")
+def search_clients():  # type: ignore[no-untyped-def]
+    """The same search with the query in the body: an ID number never sits in a URL or access log."""
+    return _search(json_body())
 
 
 @bp.route("/clients/<int:client_id>")
@@ -269,7 +289,8 @@ add_paths(
                 }
             ),
             "get": {
-                "summary": "Search clients by ID number, phone or name (typo-tolerant), within scope",
+                "summary": "Search clients by ID number, phone or name (typo-tolerant), within scope; "
+                "searching by ID number, prefer POST /clients/search (the query stays out of URLs)",
                 "parameters": [
                     {"name": "q", "in": "query", "schema": {"type": "string"}},
                     {"name": "region", "in": "query", "schema": {"type": "string"}},
@@ -280,6 +301,27 @@ add_paths(
                     **problem_responses(401, 403, 404, 422),
                 },
             },
+        },
+        "/clients/search": {
+            "post": {
+                "summary": "The same search with the query in the body, so that an ID number or a "
+                "phone never appears in a URL, a proxy's log or the browser's history",
+                "requestBody": json_request(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "q": {"type": ["string", "null"], "description": "ID number, phone or name"},
+                            "region": {"type": ["string", "null"], "description": "A region code in scope"},
+                            "page": {"type": "integer", "minimum": 1},
+                            "per_page": {"type": "integer", "minimum": 1, "maximum": 200},
+                        },
+                    }
+                ),
+                "responses": {
+                    "200": json_response("Clients, ID numbers masked", page_of(ref("ClientSummary"))),
+                    **problem_responses(400, 401, 403, 404, 422),
+                },
+            }
         },
         "/clients/{client_id}": {
             "get": {

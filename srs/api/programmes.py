@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from flask import jsonify, request, url_for
+from flask import abort, jsonify, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from srs.api import bp
-from srs.api.openapi import add_paths, json_response, problem_responses, ref
+from srs.api.helpers import json_body
+from srs.api.openapi import add_paths, json_request, json_response, problem_responses, ref
 from srs.core import audit, clock
 from srs.core.access import login_required, roles_required
+from srs.core.errors import Forbidden, ValidationFailed
+from srs.core.iso import iso
+from srs.core.lengths import check_long_text
 from srs.extensions import db
-from srs.programmes import services
-from srs.programmes.models import Programme, Screening
+from srs.programmes import services, versions
+from srs.programmes.models import Programme, RuleVersion, Screening
 from srs.programmes.screening import screen, screening_as_dict
 from srs.regions.scope import get_in_scope_or_404, region_id_condition
 from srs.registry.models import Client
@@ -69,6 +75,93 @@ def get_screening(screening_id: int):  # type: ignore[no-untyped-def]
     return jsonify(screening_as_dict(screening, _locale()))
 
 
+# Rule drafts -------------------------------------------------------------------------------------
+
+
+def _programme_for_rules(code: str) -> Programme:
+    """The programme by code (404), if the caller may draft its rules (403: another country)."""
+    programme = services.get_programme_by_code(code)
+    if programme is None:
+        abort(404)
+    if not versions.can_edit_rules(current_user, programme):
+        raise Forbidden(
+            _(
+                "You may draft rules only for programmes of the countries you cover; "
+                "%(code)s is a programme of %(country)s.",
+                code=programme.code,
+                country=programme.country,
+            )
+        )
+    return programme
+
+
+def draft_as_dict(version: RuleVersion) -> dict[str, Any]:
+    return {
+        "programme": version.programme.code,
+        "number": version.number,
+        "revision": version.revision,
+        "status": version.status,
+        "criteria": version.criteria,
+        "note": version.note,
+        "source": version.source,
+        "saved_at": iso(version.created_at),
+    }
+
+
+def _optional_text(body: dict[str, Any], name: str, errors: dict[str, list[str]]) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        errors[name] = [_("Must be text.")]
+        return None
+    check_long_text(value, name, errors)
+    return value
+
+
+@bp.route("/programmes/<code>/draft")
+@roles_required("admin", "supervisor")
+def get_draft(code: str):  # type: ignore[no-untyped-def]
+    draft = versions.draft_of(_programme_for_rules(code))
+    if draft is None:
+        abort(404)
+    return jsonify(draft_as_dict(draft))
+
+
+@bp.route("/programmes/<code>/draft", methods=["PUT"])
+@roles_required("admin", "supervisor")
+def save_draft(code: str):  # type: ignore[no-untyped-def]
+    programme = _programme_for_rules(code)
+    body = json_body()
+    errors: dict[str, list[str]] = {}
+    if "criteria" not in body:
+        errors["criteria"] = [_("This field is required.")]
+    note = _optional_text(body, "note", errors)
+    source = _optional_text(body, "source", errors)
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    draft = versions.save_draft(programme, body["criteria"], current_user, note, source)
+    return jsonify(draft_as_dict(draft))
+
+
+@bp.route("/programmes/<code>/draft/publish", methods=["POST"])
+@roles_required("admin")
+def publish_draft(code: str):  # type: ignore[no-untyped-def]
+    programme = _programme_for_rules(code)
+    body = json_body()
+    draft = versions.draft_of(programme)
+    if draft is None:
+        abort(404)
+    run = versions.publish(draft, current_user, body.get("revision"))
+    return jsonify(
+        {
+            "programme": programme.code,
+            "number": draft.number,
+            "status": draft.status,
+            "published_at": iso(draft.published_at),
+            "rescreen_run_id": run.id if run else None,
+        }
+    )
+
+
 _REASON = {
     "type": "object",
     "required": ["criterion", "passed", "detail"],
@@ -120,6 +213,21 @@ _PROGRAMME = {
     },
 }
 _ID = [{"name": "client_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_CODE = [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}]
+_RULE_DRAFT = {
+    "type": "object",
+    "required": ["programme", "number", "revision", "status", "criteria"],
+    "properties": {
+        "programme": {"type": "string"},
+        "number": {"type": "integer", "description": "The version number the draft will have in force"},
+        "revision": {"type": "integer", "description": "Counts the saves of the draft; publishing names it"},
+        "status": {"const": "draft"},
+        "criteria": {"type": "object"},
+        "note": {"type": ["string", "null"]},
+        "source": {"type": ["string", "null"]},
+        "saved_at": {"type": "string", "format": "date-time"},
+    },
+}
 
 add_paths(
     {
@@ -149,6 +257,68 @@ add_paths(
                 },
             }
         },
+        "/programmes/{code}/draft": {
+            "get": {
+                "summary": "The programme's rule draft (admins; supervisors for their countries)",
+                "parameters": _CODE,
+                "responses": {
+                    "200": json_response("The draft", ref("RuleDraft")),
+                    **problem_responses(401, 403, 404),
+                },
+            },
+            "put": {
+                "summary": "Save the rule draft; each save counts its revision up. A tree nested more than "
+                "12 levels or with more than 300 criteria is refused (422)",
+                "parameters": _CODE,
+                "requestBody": json_request(
+                    {
+                        "type": "object",
+                        "required": ["criteria"],
+                        "properties": {
+                            "criteria": {
+                                "type": "object",
+                                "description": "The rule tree: all / any / not / leaf",
+                            },
+                            "note": {"type": ["string", "null"], "maxLength": 5000},
+                            "source": {"type": ["string", "null"], "maxLength": 5000},
+                        },
+                    }
+                ),
+                "responses": {
+                    "200": json_response("The saved draft", ref("RuleDraft")),
+                    **problem_responses(400, 401, 403, 404, 409, 422),
+                },
+            },
+        },
+        "/programmes/{code}/draft/publish": {
+            "post": {
+                "summary": "Put the draft in force (admins), naming the revision reviewed; 409 if it changed",
+                "parameters": _CODE,
+                "requestBody": json_request(
+                    {
+                        "type": "object",
+                        "required": ["revision"],
+                        "properties": {"revision": {"type": "integer"}},
+                    }
+                ),
+                "responses": {
+                    "200": json_response(
+                        "Published; re-screening runs in the background",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "programme": {"type": "string"},
+                                "number": {"type": "integer"},
+                                "status": {"const": "published"},
+                                "published_at": {"type": "string", "format": "date-time"},
+                                "rescreen_run_id": {"type": ["integer", "null"]},
+                            },
+                        },
+                    ),
+                    **problem_responses(400, 401, 403, 404, 409, 422),
+                },
+            }
+        },
         "/screenings/{screening_id}": {
             "get": {
                 "summary": "One screening",
@@ -162,5 +332,5 @@ add_paths(
             }
         },
     },
-    {"Screening": _SCREENING, "Programme": _PROGRAMME},
+    {"Screening": _SCREENING, "Programme": _PROGRAMME, "RuleDraft": _RULE_DRAFT},
 )

@@ -28,6 +28,7 @@ from srs.cases.models import (
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
+from srs.core.lengths import check_length, check_long_text
 from srs.core.workdays import due_date
 from srs.extensions import db
 from srs.regions.models import Region
@@ -153,11 +154,17 @@ def create_complaint(data: ComplaintInput, by: User) -> Complaint:
     subject = (data.subject or "").strip()
     if not subject:
         errors["subject"] = [_("Give the complaint a short subject.")]
-    elif len(subject) > 200:
-        errors["subject"] = [_("At most %(n)d characters.", n=200)]
+    else:
+        check_length(subject, Complaint.subject, "subject", errors)
     description = (data.description or "").strip()
     if not description:
         errors["description"] = [_("Describe the complaint.")]
+    else:
+        check_long_text(description, "description", errors)
+    complainant_name = (data.complainant_name or "").strip() or None
+    complainant_phone = (data.complainant_phone or "").strip() or None
+    check_length(complainant_name, Complaint.complainant_name, "complainant_name", errors)
+    check_length(complainant_phone, Complaint.complainant_phone, "complainant_phone", errors)
     client = None
     region = None
     if data.client_id is not None:
@@ -185,8 +192,8 @@ def create_complaint(data: ComplaintInput, by: User) -> Complaint:
         client_id=client.id if client else None,
         region_id=region.id,
         category_id=category.id,
-        complainant_name=(data.complainant_name or "").strip() or None,
-        complainant_phone=(data.complainant_phone or "").strip() or None,
+        complainant_name=complainant_name,
+        complainant_phone=complainant_phone,
         subject=subject,
         description=description,
         received_on=received,
@@ -232,6 +239,9 @@ def change_status(complaint: Complaint, status: str | None, text: str | None, by
             _("A complaint that is %(status)s cannot be moved to that status.", status=complaint.status)
         )
     text = (text or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not check_long_text(text, "text", errors):
+        raise ValidationFailed(errors["text"][0], errors)
     if status == "rejected":
         if not text:
             raise ValidationFailed(

@@ -26,6 +26,7 @@ from srs.cases.models import (
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
+from srs.core.lengths import check_length, check_long_text
 from srs.extensions import db
 from srs.regions.scope import region_id_condition, region_in_scope
 from srs.registry.models import Client
@@ -78,9 +79,9 @@ def _text(value: str | None, field: str, limit: int, message: str) -> str:
     value = (value or "").strip()
     if not value:
         raise ValidationFailed(message, {field: [message]})
-    if len(value) > limit:
-        msg = _("At most %(n)d characters.", n=limit)
-        raise ValidationFailed(msg, {field: [msg]})
+    errors: dict[str, list[str]] = {}
+    if not check_long_text(value, field, errors, limit):
+        raise ValidationFailed(errors[field][0], errors)
     return value
 
 
@@ -113,8 +114,8 @@ def add_task(case: Case, data: TaskInput, by: User) -> FollowUpTask:
     title = (data.title or "").strip()
     if not title:
         errors["title"] = [_("Say what is to be done.")]
-    elif len(title) > 200:
-        errors["title"] = [_("At most %(n)d characters.", n=200)]
+    else:
+        check_length(title, FollowUpTask.title, "title", errors)
     if data.due_on is None:
         errors["due_on"] = [_("Give a due date.")]
     try:
@@ -151,8 +152,8 @@ def add_goal(
     text = (description or "").strip()
     if not text:
         errors["description"] = [_("Describe the goal.")]
-    elif len(text) > 300:
-        errors["description"] = [_("At most %(n)d characters.", n=300)]
+    else:
+        check_length(text, PlanGoal.description, "description", errors)
     if errors:
         raise ValidationFailed(_("The goal is not complete."), errors)
     goal = PlanGoal(case=case, kind=kind, description=text, target_on=target_on)
@@ -194,8 +195,12 @@ def request_closure(case: Case, reason: str | None, note: str | None, by: User) 
         raise ValidationFailed(
             _("Choose why the case is closed."), {"reason": [_("Choose why the case is closed.")]}
         )
+    errors: dict[str, list[str]] = {}
+    closure_note = (note or "").strip() or None
+    if not check_long_text(closure_note, "note", errors):
+        raise ValidationFailed(errors["note"][0], errors)
     case.closure_reason = reason
-    case.closure_note = (note or "").strip() or None
+    case.closure_note = closure_note
     case.closure_requested_at = clock.now()
     case.closure_requested_by_id = by.id
     audit.record("case.closure_requested", "case", case.id, reason=reason)

@@ -97,9 +97,21 @@ _HTTP_TITLES = {
 }
 
 
-def _html_error(status: int, detail: str | None = None) -> tuple[str, int]:
+def _html_error(
+    status: int, detail: str | None = None, errors: dict[str, list[str]] | None = None
+) -> tuple[str, int]:
     title = _HTTP_TITLES.get(status, _l("Error"))
-    return render_template("errors/error.html", status=status, title=title, detail=detail), status
+    page = render_template("errors/error.html", status=status, title=title, detail=detail, errors=errors)
+    return page, status
+
+
+def error_response(exc: ServiceError) -> Response:
+    """The answer to a service error: problem+json under /api/, the error page elsewhere."""
+    db.session.rollback()
+    if wants_problem_json():
+        return problem(exc.status, str(exc.title), exc.detail, exc.errors)
+    body, status = _html_error(exc.status, exc.detail, exc.errors)
+    return Response(body, status=status, mimetype="text/html")
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -107,10 +119,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def handle_service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
-        db.session.rollback()
-        if wants_problem_json():
-            return problem(exc.status, str(exc.title), exc.detail, exc.errors)
-        return _html_error(exc.status, exc.detail)
+        return error_response(exc)
 
     @app.errorhandler(CSRFError)
     def handle_csrf(exc: CSRFError):  # type: ignore[no-untyped-def]

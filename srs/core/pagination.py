@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -46,21 +47,25 @@ class Page(Generic[T]):
         }
 
 
-def page_args(strict: bool = True) -> tuple[int, int]:
-    """Read ``page`` and ``per_page`` from the query string.
+def page_args(strict: bool = True, source: Mapping[str, Any] | None = None) -> tuple[int, int]:
+    """Read ``page`` and ``per_page`` from the query string (or ``source``: a posted form, a JSON body).
 
     With ``strict`` (the API) a bad value is a 422; otherwise (HTML lists) it falls back to defaults.
     """
     default = current_app.config["PER_PAGE_DEFAULT"]
     maximum = current_app.config["PER_PAGE_MAX"]
+    source = request.args if source is None else source
     errors: dict[str, list[str]] = {}
     values = {}
     for name, fallback in (("page", 1), ("per_page", default)):
-        raw = request.args.get(name)
+        raw = source.get(name)
         if raw is None or raw == "":
             values[name] = fallback
             continue
         try:
+            # A JSON body may carry a number; anything but a whole number (true, 1.5, a list) is refused.
+            if isinstance(raw, bool) or not isinstance(raw, int | str):
+                raise ValueError
             number = int(raw)
             if not 1 <= number <= MAX_PAGE:
                 raise ValueError

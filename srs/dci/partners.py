@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from srs.accounts import services as accounts
-from srs.core import audit
+from srs.core import audit, outbound
 from srs.core.errors import ValidationFailed
 from srs.dci import signing
 from srs.dci.models import DciPartner
@@ -54,6 +54,11 @@ def _check_base(url: str) -> str | None:
         return _("In production a callback address must use https: %(url)s", url=url)
     if not url.endswith("/"):
         return _("A callback base ends with a slash: %(url)s/", url=url)
+    try:
+        # The guard checks again at every callback (the name may point elsewhere by then).
+        outbound.check_url(url)
+    except outbound.OutboundRefused as exc:
+        return f"{url}: {exc.message}"
     return None
 
 

@@ -1,8 +1,9 @@
 """The one place DCI callbacks leave SRS over HTTP.
 
-Every callback and notification goes through :func:`post_json`: no redirects followed, a timeout
-always, no proxies from the environment. When the shared outbound guard (srs.core.outbound) is
-available it decides where SRS may connect; until then this function is the single point it wraps.
+Every callback and notification goes through :func:`post_json`, which goes through the shared
+outbound guard (srs.core.outbound): no redirects followed, a timeout always, no proxies from the
+environment, metadata and link-local addresses never, private networks only outside production or
+when allowed, and every address the name resolves to checked when the connection is made.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import json
 from typing import Any
 
 import requests
+
+from srs.core import outbound
 
 
 class CallbackError(Exception):
@@ -22,9 +25,9 @@ def post_json(url: str, payload: dict[str, Any], timeout: float) -> int:
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json", "User-Agent": "SRS-DCI/1"}
     try:
-        with requests.Session() as session:
-            session.trust_env = False  # a proxy from the environment would connect where we never looked
-            response = session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+        response = outbound.post(url, data=body, headers=headers, timeout=timeout)
+    except outbound.OutboundRefused as exc:
+        raise CallbackError(f"refused by the outbound guard: {exc.message}") from exc
     except requests.RequestException as exc:
         raise CallbackError(f"callback failed: {type(exc).__name__}") from exc
     if not 200 <= response.status_code < 300:

@@ -13,7 +13,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from srs.programmes.fields import FIELDS
-from srs.programmes.rules import GROUPS, is_number, node_kind, parse_value
+from srs.programmes.rules import GROUPS, MAX_DEPTH, is_number, node_kind, parse_value
 
 BLANK_LEAF = {"field": "monthly_income", "op": "<=", "value": ""}
 
@@ -26,14 +26,20 @@ def _children_paths(form: MultiDict, path: str) -> list[str]:
     return [f"{path}.{i}" for i in indices]
 
 
-def tree_from_form(form: MultiDict, path: str = "r") -> dict[str, Any]:
-    """The tree a person built in the editor (values parsed by field type; what does not fit stays text)."""
+def tree_from_form(form: MultiDict, path: str = "r", depth: int = 0) -> dict[str, Any]:
+    """The tree a person built in the editor (values parsed by field type; what does not fit stays text).
+
+    Reading stops one level past MAX_DEPTH: validation then names the node that is too deep, and
+    fields posted a thousand levels down never reach a recursion limit.
+    """
     kind = form.get(f"k-{path}", "all")
+    if depth > MAX_DEPTH:
+        return {"all": []}
     if kind in GROUPS:
-        return {kind: [tree_from_form(form, child) for child in _children_paths(form, path)]}
+        return {kind: [tree_from_form(form, child, depth + 1) for child in _children_paths(form, path)]}
     if kind == "not":
         children = _children_paths(form, path)
-        return {"not": tree_from_form(form, children[0]) if children else dict(BLANK_LEAF)}
+        return {"not": tree_from_form(form, children[0], depth + 1) if children else dict(BLANK_LEAF)}
     key, op = form.get(f"f-{path}", ""), form.get(f"o-{path}", "")
     return {
         "field": key,

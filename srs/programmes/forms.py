@@ -15,9 +15,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Length, Optional
+from wtforms.validators import Optional
 
-from srs.programmes.models import PROGRAMME_KINDS
+from srs.agencies.models import Agency
+from srs.core.lengths import ColumnLength, MaxLength
+from srs.programmes.models import PROGRAMME_KINDS, Programme
 from srs.programmes.services import SHARED_FIELD_CHOICES
 
 CHANNEL_CHOICES = [
@@ -38,17 +40,19 @@ KIND_CHOICES = [(k, KIND_LABELS[k]) for k in PROGRAMME_KINDS]
 
 class AgencyForm(FlaskForm):
     code = StringField(
-        _l("Code"), validators=[Length(max=40)], description=_l("Capital letters, e.g. BPJSTK")
+        _l("Code"), validators=[ColumnLength(Agency.code)], description=_l("Capital letters, e.g. BPJSTK")
     )
-    name = StringField(_l("Name"), validators=[Length(max=200)])
+    name = StringField(_l("Name"), validators=[ColumnLength(Agency.name)])
     country = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validate_choice=False)
-    contact_email = StringField(_l("E-mail"), validators=[Optional(), Length(max=200)])
-    contact_phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    contact_email = StringField(_l("E-mail"), validators=[Optional(), ColumnLength(Agency.contact_email)])
+    contact_phone = StringField(_l("Phone"), validators=[Optional(), ColumnLength(Agency.contact_phone)])
     channel = SelectField(_l("Referrals reach the agency by"), choices=CHANNEL_CHOICES, validate_choice=False)
-    webhook_url = StringField(_l("Webhook address"), validators=[Optional(), Length(max=500)])
+    webhook_url = StringField(
+        _l("Webhook address"), validators=[Optional(), ColumnLength(Agency.webhook_url)]
+    )
     webhook_secret = PasswordField(
         _l("Webhook secret"),
-        validators=[Optional(), Length(max=200)],
+        validators=[Optional(), ColumnLength(Agency.webhook_secret)],
         description=_l("Leave empty to keep the stored secret."),
     )
     response_days = IntegerField(_l("Response deadline (working days)"), validators=[Optional()], default=10)
@@ -56,15 +60,15 @@ class AgencyForm(FlaskForm):
 
 
 class ProgrammeForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[Length(max=40)], description=_l("e.g. ID-PKH"))
-    name_en = StringField(_l("Name (English)"), validators=[Length(max=200)])
-    name_id = StringField(_l("Name (Bahasa Indonesia)"), validators=[Optional(), Length(max=200)])
-    name_vi = StringField(_l("Name (Tiếng Việt)"), validators=[Optional(), Length(max=200)])
+    code = StringField(_l("Code"), validators=[ColumnLength(Programme.code)], description=_l("e.g. ID-PKH"))
+    name_en = StringField(_l("Name (English)"), validators=[MaxLength(200)])
+    name_id = StringField(_l("Name (Bahasa Indonesia)"), validators=[Optional(), MaxLength(200)])
+    name_vi = StringField(_l("Name (Tiếng Việt)"), validators=[Optional(), MaxLength(200)])
     agency = SelectField(_l("Agency"), choices=[], validate_choice=False)
     country = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validate_choice=False)
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES, validate_choice=False)
-    description = TextAreaField(_l("Description (English)"), validators=[Optional(), Length(max=4000)])
-    benefit = TextAreaField(_l("Benefit (English)"), validators=[Optional(), Length(max=4000)])
+    description = TextAreaField(_l("Description (English)"), validators=[Optional(), MaxLength(4000)])
+    benefit = TextAreaField(_l("Benefit (English)"), validators=[Optional(), MaxLength(4000)])
     required_documents = TextAreaField(
         _l("Required documents"), validators=[Optional()], description=_l("One per line.")
     )

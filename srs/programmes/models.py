@@ -74,6 +74,9 @@ class RuleVersion(db.Model):
     number: Mapped[int] = mapped_column()
     criteria: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), default="draft")
+    # A draft is saved over and over; each save counts one up, so publishing names the revision the
+    # admin reviewed (and is refused when someone saved the draft since).
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
     note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -82,6 +85,10 @@ class RuleVersion(db.Model):
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     programme: Mapped[Programme] = relationship(foreign_keys=[programme_id])
+
+    # Every ORM update checks and counts up ``revision``: a save of the draft and a publication that
+    # cross each other cannot both win (the loser gets StaleDataError, answered as 409).
+    __mapper_args__ = {"version_id_col": revision}
 
 
 class Screening(db.Model):

@@ -79,7 +79,10 @@ def format_decimal(value: Any) -> str:
     return numbers[value]
 
 
-MAX_DEPTH = 8
+# A tree deeper or larger than this is refused with a message (never a RecursionError): every
+# recursive walk of a tree (validation, SQL compiler, explanations, the editor) runs on checked trees.
+MAX_DEPTH = 12
+MAX_NODES = 300
 
 Path = str  # "r", "r.0", "r.0.2": the node's place in the tree (used by the editor)
 
@@ -230,8 +233,36 @@ def _check_leaf(
     return [(path, p) for p in problems]
 
 
+def shape_errors(criteria: Any) -> list[tuple[Path, str]]:
+    """A tree nested past MAX_DEPTH or with more than MAX_NODES nodes, found without recursion.
+
+    Runs before anything walks the tree recursively, so a hostile tree (a JSON body, a YAML file,
+    editor fields) is refused with a message instead of exhausting the stack.
+    """
+    stack: list[tuple[Any, Path, int]] = [(criteria, "r", 0)]
+    seen = 0
+    while stack:
+        node, path, depth = stack.pop()
+        seen += 1
+        if seen + len(stack) > MAX_NODES:
+            return [("r", _("The rule has too many criteria (at most %(n)d).", n=MAX_NODES))]
+        if depth > MAX_DEPTH:
+            return [(path, _("The rule is nested too deeply (at most %(n)d levels).", n=MAX_DEPTH))]
+        kind = node_kind(node)
+        if kind in GROUPS and isinstance(node[kind], list):
+            if len(node[kind]) > MAX_NODES:
+                return [("r", _("The rule has too many criteria (at most %(n)d).", n=MAX_NODES))]
+            stack.extend((child, f"{path}.{i}", depth + 1) for i, child in enumerate(node[kind]))
+        elif kind == "not":
+            stack.append((node["not"], f"{path}.0", depth + 1))
+    return []
+
+
 def validate(criteria: Any) -> list[tuple[Path, str]]:
     """Every problem in a tree, as (node path, message); empty when the tree can be saved."""
+    shape = shape_errors(criteria)
+    if shape:
+        return shape
     regions = region_lookup(region_codes(criteria)) if node_kind(criteria) else {}
     errors: list[tuple[Path, str]] = []
 

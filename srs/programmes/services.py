@@ -239,6 +239,9 @@ def import_yaml(text: str, user: Any) -> ImportReport:
     except yaml.YAMLError as exc:
         report.errors.append(_("The file is not valid YAML: %(error)s", error=str(exc).splitlines()[0]))
         return report
+    except RecursionError:
+        report.errors.append(_("The file is nested too deeply to be a catalogue."))
+        return report
     if (
         not isinstance(data, dict)
         or not isinstance(data.get("agencies", []), list)
@@ -332,7 +335,8 @@ def import_yaml(text: str, user: Any) -> ImportReport:
             if current is not None and current.criteria == tree and current.source == rule.get("source"):
                 continue
             draft = save_draft(programme, tree, user, rule.get("note"), rule.get("source"))
-            publish(draft, user, rescreen=current is not None)
+            # The file is what the admin reviewed: its rule becomes the draft and goes in force as is.
+            publish(draft, user, draft.revision, rescreen=current is not None)
             report.versions += 1
     except Exception:
         savepoint.rollback()

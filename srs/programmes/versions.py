@@ -9,9 +9,12 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
 
 from srs.core import audit, clock
-from srs.core.errors import Conflict, ValidationFailed
+from srs.core.errors import Conflict, Forbidden, ValidationFailed
+from srs.core.ids import parse_id
 from srs.core.queue import enqueue_after_commit
 from srs.extensions import db
 from srs.programmes.models import Programme, RescreenRun, RuleVersion
@@ -39,14 +42,52 @@ def rule_errors_as_fields(error: RuleError) -> dict[str, list[str]]:
     return errors
 
 
+def rule_countries(user: Any) -> set[str] | None:
+    """The countries whose programmes' rules ``user`` may draft: None for every country (admins).
+
+    A supervisor drafts for the countries of the regions they cover; nobody else drafts.
+    """
+    role = getattr(user, "role", None)
+    if role == "admin":
+        return None
+    if role == "supervisor":
+        return {region.country for region in user.regions}
+    return set()
+
+
+def can_edit_rules(user: Any, programme: Programme) -> bool:
+    """Whether ``user`` may save drafts of ``programme``'s rules (the policy beside the aggregate)."""
+    countries = rule_countries(user)
+    return countries is None or programme.country in countries
+
+
+def _flush_rule_version() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise Conflict(
+            _("Someone changed this draft at the same moment. Reload the page and check it again.")
+        ) from exc
+
+
 def save_draft(
     programme: Programme, criteria: Any, user: Any, note: str | None = None, source: str | None = None
 ) -> RuleVersion:
     """Save ``criteria`` as the programme's draft (a new version number; published versions never change).
 
-    An invalid tree raises ValidationFailed with a message per criterion; nothing is saved and the
-    version in force stays.
+    Each save of the draft counts its ``revision`` up. An invalid tree raises ValidationFailed with a
+    message per criterion; nothing is saved and the version in force stays. A supervisor outside
+    the programme's country gets Forbidden (``user`` None: a command or a test, no person).
     """
+    if user is not None and not can_edit_rules(user, programme):
+        raise Forbidden(
+            _(
+                "You may draft rules only for programmes of the countries you cover; "
+                "%(code)s is a programme of %(country)s.",
+                code=programme.code,
+                country=programme.country,
+            )
+        )
     try:
         tree = check(criteria)
     except RuleError as exc:
@@ -54,6 +95,7 @@ def save_draft(
             _("The rule has errors; nothing was saved."), rule_errors_as_fields(exc)
         ) from exc
     draft = draft_of(programme)
+    revised = draft is not None
     if draft is None:
         number = (
             db.session.scalar(
@@ -70,15 +112,45 @@ def save_draft(
     draft.source = (source or "").strip() or None
     draft.created_by_id = getattr(user, "id", None)
     draft.created_at = clock.now()
-    db.session.flush()
-    audit.record("rule.draft", "rule_version", draft.id, programme=programme.code, number=draft.number)
+    if revised:
+        # Even when nothing changed: the admin must review what is there now.
+        flag_modified(draft, "created_at")
+    _flush_rule_version()
+    audit.record(
+        "rule.draft",
+        "rule_version",
+        draft.id,
+        programme=programme.code,
+        number=draft.number,
+        revision=draft.revision,
+    )
     return draft
 
 
-def publish(version: RuleVersion, user: Any, *, rescreen: bool = True) -> RescreenRun | None:
-    """Put a draft in force: the previous version stays in history; re-screening starts after the commit."""
+def publish(version: RuleVersion, user: Any, revision: Any, *, rescreen: bool = True) -> RescreenRun | None:
+    """Put a draft in force: the previous version stays in history; re-screening starts after the commit.
+
+    ``revision`` is the revision of the draft the admin reviewed (its simulation): when the draft was
+    saved again since, nothing is published (Conflict), so nobody puts in force a rule they have not
+    seen.
+    """
     if version.status != "draft":
         raise Conflict(_("Only a draft can be published; this version is %(status)s.", status=version.status))
+    reviewed = parse_id(revision) if not isinstance(revision, bool) else None
+    if reviewed is None:
+        raise ValidationFailed(
+            _("Say which revision of the draft you reviewed."),
+            {"revision": [_("Give the revision number of the draft you reviewed.")]},
+        )
+    if reviewed != version.revision:
+        raise Conflict(
+            _(
+                "The draft changed since you reviewed it (you reviewed revision %(reviewed)d, it is now "
+                "revision %(current)d). Check the new simulation, then publish again.",
+                reviewed=reviewed,
+                current=version.revision,
+            )
+        )
     programme = version.programme
     previous = programme.current_version
     if previous is not None:
@@ -88,13 +160,14 @@ def publish(version: RuleVersion, user: Any, *, rescreen: bool = True) -> Rescre
     version.published_by_id = getattr(user, "id", None)
     programme.current_version_id = version.id
     programme.current_version = version
-    db.session.flush()
+    _flush_rule_version()
     audit.record(
         "rule.publish",
         "rule_version",
         version.id,
         programme=programme.code,
         number=version.number,
+        revision=reviewed,
         previous=previous.number if previous else None,
     )
     if not rescreen:
@@ -111,7 +184,7 @@ def discard(version: RuleVersion) -> None:
     if version.status != "draft":
         raise Conflict(_("Only a draft can be discarded."))
     version.status = "discarded"
-    db.session.flush()
+    _flush_rule_version()
     audit.record(
         "rule.discard", "rule_version", version.id, programme=version.programme.code, number=version.number
     )

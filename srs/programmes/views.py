@@ -15,7 +15,7 @@ from srs.agencies import services as agencies_services
 from srs.agencies.models import Agency
 from srs.core import audit
 from srs.core.access import roles_required
-from srs.core.errors import ValidationFailed
+from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.extensions import db
 from srs.programmes import editor, services, versions
@@ -88,6 +88,7 @@ def programmes():  # type: ignore[no-untyped-def]
         "programmes/programmes.html",
         programmes=items,
         drafts={p.id: versions.draft_of(p) for p in items},
+        can_edit_rules=versions.can_edit_rules,
         kinds=KIND_LABELS,
         form=ImportForm(),
     )
@@ -193,6 +194,8 @@ def _editor_page(
 @roles_required("admin", "supervisor")
 def rule_editor(programme_id: int):  # type: ignore[no-untyped-def]
     programme = db.get_or_404(Programme, programme_id)
+    if not versions.can_edit_rules(current_user, programme):
+        abort(403)  # a supervisor drafts for the countries they cover only (the history stays readable)
     draft = versions.draft_of(programme)
     source_version = draft or programme.current_version
     if request.method == "GET":
@@ -232,7 +235,17 @@ def _draft_or_404(programme: Programme, version_id: int) -> RuleVersion:
 def publish(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
     programme = db.get_or_404(Programme, programme_id)
     version = _draft_or_404(programme, version_id)
-    run = versions.publish(version, current_user)
+    try:
+        # The hidden field carries the revision whose simulation the admin had on the page.
+        run = versions.publish(version, current_user, request.form.get("revision"))
+    except (Conflict, ValidationFailed) as exc:
+        db.session.rollback()
+        flash(exc.detail, "error")
+        draft = versions.draft_of(programme)
+        tree = copy.deepcopy(draft.criteria) if draft else {"all": [dict(editor.BLANK_LEAF)]}
+        note = (draft.note if draft else "") or ""
+        source = (draft.source if draft else "") or ""
+        return _editor_page(programme, tree, {}, note, source, exc.status)
     flash(_("Version %(n)d is in force. Re-screening has started.", n=version.number), "success")
     return redirect(
         url_for("programmes.rescreen_page", run_id=run.id) if run else url_for("programmes.programmes")

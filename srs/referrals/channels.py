@@ -15,6 +15,8 @@ from typing import Any
 import requests
 from flask import current_app
 
+from srs.core import outbound
+
 
 class DeliveryError(Exception):
     """The channel did not take the message (non-2xx, timeout, SMTP refusal); it is retried."""
@@ -31,7 +33,12 @@ def verify(body: bytes, secret: str, header: str) -> bool:
 
 
 def post_webhook(url: str, secret: str, key: str, payload: dict[str, Any], timeout: float) -> int:
-    """POST the payload, signed; returns the status; raises DeliveryError unless 2xx."""
+    """POST the payload, signed, through the outbound guard; returns the status.
+
+    Raises DeliveryError unless 2xx: a network failure, an address the guard refuses (checked again
+    here, at send time, whatever was checked when the agency was saved) or a redirect, which is
+    never followed.
+    """
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     headers = {
         "Content-Type": "application/json",
@@ -40,9 +47,13 @@ def post_webhook(url: str, secret: str, key: str, payload: dict[str, Any], timeo
         "User-Agent": "SRS-referrals/1",
     }
     try:
-        response = requests.post(url, data=body, headers=headers, timeout=timeout)
+        response = outbound.post(url, data=body, headers=headers, timeout=timeout)
+    except outbound.OutboundRefused as exc:
+        raise DeliveryError(f"refused by the outbound guard: {exc.message}") from exc
     except requests.RequestException as exc:
         raise DeliveryError(f"webhook request failed: {type(exc).__name__}") from exc
+    if 300 <= response.status_code < 400:
+        raise DeliveryError(f"webhook answered {response.status_code} (redirects are not followed)")
     if not 200 <= response.status_code < 300:
         raise DeliveryError(f"webhook answered {response.status_code}")
     return response.status_code

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, SelectMultipleField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Optional
 
+from srs.core.lengths import MaxLength
 from srs.referrals.services import DECLINE_REASONS, OUTCOMES
 
 
@@ -14,16 +15,16 @@ class CreateReferralsForm(FlaskForm):
     client_id = HiddenField(validators=[DataRequired()])
     screening_id = HiddenField()
     programmes = SelectMultipleField(_l("Refer to"), coerce=int, choices=[], validate_choice=False)
-    note = TextAreaField(_l("Note for the agency"), validators=[Optional(), Length(max=2000)])
+    note = TextAreaField(_l("Note for the agency"), validators=[Optional(), MaxLength(2000)])
     consent = BooleanField(_l("The client agreed to share their data with these agencies"))
     consent_override_reason = TextAreaField(
-        _l("Supervisor's override: why refer without consent"), validators=[Optional(), Length(max=1000)]
+        _l("Supervisor's override: why refer without consent"), validators=[Optional(), MaxLength(1000)]
     )
 
 
 class _VersionedForm(FlaskForm):
     version = IntegerField(validators=[Optional()])
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+    note = TextAreaField(_l("Note"), validators=[Optional(), MaxLength(2000)])
 
 
 class AcceptForm(_VersionedForm):
@@ -47,7 +48,7 @@ class CompleteForm(_VersionedForm):
 
 
 class CancelForm(_VersionedForm):
-    reason = TextAreaField(_l("Reason for cancelling"), validators=[Optional(), Length(max=500)])
+    reason = TextAreaField(_l("Reason for cancelling"), validators=[Optional(), MaxLength(500)])
 
 
 class PlainForm(FlaskForm):

@@ -22,6 +22,7 @@ from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
 from srs.core.iso import iso
+from srs.core.lengths import check_long_text
 from srs.core.queue import enqueue_after_commit
 from srs.core.workdays import due_date, end_of_day
 from srs.extensions import db
@@ -254,6 +255,9 @@ def create_referrals(data: NewReferrals, user: Any) -> list[Referral]:
     note = (data.note or "").strip() or None
     if note and len(note) > 2000:
         raise ValidationFailed(_("The note is too long."), {"note": [_("At most 2000 characters.")]})
+    too_long: dict[str, list[str]] = {}
+    if not check_long_text(data.consent_override_reason, "consent_override_reason", too_long, 1000):
+        raise ValidationFailed(_("Please correct the marked fields."), too_long)
     override = _check_consent(client, user, data.consent_confirmed, data.consent_override_reason)
     screening = None
     if data.screening_id is not None:
@@ -414,6 +418,8 @@ def apply_action(referral: Referral, action: Action, user: Any) -> Referral:
         errors["outcome"] = [_("Choose successful or unsuccessful.")]
     if action.name == "cancel" and not (action.reason or "").strip():
         errors["reason"] = [_("Give a reason for cancelling.")]
+    elif action.name == "cancel":
+        check_long_text(action.reason, "reason", errors, 500)
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
 

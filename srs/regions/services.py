@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from srs.core import audit
+from srs.core.lengths import column_length
 from srs.extensions import db
 from srs.regions.models import Region
 
@@ -109,8 +110,12 @@ def import_csv(text: str) -> ImportResult:
             problems.append(_("the code %(code)s is already used", code=code))
         if not name:
             problems.append(_("the name is empty"))
+        elif len(name) > column_length(Region.name):
+            problems.append(_("the name has more than %(n)d characters", n=column_length(Region.name)))
         if not level:
             problems.append(_("the level is empty"))
+        elif len(level) > column_length(Region.level):
+            problems.append(_("the level has more than %(n)d characters", n=column_length(Region.level)))
         if not COUNTRY_PATTERN.match(country):
             problems.append(_("the country must be a two-letter code such as ID or VN"))
         if problems:

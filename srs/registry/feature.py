@@ -6,8 +6,8 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from srs.core.audit import mask_id_number
-from srs.core.wiring import Feature, HomeSection, NavEntry, SeedStep
-from srs.registry import region_copies, timeline, views
+from srs.core.wiring import Feature, HomeSection, NavEntry, PeriodicJob, SeedStep
+from srs.registry import jobs, region_copies, timeline, views
 from srs.registry.seed import seed_clients
 
 
@@ -28,6 +28,8 @@ FEATURE = Feature(
         HomeSection({"officer", "supervisor", "admin"}, "registry/_home.html", views.home_context, order=5),
     ),
     timeline_sources=(timeline.registry_timeline,),
+    # Uploaded import files older than SRS_IMPORT_FILE_RETENTION_DAYS are deleted (checked hourly).
+    periodic_jobs=(PeriodicJob(jobs.delete_expired_import_files, every=3600),),
     seed_steps=(SeedStep(30, seed_clients),),
     template_filters={"mask_id": mask_id_number},
     setup=_install_listeners,

@@ -219,14 +219,17 @@ class DuplicateCandidate(db.Model):
 class ImportBatch(db.Model):
     """One uploaded file of clients, imported by a background job; progress is read by the page.
 
-    The file itself is kept in the database so any worker, on any machine, can read it.
+    The file itself is kept in the database so any worker, on any machine, can read it, for
+    ``SRS_IMPORT_FILE_RETENTION_DAYS`` (then ``content`` is emptied and ``file_deleted_at`` set; the
+    batch and its results stay).
     """
 
     __tablename__ = "client_imports"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     filename: Mapped[str] = mapped_column(String(200))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    file_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -57,12 +57,15 @@ def _region_choices() -> list[tuple[str, str]]:
     return choices
 
 
-@bp.route("/")
+@bp.route("/", methods=["GET", "POST"])
 @roles_required(*READERS)
 def index():  # type: ignore[no-untyped-def]
-    page, per_page = page_args(strict=False)
-    q = request.args.get("q", "").strip()
-    region = request.args.get("region", "").strip()
+    # The search form posts its query, so an ID number or phone typed there never sits in a URL (the
+    # browser's history, a proxy's or the server's access log). ?q= still works for links.
+    source = request.form if request.method == "POST" else request.args
+    page, per_page = page_args(strict=False, source=source)
+    q = source.get("q", "").strip()
+    region = source.get("region", "").strip()
     try:
         result = search.search_clients(
             q, current_user, region_code=region or None, page=page, per_page=per_page

@@ -159,6 +159,15 @@ def test_api_inputs_never_answer_500(client: FlaskClient, api_token: Any, record
         failures,
         client,
         "post",
+        f"{api}/clients/search",
+        {"q": "siti"},
+        ["q", "region", "page", "per_page"],
+        officer,
+    )
+    _fuzz_body(
+        failures,
+        client,
+        "post",
         f"{api}/auth/token",
         {"username": "x", "password": "y"},
         ["username", "password"],

@@ -156,7 +156,9 @@ def test_publish_keeps_history_and_rescreens_with_a_real_worker(app, login_as):
     admin.post(f"/admin/programmes/{programme_id}/rules", data=editor_form("17", "70"))
     with app.app_context():
         draft_id = db.session.scalar(select(RuleVersion.id).where(RuleVersion.status == "draft"))
-    response = admin.post(f"/admin/programmes/{programme_id}/versions/{draft_id}/publish")
+    response = admin.post(
+        f"/admin/programmes/{programme_id}/versions/{draft_id}/publish", data={"revision": 1}
+    )
     assert response.status_code == 302 and "/admin/rescreens/" in response.headers["Location"]
     run_page = admin.get(response.headers["Location"]).get_data(as_text=True)
     assert "<progress" in run_page
