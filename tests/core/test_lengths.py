@@ -26,7 +26,8 @@ from srs.extensions import db
 from srs.referrals.models import Referral
 from srs.regions.models import Region
 from srs.registry.models import Client
-from tests.referrals.conftest import make_client, make_programme, make_referral, user
+from tests.factories import make_programme, refer, user
+from tests.referrals.conftest import make_client
 
 # ------------------------------------------------------------------ the helper and the guard
 
@@ -99,13 +100,13 @@ def records(app: Flask, demo: dict[str, Any]) -> dict[str, int]:
     with app.test_request_context():
         client = make_client()
         programme = make_programme()
-        pending = make_referral(make_client(name="Client pending"), programme)
-        delivered = make_referral(make_client(name="Client delivered"), programme)
+        pending = refer(make_client(full_name="Client pending"), programme)
+        delivered = refer(make_client(full_name="Client delivered"), programme)
         from srs.referrals.services import mark_delivered
 
         mark_delivered(delivered)
         case = case_services.open_case(client, user("officer.id1"))
-        closing = case_services.open_case(make_client(name="Client closing"), user("officer.id1"))
+        closing = case_services.open_case(make_client(full_name="Client closing"), user("officer.id1"))
         case_services.request_closure(closing, "goals_achieved", None, user("officer.id1"))
         ensure_categories()
         category = db.session.scalar(select(ComplaintCategory.id).order_by(ComplaintCategory.id))

@@ -11,16 +11,17 @@ from srs.core.transaction import commit
 from srs.extensions import db
 from srs.referrals.models import Delivery, OutboxMessage
 from tests.core.test_outbound import _Server
+from tests.factories import agency, refer
 
 from .agency_server import AgencyServer
-from .conftest import agency, make_referral, run_jobs
+from .conftest import run_jobs
 
 
 def _send_to(url: str) -> int:
     """A referral to BPJSTK, whose webhook address is ``url`` (written past the form, as old data)."""
     bpjstk = agency("BPJSTK")
     bpjstk.channel, bpjstk.webhook_url, bpjstk.webhook_secret = "webhook", url, "s" * 24
-    referral_id = make_referral().id
+    referral_id = refer().id
     commit()
     run_jobs()
     return referral_id
