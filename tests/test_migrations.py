@@ -47,3 +47,62 @@ def test_upgrade_from_empty_matches_models(tmp_path, empty_database_url, redis_u
             diff = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert diff == [], f"the migrations and the models disagree: {diff}"
+
+
+def test_0013_chains_the_entries_already_in_the_log(tmp_path, empty_database_url, redis_url):
+    """Entries written before the chain existed get their hashes in id order; the live verifier agrees."""
+    from datetime import UTC, datetime
+
+    from flask_migrate import upgrade
+
+    from srs.core.audit_chain import verify
+
+    config = make_config(tmp_path, SQLALCHEMY_DATABASE_URI=empty_database_url)
+    app = create_app(config)
+    with app.app_context():
+        upgrade(revision="0012_referral_summaries")
+        old = [
+            {"at": datetime(2026, 1, 5, 8, 30, 15, 123456, tzinfo=UTC), "action": "login", "details": "{}"},
+            {
+                "at": datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+                "action": "client.update",
+                "username": "officer.id1",
+                "object_type": "client",
+                "object_id": "12",
+                "ip_address": "10.0.0.7",
+                "details": '{"changes": {"phone": {"from": "0812", "to": "0813"}}, "version": 2, "ok": true}',
+            },
+            {
+                "at": datetime(2026, 1, 6, tzinfo=UTC),
+                "action": "client.read",
+                "details": '{"note": "Nguyễn"}',
+            },
+        ]
+        with db.engine.begin() as conn:
+            for row in old:
+                values = {"username": None, "object_type": None, "object_id": None, "ip_address": None, **row}
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_entries (at, user_id, username, action, object_type, object_id,"
+                        " ip_address, details) VALUES (:at, NULL, :username, :action, :object_type,"
+                        " :object_id, :ip_address, :details)"
+                    ),
+                    values,
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            report = verify(conn)
+            hashes = conn.execute(text("SELECT prev_hash, hash FROM audit_entries ORDER BY id")).all()
+            triggers = (
+                conn.execute(
+                    text("SELECT count(*) FROM pg_trigger WHERE tgname = 'audit_entries_append_only'")
+                ).scalar()
+                if conn.dialect.name == "postgresql"
+                else None
+            )
+        db.engine.dispose()
+    assert report.intact, report.problem
+    assert report.entries == 3
+    assert hashes[0][0] == "0" * 64 and hashes[1][0] == hashes[0][1] and hashes[2][0] == hashes[1][1]
+    if triggers is not None:
+        assert triggers == 1

@@ -11,6 +11,7 @@ from flask import current_app, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
+from srs.accounts import throttle
 from srs.accounts.models import REGIONAL_ROLES, ROLES, ApiToken, LoginSession, User
 from srs.accounts.passwords import (
     MIN_PASSWORD_LENGTH,
@@ -34,14 +35,42 @@ def find_user(username: str) -> User | None:
 
 def authenticate(username: str, password: str) -> User | None:
     """The active user whose password matches, or None; unknown names cost the same time."""
+    return _check_credentials(username, password)[0]
+
+
+def _check_credentials(username: str, password: str) -> tuple[User | None, User | None]:
+    """(the signed-in user or None, the account the name belongs to or None)."""
     user = find_user(username) if username else None
     if user is None:
         dummy_verify(password)
-        return None
+        return None, None
     if not verify_password(user.password_hash, password) or not user.active:
-        return None
+        return None, user
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    return user, user
+
+
+def sign_in(username: str, password: str, *, channel: str) -> User | None:
+    """Check a sign-in against the attempt budgets; the user, or None for a wrong name or password.
+
+    The attempt is counted before the password is checked and given back when it was right
+    (srs.accounts.throttle); raises TooManyAttempts when the budget is spent. A failure is written
+    to the audit log in its own transaction, so the refused request's rollback keeps it.
+    """
+    attempt = throttle.take_password_check(username, request.remote_addr, channel=channel)
+    user, account = _check_credentials(username, password)
+    if user is None:
+        audit.record_security(
+            "login.failed",
+            "user",
+            account.id if account is not None else None,
+            attempted_username=username.strip()[:80],
+            channel=channel,
+            reason="inactive" if account is not None and not account.active else "credentials",
+        )
+        return None
+    attempt.refund()
     return user
 
 
@@ -319,7 +348,14 @@ def end_all_sessions(user: User) -> None:
 def change_own_password(user: User, current: str, new: str, confirm: str) -> None:
     """The user sets a new password; other sessions and API tokens end, the one in use stays open."""
     errors: dict[str, list[str]] = {}
-    if not verify_password(user.password_hash, current):
+    # The current password is a password check like a sign-in: the same budget, counted first.
+    attempt = throttle.take_password_check(
+        user.username, request.remote_addr, channel="password_change", field_name="current_password"
+    )
+    if verify_password(user.password_hash, current):
+        attempt.refund()
+    else:
+        audit.record_security("password.check_failed", "user", user.id, user=user)
         errors["current_password"] = [_("This is not your current password.")]
     _check_password(new, errors)
     if "password" in errors:

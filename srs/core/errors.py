@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from srs.core import audit
 from srs.extensions import db
 
 
@@ -108,6 +109,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def handle_service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
         db.session.rollback()
+        audit.record_refusal(exc.status)
         if wants_problem_json():
             return problem(exc.status, str(exc.title), exc.detail, exc.errors)
         return _html_error(exc.status, exc.detail)
@@ -121,6 +123,7 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         if status >= 400:
             db.session.rollback()
+        audit.record_refusal(status)
         if wants_problem_json():
             detail = exc.description if status not in (404, 500) else None
             if status == 429:
