@@ -6,10 +6,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app, request
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from srs.accounts import throttle
 from srs.accounts.models import REGIONAL_ROLES, ROLES, ApiToken, LoginSession, User
@@ -20,9 +21,10 @@ from srs.accounts.passwords import (
     needs_rehash,
     verify_password,
 )
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.models import utcnow
+from srs.core.transaction import after_transaction
 from srs.extensions import db
 from srs.programmes.models import Agency
 from srs.regions.models import Region
@@ -94,8 +96,18 @@ def start_login_session(user: User) -> LoginSession:
     return login_session
 
 
+# "Last seen" and "last used" are written at most this often per session or token: a page load
+# that fetches ten resources costs no write, and the idle timeout is exact to this much.
+ACTIVITY_WRITE_INTERVAL = timedelta(minutes=1)
+
+
+def idle_limit() -> timedelta:
+    """How long a browser session may go unused before it ends (``SRS_SESSION_IDLE_MINUTES``)."""
+    return timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+
+
 def load_session_user(cookie_id: str) -> User | None:
-    """The user behind a session cookie, if that login session is still open."""
+    """The user behind a session cookie, if that login session is still open (and not idle)."""
     try:
         user_id_text, session_id = cookie_id.split(":", 1)
         user_id = int(user_id_text)
@@ -104,19 +116,42 @@ def load_session_user(cookie_id: str) -> User | None:
     if not session_id:
         return None
     login_session = db.session.get(LoginSession, session_id)
-    now = utcnow()
+    now = clock.now()
     if (
         login_session is None
         or login_session.user_id != user_id
         or login_session.revoked_at is not None
         or login_session.expires_at <= now
+        or login_session.last_seen_at + idle_limit() <= now
     ):
         return None
     user = db.session.get(User, user_id)
     if user is None or not user.active:
         return None
     user.current_session_id = session_id
+    if now - login_session.last_seen_at >= ACTIVITY_WRITE_INTERVAL:
+        _note_activity(LoginSession.__table__, LoginSession.last_seen_at, session_id, now)
     return user
+
+
+def _note_activity(table: Any, column: Any, key: Any, now: datetime) -> None:
+    """Write ``column`` = now once the request's transaction has ended, in a transaction of its own.
+
+    Its own transaction, so that a request answered with an error still counts as activity, and no
+    row lock is held while the request runs; the condition keeps parallel requests to one write.
+    """
+    threshold = now - ACTIVITY_WRITE_INTERVAL
+    statement = (
+        update(table)
+        .where(table.c.id == key, or_(column.is_(None), column < threshold))
+        .values({column.key: now})
+    )
+
+    def write() -> None:
+        with db.engine.begin() as conn:
+            conn.execute(statement)
+
+    after_transaction(write)
 
 
 def end_login_session(user: User) -> None:
@@ -166,13 +201,16 @@ def issue_token(user: User) -> IssuedToken:
 def user_for_token(token: str) -> User | None:
     """The active user behind an unexpired, unrevoked token, or None."""
     api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if api_token is None or api_token.revoked_at is not None or api_token.expires_at <= utcnow():
+    now = clock.now()
+    if api_token is None or api_token.revoked_at is not None or api_token.expires_at <= now:
         return None
     user = api_token.user
     if not user.active:
         return None
     user.current_session_id = None
     user.api_token_id = api_token.id  # type: ignore[attr-defined]
+    if api_token.last_used_at is None or now - api_token.last_used_at >= ACTIVITY_WRITE_INTERVAL:
+        _note_activity(ApiToken.__table__, ApiToken.last_used_at, api_token.id, now)
     return user
 
 
@@ -309,8 +347,8 @@ def set_locale(user: User, locale: str) -> None:
 
 
 def active_sessions(user: User) -> list[LoginSession]:
-    """The user's browser sessions that are still open, newest first."""
-    now = utcnow()
+    """The user's browser sessions that are still open (not ended, expired or idle), newest first."""
+    now = clock.now()
     return list(
         db.session.scalars(
             select(LoginSession)
@@ -318,6 +356,7 @@ def active_sessions(user: User) -> list[LoginSession]:
                 LoginSession.user_id == user.id,
                 LoginSession.revoked_at.is_(None),
                 LoginSession.expires_at > now,
+                LoginSession.last_seen_at > now - idle_limit(),
             )
             .order_by(LoginSession.created_at.desc())
         )
