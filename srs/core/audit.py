@@ -55,7 +55,7 @@ def scrub(value: Any, key: str | None = None) -> Any:
     return value
 
 
-_NUMBER_PUNCTUATION = re.compile(r"[\s.\-+/()]")
+_NUMBER_PUNCTUATION = re.compile(r"[\s\-+/()]")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -133,7 +133,7 @@ def record_list(
     ``ids`` are the records on the page (or in the file); ``query`` the filters and search terms as
     typed (numbers masked: an ID number typed into a search never enters the log in full).
     """
-    shown = [str(i) for i in ids]
+    shown = list(ids)
     return record(action, object_type, None, user=user, query=scrub_query(query), ids=shown, **details)
 
 
