@@ -88,6 +88,7 @@ def bench_single_client(app, runs: int = 200) -> dict[str, float]:
     from srs.extensions import db
     from srs.programmes import services
     from srs.programmes.fields import facts_for
+    from srs.programmes.screening import prepare, screen
     from srs.regions.models import Region
     from srs.registry.models import Client, Household, HouseholdMember
 
@@ -121,7 +122,7 @@ def bench_single_client(app, runs: int = 200) -> dict[str, float]:
 
         programmes = services.active_programmes("ID", date.today())
         assert len(programmes) == 30, len(programmes)
-        prepared = services.prepare(programmes)
+        prepared = prepare(programmes)
         evaluate, whole = [], []
         for _ in range(runs):
             db.session.expire_all()
@@ -135,7 +136,7 @@ def bench_single_client(app, runs: int = 200) -> dict[str, float]:
             db.session.expire_all()
             start = time.perf_counter()
             c = db.session.get(Client, client_id)
-            screening = services.screen(c, None, trigger="bench")
+            screening = screen(c, None, trigger="bench")
             whole.append((time.perf_counter() - start) * 1000)
             assert len(screening.results) == 30
             db.session.rollback()
@@ -168,10 +169,11 @@ def bench_simulation(app, n: int, python_limit: int | None) -> dict[str, float]:
     """Seconds for simulate() in SQL over ``n`` clients, and for the same comparison in Python."""
     from srs.accounts.models import User
     from srs.extensions import db
-    from srs.programmes import services
     from srs.programmes.fields import facts_for
     from srs.programmes.models import Programme
     from srs.programmes.rules import PreparedRule
+    from srs.programmes.simulation import simulate
+    from srs.programmes.versions import save_draft
     from srs.regions.models import Region
     from srs.registry.models import Client
 
@@ -194,11 +196,11 @@ def bench_simulation(app, n: int, python_limit: int | None) -> dict[str, float]:
         new_criteria = copy.deepcopy(current.criteria)
         new_criteria["all"][0]["value"] = [18, 70]
         admin = db.session.scalar(select(User).where(User.username == "admin"))
-        draft = services.save_draft(programme, new_criteria, admin, "bench: age limit 70")
+        draft = save_draft(programme, new_criteria, admin, "bench: age limit 70")
         db.session.commit()
 
         start = time.perf_counter()
-        result = services.simulate(draft, admin)
+        result = simulate(draft, admin)
         sql_seconds = time.perf_counter() - start
 
         # The same question answered in Python, client by client, with the same evaluator the

@@ -32,7 +32,7 @@ from srs.config import Config
 from srs.core.transaction import commit
 from srs.extensions import db
 from srs.regions.models import Region
-from srs.registry import jobs, services
+from srs.registry import duplicates, jobs, search, services
 from srs.registry.idnumbers import make_nik
 from srs.registry.importer import COLUMNS
 from srs.registry.models import Client, ImportBatch
@@ -240,12 +240,12 @@ def main() -> None:
             return fold_name(name[:i] + name[i + 1 :])  # one letter dropped, no diacritics
 
         # Warm the caches the way a working day would (the first searches after a restart are slower).
-        timed(lambda: services.search_clients(typo(rng.choice(names)), officer), args.warmup)
-        id_ms = timed(lambda: services.search_clients(rng.choice(ids), officer), 200)
-        direct_ms = timed(lambda: services._id_taken("nik", rng.choice(ids)), 200)
-        name_ms = timed(lambda: services.search_clients(typo(rng.choice(names)), officer), 100)
-        name_admin_ms = timed(lambda: services.search_clients(typo(rng.choice(names)), admin), 100)
-        matches = services.search_clients(typo(names[0]), officer).total
+        timed(lambda: search.search_clients(typo(rng.choice(names)), officer), args.warmup)
+        id_ms = timed(lambda: search.search_clients(rng.choice(ids), officer), 200)
+        direct_ms = timed(lambda: duplicates._id_taken("nik", rng.choice(ids)), 200)
+        name_ms = timed(lambda: search.search_clients(typo(rng.choice(names)), officer), 100)
+        name_admin_ms = timed(lambda: search.search_clients(typo(rng.choice(names)), admin), 100)
+        matches = search.search_clients(typo(names[0]), officer).total
     http = app.test_client()
     http.post("/login", data={"username": "officer.id1", "password": PASSWORD})
     page_ms = timed(lambda: http.get("/clients/", query_string={"q": typo(rng.choice(names))}), 50)

@@ -161,6 +161,8 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["number"] = lambda value: format_decimal(value) if value is not None else ""
     app.jinja_env.add_extension("jinja2.ext.i18n")
 
+    from srs.core.idempotency import form_field
     from srs.core.slots import render_slot
 
     app.jinja_env.globals["render_slot"] = render_slot
+    app.jinja_env.globals["idempotency_field"] = form_field

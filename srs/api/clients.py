@@ -13,6 +13,7 @@ from srs.api.helpers import iso, json_body
 from srs.api.openapi import (
     PAGE_PARAMETERS,
     add_paths,
+    idempotent_operation,
     json_request,
     json_response,
     page_of,
@@ -23,11 +24,13 @@ from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.audit import mask_id_number
 from srs.core.errors import problem
+from srs.core.idempotency import idempotent
 from srs.core.pagination import page_args
 from srs.extensions import db
-from srs.registry import services
+from srs.registry import duplicates, search, services
+from srs.registry.duplicates import DuplicateId
 from srs.registry.models import Client
-from srs.registry.services import DuplicateId, StaleVersion
+from srs.registry.services import StaleVersion
 
 
 def client_summary(client: Client) -> dict[str, Any]:
@@ -104,6 +107,7 @@ def _duplicate_conflict(exc: DuplicateId) -> Any:
 
 @bp.route("/clients", methods=["POST"])
 @roles_required("officer", "admin")
+@idempotent
 def create_client():  # type: ignore[no-untyped-def]
     body = json_body()
     try:
@@ -115,7 +119,7 @@ def create_client():  # type: ignore[no-untyped-def]
     payload = client_detail(client)
     payload["possible_duplicates"] = [
         {**client_summary(d.client), "reason": d.reason}
-        for d in services.visible_duplicates(registered.possible_duplicates, current_user)
+        for d in duplicates.visible_duplicates(registered.possible_duplicates, current_user)
     ]
     response = jsonify(payload)
     response.status_code = 201
@@ -127,7 +131,7 @@ def create_client():  # type: ignore[no-untyped-def]
 @roles_required("officer", "supervisor", "admin")
 def list_clients():  # type: ignore[no-untyped-def]
     page, per_page = page_args(strict=True)
-    result = services.search_clients(
+    result = search.search_clients(
         request.args.get("q"),
         current_user,
         region_code=request.args.get("region") or None,
@@ -247,18 +251,20 @@ _CLIENT_ID = [{"name": "client_id", "in": "path", "required": True, "schema": {"
 add_paths(
     {
         "/clients": {
-            "post": {
-                "summary": "Register a client (probable duplicates are listed, not refused)",
-                "requestBody": json_request(_CLIENT_INPUT),
-                "responses": {
-                    "201": {
-                        "description": "Registered; Location names the new client",
-                        "headers": {"Location": {"schema": {"type": "string"}}},
-                        "content": {"application/json": {"schema": ref("ClientCreated")}},
+            "post": idempotent_operation(
+                {
+                    "summary": "Register a client (probable duplicates are listed, not refused)",
+                    "requestBody": json_request(_CLIENT_INPUT),
+                    "responses": {
+                        "201": {
+                            "description": "Registered; Location names the new client",
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                            "content": {"application/json": {"schema": ref("ClientCreated")}},
+                        },
+                        **problem_responses(400, 401, 403, 409, 422),
                     },
-                    **problem_responses(400, 401, 403, 409, 422),
-                },
-            },
+                }
+            ),
             "get": {
                 "summary": "Search clients by ID number, phone or name (typo-tolerant), within scope",
                 "parameters": [

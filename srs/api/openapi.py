@@ -8,6 +8,7 @@ from flask import jsonify
 
 from srs.api import bp
 from srs.core.access import public
+from srs.core.idempotency import KEY_PATTERN as IDEMPOTENCY_KEY_PATTERN
 
 _PATHS: dict[str, dict[str, Any]] = {}
 _SCHEMAS: dict[str, dict[str, Any]] = {}
@@ -61,6 +62,52 @@ def page_of(item: dict[str, Any]) -> dict[str, Any]:
             "per_page": {"type": "integer"},
             "total": {"type": "integer"},
         },
+    }
+
+
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A key the caller makes for this one request (an offline device sends a UUID). "
+    "A later request by the same user with the same key and the same body gets the first answer again "
+    "(same status and body, header Idempotent-Replayed: true) and creates nothing; the same key with "
+    "another body is 422 with errors['Idempotency-Key']. Kept at least 30 days.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": IDEMPOTENCY_KEY_PATTERN},
+}
+_REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "description": "Present on an answer replayed for a repeated Idempotency-Key",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
+
+def idempotent_operation(operation: dict[str, Any]) -> dict[str, Any]:
+    """``operation`` documented as honouring ``Idempotency-Key`` (for endpoints with ``@idempotent``)."""
+    responses = dict(operation.get("responses", {}))
+    for code, response in list(responses.items()):
+        # 2xx, 409 and 422 answers are kept and replayed; others are not (srs/core/idempotency.py).
+        if code.startswith("2") or code in ("409", "422"):
+            responses[code] = {**response, "headers": {**response.get("headers", {}), **_REPLAYED_HEADER}}
+    if "409" in responses:
+        responses["409"] = {
+            **responses["409"],
+            "description": responses["409"]["description"]
+            + "; or a request with the same Idempotency-Key still in progress "
+            "(send it again to get its answer)",
+        }
+    if "422" in responses:
+        responses["422"] = {
+            **responses["422"],
+            "description": responses["422"]["description"]
+            + "; an Idempotency-Key that is malformed or was used with another body "
+            "(errors['Idempotency-Key'])",
+        }
+    return {
+        **operation,
+        "parameters": [*operation.get("parameters", []), IDEMPOTENCY_KEY_PARAMETER],
+        "responses": responses,
     }
 
 

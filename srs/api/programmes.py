@@ -10,12 +10,13 @@ from flask_login import current_user
 
 from srs.api import bp
 from srs.api.openapi import add_paths, json_response, problem_responses, ref
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.access import login_required, roles_required
 from srs.core.scope import get_in_scope_or_404, region_id_condition
 from srs.extensions import db
 from srs.programmes import services
 from srs.programmes.models import Programme, Screening
+from srs.programmes.screening import screen, screening_as_dict
 from srs.registry.models import Client
 
 
@@ -41,7 +42,7 @@ def programme_as_dict(programme: Programme, today: date) -> dict:
 @bp.route("/programmes")
 @login_required
 def list_programmes():  # type: ignore[no-untyped-def]
-    today = date.today()
+    today = clock.today()
     items = [
         programme_as_dict(p, today) for p in services.list_programmes(request.args.get("country") or None)
     ]
@@ -52,8 +53,8 @@ def list_programmes():  # type: ignore[no-untyped-def]
 @roles_required("officer", "admin")
 def create_screening(client_id: int):  # type: ignore[no-untyped-def]
     client = get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
-    screening = services.screen(client, current_user, trigger="api")
-    response = jsonify(services.screening_as_dict(screening, _locale()))
+    screening = screen(client, current_user, trigger="api")
+    response = jsonify(screening_as_dict(screening, _locale()))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_screening", screening_id=screening.id)
     return response
@@ -65,7 +66,7 @@ def get_screening(screening_id: int):  # type: ignore[no-untyped-def]
     screening = db.get_or_404(Screening, screening_id)
     get_in_scope_or_404(Client, screening.client_id, region_id_condition(Client.region_id))
     audit.record("screening.read", "client", screening.client_id, screening=screening.id)
-    return jsonify(services.screening_as_dict(screening, _locale()))
+    return jsonify(screening_as_dict(screening, _locale()))
 
 
 _REASON = {

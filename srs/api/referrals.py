@@ -14,6 +14,7 @@ from srs.api.helpers import json_body
 from srs.api.openapi import (
     PAGE_PARAMETERS,
     add_paths,
+    idempotent_operation,
     json_request,
     json_response,
     page_of,
@@ -23,9 +24,11 @@ from srs.api.openapi import (
 from srs.core import audit
 from srs.core.access import login_required, roles_required
 from srs.core.errors import NotFound, ValidationFailed
+from srs.core.idempotency import idempotent
 from srs.core.pagination import page_args, paginate
 from srs.extensions import db
 from srs.programmes.models import Programme
+from srs.referrals import overdue
 from srs.referrals import services as svc
 from srs.registry import services as registry_services
 
@@ -58,6 +61,7 @@ def _text(body: dict[str, Any], name: str) -> str | None:
 
 @bp.route("/referrals", methods=["POST"])
 @roles_required("officer", "supervisor")
+@idempotent
 def create_referral():  # type: ignore[no-untyped-def]
     body = json_body()
     client_id = _int_field(body, "client_id", True)
@@ -209,7 +213,13 @@ _REFERRAL = {
         "created_at": {"type": "string", "format": "date-time"},
         "delivered_at": {"type": ["string", "null"], "format": "date-time"},
         "due_at": {"type": ["string", "null"], "format": "date-time"},
-        "overdue": {"type": "boolean"},
+        "overdue": {"type": "boolean", "description": "Past its due time, of either overdue kind"},
+        "overdue_kind": {
+            "type": ["string", "null"],
+            "enum": [*overdue.KINDS, None],
+            "description": "awaiting_decision: no decision by the due time; not_completed: accepted and "
+            "not completed by the due time; null when not overdue",
+        },
         "escalated_at": {"type": ["string", "null"], "format": "date-time"},
         "delivery_failed": {"type": "boolean"},
         "decline_reason": {"type": ["string", "null"], "enum": [*svc.DECLINE_REASONS, None]},
@@ -253,28 +263,31 @@ def _action_doc(summary: str, role: str) -> dict[str, Any]:
 add_paths(
     {
         "/referrals": {
-            "post": {
-                "summary": "Refer a client to a programme",
-                "description": "Role: officer or supervisor. No consent to share -> 422 (a supervisor may "
-                "send consent_override_reason); an open referral of the client to the programme -> 409.",
-                "requestBody": json_request(
-                    {
-                        "type": "object",
-                        "required": ["client_id", "programme_code"],
-                        "properties": {
-                            "client_id": {"type": "integer"},
-                            "programme_code": {"type": "string"},
-                            "screening_id": {"type": "integer"},
-                            "note": {"type": "string"},
-                            "consent_override_reason": {"type": "string"},
-                        },
-                    }
-                ),
-                "responses": {
-                    "201": json_response("The referral, pending delivery", ref("Referral")),
-                    **problem_responses(400, 401, 403, 409, 422),
-                },
-            },
+            "post": idempotent_operation(
+                {
+                    "summary": "Refer a client to a programme",
+                    "description": "Role: officer or supervisor. No consent to share -> 422 (a supervisor "
+                    "may send consent_override_reason); an open referral of the client to the programme "
+                    "-> 409.",
+                    "requestBody": json_request(
+                        {
+                            "type": "object",
+                            "required": ["client_id", "programme_code"],
+                            "properties": {
+                                "client_id": {"type": "integer"},
+                                "programme_code": {"type": "string"},
+                                "screening_id": {"type": "integer"},
+                                "note": {"type": "string"},
+                                "consent_override_reason": {"type": "string"},
+                            },
+                        }
+                    ),
+                    "responses": {
+                        "201": json_response("The referral, pending delivery", ref("Referral")),
+                        **problem_responses(400, 401, 403, 409, 422),
+                    },
+                }
+            ),
             "get": {
                 "summary": "Referrals in the caller's scope",
                 "parameters": [

@@ -10,6 +10,7 @@ from srs.api.openapi import add_paths, json_response, problem_responses
 from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import NotFound, ValidationFailed
+from srs.referrals import overdue
 from srs.referrals.models import STATUSES
 from srs.reports import services
 from srs.reports.filters import FilterError
@@ -42,7 +43,10 @@ add_paths(
             "get": {
                 "summary": "Clients, screenings and referrals in the caller's regions",
                 "description": "Supervisors and admins. Referral figures count referrals created in the "
-                "period; `overdue` counts open referrals past their due time now. Default period: the "
+                "period; `overdue` counts open referrals past their due time now (whenever they were "
+                "made), and `overdue_by_kind` splits that total into the two overdue measures: "
+                "`awaiting_decision` (pending or delivered, no decision yet, due time passed) and "
+                "`not_completed` (accepted, not completed, due time passed). Default period: the "
                 "last twelve months.",
                 "tags": ["reports"],
                 "parameters": [
@@ -85,7 +89,28 @@ add_paths(
                                     "properties": {"female": _COUNTS, "male": _COUNTS},
                                 },
                                 "median_days_to_decision": {"type": ["number", "null"]},
-                                "overdue": {"type": "integer"},
+                                "overdue": {
+                                    "type": "integer",
+                                    "description": "Overdue referrals of either kind: the sum of "
+                                    "`overdue_by_kind`",
+                                },
+                                "overdue_by_kind": {
+                                    "type": "object",
+                                    "required": list(overdue.KINDS),
+                                    "properties": {
+                                        overdue.AWAITING_DECISION: {
+                                            "type": "integer",
+                                            "description": "Waiting for a decision past due: pending "
+                                            "or delivered, no decision, due time passed",
+                                        },
+                                        overdue.NOT_COMPLETED: {
+                                            "type": "integer",
+                                            "description": "Accepted but not completed past due: "
+                                            "accepted, no outcome yet, due time passed",
+                                        },
+                                    },
+                                    "additionalProperties": False,
+                                },
                                 "overdue_complaints": {"type": "integer"},
                                 "eligible_not_referred": {"type": "integer"},
                                 "share_successful": {"type": ["number", "null"]},

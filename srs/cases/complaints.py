@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, select
@@ -26,10 +25,9 @@ from srs.cases.models import (
     Complaint,
     ComplaintCategory,
 )
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
-from srs.core.models import utcnow
 from srs.core.scope import region_id_condition, region_in_scope
 from srs.core.workdays import due_date
 from srs.extensions import db
@@ -130,14 +128,6 @@ def complaint_scope() -> ColumnElement[bool]:
     return region_id_condition(Complaint.region_id)
 
 
-def today_local() -> date:
-    """Today in the offices' time zone (deadlines are whole local days)."""
-    from zoneinfo import ZoneInfo
-
-    tz = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "UTC") if has_app_context() else "UTC"
-    return datetime.now(ZoneInfo(tz)).date()
-
-
 @dataclass
 class ComplaintInput:
     channel: str | None
@@ -184,8 +174,8 @@ def create_complaint(data: ComplaintInput, by: User) -> Complaint:
         if region is None or not region_in_scope(region, by):
             errors["region_id"] = [_("Choose one of your regions.")]
             region = None
-    received = data.received_on or today_local()
-    if received > today_local():
+    received = data.received_on or clock.today()
+    if received > clock.today():
         errors["received_on"] = [_("The date cannot be in the future.")]
     if errors:
         raise ValidationFailed(_("The complaint is not complete."), errors)
@@ -253,7 +243,7 @@ def change_status(complaint: Complaint, status: str | None, text: str | None, by
             raise ValidationFailed(_("Say how it was resolved."), {"text": [_("Say how it was resolved.")]})
         complaint.resolution = text
     if status in ("resolved", "rejected"):
-        complaint.resolved_at = utcnow()
+        complaint.resolved_at = clock.now()
     old = complaint.status
     complaint.status = status
     audit.record("complaint.status", "complaint", complaint.id, old=old, new=status)
@@ -270,7 +260,7 @@ def record_followup(complaint: Complaint, kind: str | None, url: str, by: User) 
         raise Conflict(_("An anonymous complaint has no client to refer or correct."))
     complaint.followup_kind = kind
     complaint.followup_url = url[:300]
-    complaint.followup_at = utcnow()
+    complaint.followup_at = clock.now()
     audit.record("complaint.followup", "complaint", complaint.id, kind=kind, client_id=complaint.client_id)
     return complaint
 
@@ -283,17 +273,17 @@ def complaints_query(status: str | None = None, overdue: bool = False) -> Select
     elif status == "open":
         stmt = stmt.where(Complaint.status.in_(COMPLAINT_OPEN_STATUSES))
     if overdue:
-        stmt = stmt.where(Complaint.status.in_(COMPLAINT_OPEN_STATUSES), Complaint.due_on < today_local())
+        stmt = stmt.where(Complaint.status.in_(COMPLAINT_OPEN_STATUSES), Complaint.due_on < clock.today())
     return stmt.order_by(Complaint.due_on, Complaint.id)
 
 
 def is_overdue(complaint: Complaint, today: date | None = None) -> bool:
-    return complaint.status in COMPLAINT_OPEN_STATUSES and complaint.due_on < (today or today_local())
+    return complaint.status in COMPLAINT_OPEN_STATUSES and complaint.due_on < (today or clock.today())
 
 
 def escalate_overdue(today: date | None = None) -> list[int]:
     """Mark open complaints past their due date as escalated, once each, with an audit entry."""
-    today = today or today_local()
+    today = today or clock.today()
     overdue = db.session.scalars(
         select(Complaint)
         .where(
@@ -303,7 +293,7 @@ def escalate_overdue(today: date | None = None) -> list[int]:
         )
         .with_for_update(skip_locked=True)
     ).all()
-    now = utcnow()
+    now = clock.now()
     for complaint in overdue:
         complaint.escalated_at = now
         audit.record(

@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from srs.cases import complaints as complaint_service
 from srs.cases import services
 from srs.cases.models import COMPLAINT_OPEN_STATUSES, Case, CaseNote, Complaint, FollowUpTask
+from srs.core import clock
 from srs.core.home import register_admin_link, register_home_section, register_nav
 from srs.core.pagination import Page
 from srs.core.periodic import register_periodic
@@ -25,7 +25,7 @@ ESCALATION_EVERY_SECONDS = 3600
 
 def _home_tasks(user: Any) -> dict[str, Any]:
     stmt = services.task_list_query(user)
-    today = complaint_service.today_local()
+    today = clock.today()
     tasks = list(db.session.scalars(stmt.limit(10)))
     overdue = db.session.scalar(
         select(func.count()).select_from(stmt.where(FollowUpTask.due_on < today).order_by(None).subquery())
@@ -52,7 +52,7 @@ def _home_supervisor(user: Any) -> dict[str, Any]:
         .select_from(Complaint)
         .where(
             Complaint.status.in_(COMPLAINT_OPEN_STATUSES),
-            Complaint.due_on < complaint_service.today_local(),
+            Complaint.due_on < clock.today(),
             region_id_condition(Complaint.region_id, user),
         )
     ).one()
@@ -66,7 +66,7 @@ def case_panel(client: Any) -> dict[str, Any]:
     if not current_user.is_authenticated or current_user.role not in ("officer", "supervisor", "admin"):
         return {"visible": False}
     case = services.case_for_client(client)
-    today = complaint_service.today_local()
+    today = clock.today()
     open_tasks = overdue = goals = 0
     if case is not None:
         open_tasks = sum(1 for t in case.tasks if t.done_at is None)

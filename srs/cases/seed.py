@@ -14,6 +14,7 @@ from srs.accounts.models import User
 from srs.cases import complaints as complaint_service
 from srs.cases import services
 from srs.cases.models import Complaint
+from srs.core import clock
 from srs.extensions import db
 from srs.registry.models import Client
 
@@ -30,7 +31,7 @@ def seed_cases(password: str) -> list[str]:
     officers = list(db.session.scalars(select(User).where(User.role == "officer", User.active.is_(True))))
     if not clients or not officers:
         return ["Cases: no demo clients yet, nothing to add."]
-    today = complaint_service.today_local()
+    today = clock.today()
     opened = 0
     chosen = []
     for client in clients:

@@ -23,10 +23,9 @@ from srs.cases.models import (
     FollowUpTask,
     PlanGoal,
 )
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
-from srs.core.models import utcnow
 from srs.core.scope import region_id_condition, region_in_scope
 from srs.extensions import db
 from srs.registry.models import Client
@@ -140,7 +139,7 @@ def add_task(case: Case, data: TaskInput, by: User) -> FollowUpTask:
 def complete_task(task: FollowUpTask, by: User) -> FollowUpTask:
     """Mark a task done (a second time changes nothing)."""
     if task.done_at is None:
-        task.done_at = utcnow()
+        task.done_at = clock.now()
         audit.record("case.task_done", "case", task.case_id, task_id=task.id)
     return task
 
@@ -201,7 +200,7 @@ def request_closure(case: Case, reason: str | None, note: str | None, by: User) 
         )
     case.closure_reason = reason
     case.closure_note = (note or "").strip() or None
-    case.closure_requested_at = utcnow()
+    case.closure_requested_at = clock.now()
     case.closure_requested_by_id = by.id
     audit.record("case.closure_requested", "case", case.id, reason=reason)
     return case
@@ -215,7 +214,7 @@ def decide_closure(case: Case, approve: bool, note: str | None, by: User) -> Cas
         raise Conflict(_("No closure is waiting for approval."))
     if approve:
         case.status = "closed"
-        case.closed_at = utcnow()
+        case.closed_at = clock.now()
         case.closed_by_id = by.id
         audit.record("case.closed", "case", case.id, reason=case.closure_reason)
     else:

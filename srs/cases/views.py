@@ -25,7 +25,7 @@ from srs.cases.models import (
     FollowUpTask,
     PlanGoal,
 )
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
@@ -46,7 +46,7 @@ def _parse_date(raw: str | None, field: str, errors: dict[str, list[str]]) -> da
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        return clock.parse_date(raw)
     except ValueError:
         errors[field] = [_("%(value)s is not a date (use YYYY-MM-DD).", value=raw[:40])]
         return None
@@ -82,7 +82,7 @@ def _case_page(
             closure_reasons=CLOSURE_REASONS,
             goal_kinds=GOAL_KINDS,
             goal_statuses=GOAL_STATUSES,
-            today=complaint_service.today_local(),
+            today=clock.today(),
             profile_url=client_profile_url(client.id),
         ),
         status,
@@ -153,7 +153,7 @@ def my_tasks():  # type: ignore[no-untyped-def]
     page, per_page = page_args(strict=False)
     result = paginate(services.task_list_query(current_user), page, per_page)
     audit.record_list("task.list", "task", [t.id for t in result.items], page=result.page, total=result.total)
-    return render_template("cases/tasks.html", page=result, today=complaint_service.today_local())
+    return render_template("cases/tasks.html", page=result, today=clock.today())
 
 
 @bp.route("/client/<int:client_id>", methods=["GET", "POST"])
@@ -350,7 +350,7 @@ def list_complaints():  # type: ignore[no-untyped-def]
         overdue=overdue,
         q=q,
         statuses=COMPLAINT_STATUSES,
-        today=complaint_service.today_local(),
+        today=clock.today(),
     )
 
 
@@ -436,7 +436,7 @@ def new_complaint():  # type: ignore[no-untyped-def]
             channels=COMPLAINT_CHANNELS,
             errors=errors,
             values=request.form,
-            today=complaint_service.today_local(),
+            today=clock.today(),
         ),
         422 if errors else 200,
     )

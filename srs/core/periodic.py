@@ -6,12 +6,13 @@ with several workers each periodic job is enqueued once per period.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
+
+from srs.core import clock
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def register_periodic(func: str, every_seconds: int) -> None:
 
 def enqueue_due(connection: Redis, queue: Queue, now: float | None = None) -> list[str]:
     """Enqueue each periodic job whose period has started and that nobody enqueued for it yet."""
-    now = now if now is not None else time.time()
+    now = now if now is not None else clock.now().timestamp()
     enqueued = []
     for job in PERIODIC_JOBS:
         period = int(now // job.every_seconds)

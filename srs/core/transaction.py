@@ -38,6 +38,12 @@ def commit() -> None:
     _run_after_commit()
 
 
+def rollback() -> None:
+    """Roll back now and forget what waited for a commit (the work it belonged to is undone)."""
+    db.session.rollback()
+    g.pop("srs_after_commit", None)
+
+
 def _run_after_commit() -> None:
     callbacks = g.pop("srs_after_commit", [])
     for callback in callbacks:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, jsonify, render_template, request
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from sqlalchemy import text
 
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.access import public, roles_required
 from srs.core.pagination import page_args, paginate
 from srs.core.redis import get_redis
@@ -43,11 +42,11 @@ def _local_day_start(value: str, errors: dict[str, str], name: str) -> datetime 
     if not value:
         return None
     try:
-        day = date.fromisoformat(value)
+        day = clock.parse_date(value)
     except ValueError:
         errors[name] = _("Type a date as YYYY-MM-DD, for example 2026-01-31.")
         return None
-    return datetime.combine(day, time.min, tzinfo=get_timezone()).astimezone(UTC)
+    return clock.local_midnight(day)
 
 
 @bp.route("/admin/audit")

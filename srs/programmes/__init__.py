@@ -13,12 +13,12 @@ def _screening_timeline(client: Any) -> list[Any]:
     from srs.accounts.models import User
     from srs.core.slots import TimelineItem
     from srs.extensions import db
-    from srs.programmes import services
+    from srs.programmes.screening import grouped, screenings_of
 
     items = []
-    for screening in services.screenings_of(client):
+    for screening in screenings_of(client):
         by = db.session.get(User, screening.screened_by_id) if screening.screened_by_id else None
-        counts = services.grouped(screening)
+        counts = grouped(screening)
         items.append(
             TimelineItem(
                 at=screening.screened_at,
@@ -45,13 +45,14 @@ def init_feature(app: Flask) -> None:
     """Register the programmes feature: pages, navigation, slots, timeline, home section, seed step."""
     from srs.core.home import register_admin_link, register_home_section, register_nav
     from srs.core.slots import register_slot, register_timeline_source
-    from srs.programmes import services, views
+    from srs.programmes import views
+    from srs.programmes.screening import grouped, latest_screening
     from srs.programmes.seed import seed_catalogue, seed_screenings
     from srs.seed import register_seed_step
 
     app.register_blueprint(views.bp)
-    app.jinja_env.globals["programme_latest_screening"] = services.latest_screening
-    app.jinja_env.globals["programme_counts"] = lambda s: {k: len(v) for k, v in services.grouped(s).items()}
+    app.jinja_env.globals["programme_latest_screening"] = latest_screening
+    app.jinja_env.globals["programme_counts"] = lambda s: {k: len(v) for k, v in grouped(s).items()}
     register_nav("programmes.programmes", _l("Programmes"), {"admin", "supervisor"}, order=50)
     register_admin_link("programmes.agencies", _l("Agencies"), order=30)
     register_admin_link("programmes.programmes", _l("Programmes and eligibility rules"), order=31)

@@ -6,11 +6,13 @@ from datetime import date
 
 from sqlalchemy import and_, select
 
-from srs.core.models import utcnow
+from srs.core import clock
 from srs.core.transaction import commit
 from srs.extensions import db
 from srs.programmes import services
 from srs.programmes.models import EligibilityNotice, RescreenRun, RuleVersion
+from srs.programmes.screening import prepare, screen
+from srs.programmes.simulation import _scope_clients, outcome_columns
 from srs.registry.models import Client
 
 BATCH = 200
@@ -18,10 +20,10 @@ BATCH = 200
 
 def affected_clients(version: RuleVersion, previous: RuleVersion | None, on: date) -> list[tuple[int, str]]:
     """(client id, outcome before) for clients whose outcome for this programme changes, found in SQL."""
-    old, new = services.outcome_columns(version, previous, on)
+    old, new = outcome_columns(version, previous, on)
     inner = (
         select(Client.id.label("id"), old.label("old"), new.label("new"))
-        .where(services._scope_clients(version.programme.country, None, everyone=True))
+        .where(_scope_clients(version.programme.country, None, everyone=True))
         .subquery()
     )
     rows = db.session.execute(
@@ -54,17 +56,17 @@ def rescreen(run_id: int) -> dict[str, int]:
         return {"screened": 0}
     version = run.rule_version
     programme = version.programme
-    today = date.today()
+    today = clock.today()
     affected = affected_clients(version, _previous(version), today)
     run.status, run.total, run.done, run.newly_eligible = "running", len(affected), 0, 0
     commit()
-    prepared = services.prepare(services.active_programmes(programme.country, today))
+    prepared = prepare(services.active_programmes(programme.country, today))
     for start in range(0, len(affected), BATCH):
         batch = affected[start : start + BATCH]
         before = dict(batch)
         clients = db.session.scalars(select(Client).where(Client.id.in_(list(before)))).all()
         for client in clients:
-            screening = services.screen(client, None, trigger="rescreen", prepared=prepared)
+            screening = screen(client, None, trigger="rescreen", prepared=prepared)
             for result in screening.results:
                 if (
                     result.programme_id == programme.id
@@ -93,6 +95,6 @@ def rescreen(run_id: int) -> dict[str, int]:
         run.done = min(start + BATCH, len(affected))
         commit()
     run.status = "done"
-    run.finished_at = utcnow()
+    run.finished_at = clock.now()
     commit()
     return {"screened": run.done, "newly_eligible": run.newly_eligible}

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from srs.core.models import UTCDateTime, utcnow
+from srs.core import clock
+from srs.core.models import UTCDateTime
 from srs.extensions import db
 
 DELIVERY_CHANNELS = ("inbox", "webhook", "email")
@@ -99,7 +100,7 @@ class RuleVersion(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -113,7 +114,7 @@ class Screening(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
-    screened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    screened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
     screened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     trigger: Mapped[str] = mapped_column(String(20), default="officer")  # officer | rescreen | api
 
@@ -153,7 +154,7 @@ class RescreenRun(db.Model):
     done: Mapped[int] = mapped_column(default=0)
     newly_eligible: Mapped[int] = mapped_column(default=0)
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     rule_version: Mapped[RuleVersion] = relationship()
@@ -172,7 +173,7 @@ class EligibilityNotice(db.Model):
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
     rule_version_id: Mapped[int] = mapped_column(ForeignKey("rule_versions.id"))
     screening_id: Mapped[int] = mapped_column(ForeignKey("screenings.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
     dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     programme: Mapped[Programme] = relationship()

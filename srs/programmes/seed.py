@@ -7,12 +7,12 @@ editor; each version records its source.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from srs.core.models import utcnow
+from srs.core import clock
 from srs.extensions import db
 from srs.programmes.models import Agency, Programme, RuleVersion, Screening
 from srs.programmes.rules import check
@@ -378,7 +378,8 @@ def seed_screenings(_password: str) -> list[str]:
     administrator, since no officer sat with these made-up people.
     """
     from srs.accounts.models import User
-    from srs.programmes.services import active_programmes, prepare, screen
+    from srs.programmes.screening import prepare, screen
+    from srs.programmes.services import active_programmes
     from srs.registry.models import Client
 
     admin = db.session.scalar(select(User).where(User.username == "admin"))
@@ -392,9 +393,9 @@ def seed_screenings(_password: str) -> list[str]:
     for client in clients:
         country = client.region.country
         if country not in prepared_by_country:
-            prepared_by_country[country] = prepare(active_programmes(country, date.today()))
+            prepared_by_country[country] = prepare(active_programmes(country, clock.today()))
         screening = screen(client, admin, trigger="seed", prepared=prepared_by_country[country])
         # Screened at the office on the day of registration (never later than now: a client registered
         # just now, such as a demo duplicate, is screened now).
-        screening.screened_at = min(client.created_at + timedelta(hours=1), utcnow())
+        screening.screened_at = min(client.created_at + timedelta(hours=1), clock.now())
     return [f"Screenings: {len(clients)} demo clients screened against every active programme."]

@@ -17,11 +17,14 @@ from srs.core.errors import ValidationFailed
 from srs.core.forms import apply_errors
 from srs.core.scope import get_in_scope_or_404, region_id_condition
 from srs.extensions import db
-from srs.programmes import editor, services
+from srs.programmes import editor, services, versions
 from srs.programmes.fields import OPERATOR_LABELS
 from srs.programmes.forms import KIND_LABELS, AgencyForm, EmptyForm, ImportForm, ProgrammeForm
 from srs.programmes.models import Agency, EligibilityNotice, Programme, RescreenRun, RuleVersion, Screening
 from srs.programmes.rules import describe
+from srs.programmes.screening import dismiss_notice as dismiss_eligibility_notice
+from srs.programmes.screening import grouped, newly_eligible_for, screen, screenings_of
+from srs.programmes.simulation import simulate
 from srs.registry.models import Client
 
 bp = Blueprint("programmes", __name__)
@@ -82,7 +85,7 @@ def programmes():  # type: ignore[no-untyped-def]
     return render_template(
         "programmes/programmes.html",
         programmes=items,
-        drafts={p.id: services.draft_of(p) for p in items},
+        drafts={p.id: versions.draft_of(p) for p in items},
         kinds=KIND_LABELS,
         form=ImportForm(),
     )
@@ -160,8 +163,8 @@ def _editor_page(
     source: str,
     status: int = 200,
 ):  # type: ignore[no-untyped-def]
-    draft = services.draft_of(programme)
-    simulation = services.simulate(draft, current_user) if draft is not None and not errors else None
+    draft = versions.draft_of(programme)
+    simulation = simulate(draft, current_user) if draft is not None and not errors else None
     return (
         render_template(
             "programmes/rule_editor.html",
@@ -186,7 +189,7 @@ def _editor_page(
 @roles_required("admin", "supervisor")
 def rule_editor(programme_id: int):  # type: ignore[no-untyped-def]
     programme = db.get_or_404(Programme, programme_id)
-    draft = services.draft_of(programme)
+    draft = versions.draft_of(programme)
     source_version = draft or programme.current_version
     if request.method == "GET":
         tree = (
@@ -204,7 +207,7 @@ def rule_editor(programme_id: int):  # type: ignore[no-untyped-def]
     if action != "save":
         return _editor_page(programme, editor.apply_action(tree, action), {}, note, source)
     try:
-        services.save_draft(programme, tree, current_user, note, source)
+        versions.save_draft(programme, tree, current_user, note, source)
     except ValidationFailed as exc:
         errors = {key.removeprefix("criteria."): msgs for key, msgs in exc.errors.items()}
         flash(_("The rule has errors; nothing was saved and the version in force stays."), "error")
@@ -225,7 +228,7 @@ def _draft_or_404(programme: Programme, version_id: int) -> RuleVersion:
 def publish(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
     programme = db.get_or_404(Programme, programme_id)
     version = _draft_or_404(programme, version_id)
-    run = services.publish(version, current_user)
+    run = versions.publish(version, current_user)
     flash(_("Version %(n)d is in force. Re-screening has started.", n=version.number), "success")
     return redirect(
         url_for("programmes.rescreen_page", run_id=run.id) if run else url_for("programmes.programmes")
@@ -236,7 +239,7 @@ def publish(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
 @roles_required("admin")
 def discard(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
     programme = db.get_or_404(Programme, programme_id)
-    services.discard(_draft_or_404(programme, version_id))
+    versions.discard(_draft_or_404(programme, version_id))
     flash(_("The draft was discarded; the version in force stays."), "success")
     return redirect(url_for("programmes.rule_editor", programme_id=programme.id))
 
@@ -245,7 +248,7 @@ def discard(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
 @roles_required("admin", "supervisor")
 def history(programme_id: int):  # type: ignore[no-untyped-def]
     programme = db.get_or_404(Programme, programme_id)
-    return render_template("programmes/history.html", programme=programme, rows=services.history(programme))
+    return render_template("programmes/history.html", programme=programme, rows=versions.history(programme))
 
 
 RESCREEN_STATUS_LABELS = {
@@ -331,7 +334,7 @@ def _client_or_404(client_id: int) -> Client:
 @roles_required("officer", "supervisor", "admin")
 def client_screening(client_id: int):  # type: ignore[no-untyped-def]
     client = _client_or_404(client_id)
-    screenings = services.screenings_of(client)
+    screenings = screenings_of(client)
     audit.record("screening.list", "client", client.id)
     return render_template(
         "programmes/client_screening.html", client=client, screenings=screenings, form=EmptyForm()
@@ -344,7 +347,7 @@ def screen_client(client_id: int):  # type: ignore[no-untyped-def]
     client = _client_or_404(client_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    screening = services.screen(client, current_user)
+    screening = screen(client, current_user)
     return redirect(url_for("programmes.screening_result", screening_id=screening.id))
 
 
@@ -358,7 +361,7 @@ def screening_result(screening_id: int):  # type: ignore[no-untyped-def]
         "programmes/screening_result.html",
         client=client,
         screening=screening,
-        groups=services.grouped(screening),
+        groups=grouped(screening),
         describe=describe,
     )
 
@@ -368,12 +371,12 @@ def screening_result(screening_id: int):  # type: ignore[no-untyped-def]
 def dismiss_notice(notice_id: int):  # type: ignore[no-untyped-def]
     notice = db.get_or_404(EligibilityNotice, notice_id)
     _client_or_404(notice.client_id)
-    services.dismiss_notice(notice)
+    dismiss_eligibility_notice(notice)
     return redirect(url_for("accounts.home"))
 
 
 def newly_eligible_context(user: Any) -> dict[str, Any]:
-    notices = services.newly_eligible_for(user)
+    notices = newly_eligible_for(user)
     clients = {
         c.id: c
         for c in db.session.scalars(select(Client).where(Client.id.in_({n.client_id for n in notices})))

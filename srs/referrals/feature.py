@@ -79,16 +79,18 @@ def _officer_home(user: Any) -> dict[str, Any]:
     from srs.referrals import services as svc
     from srs.referrals.views import _rows
 
-    return {"rows": _rows(svc.attention_for(user))}
+    return {"rows": _rows(svc.attention_for(user)), "overdue_by_kind": svc.overdue_counts(user)}
 
 
 def _supervisor_home(user: Any) -> dict[str, Any]:
     from srs.referrals import services as svc
 
-    overdue_count = db.session.scalar(
-        select(func.count()).select_from(svc.list_query(user, overdue=True).subquery())
-    )
-    return {"escalated": svc.escalated_for(user, limit=10), "overdue_count": overdue_count or 0}
+    by_kind = svc.overdue_counts(user)
+    return {
+        "escalated": svc.escalated_for(user, limit=10),
+        "overdue_count": sum(by_kind.values()),
+        "overdue_by_kind": by_kind,
+    }
 
 
 def _admin_home(user: Any) -> dict[str, Any]:
@@ -139,7 +141,7 @@ class ReferralUI:
 
 def init_feature(app: Flask) -> None:
     """Register everything the referrals feature adds to the app."""
-    from srs.referrals import seed, services, views
+    from srs.referrals import overdue, seed, services, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(views.admin_bp)
@@ -147,6 +149,9 @@ def init_feature(app: Flask) -> None:
     app.jinja_env.globals["referral_status_labels"] = services.STATUS_LABELS
     app.jinja_env.globals["referral_decline_reasons"] = services.DECLINE_REASONS
     app.jinja_env.globals["referral_outcomes"] = services.OUTCOMES
+    app.jinja_env.globals["referral_overdue_labels"] = overdue.LABELS
+    app.jinja_env.globals["referral_overdue_badges"] = overdue.BADGES
+    app.jinja_env.globals["referral_overdue_phrases"] = overdue.PHRASES
 
     register_nav("referrals.inbox", _l("Inbox"), {"agency_staff"}, order=10)
     register_nav("referrals.index", _l("Referrals"), {"officer", "supervisor", "admin"}, order=40)

@@ -24,8 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from srs.accounts.models import User
-from srs.core import audit
-from srs.core.models import utcnow
+from srs.core import audit, clock
 from srs.core.queue import get_queue
 from srs.core.redis import get_redis
 from srs.extensions import db
@@ -91,7 +90,7 @@ def relay(limit: int = 500) -> int:
         queue = get_queue()
         timeout = int(float(svc.setting("WEBHOOK_TIMEOUT_SECONDS", 10.0)) * 2 + 60)
         while True:
-            now = utcnow()
+            now = clock.now()
             stmt = (
                 select(OutboxMessage)
                 .where(OutboxMessage.status == "pending", OutboxMessage.available_at <= now)
@@ -159,7 +158,7 @@ def reconcile() -> int:
             StartedJobRegistry(queue=queue).cleanup()
         except RedisError:
             log.warning("Redis not answering; started-job cleanup skipped")
-    now = utcnow()
+    now = clock.now()
     cutoff = now - timedelta(seconds=float(svc.setting("STUCK_SECONDS", 300.0)))
     result = db.session.execute(
         update(OutboxMessage)
@@ -197,7 +196,7 @@ def deliver(outbox_id: int) -> str:
 
 
 def _claim(message_id: int) -> bool:
-    now = utcnow()
+    now = clock.now()
     result = db.session.execute(
         update(OutboxMessage)
         .where(
@@ -242,7 +241,7 @@ def _deliver(outbox_id: int) -> str:
     except channels.DeliveryError as exc:
         _record_failure(outbox_id, str(exc))
         return "failed attempt"
-    now = utcnow()
+    now = clock.now()
     db.session.add(
         Delivery(
             outbox_id=outbox_id,
@@ -304,7 +303,7 @@ def _apply_inbox(outbox_id: int, now: Any) -> str | None:
 
 def _deliver_inbox(outbox_id: int) -> str | None:
     """The in-SRS channel: claim, record and show in the agency's inbox in one transaction."""
-    outcome = _apply_inbox(outbox_id, utcnow())
+    outcome = _apply_inbox(outbox_id, clock.now())
     if outcome is None:
         db.session.rollback()
         return None
@@ -325,7 +324,7 @@ def deliver_many(outbox_ids: list[int]) -> int:
     its unique Delivery row); if anything in the batch goes wrong, the batch is rolled back and each
     message is delivered on its own.
     """
-    now = utcnow()
+    now = clock.now()
     try:
         claimed = db.session.execute(
             update(OutboxMessage)
@@ -387,7 +386,7 @@ def _record_failure(message_id: int, error: str) -> None:
         audit.record("referral.delivery_failed", "referral", message.referral_id, channel=message.channel)
     else:
         message.status = "pending"
-        message.available_at = utcnow() + timedelta(seconds=backoff_seconds(message.attempts))
+        message.available_at = clock.now() + timedelta(seconds=backoff_seconds(message.attempts))
     db.session.commit()
 
 
@@ -514,7 +513,7 @@ def webhook_referral(referral: Referral) -> dict[str, Any]:
 @_fresh_session
 def check_deadlines() -> int:
     """Escalate each overdue referral once: stamp escalated_at and notify agency and supervisors."""
-    now = utcnow()
+    now = clock.now()
     candidates = list(db.session.scalars(svc.escalation_due(now).limit(500)))
     escalated = 0
     for referral in candidates:

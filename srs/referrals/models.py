@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from srs.core.models import UTCDateTime, utcnow
+from srs.core import clock
+from srs.core.models import UTCDateTime
 from srs.extensions import db
 
 STATUSES = ("pending", "delivered", "accepted", "declined", "completed", "cancelled")
@@ -37,7 +38,7 @@ class Referral(db.Model):
     decline_reason: Mapped[str | None] = mapped_column(String(40))
     consent_override_reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -61,7 +62,7 @@ class ReferralEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(12))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
 
@@ -79,11 +80,11 @@ class OutboxMessage(db.Model):
     channel: Mapped[str] = mapped_column(String(12))  # inbox | webhook | email
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|enqueued|done|failed
     attempts: Mapped[int] = mapped_column(default=0)
-    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class Delivery(db.Model):
@@ -96,7 +97,7 @@ class Delivery(db.Model):
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(80))
     channel: Mapped[str] = mapped_column(String(12))
-    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     response_status: Mapped[int | None] = mapped_column()
 
     outbox: Mapped[OutboxMessage] = relationship()

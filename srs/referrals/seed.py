@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from srs.accounts.models import User
-from srs.core.models import utcnow
+from srs.core import clock
 from srs.core.workdays import due_date, end_of_day
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening
@@ -87,7 +87,7 @@ def seed_referrals(password: str) -> list[str]:
     )
     if not referrers or not clients or not programmes:
         return ["Referrals: skipped (no demo clients or programmes yet)"]
-    now = utcnow()
+    now = clock.now()
     timezone = current_app.config["BABEL_DEFAULT_TIMEZONE"]
     created = overdue = 0
     for index, client in enumerate(clients):
@@ -111,13 +111,14 @@ def seed_referrals(password: str) -> list[str]:
             referral.created_at = when
             agency = db.session.get(Programme, referral.programme_id).agency
             referral.due_at = end_of_day(
-                due_date(agency.country, when.date(), agency.response_days), timezone
+                due_date(agency.country, clock.local_date(when), agency.response_days), timezone
             )
             for event in referral.events:
                 event.at = when
             if fate == "pending":
                 continue
-            _deliver(referral, when + timedelta(hours=1))
+            # Delivered an hour later and decided days later, but never after now (no future times).
+            _deliver(referral, min(when + timedelta(hours=1), now))
             staff = staff_by_agency.get(agency.id)
             if fate == "delivered" or staff is None:
                 overdue += int(referral.due_at < now)
@@ -135,7 +136,7 @@ def seed_referrals(password: str) -> list[str]:
                     svc.apply_action(
                         referral, svc.Action("complete", outcome=outcome, note="Demo outcome"), staff
                     )
-            decided = when + timedelta(days=1 + created % 9)
+            decided = min(when + timedelta(days=1 + created % 9), now)
             referral.decided_at = decided
             if referral.closed_at is not None:
                 referral.closed_at = decided

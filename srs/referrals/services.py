@@ -18,15 +18,15 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.orm.exc import StaleDataError
 
 from srs.accounts.models import User
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
-from srs.core.models import utcnow
 from srs.core.queue import enqueue_after_commit
 from srs.core.scope import region_id_condition
 from srs.core.workdays import due_date, end_of_day
 from srs.extensions import db
 from srs.programmes.models import Agency, Programme, Screening
+from srs.referrals import overdue as overdue_measures
 from srs.referrals.models import OPEN_STATUSES, OutboxMessage, Referral, ReferralEvent
 from srs.registry.models import Client
 
@@ -120,9 +120,12 @@ def list_query(
     status: str | None = None,
     programme_code: str | None = None,
     attention: bool = False,
-    overdue: bool = False,
+    overdue: bool | str | None = False,
 ) -> Any:
-    """Referrals in ``user``'s scope, newest first, with the optional filters."""
+    """Referrals in ``user``'s scope, newest first, with the optional filters.
+
+    ``overdue``: True or "any" for overdue of either kind, a kind (``overdue.KINDS``) for that one.
+    """
     stmt = select(Referral).where(scope_condition(user))
     if status:
         stmt = stmt.where(Referral.status == status)
@@ -133,22 +136,18 @@ def list_query(
     if attention:
         stmt = stmt.where(attention_condition())
     if overdue:
-        stmt = stmt.where(overdue_condition())
+        kind = overdue if overdue in overdue_measures.KINDS else None
+        stmt = stmt.where(overdue_measures.referral_condition(kind))
     return stmt.order_by(Referral.created_at.desc(), Referral.id.desc())
 
 
-def overdue_condition(now: datetime | None = None) -> ColumnElement[bool]:
-    """Waiting on the agency's decision past the due date."""
-    return and_(
-        Referral.status.in_(("pending", "delivered")),
-        Referral.due_at.is_not(None),
-        Referral.due_at < (now or utcnow()),
-    )
-
-
 def attention_condition() -> ColumnElement[bool]:
-    """What an officer should look at: declined, delivery failed, overdue."""
-    return or_(Referral.status == "declined", Referral.delivery_failed.is_(True), overdue_condition())
+    """What an officer should look at: declined, delivery failed, overdue (either kind)."""
+    return or_(
+        Referral.status == "declined",
+        Referral.delivery_failed.is_(True),
+        overdue_measures.referral_condition(),
+    )
 
 
 def attention_for(user: Any, limit: int = 20) -> list[Referral]:
@@ -162,30 +161,52 @@ def attention_for(user: Any, limit: int = 20) -> list[Referral]:
     return list(db.session.scalars(stmt))
 
 
-def inbox_counts(user: Any) -> dict[str, int]:
-    """Counts for an agency's inbox: what waits for a decision, what is accepted, what is overdue."""
+def overdue_counts(user: Any, now: datetime | None = None) -> dict[str, int]:
+    """Overdue referrals in ``user``'s scope per measure (``overdue.KINDS``), from one grouped count."""
+    rows = db.session.execute(
+        select(Referral.status, func.count())
+        .where(scope_condition(user), overdue_measures.referral_condition(now=now))
+        .group_by(Referral.status)
+    )
+    return overdue_measures.by_kind((status, n) for status, n in rows)
+
+
+def inbox_counts(user: Any) -> dict[str, Any]:
+    """Counts for an agency's inbox: what waits for a decision, what is accepted, what is overdue
+    (``overdue``: the total; ``overdue_by_kind``: per measure)."""
     base = select(func.count(Referral.id)).where(scope_condition(user))
+    by_kind = overdue_counts(user)
     return {
         "new": db.session.scalar(base.where(Referral.status == "delivered")) or 0,
         "accepted": db.session.scalar(base.where(Referral.status == "accepted")) or 0,
-        "overdue": db.session.scalar(base.where(overdue_condition())) or 0,
+        "overdue": sum(by_kind.values()),
+        "overdue_by_kind": by_kind,
     }
 
 
 def escalated_for(user: Any, limit: int = 50) -> list[Referral]:
-    """Escalated referrals still waiting on the agency, in the supervisor's regions."""
+    """Escalated referrals still waiting on the agency's decision, in the supervisor's regions."""
     stmt = (
         select(Referral)
-        .where(scope_condition(user), Referral.escalated_at.is_not(None), overdue_condition())
+        .where(
+            scope_condition(user),
+            Referral.escalated_at.is_not(None),
+            overdue_measures.referral_condition(overdue_measures.AWAITING_DECISION),
+        )
         .order_by(Referral.due_at)
         .limit(limit)
     )
     return list(db.session.scalars(stmt))
 
 
+def overdue_kind(referral: Referral) -> str | None:
+    """The overdue measure ``referral`` counts in now (None: not overdue)."""
+    return overdue_measures.kind_of_referral(referral)
+
+
 def is_overdue(referral: Referral) -> bool:
-    due = referral.due_at
-    return bool(referral.status in ("pending", "delivered") and due is not None and due < utcnow())
+    """Overdue of either kind now."""
+    return overdue_kind(referral) is not None
 
 
 # ---------------------------------------------------------------- creation
@@ -305,7 +326,7 @@ def _add_referral(
     user: Any,
 ) -> Referral:
     agency = programme.agency
-    now = utcnow()
+    now = clock.now()
     timezone = current_app.config["BABEL_DEFAULT_TIMEZONE"]
     local_day = now.astimezone(end_of_day(now.date(), timezone).tzinfo).date()
     due = end_of_day(due_date(agency.country, local_day, agency.response_days), timezone)
@@ -399,7 +420,7 @@ def apply_action(referral: Referral, action: Action, user: Any) -> Referral:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
 
     with db.session.no_autoflush:
-        now = utcnow()
+        now = clock.now()
         referral.status = target
         event_note = note
         if action.name == "decline":
@@ -449,7 +470,7 @@ def retry_delivery(referral: Referral, user: Any) -> int:
     )
     if not messages:
         raise Conflict(_("No failed delivery to retry for this referral."))
-    now = utcnow()
+    now = clock.now()
     for message in messages:
         message.status = "pending"
         message.attempts = 0
@@ -510,6 +531,7 @@ def to_dict(referral: Referral, with_history: bool = True) -> dict[str, Any]:
         "delivered_at": iso(referral.delivered_at),
         "due_at": iso(referral.due_at),
         "overdue": is_overdue(referral),
+        "overdue_kind": overdue_kind(referral),
         "escalated_at": iso(referral.escalated_at),
         "delivery_failed": referral.delivery_failed,
         "decline_reason": referral.decline_reason,
@@ -526,7 +548,7 @@ def mark_delivered(referral: Referral, now: datetime | None = None) -> bool:
     """Pending -> delivered (the agency's inbox shows it); False when it is no longer pending."""
     if referral.status != "pending":
         return False
-    when = now or utcnow()
+    when = now or clock.now()
     referral.status = "delivered"
     referral.delivered_at = when
     # Added by id, not through referral.events, which would load the whole history first.
@@ -535,8 +557,12 @@ def mark_delivered(referral: Referral, now: datetime | None = None) -> bool:
 
 
 def escalation_due(now: datetime | None = None) -> Any:
-    """Overdue referrals not yet escalated."""
-    return select(Referral).where(overdue_condition(now), Referral.escalated_at.is_(None))
+    """Referrals waiting for a decision past due, not yet escalated (the escalation asks the agency
+    for its decision; an accepted referral not completed is shown, not escalated)."""
+    return select(Referral).where(
+        overdue_measures.referral_condition(overdue_measures.AWAITING_DECISION, now),
+        Referral.escalated_at.is_(None),
+    )
 
 
 def env_setting(name: str, default: int | float) -> Any:

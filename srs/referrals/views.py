@@ -18,6 +18,7 @@ from srs.core import audit
 from srs.core.access import login_required, roles_required
 from srs.core.errors import NotFound, ServiceError
 from srs.core.forms import apply_errors
+from srs.core.idempotency import idempotent_form
 from srs.core.ids import parse_id
 from srs.core.pagination import page_args, paginate
 from srs.core.queue import get_queue
@@ -25,6 +26,7 @@ from srs.core.redis import get_redis
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening
 from srs.referrals import channels
+from srs.referrals import overdue as overdue_measures
 from srs.referrals import services as svc
 from srs.referrals.forms import (
     AcceptForm,
@@ -87,6 +89,7 @@ def _client_in_scope(client_id: Any) -> Client:
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("officer", "supervisor")
+@idempotent_form
 def new():  # type: ignore[no-untyped-def]
     """The referral form on its own page (the screening result shows the same form in its slot)."""
     form = CreateReferralsForm()
@@ -145,7 +148,7 @@ def index():  # type: ignore[no-untyped-def]
         status = None
     programme = request.args.get("programme") or None
     attention = request.args.get("attention") == "1"
-    overdue = request.args.get("overdue") == "1"
+    overdue = overdue_measures.parse_filter(request.args.get("overdue"))
     stmt = svc.list_query(current_user, status, programme, attention, overdue)
     if request.args.get("client_id"):
         # A client id that names no record (0, text, too large) lists nothing rather than everything.
@@ -162,7 +165,7 @@ def index():  # type: ignore[no-untyped-def]
             "status": status or "",
             "programme": programme or "",
             "attention": attention,
-            "overdue": overdue,
+            "overdue": request.args.get("overdue") if overdue else "",
         },
         programmes=_programme_choices(),
     )
@@ -176,7 +179,7 @@ def inbox():  # type: ignore[no-untyped-def]
     if status not in svc.STATUS_LABELS and status != "all":
         status = "delivered"
     programme = request.args.get("programme") or None
-    overdue = request.args.get("overdue") == "1"
+    overdue = overdue_measures.parse_filter(request.args.get("overdue"))
     stmt = svc.list_query(current_user, None if status == "all" else status, programme, overdue=overdue)
     result = paginate(stmt, page, per_page)
     _audit_list("referral.inbox", result, status=status, programme=programme, overdue=overdue)
@@ -185,7 +188,11 @@ def inbox():  # type: ignore[no-untyped-def]
         page=result,
         rows=_rows(result.items),
         counts=svc.inbox_counts(current_user),
-        filters={"status": status, "programme": programme or "", "overdue": overdue},
+        filters={
+            "status": status,
+            "programme": programme or "",
+            "overdue": request.args.get("overdue") if overdue else "",
+        },
         programmes=_programme_choices(),
     )
 
@@ -193,11 +200,23 @@ def inbox():  # type: ignore[no-untyped-def]
 @bp.route("/overdue")
 @roles_required("supervisor", "admin")
 def overdue():  # type: ignore[no-untyped-def]
+    """Overdue referrals in scope, both measures or one (``?kind=``), most overdue first."""
     page, per_page = page_args(strict=False)
-    stmt = svc.list_query(current_user, overdue=True)
+    kind = request.args.get("kind")
+    if kind not in overdue_measures.KINDS:
+        kind = None
+    stmt = svc.list_query(current_user, overdue=kind or "any")
+    # Most overdue first; the id keeps pages stable between equal due times.
+    stmt = stmt.order_by(None).order_by(Referral.due_at, Referral.id)
     result = paginate(stmt, page, per_page)
-    _audit_list("referral.list", result, overdue=True)
-    return render_template("referrals/overdue.html", page=result, rows=_rows(result.items))
+    _audit_list("referral.list", result, overdue=kind or "any")
+    return render_template(
+        "referrals/overdue.html",
+        page=result,
+        rows=_rows(result.items),
+        kind=kind,
+        counts=svc.overdue_counts(current_user),
+    )
 
 
 def _audit_list(action: str, result: Any, **query: Any) -> None:
@@ -239,7 +258,7 @@ def _rows(referrals: list[Referral]) -> list[dict[str, Any]]:
             "referral": r,
             "programme": programmes.get(r.programme_id),
             "client": clients.get(r.client_id),
-            "overdue": svc.is_overdue(r),
+            "overdue": svc.overdue_kind(r),
         }
         for r in referrals
     ]
@@ -283,7 +302,7 @@ def _render_detail(referral: Referral, forms: dict[str, Any] | None = None, stat
         allowed=allowed,
         forms=all_forms,
         failed=failed,
-        overdue=svc.is_overdue(referral),
+        overdue=svc.overdue_kind(referral),
         retry_form=PlainForm(),
     ), status
 

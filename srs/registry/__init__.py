@@ -12,7 +12,7 @@ def init_feature(app: Flask) -> None:
     from srs.core.audit import mask_id_number
     from srs.core.home import register_home_section, register_nav
     from srs.core.slots import register_timeline_source
-    from srs.registry import services, views
+    from srs.registry import timeline, views
     from srs.registry.seed import seed_clients
     from srs.seed import register_seed_step
 
@@ -24,5 +24,5 @@ def init_feature(app: Flask) -> None:
     register_home_section(
         {"officer", "supervisor", "admin"}, "registry/_home.html", views.home_context, order=5
     )
-    register_timeline_source(services.registry_timeline)
+    register_timeline_source(timeline.registry_timeline)
     register_seed_step(30, seed_clients)

@@ -26,8 +26,8 @@ from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
 from srs.core.scope import region_id_condition
 from srs.extensions import db
+from srs.registry.members import _RECORD_FACTS, _relationship, remove_household_member
 from srs.registry.models import Client, Household, HouseholdMember
-from srs.registry.services import _RECORD_FACTS, _relationship, remove_household_member
 from srs.registry.validation import _Errors
 
 # What the old head becomes to the new head, by what the new head was to the old head.

@@ -20,8 +20,9 @@ from flask_babel import gettext as _
 from sqlalchemy import JSON, Date, Integer, String, and_, any_, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from srs.core import clock
 from srs.core.errors import ValidationFailed
-from srs.core.models import AuditEntry, utcnow
+from srs.core.models import AuditEntry
 from srs.core.scope import region_in_scope
 from srs.extensions import db
 from srs.regions.models import Region
@@ -356,7 +357,7 @@ def _import_chunk(
         else:
             known_without_id.add((cleaned["name_key"], cleaned["date_of_birth"], cleaned["region_id"]))
         values = {k: v for k, v in cleaned.items() if k != "region"}
-        now = utcnow()
+        now = clock.now()
         values.update(
             created_by_id=user.id,
             consent_recorded_by_id=user.id if values["consent_given"] else None,
@@ -465,7 +466,7 @@ def _flag_chunk_duplicates(new_rows: list[dict[str, Any]], regions: _Regions) ->
     fresh = [(a, b, reason) for (a, b), reason in pairs.items() if (a, b) not in existing]
     if not fresh:
         return
-    now = utcnow()
+    now = clock.now()
     db.session.execute(
         insert(DuplicateCandidate),
         [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from srs.accounts.models import User
-from srs.core.models import utcnow
+from srs.core import clock
 from srs.core.transaction import commit
 from srs.extensions import db
 from srs.registry import importer
@@ -34,7 +34,7 @@ def import_clients(batch_id: int) -> dict[str, int]:
         return {}
     user = db.session.get(User, batch.uploaded_by_id)
     batch.status = "running"
-    batch.started_at = utcnow()
+    batch.started_at = clock.now()
     batch.total_rows = (
         importer.count_rows(batch.filename, batch.content) if not batch.total_rows else batch.total_rows
     )
@@ -47,10 +47,10 @@ def import_clients(batch_id: int) -> dict[str, int]:
         batch = db.session.get(ImportBatch, batch_id)
         batch.status = "failed"
         batch.failure = str(exc)[:2000]
-        batch.finished_at = utcnow()
+        batch.finished_at = clock.now()
         commit()
         raise
     batch.status = "done"
-    batch.finished_at = utcnow()
+    batch.finished_at = clock.now()
     commit()
     return {"imported": batch.imported, "skipped": len(batch.errors), "already": batch.already_registered}

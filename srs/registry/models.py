@@ -20,7 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from srs.core.models import UTCDateTime, utcnow
+from srs.core import clock
+from srs.core.models import UTCDateTime
 from srs.extensions import db
 from srs.regions.models import Region
 
@@ -40,7 +41,7 @@ class Household(db.Model):
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
     address: Mapped[str | None] = mapped_column(String(300))
     family_card_number: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     region: Mapped[Region] = relationship()
     members: Mapped[list[HouseholdMember]] = relationship(
@@ -118,8 +119,8 @@ class Client(db.Model):
     needs_review: Mapped[bool] = mapped_column(default=False, index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
     version: Mapped[int] = mapped_column(default=1)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
@@ -210,7 +211,7 @@ class DuplicateCandidate(db.Model):
     other_client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     reason: Mapped[str] = mapped_column(String(30))
     status: Mapped[str] = mapped_column(String(12), default="open")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -233,7 +234,7 @@ class ImportBatch(db.Model):
     filename: Mapped[str] = mapped_column(String(200))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(12), default="queued")

@@ -11,10 +11,10 @@ from faker import Faker
 from sqlalchemy import func, select
 
 from srs.accounts.models import User
-from srs.core.models import utcnow
+from srs.core import clock
 from srs.extensions import db
 from srs.regions.models import Region
-from srs.registry import services
+from srs.registry import members, services
 from srs.registry.idnumbers import make_nik, make_vn_pid
 from srs.registry.models import Client
 from srs.registry.normalise import parse_phone
@@ -92,7 +92,7 @@ def _person(fake: Faker, region: Region, rng: random.Random, serial: int) -> dic
         income = rng.randrange(15, 90) * 100_000
     if rng.random() < 0.06:
         id_type, number = "none", None
-    consent_day = date.today() - timedelta(days=rng.randrange(1, 300))
+    consent_day = clock.today() - timedelta(days=rng.randrange(1, 300))
     return {
         "id_type": id_type,
         "id_number": number,
@@ -154,7 +154,7 @@ def seed_clients(password: str) -> list[str]:
             client = services.register_client(data, user, source="seed").client
             # Registered over the last seven months, so the dashboard's monthly trend has a history
             # (the screenings and referrals of the demo follow each client's registration).
-            client.created_at = utcnow() - timedelta(days=1 + serial * 37 % 210, hours=serial % 9)
+            client.created_at = clock.now() - timedelta(days=1 + serial * 37 % 210, hours=serial % 9)
             village.append(client)
         # Households: groups of two or three neighbours, plus a child who is not a client.
         for start in range(0, len(village) - 3, 5):
@@ -163,11 +163,11 @@ def seed_clients(password: str) -> list[str]:
             for other in others:
                 relationship = _relationship(head, other, spouse_taken)
                 spouse_taken = spouse_taken or relationship == "spouse"
-                services.add_household_member(
+                members.add_household_member(
                     head, {"member_client_id": other.id, "relationship_to_head": relationship}, user
                 )
-            child_birth = date.today() - timedelta(days=rng.randrange(365 * 2, 365 * 15))
-            services.add_household_member(
+            child_birth = clock.today() - timedelta(days=rng.randrange(365 * 2, 365 * 15))
+            members.add_household_member(
                 head,
                 {
                     "full_name": (
@@ -196,6 +196,6 @@ def seed_clients(password: str) -> list[str]:
         data = services.client_input(original)
         data.update(id_type="none", id_number=None, full_name=original.full_name.upper(), phone=None)
         registered = services.register_client(data, user, source="seed")
-        registered.client.created_at = min(original.created_at + timedelta(days=20), utcnow())
+        registered.client.created_at = min(original.created_at + timedelta(days=20), clock.now())
         duplicates += bool(registered.possible_duplicates)
     return [f"Clients: {len(created)} registered, {duplicates} probable duplicates waiting for review."]

@@ -15,11 +15,12 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from srs.core import clock
 from srs.core.errors import ValidationFailed
 from srs.core.scope import region_in_scope
 from srs.regions.models import Region
 from srs.registry.idnumbers import check_id_number, normalise_number
-from srs.registry.models import ID_TYPES, POVERTY_STATUSES, SEXES, WORK_STATUSES
+from srs.registry.models import ID_TYPES, POVERTY_STATUSES, RELATIONSHIPS, SEXES, WORK_STATUSES
 from srs.registry.normalise import clean_spaces, fold_name, parse_phone
 
 MAX_AGE = 120
@@ -108,14 +109,14 @@ def parse_date(value: Any, field: str, errors: _Errors, required: bool = False) 
         parsed = value
     elif isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
         try:
-            parsed = date.fromisoformat(value.strip())
+            parsed = clock.parse_date(value)
         except ValueError:
             errors.add(field, _("%(value)s is not a real date.", value=value.strip()))
             return None
     else:
         errors.add(field, _("Write the date as YYYY-MM-DD, for example 1985-03-21."))
         return None
-    if parsed > date.today():
+    if parsed > clock.today():
         errors.add(field, _("The date cannot be in the future."))
         return None
     return parsed
@@ -217,7 +218,7 @@ def validate_client(
 
     birth = parse_date(data.get("date_of_birth"), "date_of_birth", errors, required=True)
     if birth is not None:
-        today = date.today()
+        today = clock.today()
         age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
         if age > MAX_AGE:
             errors.add("date_of_birth", _("That makes the person %(age)d years old; at most 120.", age=age))
@@ -343,3 +344,39 @@ def validate_client(
     if errors:
         raise ValidationFailed(_("Some fields need attention."), errors.by_field)
     return out
+
+
+def validate_member(member: Mapping[str, Any], prefix: str, errors: _Errors) -> dict[str, Any]:
+    """A household member's own facts (not a registered client), each problem on ``prefix.field``."""
+    name = member.get("full_name")
+    if not isinstance(name, str) or not fold_name(name) or len(name.strip()) > 200:
+        errors.add(f"{prefix}.full_name", _("A name of 1 to 200 characters with at least one letter."))
+        name = None
+    relationship = member.get("relationship_to_head")
+    if relationship not in RELATIONSHIPS or relationship == "head":
+        errors.add(
+            f"{prefix}.relationship_to_head",
+            _("Choose one of: %(choices)s.", choices=", ".join(r for r in RELATIONSHIPS if r != "head")),
+        )
+    sex = member.get("sex")
+    if sex not in (None, "", "female", "male"):
+        errors.add(f"{prefix}.sex", _("Choose one of: %(choices)s.", choices="female, male"))
+        sex = None
+    birth = parse_date(member.get("date_of_birth"), f"{prefix}.date_of_birth", errors)
+    return {
+        "full_name": " ".join(name.split()) if isinstance(name, str) else None,
+        "relationship_to_head": relationship,
+        "sex": sex or None,
+        "date_of_birth": birth,
+        "disability": parse_bool(member.get("disability"), f"{prefix}.disability", errors),
+        "in_education": parse_bool(member.get("in_education"), f"{prefix}.in_education", errors),
+        "pregnant": parse_pregnant(member, sex, prefix, errors),
+    }
+
+
+def parse_pregnant(member: Mapping[str, Any], sex: str | None, prefix: str, errors: _Errors) -> bool | None:
+    """``pregnant`` as a yes/no/unknown; a man is never recorded as pregnant."""
+    pregnant = parse_bool(member.get("pregnant"), f"{prefix}.pregnant", errors)
+    if pregnant and sex == "male":
+        errors.add(f"{prefix}.pregnant", _("Only a woman can be recorded as pregnant."))
+    return pregnant

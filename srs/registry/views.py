@@ -15,12 +15,14 @@ from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, NotFound, ValidationFailed
 from srs.core.forms import apply_errors
+from srs.core.idempotency import idempotent_form
 from srs.core.pagination import page_args
 from srs.core.queue import enqueue_after_commit
 from srs.core.scope import scoped_regions, sees_everything
 from srs.core.slots import timeline_for
 from srs.extensions import db
-from srs.registry import households, importer, services
+from srs.registry import duplicates, households, importer, members, search, services
+from srs.registry import merge as merging
 from srs.registry.forms import (
     FIELD_MAP,
     POVERTY_CHOICES,
@@ -63,12 +65,12 @@ def index():  # type: ignore[no-untyped-def]
     q = request.args.get("q", "").strip()
     region = request.args.get("region", "").strip()
     try:
-        result = services.search_clients(
+        result = search.search_clients(
             q, current_user, region_code=region or None, page=page, per_page=per_page
         )
     except NotFound as exc:
         flash(exc.detail, "error")
-        result = services.search_clients(q, current_user, page=page, per_page=per_page)
+        result = search.search_clients(q, current_user, page=page, per_page=per_page)
         region = ""
     audit.record_list(
         "client.search" if q else "client.list",
@@ -85,6 +87,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*WRITERS)
+@idempotent_form
 def register():  # type: ignore[no-untyped-def]
     form = ClientForm()
     form.region_code.choices = _region_choices()
@@ -93,14 +96,14 @@ def register():  # type: ignore[no-untyped-def]
         return render_template("registry/form.html", form=form, mode="new")
     data = form.to_input()
     existing_id = None
-    candidates: list[services.PossibleDuplicate] = []
+    candidates: list[duplicates.PossibleDuplicate] = []
     try:
         candidates = services.check_new_client(data, current_user)
         if candidates and not form.confirm_not_duplicate.data:
             flash(_("Possible duplicates found: check them before registering."), "warning")
             return render_template("registry/form.html", form=form, mode="new", candidates=candidates), 200
         registered = services.register_client(data, current_user)
-    except services.DuplicateId as exc:
+    except duplicates.DuplicateId as exc:
         existing_id = exc.existing_id
         apply_errors(form, exc, FIELD_MAP)
         return render_template("registry/form.html", form=form, mode="new", existing_id=existing_id), 409
@@ -138,7 +141,7 @@ def _profile_page(client: Client, status: int = 200, **forms: Any):  # type: ign
         remove_form=RemoveMemberForm(),
         head_form=_head_form(client, forms.get("head_form")),
         move_form=forms.get("move_form") or MoveForm(prefix="move"),
-        open_pairs=services.open_pairs_of(client, current_user),
+        open_pairs=merging.open_pairs_of(client, current_user),
         can_edit=current_user.role in WRITERS,
     ), status
 
@@ -177,7 +180,7 @@ def edit(client_id: int):  # type: ignore[no-untyped-def]
             render_template("registry/form.html", form=form, mode="edit", client=client, conflicts=conflicts),
             409,
         )
-    except services.DuplicateId as exc:
+    except duplicates.DuplicateId as exc:
         apply_errors(form, exc, FIELD_MAP)
         return render_template(
             "registry/form.html", form=form, mode="edit", client=client, existing_id=exc.existing_id
@@ -201,7 +204,7 @@ def add_member(client_id: int):  # type: ignore[no-untyped-def]
     client = services.get_client(client_id, current_user)
     form = MemberForm()
     try:
-        member = services.add_household_member(client, form.data, current_user)
+        member = members.add_household_member(client, form.data, current_user)
     except ValidationFailed as exc:
         apply_errors(form, exc)
         return _profile_page(client, 422, member_form=form)
@@ -213,17 +216,17 @@ def add_member(client_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*WRITERS)
 def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
     client = services.get_client(client_id, current_user)
-    member = services.get_member(client, member_id)
+    member = members.get_member(client, member_id)
     form = MemberForm()
     if request.method == "GET":
-        form.fill_from(services.member_input(member))
+        form.fill_from(members.member_input(member))
         return render_template("registry/member_form.html", form=form, client=client, member=member)
     try:
-        services.update_household_member(client, member, form.data, current_user)
+        members.update_household_member(client, member, form.data, current_user)
     except ValidationFailed as exc:
         db.session.rollback()
         client = services.get_client(client_id, current_user)
-        member = services.get_member(client, member_id)
+        member = members.get_member(client, member_id)
         apply_errors(form, exc)
         return render_template("registry/member_form.html", form=form, client=client, member=member), 422
     flash(_("Household member %(name)s saved.", name=member.full_name), "success")
@@ -234,10 +237,10 @@ def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*WRITERS)
 def remove_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
     client = services.get_client(client_id, current_user)
-    member = services.get_member(client, member_id)
+    member = members.get_member(client, member_id)
     name = member.full_name
     try:
-        services.remove_household_member(client, member, current_user)
+        members.remove_household_member(client, member, current_user)
     except ValidationFailed as exc:
         flash(exc.detail, "error")
         for messages in exc.errors.values():
@@ -295,7 +298,7 @@ def move_household(client_id: int):  # type: ignore[no-untyped-def]
 @roles_required("supervisor", "admin")
 def review():  # type: ignore[no-untyped-def]
     page, per_page = page_args(strict=False)
-    result = services.review_queue(current_user, page, per_page)
+    result = merging.review_queue(current_user, page, per_page)
     # The pairs are already scoped: the previews read only these records' households.
     previews = households.merge_previews(result.items)
     audit.record_list(
@@ -311,8 +314,8 @@ def review():  # type: ignore[no-untyped-def]
 @bp.route("/review/<int:candidate_id>/distinct", methods=["POST"])
 @roles_required("supervisor", "admin")
 def mark_distinct(candidate_id: int):  # type: ignore[no-untyped-def]
-    candidate = services.get_candidate(candidate_id, current_user)
-    services.mark_distinct(candidate, current_user)
+    candidate = merging.get_candidate(candidate_id, current_user)
+    merging.mark_distinct(candidate, current_user)
     flash(_("Marked as two different people."), "success")
     return redirect(url_for("registry.review"))
 
@@ -320,7 +323,7 @@ def mark_distinct(candidate_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/review/<int:candidate_id>/merge", methods=["POST"])
 @roles_required("supervisor", "admin")
 def merge(candidate_id: int):  # type: ignore[no-untyped-def]
-    candidate = services.get_candidate(candidate_id, current_user)
+    candidate = merging.get_candidate(candidate_id, current_user)
     if candidate.status != "open":
         flash(_("This pair was already decided."), "error")
         return redirect(url_for("registry.review"))
@@ -335,7 +338,7 @@ def merge(candidate_id: int):  # type: ignore[no-untyped-def]
     keep = pair.pop(keep_id)
     duplicate = next(iter(pair.values()))
     try:
-        merged = services.merge_clients(keep, duplicate, current_user)
+        merged = merging.merge_clients(keep, duplicate, current_user)
     except Conflict as exc:
         # A redirect commits: undo whatever the merge had begun before it was refused.
         db.session.rollback()
@@ -446,5 +449,5 @@ def import_sample_xlsx():  # type: ignore[no-untyped-def]
 def home_context(user: Any) -> dict[str, Any]:
     review_count = 0
     if user.role in ("supervisor", "admin"):
-        review_count = services.review_queue(user, 1, 1).total
+        review_count = merging.review_queue(user, 1, 1).total
     return {"can_register": user.role in WRITERS, "review_count": review_count}

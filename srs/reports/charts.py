@@ -10,6 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from srs.referrals import overdue
+from srs.reports.services import overdue_key
+
+# The district chart's colour of each overdue measure (the legend uses the same).
+OVERDUE_COLOURS = {overdue.AWAITING_DECISION: "#b42318", overdue.NOT_COMPLETED: "#f79009"}
+
 
 @dataclass
 class Bar:
@@ -90,12 +96,34 @@ def monthly(
 def districts(
     rows: list[dict[str, Any]], url_for_row: Callable[[dict[str, Any], str], str]
 ) -> dict[str, Any]:
-    """Horizontal bars per district: referrals made, with the overdue ones drawn over them."""
+    """Horizontal bars per district: referrals made, with the overdue ones drawn over them, one
+    segment per overdue measure (``referrals.overdue.KINDS``), side by side from the left."""
     width, label_w, row_h, gap = 640, 200, 22, 10
     scale = _scale(max((r["referrals"] for r in rows), default=0), width - label_w - 70)
     items = []
     for i, row in enumerate(rows):
         y = i * (row_h + gap)
+        segments = []
+        x: float = label_w
+        # Overdue referrals may have been made before the period: never wider than the referrals bar.
+        room = row["referrals"]
+        for kind in overdue.KINDS:
+            value = row[overdue_key(kind)]
+            drawn = min(value, room)
+            room -= drawn
+            segments.append(
+                Bar(
+                    str(overdue.LABELS[kind]),
+                    value,
+                    x,
+                    y + row_h / 4,
+                    scale(drawn),
+                    row_h / 2,
+                    url_for_row(row, f"overdue_referrals_{kind}"),
+                    series=kind,
+                )
+            )
+            x = round(x + scale(drawn), 1)
         items.append(
             {
                 "label": row["region"].name,
@@ -120,6 +148,7 @@ def districts(
                     url_for_row(row, "overdue_referrals"),
                     series="b",
                 ),
+                "overdue_segments": segments,
             }
         )
     return {"width": width, "height": max(len(rows), 1) * (row_h + gap), "label_w": label_w, "rows": items}

@@ -38,11 +38,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from srs.core import clock
 from srs.extensions import db
 from srs.programmes.models import Screening, ScreeningResult
 from srs.referrals.models import Referral
 from srs.registry.models import Client
-from srs.reports.filters import timezone
 from srs.reports.models import (
     ReferralFact,
     ReferralMonth,
@@ -235,7 +235,7 @@ def month_key(column: Any, dialect: str) -> Any:
     """The calendar month of a timestamp as yyyymm: in the dashboard's time zone on PostgreSQL, in
     UTC on SQLite (no time zones there), so each matches the monthly trend it has always drawn."""
     if dialect == "postgresql":
-        return cast(func.to_char(func.timezone(timezone().key, column), "YYYYMM"), Integer)
+        return cast(func.to_char(func.timezone(clock.timezone().key, column), "YYYYMM"), Integer)
     return cast(func.strftime("%Y%m", column), Integer)
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import ARRAY, ColumnElement, DateTime, Select, bindparam, func, select
 
+from srs.core import clock
 from srs.core.scope import region_id_condition, region_in_scope
 from srs.extensions import db
 from srs.programmes.models import Programme
@@ -43,7 +42,7 @@ class Filters:
     age_group: str | None = None
     work_status: str | None = None
     disability: bool | None = None
-    today: date = field(default_factory=date.today)
+    today: date = field(default_factory=clock.today)
 
     def as_args(self) -> dict[str, str]:
         """The filters as query-string arguments (for links to drill-downs and exports)."""
@@ -61,24 +60,11 @@ class Filters:
 
     @property
     def start(self) -> datetime:
-        return local_midnight(self.date_from)
+        return clock.local_midnight(self.date_from)
 
     @property
     def end(self) -> datetime:
-        return local_midnight(self.date_to + timedelta(days=1))
-
-
-def timezone() -> ZoneInfo:
-    """The configured time zone: the dashboard's days and months are its calendar's."""
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "UTC"))
-
-
-def local_today() -> date:
-    return datetime.now(timezone()).date()
-
-
-def local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone()).astimezone(UTC)
+        return clock.local_midnight(self.date_to + timedelta(days=1))
 
 
 def default_period(today: date) -> tuple[date, date]:
@@ -104,7 +90,7 @@ def _parse_date(raw: str | None, name: str, errors: dict[str, list[str]]) -> dat
     if raw is None or raw.strip() == "":
         return None
     try:
-        return date.fromisoformat(raw.strip())
+        return clock.parse_date(raw)
     except ValueError:
         errors[name] = [_("%(value)s is not a date (use YYYY-MM-DD).", value=raw[:40])]
         return None
@@ -113,7 +99,7 @@ def _parse_date(raw: str | None, name: str, errors: dict[str, list[str]]) -> dat
 def parse_filters(args: Mapping[str, str]) -> Filters:
     """Read the filters from a query string; raises FilterError with a message per field."""
     errors: dict[str, list[str]] = {}
-    today = local_today()
+    today = clock.today()
     default_from, default_to = default_period(today)
     date_from = _parse_date(args.get("from"), "from", errors) or default_from
     date_to = _parse_date(args.get("to"), "to", errors) or default_to
@@ -219,7 +205,7 @@ def month_grouping(column: Any, filters: Filters) -> tuple[Any, Callable[[Any], 
     starts: list[datetime] = []
     year, month = filters.date_from.year, filters.date_from.month
     while True:
-        starts.append(local_midnight(date(year, month, 1)))
+        starts.append(clock.local_midnight(date(year, month, 1)))
         if (year, month) > (filters.date_to.year, filters.date_to.month):
             break
         keys.append(f"{year:04d}-{month:02d}")

@@ -147,12 +147,13 @@ class ReferralFact(db.Model):
             postgresql_include=["region_id", "created_at", "programme_id", *CLIENT_DEMOGRAPHICS],
             postgresql_where=text("decision_seconds IS NOT NULL"),
         ),
-        # Overdue referrals (open, past their due time) with any filter, from the index alone.
+        # Overdue referrals (open, past their due time) with any filter, from the index alone; the
+        # status tells the two overdue measures apart (``referrals.overdue``).
         Index(
             "ix_report_referral_facts_open_due",
             "region_id",
             "due_at",
-            postgresql_include=["programme_id", *CLIENT_DEMOGRAPHICS],
+            postgresql_include=["programme_id", "status", *CLIENT_DEMOGRAPHICS],
             postgresql_where=_OPEN,
             sqlite_where=_OPEN,
         ),

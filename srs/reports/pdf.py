@@ -9,7 +9,7 @@ machine may have none installed, so DejaVu Sans ships in srs/static/fonts with i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +18,21 @@ from flask_babel import gettext as _
 from fpdf import FPDF, FontFace
 from sqlalchemy import select
 
+from srs.core import clock
 from srs.core.scope import region_paths, sees_everything
 from srs.extensions import db
+from srs.referrals import overdue
 from srs.regions.models import Region
 from srs.reports.filters import Filters
+from srs.reports.services import DISTRICT_FIGURES
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "static" / "fonts"
 FONT = "DejaVuSans"
 PDF_MIME = "application/pdf"
-# Column shares of the page width: the district's name gets the room, the four figures the rest.
-COL_WIDTHS = (40, 15, 15, 15, 15)
+# Column shares of the page width: the district's name gets the room, the figures share the rest.
+NAME_WIDTH, FIGURES_WIDTH = 40, 60
+# More figures than fit a portrait page's width (headings of about 20 mm each): the page turns.
+PORTRAIT_FIGURES = 4
 HEADER_FILL = (230, 236, 242)
 
 
@@ -47,8 +52,8 @@ class MonthlyDocument:
 
 
 class _SummaryPDF(FPDF):
-    def __init__(self, page_label: str) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
+    def __init__(self, page_label: str, orientation: str = "P") -> None:
+        super().__init__(orientation=orientation, unit="mm", format="A4")
         self._page_label = page_label
 
     def footer(self) -> None:
@@ -62,7 +67,8 @@ class _SummaryPDF(FPDF):
 
 def render(doc: MonthlyDocument) -> bytes:
     """The PDF bytes of a monthly summary; an empty ``rows`` still gives the headers and the total."""
-    pdf = _SummaryPDF(doc.page_label)
+    figures = max(len(doc.headers) - 1, 1)
+    pdf = _SummaryPDF(doc.page_label, "P" if figures <= PORTRAIT_FIGURES else "L")
     pdf.add_font(FONT, "", FONT_DIR / "DejaVuSans.ttf")
     pdf.add_font(FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
     pdf.set_title(doc.title)
@@ -85,8 +91,8 @@ def render(doc: MonthlyDocument) -> bytes:
 
     bold = FontFace(emphasis="BOLD")
     with pdf.table(
-        col_widths=COL_WIDTHS,
-        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+        col_widths=(NAME_WIDTH, *([FIGURES_WIDTH / figures] * figures)),
+        text_align=("LEFT", *(["RIGHT"] * figures)),
         headings_style=FontFace(emphasis="BOLD", fill_color=HEADER_FILL),
         line_height=6,
         padding=1.5,
@@ -149,8 +155,8 @@ def monthly_document(
     now: datetime | None = None,
 ) -> MonthlyDocument:
     """The texts of the monthly summary PDF in the current user's language (needs a request context)."""
-    keys = ("registered", "referrals", "successful", "overdue")
-    generated_at = format_datetime(now or datetime.now(UTC), "medium")
+    keys = DISTRICT_FIGURES
+    generated_at = format_datetime(now or clock.now(), "medium")
     who = getattr(user, "full_name", None) or getattr(user, "username", "")
     return MonthlyDocument(
         title=f"{_('Monthly summary per district')}: {format_date(month, 'MMMM yyyy')}",
@@ -163,6 +169,7 @@ def monthly_document(
             _("Referrals made"),
             _("Successful"),
             _("Overdue referrals (now)"),
+            *(_("%(measure)s (now)", measure=overdue.LABELS[kind]) for kind in overdue.KINDS),
         ],
         rows=[[f"{r['region'].name} ({r['region'].code})", *(_number(r[k]) for k in keys)] for r in rows],
         total=[_("Total"), *(_number(totals[k]) for k in keys)],

@@ -28,16 +28,15 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
+from srs.core import clock
 from srs.extensions import db
-from srs.referrals.models import OPEN_STATUSES
+from srs.referrals import overdue
 from srs.reports.facts import DAY, decision_day, decision_value
 from srs.reports.filters import (
     Filters,
     demographic_conditions,
-    local_midnight,
     month_grouping,
     region_condition,
-    timezone,
 )
 from srs.reports.models import ReferralFact, ReferralMonth, ReferralMonthDecision, ReferralMonthFirst
 
@@ -82,20 +81,25 @@ def referral_fact_conditions(
     return [*conds, *demographic_conditions(filters, F)]
 
 
-def overdue_by_region(filters: Filters, now: datetime) -> dict[int, int]:
-    """Open referrals past their due time (whenever they were made), per region: the facts' copy of
-    ``services.overdue_referral_conditions``, so a demographic filter needs no join to the clients."""
+def overdue_by_region(filters: Filters, now: datetime) -> dict[int, dict[str, int]]:
+    """Overdue referrals (whenever they were made) per region and measure (``referrals.overdue``):
+    the facts' copy of ``services.overdue_referral_conditions``, so a demographic filter needs no join
+    to the clients. Grouped by status, which names the measure."""
     F = ReferralFact
     conds = [
         region_condition(F.region_id, filters),
-        F.status.in_(OPEN_STATUSES),
-        F.due_at < now,
+        overdue.condition(F.status, F.due_at, now=now),
         *demographic_conditions(filters, F),
     ]
     if filters.programme is not None:
         conds.append(F.programme_id == filters.programme.id)
-    rows = db.session.execute(select(F.region_id, func.count()).where(*conds).group_by(F.region_id))
-    return {region_id: n for region_id, n in rows}
+    rows = db.session.execute(
+        select(F.region_id, F.status, func.count()).where(*conds).group_by(F.region_id, F.status)
+    )
+    by_status: dict[int, list[tuple[str, int]]] = {}
+    for region_id, status, n in rows:
+        by_status.setdefault(region_id, []).append((status, n))
+    return {region_id: overdue.by_kind(counts) for region_id, counts in by_status.items()}
 
 
 def first_referral_in_period(filters: Filters) -> ColumnElement[bool]:
@@ -124,14 +128,14 @@ def _postgresql() -> bool:
 
 def _calendar_month(moment: datetime) -> int:
     """The summaries' month (yyyymm) a moment falls in."""
-    day = moment.astimezone(timezone() if _postgresql() else UTC).date()
+    day = moment.astimezone(clock.timezone() if _postgresql() else UTC).date()
     return day.year * 100 + day.month
 
 
 def _month_start(month: int) -> datetime:
     year, number = divmod(month, 100)
     if _postgresql():
-        return local_midnight(date(year, number, 1))
+        return clock.local_midnight(date(year, number, 1))
     return datetime(year, number, 1, tzinfo=UTC)
 
 

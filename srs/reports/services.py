@@ -26,11 +26,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from srs.cases.models import COMPLAINT_OPEN_STATUSES, Complaint
-from srs.core.models import utcnow
+from srs.core import clock
 from srs.core.scope import region_paths, sees_everything
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening, ScreeningResult
-from srs.referrals.models import OPEN_STATUSES, STATUSES, Referral
+from srs.referrals import overdue
+from srs.referrals.models import STATUSES, Referral
 from srs.referrals.services import OUTCOMES, STATUS_LABELS
 from srs.regions.models import Region
 from srs.registry.models import SEXES, Client
@@ -39,7 +40,6 @@ from srs.reports.filters import (
     Filters,
     demographic_conditions,
     has_demographics,
-    local_today,
     month_grouping,
     parse_filters,
     region_condition,
@@ -48,7 +48,7 @@ from srs.reports.models import ScreeningFact
 from srs.reports.referral_figures import median_days, overdue_by_region, referral_figures
 
 # Re-exported: the views, the API and the tests read the filters through this module.
-__all__ = ["Filters", "local_today", "parse_filters"]
+__all__ = ["Filters", "parse_filters"]
 
 
 def client_conditions(filters: Filters) -> list[ColumnElement[bool]]:
@@ -134,10 +134,6 @@ def gap_statement(filters: Filters) -> Select[Any]:
     return stmt
 
 
-def _now() -> datetime:
-    return utcnow()
-
-
 # ---------------------------------------------------------------------------------------------
 # Aggregates
 
@@ -189,7 +185,8 @@ class Dashboard:
     completed: int = 0
     successful: int = 0
     median_days: float | None = None
-    overdue_referrals: int = 0
+    overdue_referrals: int = 0  # both measures
+    overdue_by_kind: dict[str, int] = field(default_factory=lambda: dict.fromkeys(overdue.KINDS, 0))
     overdue_complaints: int = 0
     escalated_complaints: int = 0
     months: list[str] = field(default_factory=list)
@@ -274,18 +271,25 @@ def _client_funnel(filters: Filters) -> tuple[int, int, int]:
     return screened or 0, eligible or 0, gap or 0
 
 
+def overdue_key(kind: str) -> str:
+    """A district row's key for one overdue measure ("overdue" alone is both)."""
+    return f"overdue_{kind}"
+
+
+# The figures of each district row (the dashboard's table and chart, the monthly summary).
+DISTRICT_FIGURES = ("registered", "referrals", "successful", "overdue", *map(overdue_key, overdue.KINDS))
+
+
 def dashboard(filters: Filters) -> Dashboard:
     """Every number of the supervisor dashboard, a handful of grouped SQL queries."""
     result = Dashboard(filters=filters, months=_months(filters))
-    now = _now()
+    now = clock.now()
     buckets = comparison_regions(filters)
     path_by_id: dict[int, str] = {
         rid: path for rid, path in db.session.execute(select(Region.id, Region.path))
     }
     bucket_of = _bucket(path_by_id, buckets)
-    per_district: dict[int, dict[str, int]] = {
-        b.id: {"registered": 0, "referrals": 0, "successful": 0, "overdue": 0} for b in buckets
-    }
+    per_district: dict[int, dict[str, int]] = {b.id: dict.fromkeys(DISTRICT_FIGURES, 0) for b in buckets}
 
     # Clients registered, by region and month: one grouped scan.
     month, month_key = month_grouping(Client.created_at, filters)
@@ -321,11 +325,14 @@ def dashboard(filters: Filters) -> Dashboard:
             per_district[bucket.id]["referrals"] += n
             per_district[bucket.id]["successful"] += ok
 
-    for region_id, n in overdue_by_region(filters, now).items():
-        result.overdue_referrals += n
+    for region_id, by_kind in overdue_by_region(filters, now).items():
         bucket = bucket_of(region_id)
-        if bucket is not None:
-            per_district[bucket.id]["overdue"] += n
+        for kind, n in by_kind.items():
+            result.overdue_referrals += n
+            result.overdue_by_kind[kind] += n
+            if bucket is not None:
+                per_district[bucket.id]["overdue"] += n
+                per_district[bucket.id][overdue_key(kind)] += n
     result.overdue_complaints, result.escalated_complaints = db.session.execute(
         select(func.count(), func.count(Complaint.escalated_at)).where(*overdue_complaint_conditions(filters))
     ).one()
@@ -333,12 +340,14 @@ def dashboard(filters: Filters) -> Dashboard:
     return result
 
 
-def overdue_referral_conditions(filters: Filters, now: datetime | None = None) -> list[ColumnElement[bool]]:
-    """Open referrals past their due time (whenever they were made)."""
+def overdue_referral_conditions(
+    filters: Filters, now: datetime | None = None, kind: str | None = None
+) -> list[ColumnElement[bool]]:
+    """Referrals overdue now (whenever they were made): of one measure (``referrals.overdue.KINDS``)
+    or, without ``kind``, of either."""
     return [
         *referral_conditions(filters, period=False),
-        Referral.status.in_(OPEN_STATUSES),
-        Referral.due_at < (now or _now()),
+        overdue.referral_condition(kind, now),
     ]
 
 
@@ -412,6 +421,14 @@ def _referral_row(r: Any) -> list[Any]:
     ]
 
 
+OVERDUE_HEADERS = [*REFERRAL_HEADERS, _l("Overdue")]
+
+
+def _overdue_referral_row(r: Any) -> list[Any]:
+    kind = overdue.kind_of_referral(r[0])
+    return [*_referral_row(r), str(overdue.LABELS[kind]) if kind else ""]
+
+
 def _referral_statement(conds: list[ColumnElement[bool]]) -> Select[Any]:
     return (
         select(Referral, Client.full_name, Programme.code, Region.name)
@@ -433,6 +450,7 @@ LIST_KINDS = (
     "completed",
     "decided",
     "overdue_referrals",
+    *(f"overdue_referrals_{kind}" for kind in overdue.KINDS),
     "overdue_complaints",
 )
 
@@ -497,6 +515,10 @@ def listing(kind: str, filters: Filters, status: str | None = None) -> Listing |
     elif kind == "overdue_referrals":
         conds = overdue_referral_conditions(filters)
         title = _l("Overdue referrals")
+    elif kind.startswith("overdue_referrals_") and kind[len("overdue_referrals_") :] in overdue.KINDS:
+        measure = kind[len("overdue_referrals_") :]
+        conds = overdue_referral_conditions(filters, kind=measure)
+        title = overdue.LABELS[measure]
     elif kind == "overdue_complaints":
         stmt = (
             select(Complaint)
@@ -529,8 +551,11 @@ def listing(kind: str, filters: Filters, status: str | None = None) -> Listing |
         return Listing(kind, _l("Overdue complaints"), stmt, headers, complaint_row, client_col=None)
     else:
         return None
-    order = Referral.due_at if kind == "overdue_referrals" else Referral.created_at.desc()
-    stmt = _referral_statement(conds).order_by(order, Referral.id)
+    if kind.startswith("overdue_referrals"):
+        # Most overdue first, each row saying which measure it counts in.
+        stmt = _referral_statement(conds).order_by(Referral.due_at, Referral.id)
+        return Listing(kind, title, stmt, OVERDUE_HEADERS, _overdue_referral_row, scalars=False, client_col=1)
+    stmt = _referral_statement(conds).order_by(Referral.created_at.desc(), Referral.id)
     return Listing(kind, title, stmt, REFERRAL_HEADERS, _referral_row, scalars=False, client_col=1)
 
 
@@ -578,7 +603,9 @@ def summary(filters: Filters) -> dict[str, Any]:
         "by_programme": by_programme,
         "by_sex": by_sex,
         "median_days_to_decision": board.median_days,
+        # The total, as ever; the two measures apart (srs/referrals/overdue.py).
         "overdue": board.overdue_referrals,
+        "overdue_by_kind": dict(board.overdue_by_kind),
         "overdue_complaints": board.overdue_complaints,
         "eligible_not_referred": board.gap,
         "share_successful": None if board.share_successful is None else round(board.share_successful, 4),
@@ -609,6 +636,7 @@ def summary_rows(board: Dashboard) -> list[list[Any]]:
         [_("Share successful"), "" if share is None else round(share, 4)],
         [_("Median days to a decision"), "" if board.median_days is None else board.median_days],
         [_("Overdue referrals"), board.overdue_referrals],
+        *([str(overdue.LABELS[kind]), board.overdue_by_kind[kind]] for kind in overdue.KINDS),
         [_("Overdue complaints"), board.overdue_complaints],
     ]
     return rows

@@ -9,11 +9,12 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from srs.core import audit
+from srs.core import audit, clock
 from srs.core.access import roles_required
 from srs.core.pagination import page_args, paginate
 from srs.core.scope import scoped_regions
 from srs.programmes.services import list_programmes
+from srs.referrals import overdue
 from srs.referrals.models import STATUSES
 from srs.referrals.services import STATUS_LABELS
 from srs.registry.models import SEXES, WORK_STATUSES
@@ -102,6 +103,7 @@ def dashboard():  # type: ignore[no-untyped-def]
         funnel=funnel,
         trend=trend,
         district_chart=district_chart,
+        overdue_colours=charts.OVERDUE_COLOURS,
         district_url=district_url,
         list_url=lambda kind, **extra: _list_url(kind, filters, **extra),
         statuses=STATUSES,
@@ -191,9 +193,9 @@ def export_summary(fmt: str):  # type: ignore[no-untyped-def]
 def _monthly(args: Any) -> tuple[Filters, date, list[dict[str, Any]]]:
     filters = services.parse_filters(args)
     raw = (args.get("month") or "").strip()
-    today = services.local_today()
+    today = clock.today()
     try:
-        month = date.fromisoformat(raw + "-01") if raw else today.replace(day=1)
+        month = clock.parse_month(raw) if raw else clock.month_start(today)
     except ValueError:
         raise FilterError({"month": [_("%(value)s is not a month (use YYYY-MM).", value=raw[:20])]}) from None
     month_filters, rows = services.monthly_by_district(filters, month)
@@ -201,7 +203,7 @@ def _monthly(args: Any) -> tuple[Filters, date, list[dict[str, Any]]]:
 
 
 def _monthly_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
-    return {k: sum(r[k] for r in rows) for k in ("registered", "referrals", "successful", "overdue")}
+    return {k: sum(r[k] for r in rows) for k in services.DISTRICT_FIGURES}
 
 
 @bp.route("/monthly")
@@ -244,11 +246,9 @@ def export_monthly(fmt: str):  # type: ignore[no-untyped-def]
         _("Referrals made"),
         _("Successful"),
         _("Overdue referrals"),
+        *(str(overdue.LABELS[kind]) for kind in overdue.KINDS),
     ]
-    data = [
-        [r["region"].name, r["region"].code, r["registered"], r["referrals"], r["successful"], r["overdue"]]
-        for r in rows
-    ]
+    data = [[r["region"].name, r["region"].code, *(r[k] for k in services.DISTRICT_FIGURES)] for r in rows]
     return exports.file_response(
         fmt, f"srs-monthly-{month.isoformat()[:7]}", _("Monthly summary"), headers, data
     )

@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from srs.accounts.models import ApiToken
-from srs.core.models import utcnow
+from srs.core.clock import now as utcnow
 from srs.extensions import db
 from tests.conftest import DEMO_PASSWORD
 

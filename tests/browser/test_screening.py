@@ -11,6 +11,7 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
+from srs.core import clock
 from srs.core.queue import get_queue
 from srs.core.redis import get_redis
 from srs.core.transaction import commit
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.browser
 
 
 def _born(age: int) -> date:
-    return date(date.today().year - age, 1, 1)
+    return date(clock.today().year - age, 1, 1)
 
 
 def _prepare(app) -> dict[str, int]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import count
 from typing import Any
 
 from sqlalchemy import select
 
 from srs.accounts.models import User
+from srs.core import clock
 from srs.extensions import db
 from srs.programmes.models import Agency, Programme, RuleVersion, Screening, ScreeningResult
 from srs.referrals.models import Referral
@@ -52,7 +53,7 @@ def make_client(
         region_id=region(region_code).id,
         work_status=work_status,
         disability=disability,
-        created_at=created_at or datetime.now(UTC) - timedelta(days=10),
+        created_at=created_at or clock.now() - timedelta(days=10),
     )
     db.session.add(client)
     db.session.flush()
@@ -80,7 +81,7 @@ def make_programme(
 
 
 def make_screening(client: Client, outcomes: dict[Programme, str], at: datetime | None = None) -> Screening:
-    screening = Screening(client_id=client.id, screened_at=at or datetime.now(UTC) - timedelta(days=5))
+    screening = Screening(client_id=client.id, screened_at=at or clock.now() - timedelta(days=5))
     db.session.add(screening)
     db.session.flush()
     for programme, outcome in outcomes.items():
@@ -106,7 +107,7 @@ def make_referral(
     due_at: datetime | None = None,
     outcome: str | None = None,
 ) -> Referral:
-    created = created_at or datetime.now(UTC) - timedelta(days=20)
+    created = created_at or clock.now() - timedelta(days=20)
     referral = Referral(
         client_id=client.id,
         programme_id=programme.id,

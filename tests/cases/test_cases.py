@@ -66,7 +66,7 @@ def test_officer_opens_a_case_and_keeps_notes_tasks_and_a_plan(app, login_as):
 
 
 def services_today(app):
-    from srs.cases.complaints import today_local
+    from srs.core.clock import today as today_local
 
     with app.app_context():
         return today_local()

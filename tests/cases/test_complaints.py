@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from srs.cases import complaints as svc
 from srs.cases.models import Complaint, ComplaintCategory
+from srs.core import clock
 from srs.core.models import AuditEntry
 from srs.core.queue import get_queue
 from srs.core.redis import get_redis
@@ -174,7 +175,7 @@ def test_complaint_about_a_client_leads_to_a_data_correction(app, login_as):
 
 
 def test_overdue_complaint_is_escalated_once_by_the_periodic_job(app, login_as):
-    today = date.today()
+    today = clock.today()
     _take(app, login_as, category="light", received=today - timedelta(days=30))
     overdue_id = _complaint(app).id
     _take(app, login_as, category="investigation", received=today - timedelta(days=1))

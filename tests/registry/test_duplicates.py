@@ -10,7 +10,7 @@ from srs.core.models import AuditEntry
 from srs.extensions import db
 from srs.programmes.models import Screening
 from srs.referrals.models import Referral
-from srs.registry import services
+from srs.registry import members, merge, services
 from srs.registry.models import Client, DuplicateCandidate, Household, HouseholdMember
 from tests.registry.conftest import VILLAGE_ID1, payload, user
 
@@ -66,7 +66,7 @@ def test_merge_repoints_every_reference_and_keeps_both_histories(app, make_clien
         officer = user("officer.id1")
         dup = db.session.get(Client, second)
         services.update_client(dup, {"occupation": "Penjahit"}, officer, 1)
-        services.add_household_member(
+        members.add_household_member(
             dup,
             {"full_name": "Anak", "relationship_to_head": "child", "date_of_birth": "2015-01-01"},
             officer,
@@ -82,8 +82,10 @@ def test_merge_repoints_every_reference_and_keeps_both_histories(app, make_clien
         kept, gone = db.session.get(Client, first), db.session.get(Client, second)
         assert gone.merged_into_id == first
         assert db.session.scalar(select(Screening.client_id)) == first
-        members = db.session.scalars(select(HouseholdMember).where(HouseholdMember.client_id == second)).all()
-        assert members == []
+        memberships = db.session.scalars(
+            select(HouseholdMember).where(HouseholdMember.client_id == second)
+        ).all()
+        assert memberships == []
         assert kept.household is not None
         assert {m.full_name for m in kept.household.members} >= {"Anak"}
         assert kept.occupation == "Pedagang sayur"  # kept's own value wins
@@ -115,7 +117,7 @@ def test_merge_moves_referrals_and_the_id_number_to_a_kept_record_without_one(ap
         db.session.add(
             Referral(client_id=with_id, programme_id=programme.id, agency_id=agency.id, region_id=region_id)
         )
-        services.merge_clients(db.session.get(Client, no_id), db.session.get(Client, with_id), user("admin"))
+        merge.merge_clients(db.session.get(Client, no_id), db.session.get(Client, with_id), user("admin"))
         db.session.commit()
         kept = db.session.get(Client, no_id)
         assert kept.id_number == body["id_number"] and kept.needs_id_followup is False
@@ -123,7 +125,7 @@ def test_merge_moves_referrals_and_the_id_number_to_a_kept_record_without_one(ap
 
 
 def test_every_client_foreign_key_is_found(app_ctx):
-    found = {(t.name, c.name) for t, c in services.client_foreign_keys()}
+    found = {(t.name, c.name) for t, c in merge.client_foreign_keys()}
     assert {
         ("screenings", "client_id"),
         ("referrals", "client_id"),
@@ -186,7 +188,7 @@ def _add(app, head_id: int, **data) -> int:
         head = db.session.get(Client, head_id)
         if "member_client_id" in data:
             data["member_client_id"] = str(data["member_client_id"])
-        services.add_household_member(head, data, user("officer.id1"))
+        members.add_household_member(head, data, user("officer.id1"))
         db.session.commit()
         return head.household_id
 
@@ -347,14 +349,14 @@ def test_merge_across_households_deletes_the_one_the_duplicate_was_alone_in(app,
     own = _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
     with app.test_request_context():
         # A household of one: the duplicate alone (started by adding and removing a member).
-        services.add_household_member(
+        members.add_household_member(
             db.session.get(Client, dup),
             {"full_name": "X", "relationship_to_head": "other"},
             user("officer.id1"),
         )
         client = db.session.get(Client, dup)
         other = client.household_id
-        services.remove_household_member(
+        members.remove_household_member(
             client, next(m for m in client.household.members if m.full_name == "X"), user("officer.id1")
         )
         db.session.commit()

@@ -9,7 +9,7 @@ from srs.core.errors import ValidationFailed
 from srs.core.models import AuditEntry
 from srs.core.transaction import commit
 from srs.extensions import db
-from srs.registry import households, services
+from srs.registry import households, members
 from srs.registry.models import RELATIONSHIPS, Client, Household, HouseholdMember
 from tests.conftest import csrf_token_from
 from tests.registry.conftest import VILLAGE_ID2, user
@@ -57,7 +57,7 @@ def family(app, make_client):
             {"full_name": "Sri", "relationship_to_head": "parent", "sex": "female"},
             {"full_name": "Wawan", "relationship_to_head": "other", "sex": "male"},
         ):
-            services.add_household_member(client, data, officer)
+            members.add_household_member(client, data, officer)
         commit()
         household_id = client.household_id
     return {"head": head, "joko": joko, "agus": agus, "household": household_id}
@@ -269,7 +269,7 @@ def test_move_refusals_keep_everything_in_place(login_as, app, family, make_clie
     )
     with app.test_request_context():
         client = db.session.get(Client, foreign)
-        services.add_household_member(
+        members.add_household_member(
             client, {"full_name": "Anak", "relationship_to_head": "child"}, user("officer.id2")
         )
         commit()
@@ -364,7 +364,7 @@ def test_service_move_keeps_the_members_own_facts(app, family, make_client):
         officer = user("officer.id1")
         siti = db.session.get(Client, family["head"])
         agus_member = next(m for m in siti.household.members if m.full_name == "Agus")
-        services.update_household_member(
+        members.update_household_member(
             siti,
             agus_member,
             {"relationship_to_head": "child", "in_education": "yes", "disability": "no"},
@@ -375,7 +375,7 @@ def test_service_move_keeps_the_members_own_facts(app, family, make_client):
             households.move_client(db.session.get(Client, family["agus"]), {"household_id": "x"}, officer)
         agus = db.session.get(Client, family["agus"])
         dewi_client = db.session.get(Client, dewi)
-        services.add_household_member(
+        members.add_household_member(
             dewi_client, {"full_name": "Putri", "relationship_to_head": "child"}, officer
         )
         target = households.move_client(

@@ -12,7 +12,7 @@ from srs.core.models import AuditEntry
 from srs.core.slots import timeline_for
 from srs.core.transaction import commit
 from srs.extensions import db
-from srs.registry import services
+from srs.registry import members
 from srs.registry.models import Client, Household, HouseholdMember
 from tests.registry.conftest import VILLAGE_ID1, VILLAGE_ID2, nik_for, payload, user
 
@@ -203,15 +203,15 @@ def test_service_links_a_member_to_a_client_record(app, make_client):
     with app.test_request_context():
         officer = user("officer.id1")
         client = db.session.get(Client, head)
-        member = services.add_household_member(
+        member = members.add_household_member(
             client, {"full_name": "Rina", "relationship_to_head": "child", "sex": "female"}, officer
         )
         with pytest.raises(ValidationFailed) as refused:
-            services.update_household_member(
+            members.update_household_member(
                 client, member, {"member_client_id": "999999", "relationship_to_head": "child"}, officer
             )
         assert "member_client_id" in refused.value.errors
-        services.update_household_member(
+        members.update_household_member(
             client, member, {"member_client_id": str(daughter), "relationship_to_head": "child"}, officer
         )
         commit()
@@ -225,7 +225,7 @@ def test_service_links_a_member_to_a_client_record(app, make_client):
         assert linked.household_id == client.household_id
         # The same client cannot be in the household twice.
         with pytest.raises(ValidationFailed) as twice:
-            services.add_household_member(
+            members.add_household_member(
                 client, {"member_client_id": str(daughter), "relationship_to_head": "child"}, officer
             )
         assert "already a member of this household" in twice.value.errors["member_client_id"][0]
@@ -241,17 +241,17 @@ def test_service_validates_member_facts_and_keeps_the_head(app, make_client):
         officer = user("officer.id1")
         client = db.session.get(Client, head)
         with pytest.raises(ValidationFailed) as bad:
-            services.add_household_member(
+            members.add_household_member(
                 client,
                 {"full_name": "Agus", "relationship_to_head": "head", "sex": "male", "pregnant": "yes"},
                 officer,
             )
         assert set(bad.value.errors) == {"relationship_to_head", "pregnant"}
-        member = services.add_household_member(
+        member = members.add_household_member(
             client, {"full_name": "Agus", "relationship_to_head": "child", "sex": "male"}, officer
         )
         head_member = next(m for m in client.household.members if m.relationship_to_head == "head")
-        services.update_household_member(
+        members.update_household_member(
             client,
             head_member,
             {"full_name": "Siti Aminah", "relationship_to_head": "child", "sex": "female"},
@@ -259,9 +259,9 @@ def test_service_validates_member_facts_and_keeps_the_head(app, make_client):
         )
         assert head_member.relationship_to_head == "head"
         with pytest.raises(NotFound):
-            services.get_member(client, member.id + 1000)
-        services.remove_household_member(client, member, officer)
-        services.remove_household_member(client, head_member, officer)
+            members.get_member(client, member.id + 1000)
+        members.remove_household_member(client, member, officer)
+        members.remove_household_member(client, head_member, officer)
         commit()
         client = db.session.get(Client, head)
         assert client.household_id is None
@@ -305,7 +305,7 @@ def test_timeline_shows_household_changes(app, make_client):
     with app.test_request_context():
         officer = user("officer.id1")
         client = db.session.get(Client, head)
-        services.add_household_member(client, {"full_name": "Rina", "relationship_to_head": "child"}, officer)
+        members.add_household_member(client, {"full_name": "Rina", "relationship_to_head": "child"}, officer)
         commit()
         titles = [item.title for item in timeline_for(db.session.get(Client, head))]
         assert "Household member added" in titles

@@ -65,7 +65,7 @@ def test_pagination_and_region_filter(client, api_token, make_client):
 def test_name_search_follows_renames_moves_and_merges(client, api_token, make_client, app):
     from srs.core.transaction import commit
     from srs.extensions import db
-    from srs.registry import services
+    from srs.registry import merge, services
     from srs.registry.models import Client
     from tests.registry.conftest import user
 
@@ -76,7 +76,7 @@ def test_name_search_follows_renames_moves_and_merges(client, api_token, make_cl
         officer = user("officer.id1")
         record = db.session.get(Client, renamed)
         services.update_client(record, {"full_name": "Dewi Anggraini"}, officer, record.version)
-        services.merge_clients(db.session.get(Client, kept), db.session.get(Client, merged), user("admin"))
+        merge.merge_clients(db.session.get(Client, kept), db.session.get(Client, merged), user("admin"))
         commit()
     headers = api_token("officer")
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from srs.cases import complaints as complaint_service
 from srs.cases.models import Complaint, ComplaintCategory
+from srs.core import clock
 from srs.extensions import db
 from tests.cases.conftest import acting_as, make_client, make_programme, make_referral, make_screening, region
 
@@ -22,15 +23,24 @@ class World:
 
 
 def build_world(app) -> World:  # type: ignore[no-untyped-def]
-    now = datetime.now(UTC)
-    today = date.today()
+    """Ani, Bambang, Citra and Dian register at the clock's now: they count in this month at any instant."""
+    now = clock.now()
+    today = clock.today()
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         q = make_programme("ID-JKN-PBI", "BPJSKES")
-        a = make_client("35.16.08.2003", name="Ani Lestari", sex="female", born=date(1990, 3, 1))
-        b = make_client("35.16.12.2007", name="Bambang Irawan", sex="male", born=date(1960, 3, 1))
-        c = make_client("35.76.01.1007", name="Citra Dewi", sex="female", born=date(2004, 3, 1))
-        d = make_client("34.71.13.1007", name="Dian Yogya", sex="female", born=date(1980, 3, 1))
+        a = make_client(
+            "35.16.08.2003", name="Ani Lestari", sex="female", born=date(1990, 3, 1), created_at=now
+        )
+        b = make_client(
+            "35.16.12.2007", name="Bambang Irawan", sex="male", born=date(1960, 3, 1), created_at=now
+        )
+        c = make_client(
+            "35.76.01.1007", name="Citra Dewi", sex="female", born=date(2004, 3, 1), created_at=now
+        )
+        d = make_client(
+            "34.71.13.1007", name="Dian Yogya", sex="female", born=date(1980, 3, 1), created_at=now
+        )
         e = make_client(
             "35.16.08.1004",
             name="Eko Prasetyo",

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from srs.core import clock
 from srs.core.models import AuditEntry
 from srs.extensions import db
 from srs.reports import services
@@ -100,7 +101,7 @@ def test_the_monthly_summary_links_open_the_periods_last_month(app, login_as):
     # A period reaching into the future: this month's summary, not an empty one to come.
     html = supervisor.get("/reports/?from=2026-01-01&to=2030-12-31").get_data(as_text=True)
     with app.app_context():
-        this_month = services.local_today().isoformat()[:7]
+        this_month = clock.today().isoformat()[:7]
     assert f"month={this_month}" in re.findall(r'href="(/reports/monthly\.pdf[^"]*)"', html)[0]
 
 
@@ -199,9 +200,8 @@ def test_an_empty_selection_exports_just_the_headers(app, login_as):
 
 def test_monthly_summary_per_district_prints_and_exports(app, login_as):
     build_world(app)
-    from datetime import date
 
-    month = date.today().strftime("%Y-%m")
+    month = clock.today().strftime("%Y-%m")
     supervisor = login_as("supervisor")
     html = supervisor.get(f"/reports/monthly?month={month}").get_data(as_text=True)
     assert (

@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import delete, func, select
 
+from srs.core import clock
 from srs.extensions import db
-from srs.programmes import services as programmes
+from srs.programmes.screening import screen
 from srs.referrals import services as referrals
 from srs.referrals.models import Referral
-from srs.registry import services as registry
+from srs.registry import merge as registry_merge
 from srs.registry.models import Client
 from srs.reports import facts, services
 from srs.reports.models import ScreeningFact
@@ -33,11 +34,11 @@ def _figures(app, username="supervisor.id", **args):
 
 
 def _ago(days: int) -> str:
-    return (date.today() - days * DAYS).isoformat()
+    return (clock.today() - days * DAYS).isoformat()
 
 
 def test_screened_again_counts_the_client_once_in_every_period(app, demo):
-    now = datetime.now(UTC)
+    now = clock.now()
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         q = make_programme("ID-JKN-PBI", "BPJSKES")
@@ -58,7 +59,7 @@ def test_screened_again_counts_the_client_once_in_every_period(app, demo):
 
     with acting_as(app, "officer.id1") as officer:
         # A new screening through the programmes service (empty rules: eligible for both).
-        programmes.screen(db.session.get(Client, ani_id), officer)
+        screen(db.session.get(Client, ani_id), officer)
     assert _figures(app) == (1, 1, 2)
     assert _figures(app, programme=p_code) == (1, 1, 1)
     assert _figures(app, **{"from": _ago(60), "to": _ago(20)}) == (1, 1, 0)
@@ -86,7 +87,7 @@ def test_a_referral_closes_the_gap_and_its_decision_keeps_it_closed(app, demo):
 
 
 def test_merging_clients_moves_their_screenings_into_one_count(app, demo):
-    now = datetime.now(UTC)
+    now = clock.now()
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         q = make_programme("ID-JKN-PBI", "BPJSKES")
@@ -100,7 +101,7 @@ def test_merging_clients_moves_their_screenings_into_one_count(app, demo):
     assert _figures(app) == (2, 2, 2)
 
     with acting_as(app, "admin") as admin:
-        registry.merge_clients(db.session.get(Client, keep_id), db.session.get(Client, twin_id), admin)
+        registry_merge.merge_clients(db.session.get(Client, keep_id), db.session.get(Client, twin_id), admin)
     # One client with two screenings; its latest (the twin's) is eligible for both, and the
     # referral to BPJSTK it already had now covers that one.
     assert _figures(app) == (1, 1, 1)
@@ -128,7 +129,7 @@ def test_a_client_who_moves_or_is_corrected_is_counted_with_the_new_details(app,
 
 
 def test_rebuilding_every_fact_gives_the_rows_kept_up_to_date(app, demo):
-    now = datetime.now(UTC)
+    now = clock.now()
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         q = make_programme("ID-JKN-PBI", "BPJSKES")

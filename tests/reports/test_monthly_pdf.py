@@ -11,14 +11,14 @@ from flask_babel import force_locale, gettext
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from srs.core import clock
 from srs.core.models import AuditEntry
 from srs.extensions import db
 from srs.reports import pdf, services
 from tests.reports.data import build_world
 
-_ROW = re.compile(
-    r'<tr><th scope="row">([^<]+)</th><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>'
-)
+_ROW = re.compile(r'<tr><th scope="row">([^<]+)</th>((?:<td>[^<]*</td>)+)</tr>')
+_CELL = re.compile(r"<td>([^<]*)</td>")
 
 
 def _text(data: bytes) -> str:
@@ -32,7 +32,10 @@ def _page_rows(html: str) -> list[tuple[str, ...]]:
     """The district rows and then the total row of the printable page, as shown there."""
     import html as html_lib
 
-    return [tuple(html_lib.unescape(cell) for cell in row) for row in _ROW.findall(html)]
+    return [
+        tuple(html_lib.unescape(cell) for cell in (name, *_CELL.findall(cells)))
+        for name, cells in _ROW.findall(html)
+    ]
 
 
 def _pdf(client, query: str = "") -> bytes:  # type: ignore[no-untyped-def]
@@ -45,7 +48,7 @@ def _pdf(client, query: str = "") -> bytes:  # type: ignore[no-untyped-def]
 
 def test_pdf_shows_the_districts_and_figures_of_the_printable_page(app, login_as):
     build_world(app)
-    month = date.today().strftime("%Y-%m")
+    month = clock.today().strftime("%Y-%m")
     supervisor = login_as("supervisor")
     html = supervisor.get(f"/reports/monthly?month={month}").get_data(as_text=True)
     rows = _page_rows(html)
@@ -57,7 +60,7 @@ def test_pdf_shows_the_districts_and_figures_of_the_printable_page(app, login_as
     for name, *figures in rows:
         assert " ".join([name, *figures]) in lines, (name, figures, lines)
     text = "\n".join(lines)
-    title_month = date.today().strftime("%B %Y")
+    title_month = clock.today().strftime("%B %Y")
     assert f"Monthly summary per district: {title_month}" in text
     assert "All my regions: Jawa Timur (35)" in text
     assert "by Dewi Lestari" in text and "Generated " in text
@@ -68,7 +71,7 @@ def test_pdf_shows_the_districts_and_figures_of_the_printable_page(app, login_as
 
 def test_pdf_uses_the_same_filters_as_the_page(app, login_as):
     build_world(app)
-    month = date.today().strftime("%Y-%m")
+    month = clock.today().strftime("%Y-%m")
     supervisor = login_as("supervisor")
     query = f"?month={month}&region=35.76&sex=female"
     rows = _page_rows(supervisor.get(f"/reports/monthly{query}").get_data(as_text=True))
@@ -108,7 +111,8 @@ def test_vietnamese_names_render_in_the_pdf(app, login_as):
     build_world(app)
     text = _text(_pdf(login_as("admin"), "?region=01"))
     assert "Region: Thành phố Hà Nội (01)" in text
-    assert "Xã Sóc Sơn (00376) 0 0 0 0" in text.splitlines()
+    # Registered, referred, successful, overdue, and overdue per measure (two).
+    assert "Xã Sóc Sơn (00376) 0 0 0 0 0 0" in text.splitlines()
     assert "Phường Hoàn Kiếm (00070)" in text
 
 
@@ -123,7 +127,7 @@ def test_a_month_without_data_still_gives_headers_and_zero_totals(app, login_as)
 def test_an_empty_selection_is_a_valid_pdf_with_headers(app):
     with app.test_request_context():
         filters = services.Filters(date_from=date(2026, 5, 1), date_to=date(2026, 5, 31))
-        totals = dict.fromkeys(("registered", "referrals", "successful", "overdue"), 0)
+        totals = dict.fromkeys(services.DISTRICT_FIGURES, 0)
         document = pdf.monthly_document(filters, date(2026, 5, 1), [], totals, user=None)
         data = pdf.render(document)
     text = _text(data)

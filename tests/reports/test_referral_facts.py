@@ -5,15 +5,16 @@ agencies and the registry make."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import delete, func, select
 
+from srs.core import clock
 from srs.extensions import db
 from srs.programmes.models import Programme
 from srs.referrals import services as referrals
 from srs.referrals.models import Referral
-from srs.registry import services as registry
+from srs.registry import merge as registry_merge
 from srs.registry.models import Client
 from srs.reports import facts, services
 from srs.reports.models import ReferralFact
@@ -96,7 +97,7 @@ def _assert_facts_match_a_rebuild(app) -> None:
 
 
 def _ago(days: int) -> str:
-    return (date.today() - days * DAYS).isoformat()
+    return (clock.today() - days * DAYS).isoformat()
 
 
 def _programmes() -> tuple[Programme, Programme]:
@@ -104,7 +105,7 @@ def _programmes() -> tuple[Programme, Programme]:
 
 
 def test_a_client_referred_again_counts_once_in_every_period_and_programme(app, demo):
-    now = datetime.now(UTC)
+    now = clock.now()
     with acting_as(app):
         p, q = _programmes()
         ani = make_client("35.16.08.2003")
@@ -127,7 +128,7 @@ def test_an_agencys_decision_and_completion_move_the_figures(app, demo):
     with acting_as(app):
         p, _q = _programmes()
         ani = make_client("35.16.08.2003")
-        referral_id = make_referral(ani, p, "delivered", created_at=datetime.now(UTC) - 3 * DAYS).id
+        referral_id = make_referral(ani, p, "delivered", created_at=clock.now() - 3 * DAYS).id
     assert _figures(app) == (1, 1, 0, None)
 
     with acting_as(app, "agency.bpjstk") as agency:
@@ -148,7 +149,7 @@ def test_an_agencys_decision_and_completion_move_the_figures(app, demo):
 def test_the_median_is_exact_when_the_middle_values_share_an_hour(app, demo):
     """Six decisions, four of them within one hour that straddles a rounding boundary (2.05 days =
     49.2 hours): the median is the mean of the third and fourth, 49.225 hours, shown as 2.1."""
-    now = datetime.now(UTC)
+    now = clock.now()
     with acting_as(app):
         p, _q = _programmes()
         for hours in (10, 49.05, 49.15, 49.3, 49.4, 100):
@@ -174,7 +175,7 @@ def test_the_median_is_exact_when_the_middle_values_share_an_hour(app, demo):
 
 
 def test_merging_clients_counts_their_referrals_once_wherever_they_were_made(app, demo):
-    now = datetime.now(UTC)
+    now = clock.now()
     with acting_as(app):
         p, q = _programmes()
         keep = make_client("35.16.08.2003", name="Ani Lestari")
@@ -186,7 +187,7 @@ def test_merging_clients_counts_their_referrals_once_wherever_they_were_made(app
     assert _figures(app, region="35.76") == (1, 1, 0, 3.0)
 
     with acting_as(app, "admin") as admin:
-        registry.merge_clients(db.session.get(Client, keep_id), db.session.get(Client, twin_id), admin)
+        registry_merge.merge_clients(db.session.get(Client, keep_id), db.session.get(Client, twin_id), admin)
     # One client now, referred in two regions: once overall, once in each region.
     assert _figures(app) == (1, 2, 0, 2.0)
     assert _figures(app, region="35.16") == (1, 1, 0, 1.0)
@@ -200,7 +201,7 @@ def test_merging_clients_counts_their_referrals_once_wherever_they_were_made(app
 
 
 def test_a_client_referred_first_elsewhere_still_counts_in_the_region_of_a_later_referral(app, demo):
-    now = datetime.now(UTC)
+    now = clock.now()
     with acting_as(app):
         p, q = _programmes()
         ani = make_client("35.16.08.2003")
@@ -235,7 +236,7 @@ def test_a_client_who_moves_or_is_corrected_is_counted_with_the_new_details(app,
 
 
 def test_a_deleted_referral_leaves_the_figures(app, demo):
-    now = datetime.now(UTC)
+    now = clock.now()
     with acting_as(app):
         p, q = _programmes()
         ani = make_client("35.16.08.2003")

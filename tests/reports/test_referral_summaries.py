@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import random
 from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from srs.core import clock
+from srs.core.clock import today as local_today
 from srs.extensions import db
 from srs.referrals.models import Referral
-from srs.registry import services as registry
+from srs.registry import merge as registry_merge
 from srs.registry.models import Client
 from srs.reports import facts, services
-from srs.reports.filters import local_today
 from srs.reports.models import ReferralMonth
 from srs.reports.referral_figures import referral_figures, split_period
 from tests.cases.conftest import acting_as, make_client, make_programme, make_referral, region
@@ -31,7 +32,7 @@ def _load(seed: int, clients: int = 24) -> list[int]:
     """Clients with one to five referrals each over the last twenty months, several in the same month
     (some across a month's first day), in two programmes and three villages; returns client ids."""
     rng = random.Random(seed)
-    now = datetime.now(UTC)
+    now = clock.now()
     p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
     q = make_programme("ID-JKN-PBI", "BPJSKES")
     ids = []
@@ -98,7 +99,7 @@ def _assert_same_figures() -> int:
             filters = services.parse_filters(args)
             fast, slow = referral_figures(filters), referral_figures(filters, from_summaries=False)
             assert asdict(fast) == asdict(slow), args
-            split = split_period(filters, datetime.now(UTC))
+            split = split_period(filters, clock.now())
             started_inside += bool(split.months and split.start_month)
     return started_inside
 
@@ -134,7 +135,7 @@ def test_the_summaries_kept_by_increments_equal_a_rebuild_after_a_run_of_changes
         db.session.delete(db.session.get(Referral, referral_ids[1]))
         db.session.get(Referral, referral_ids[2]).client_id = ids[3]
         db.session.flush()
-        registry.merge_clients(db.session.get(Client, ids[4]), db.session.get(Client, ids[5]), admin)
+        registry_merge.merge_clients(db.session.get(Client, ids[4]), db.session.get(Client, ids[5]), admin)
         db.session.flush()
     with acting_as(app):
         kept = summary_rows()
@@ -168,7 +169,7 @@ def test_a_period_ending_before_the_latest_referral_reads_its_last_partial_month
         filters = services.parse_filters(
             {"from": date(today.year - 1, 1, 10).isoformat(), "to": date(today.year - 1, 6, 20).isoformat()}
         )
-        split = split_period(filters, datetime.now(UTC))
+        split = split_period(filters, clock.now())
         assert [m % 100 for m in split.months] == [2, 3, 4, 5]
         assert split.start_month is not None and split.start_month % 100 == 1
         assert [(a.date(), b.date()) for a, b in split.ranges][0][1] <= date(today.year - 1, 2, 1)
@@ -180,7 +181,7 @@ def test_a_period_ending_before_the_latest_referral_reads_its_last_partial_month
 
 
 def test_overdue_referrals_from_the_facts_match_their_list_under_every_filter(app, demo):
-    now = datetime.now(UTC)
+    now = clock.now()
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         make_programme("ID-JKN-PBI", "BPJSKES")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, insert, select
 
+from srs.core import clock
 from srs.core.models import AuditEntry
 from srs.extensions import db
 from srs.referrals.models import Referral
@@ -31,7 +32,7 @@ def test_facts_in_step_are_left_alone(app, demo):
 
 
 def test_rows_loaded_or_deleted_past_the_app_are_found_and_rebuilt(app, demo):
-    now = datetime.now(UTC)
+    now = clock.now()
     with acting_as(app):
         p = make_programme()
         client = make_client()
