@@ -44,11 +44,12 @@ def make_app(url: str, redis_url: str) -> Any:
 
 
 def build(app: Any, rebuild: bool) -> None:
+    from srs.accounts.seed import seed_users
+    from srs.agencies.seed import seed_agencies
     from srs.core.transaction import commit
     from srs.extensions import db
     from srs.regions.seed import seed_regions
     from srs.reports import facts
-    from srs.seed import seed_agencies, seed_users
 
     with app.test_request_context():
         db.session.execute(text("CREATE SCHEMA IF NOT EXISTS bench"))

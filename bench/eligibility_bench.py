@@ -37,10 +37,11 @@ def _app():
 
 
 def _setup() -> None:
+    from srs.accounts.seed import seed_users
+    from srs.agencies.seed import seed_agencies
     from srs.extensions import db
     from srs.programmes.seed import seed_catalogue
     from srs.regions.seed import seed_regions
-    from srs.seed import seed_agencies, seed_users
 
     db.drop_all()
     db.create_all()

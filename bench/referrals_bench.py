@@ -82,18 +82,20 @@ def main() -> None:
 
         from srs import create_app
         from srs.accounts.models import User
+        from srs.accounts.seed import seed_users
+        from srs.agencies.models import Agency
+        from srs.agencies.seed import seed_agencies
         from srs.core.queue import get_queue
         from srs.core.redis import get_redis
         from srs.core.transaction import commit
         from srs.extensions import db
-        from srs.programmes.models import Agency, Programme
+        from srs.programmes.models import Programme
         from srs.referrals import jobs
         from srs.referrals import services as svc
         from srs.referrals.models import Referral
         from srs.regions.models import Region
         from srs.regions.seed import seed_regions
         from srs.registry.models import Client
-        from srs.seed import seed_agencies, seed_users
         from worker import SRSWorker
 
         app = create_app()

@@ -129,8 +129,9 @@ _PLAIN = "".join(fold_name(ch) or " " for ch in _ACCENTED)
 
 def generate(n: int) -> float:
     """Rebuild the schema and insert ``n`` clients inside PostgreSQL; returns seconds."""
+    from srs.accounts.seed import seed_users
+    from srs.agencies.seed import seed_agencies
     from srs.regions.seed import seed_regions
-    from srs.seed import seed_agencies, seed_users
 
     db.drop_all()
     db.create_all()

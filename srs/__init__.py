@@ -13,7 +13,7 @@ from srs.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config: Config | None = None) -> Flask:
-    """Build the application: configuration, extensions, blueprints, error handlers, CLI."""
+    """Build the application: configuration, extensions, features, error handlers, CLI."""
     config = config or Config()
     app = Flask(
         __name__,
@@ -69,7 +69,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_transaction_handling(app)
     register_security_headers(app)
     register_error_handlers(app)
-    _register_blueprints(app)
+    _register_features(app)
     _register_template_helpers(app)
 
     from srs.cli import register_cli
@@ -104,14 +104,14 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(cookie_id: str) -> Any:
-        # The API authenticates by bearer token only: a browser cookie never opens the API.
-        if request.path.startswith("/api/"):
+        # The API and DCI authenticate by bearer token only: a browser cookie never opens them.
+        if request.path.startswith(("/api/", "/dci/")):
             return None
         return services.load_session_user(cookie_id)
 
     @login_manager.request_loader
     def load_user_from_token(req: Any) -> Any:
-        if not req.path.startswith("/api/"):
+        if not req.path.startswith(("/api/", "/dci/")):
             return None
         header = req.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
@@ -120,20 +120,12 @@ def _init_login(app: Flask) -> None:
         return services.user_for_token(token.strip())
 
 
-def _register_blueprints(app: Flask) -> None:
-    from srs import api
-    from srs.accounts import views as accounts_views
-    from srs.core import views as core_views
-    from srs.features import register_features
-    from srs.regions import views as regions_views
+def _register_features(app: Flask) -> None:
+    from srs.core.wiring import register_feature
+    from srs.features import all_features
 
-    app.register_blueprint(core_views.bp)
-    app.register_blueprint(accounts_views.bp)
-    app.register_blueprint(accounts_views.admin_bp)
-    app.register_blueprint(regions_views.bp)
-    register_features(app)
-    csrf.exempt(api.bp)  # bearer tokens, not cookies: no cross-site request can carry one
-    app.register_blueprint(api.bp)
+    for feature in all_features():
+        register_feature(app, feature)
 
 
 def _register_template_helpers(app: Flask) -> None:

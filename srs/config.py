@@ -39,6 +39,16 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from exc
 
 
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, got {value!r}") from exc
+
+
 def _secret_key(instance: Path, production: bool) -> str:
     """The session signing key: from the environment, or generated once and kept in instance/."""
     key = os.environ.get("SRS_SECRET_KEY")
@@ -115,6 +125,23 @@ class Config:
         self.MAIL_USE_TLS = _env_bool("SRS_MAIL_USE_TLS", True)
         self.MAIL_FROM = os.environ.get("SRS_MAIL_FROM", "srs@localhost")
         self.MAIL_OUTBOX_DIR = self.INSTANCE_PATH / "mail"
+
+        # Referral delivery: how often the worker relays the outbox, re-enqueues what is stuck and
+        # checks deadlines; how deliveries are retried. Read here only (jobs read app.config).
+        self.REFERRAL_RELAY_SECONDS = _env_int("SRS_REFERRAL_RELAY_SECONDS", 5)
+        self.REFERRAL_RECONCILE_SECONDS = _env_int("SRS_REFERRAL_RECONCILE_SECONDS", 60)
+        self.REFERRAL_DEADLINE_SECONDS = _env_int("SRS_REFERRAL_DEADLINE_SECONDS", 300)
+        self.REFERRAL_STUCK_SECONDS = _env_float("SRS_REFERRAL_STUCK_SECONDS", 300.0)
+        self.REFERRAL_RETRY_BASE_SECONDS = _env_float("SRS_REFERRAL_RETRY_BASE_SECONDS", 30.0)
+        self.REFERRAL_MAX_ATTEMPTS = _env_int("SRS_REFERRAL_MAX_ATTEMPTS", 6)
+        self.REFERRAL_WEBHOOK_TIMEOUT_SECONDS = _env_float("SRS_REFERRAL_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+        self.REFERRAL_INBOX_BATCH = _env_int("SRS_REFERRAL_INBOX_BATCH", 25)
+
+        # DCI: the name SRS signs its answers with, its signing key (empty: generated into instance/),
+        # how often the worker relays DCI callbacks and dispatches changes to subscribers.
+        self.DCI_SENDER_ID = os.environ.get("SRS_DCI_SENDER_ID") or "srs"
+        self.DCI_SIGNING_KEY_PATH = os.environ.get("SRS_DCI_SIGNING_KEY_PATH", "")
+        self.DCI_RELAY_SECONDS = _env_int("SRS_DCI_RELAY_SECONDS", 5)
 
         self.LANGUAGES = ["en", "id", "vi"]
         self.BABEL_DEFAULT_LOCALE = "en"

@@ -47,8 +47,8 @@ def demo_logins() -> list[str]:
 
     from srs import create_app
     from srs.accounts.models import User
+    from srs.accounts.seed import DEMO_USERS
     from srs.extensions import db
-    from srs.seed import DEMO_USERS
 
     app = create_app()
     with app.app_context():

@@ -2,12 +2,13 @@
 
 import srs.reports.models  # noqa: F401,E402  (indexes on the referral and client tables)
 from srs.accounts.models import ApiToken, LoginSession, User, user_regions  # noqa: F401
+from srs.agencies.models import Agency  # noqa: F401
 from srs.cases.models import Case, CaseNote, Complaint, ComplaintCategory, FollowUpTask, PlanGoal  # noqa: F401
 from srs.core.idempotency import IdempotencyKey  # noqa: F401
 from srs.core.models import AuditEntry  # noqa: F401
 from srs.core.workdays import PublicHoliday  # noqa: F401
+from srs.dci.models import DciChange, DciOutbox, DciPartner, DciSubscription, DciTransaction  # noqa: F401
 from srs.programmes.models import (  # noqa: F401
-    Agency,
     EligibilityNotice,
     Programme,
     RescreenRun,

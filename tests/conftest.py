@@ -142,15 +142,18 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def demo(app: Flask) -> dict[str, Any]:
     """The demo regions, agencies and users (every role), with a known password."""
+    from srs.accounts.seed import seed_users
+    from srs.agencies.seed import seed_agencies
     from srs.core.transaction import commit
+    from srs.dci.seed import seed_partner
     from srs.regions.seed import seed_regions
-    from srs.seed import seed_agencies, seed_users
 
     with app.test_request_context():
         seed_regions()
         db.session.flush()
         seed_agencies()
         seed_users(DEMO_PASSWORD)
+        seed_partner(DEMO_PASSWORD)
         commit()
     return {"password": DEMO_PASSWORD}
 
@@ -163,6 +166,7 @@ ROLE_USERS = {
     "agency_staff": "agency.bpjstk",
     "agency_vn": "agency.vn.vss",
     "admin": "admin",
+    "partner": "partner.dci",
 }
 
 

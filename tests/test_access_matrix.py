@@ -10,7 +10,9 @@ import re
 
 import pytest
 
-ROLES = ["officer", "agency_staff", "supervisor", "admin"]
+ROLES = ["officer", "agency_staff", "supervisor", "admin", "partner"]
+# Bearer-token routes: the JSON API and the DCI Social Registry.
+TOKEN_PREFIXES = ("/api/", "/dci/")
 SKIP_ENDPOINTS = {"static"}
 
 
@@ -43,13 +45,14 @@ def test_every_route_declares_who_may_call_it(app):
 
 @pytest.mark.parametrize("role", ["anonymous", *ROLES])
 def test_route_matrix(app, demo, role, login_as, api_token):
-    browser = app.test_client() if role == "anonymous" else login_as(role)
+    # A partner system has no browser session (its sign-in page refuses it): pages treat it as anonymous.
+    browser = app.test_client() if role in ("anonymous", "partner") else login_as(role)
     headers = {} if role == "anonymous" else api_token(role)
     failures = []
     for rule, view, method in _routes(app):
         access = view.srs_access
         url = _url(rule)
-        is_api = url.startswith("/api/")
+        is_api = url.startswith(TOKEN_PREFIXES)
         caller = app.test_client() if is_api else browser
         response = caller.open(
             url, method=method, headers=headers if is_api else {}, json={} if is_api else None
@@ -63,7 +66,7 @@ def test_route_matrix(app, demo, role, login_as, api_token):
                 failures.append(f"{method} {url} is public but answered {status} to {role}")
             continue
         allowed = role in access
-        if role == "anonymous":
+        if role == "anonymous" or (role == "partner" and not is_api):
             expected_ok = (
                 status == 401 if is_api else (status == 302 and "/login" in response.headers["Location"])
             )
@@ -79,6 +82,13 @@ def test_route_matrix(app, demo, role, login_as, api_token):
 # Routes whose roles are spelled out here as well, so a change to their declaration is a visible choice.
 DECLARED = {
     ("/reports/monthly.pdf", "GET"): {"supervisor", "admin"},
+    ("/dci/registry/sync/search", "POST"): {"partner"},
+    ("/dci/registry/search", "POST"): {"partner"},
+    ("/dci/registry/subscribe", "POST"): {"partner"},
+    ("/dci/registry/unsubscribe", "POST"): {"partner"},
+    ("/dci/registry/txn/status", "POST"): {"partner"},
+    ("/dci/registry/sync/txn/status", "POST"): {"partner"},
+    ("/admin/dci/", "GET"): {"admin"},
 }
 
 
@@ -88,7 +98,7 @@ def test_declared_routes_are_in_the_matrix(app):
         assert found.get(key) == roles, key
 
 
-@pytest.mark.parametrize("role", ["anonymous", *ROLES])
+@pytest.mark.parametrize("role", ["anonymous", *(r for r in ROLES if r != "partner")])
 def test_monthly_pdf_answers_each_role(app, demo, role, login_as):
     browser = app.test_client() if role == "anonymous" else login_as(role)
     response = browser.get("/reports/monthly.pdf")
@@ -98,3 +108,12 @@ def test_monthly_pdf_answers_each_role(app, demo, role, login_as):
         assert response.status_code == 200 and response.data.startswith(b"%PDF-")
     else:
         assert response.status_code == 403
+
+
+def test_a_partner_system_cannot_sign_in_in_a_browser(app, demo):
+    from tests.conftest import login
+
+    browser = app.test_client()
+    response = login(browser, "partner.dci")
+    assert response.status_code == 200 and "partner system" in response.get_data(as_text=True)
+    assert browser.get("/").status_code == 302  # still signed out

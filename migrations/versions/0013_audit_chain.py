@@ -1,7 +1,7 @@
 """The audit log as a hash chain, append-only on PostgreSQL
 
 Revision ID: 0013_audit_chain
-Revises: 0017_overdue_by_kind
+Revises: 0018_dci
 Create Date: 2026-12-02 10:00:00
 
 Each audit entry gets ``prev_hash`` (the hash of the entry before it, unique: the chain cannot fork)
@@ -21,7 +21,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0013_audit_chain"
-down_revision = "0017_overdue_by_kind"
+down_revision = "0018_dci"
 branch_labels = None
 depends_on = None
 

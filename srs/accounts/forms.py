@@ -12,6 +12,7 @@ ROLE_CHOICES = [
     ("agency_staff", _l("Agency staff")),
     ("supervisor", _l("Supervisor")),
     ("admin", _l("Administrator")),
+    ("partner", _l("Partner system (DCI)")),
 ]
 LOCALE_CHOICES = [
     ("", _l("Browser language")),

@@ -8,13 +8,13 @@ from flask_login import UserMixin
 from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from srs.agencies.models import Agency
 from srs.core import clock
 from srs.core.models import UTCDateTime
 from srs.extensions import db
-from srs.programmes.models import Agency
 from srs.regions.models import Region
 
-ROLES = ("officer", "agency_staff", "supervisor", "admin")
+ROLES = ("officer", "agency_staff", "supervisor", "admin", "partner")
 REGIONAL_ROLES = ("officer", "supervisor")
 
 user_regions = Table(

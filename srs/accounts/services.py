@@ -21,11 +21,11 @@ from srs.accounts.passwords import (
     needs_rehash,
     verify_password,
 )
+from srs.agencies.models import Agency
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.transaction import after_transaction
 from srs.extensions import db
-from srs.programmes.models import Agency
 from srs.regions.models import Region
 
 

@@ -21,13 +21,13 @@ from srs.accounts.forms import (
 )
 from srs.accounts.models import User
 from srs.accounts.throttle import TooManyAttempts
+from srs.agencies.models import Agency
 from srs.core.access import login_required, public, roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.core.home import home_sections
 from srs.core.pagination import page_args, paginate
 from srs.extensions import db
-from srs.programmes.models import Agency
 from srs.regions.models import Region
 
 bp = Blueprint("accounts", __name__)
@@ -53,6 +53,12 @@ def login():  # type: ignore[no-untyped-def]
             return render_template("accounts/login.html", form=form), 429
         if user is None:
             flash(_("The username or password is not right."), "error")
+            return render_template("accounts/login.html", form=form), 200
+        if user.role == "partner":
+            # A partner system has no pages: it takes a token from POST /api/v1/auth/token.
+            flash(
+                _("This account belongs to a partner system; it signs in through the API, not here."), "error"
+            )
             return render_template("accounts/login.html", form=form), 200
         session.clear()  # a fresh session on sign-in: no fixation
         session.permanent = True

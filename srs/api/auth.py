@@ -9,10 +9,11 @@ from flask_login import current_user
 from srs.accounts import services
 from srs.accounts.models import User
 from srs.api import bp
-from srs.api.helpers import iso, json_body
-from srs.core.access import login_required, public
+from srs.api.helpers import json_body
+from srs.core.access import any_account_required, public
 from srs.core.errors import ValidationFailed, problem
-from srs.core.scope import region_paths
+from srs.core.iso import iso
+from srs.regions.scope import region_paths
 
 
 def user_to_dict(user: User) -> dict[str, object]:
@@ -46,7 +47,7 @@ def create_token():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/auth/token", methods=["DELETE"])
-@login_required
+@any_account_required
 def revoke_token():  # type: ignore[no-untyped-def]
     header = request.headers.get("Authorization", "")
     services.revoke_token(header.split(" ", 1)[1].strip())
@@ -54,7 +55,7 @@ def revoke_token():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/me")
-@login_required
+@any_account_required
 def me():  # type: ignore[no-untyped-def]
     data = user_to_dict(current_user)
     data["region_paths"] = region_paths()

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from srs.api import bp
-from srs.api.helpers import iso, json_body
+from srs.api.helpers import json_body
 from srs.api.openapi import (
     PAGE_PARAMETERS,
     add_paths,
@@ -25,6 +25,7 @@ from srs.core.access import roles_required
 from srs.core.audit import mask_id_number
 from srs.core.errors import problem
 from srs.core.idempotency import idempotent
+from srs.core.iso import iso
 from srs.core.pagination import page_args
 from srs.extensions import db
 from srs.registry import duplicates, search, services

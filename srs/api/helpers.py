@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from flask import request
@@ -26,9 +25,3 @@ def json_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise MalformedJSON(_("The request body must be a JSON object."))
     return body
-
-
-def iso(value: date | datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat()

@@ -12,11 +12,11 @@ from srs.api import bp
 from srs.api.openapi import add_paths, json_response, problem_responses, ref
 from srs.core import audit, clock
 from srs.core.access import login_required, roles_required
-from srs.core.scope import get_in_scope_or_404, region_id_condition
 from srs.extensions import db
 from srs.programmes import services
 from srs.programmes.models import Programme, Screening
 from srs.programmes.screening import screen, screening_as_dict
+from srs.regions.scope import get_in_scope_or_404, region_id_condition
 from srs.registry.models import Client
 
 

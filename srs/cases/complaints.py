@@ -28,10 +28,10 @@ from srs.cases.models import (
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
-from srs.core.scope import region_id_condition, region_in_scope
 from srs.core.workdays import due_date
 from srs.extensions import db
 from srs.regions.models import Region
+from srs.regions.scope import region_id_condition, region_in_scope
 from srs.registry.models import Client
 
 # Indonesian public-service complaint deadlines (working days); admins may change them.

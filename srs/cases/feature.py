@@ -1,24 +1,32 @@
-"""Wiring of cases, complaints and reports into the app: pages, home sections, slots, timeline, jobs."""
+"""What cases and complaints add to the app: pages, home sections, slots, timeline, jobs, seed."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from srs.cases import services
 from srs.cases.models import COMPLAINT_OPEN_STATUSES, Case, CaseNote, Complaint, FollowUpTask
+from srs.cases.seed import seed_cases
+from srs.cases.views import bp, complaints_bp
 from srs.core import clock
-from srs.core.home import register_admin_link, register_home_section, register_nav
 from srs.core.pagination import Page
-from srs.core.periodic import register_periodic
-from srs.core.scope import region_id_condition
-from srs.core.slots import TimelineItem, register_slot, register_timeline_source
+from srs.core.wiring import (
+    AdminLink,
+    Feature,
+    HomeSection,
+    NavEntry,
+    PeriodicJob,
+    SeedStep,
+    Slot,
+    TimelineItem,
+)
 from srs.extensions import db
-from srs.reports.jobs import CHECK_EVERY_SECONDS
+from srs.regions.scope import region_id_condition
 
 ESCALATION_EVERY_SECONDS = 3600
 
@@ -119,28 +127,23 @@ def case_timeline(client: Any) -> list[TimelineItem]:
     return items
 
 
-def init_feature(app: Flask) -> None:
-    """Register cases, complaints and reports (blueprints, navigation, home sections, slots, jobs)."""
-    from srs.cases.seed import seed_cases
-    from srs.cases.views import bp, complaints_bp
-    from srs.reports import facts
-    from srs.reports.views import bp as reports_bp
-    from srs.seed import register_seed_step
-
-    app.register_blueprint(bp)
-    app.register_blueprint(complaints_bp)
-    app.register_blueprint(reports_bp)
-    facts.install()
-    app.add_template_global(case_panel, "case_panel")
-
-    register_nav("cases.list_cases", _l("Cases"), {"officer", "supervisor", "admin"}, order=40)
-    register_nav("complaints.list_complaints", _l("Complaints"), {"officer", "supervisor", "admin"}, order=45)
-    register_nav("reports.dashboard", _l("Reports"), {"supervisor", "admin"}, order=50)
-    register_home_section({"officer", "supervisor"}, "cases/_home_tasks.html", _home_tasks, order=30)
-    register_home_section({"supervisor", "admin"}, "cases/_home_supervisor.html", _home_supervisor, order=20)
-    register_admin_link("complaints.categories", _l("Complaint deadlines"), order=60)
-    register_slot("client_profile", "cases/_profile_panel.html", order=60)
-    register_timeline_source(case_timeline)
-    register_periodic("srs.cases.jobs.escalate_overdue_complaints", ESCALATION_EVERY_SECONDS)
-    register_periodic("srs.reports.jobs.check_report_facts", CHECK_EVERY_SECONDS)
-    register_seed_step(60, seed_cases)
+FEATURE = Feature(
+    name="cases",
+    blueprints=(bp, complaints_bp),
+    nav=(
+        NavEntry("cases.list_cases", _l("Cases"), {"officer", "supervisor", "admin"}, order=39),
+        NavEntry(
+            "complaints.list_complaints", _l("Complaints"), {"officer", "supervisor", "admin"}, order=45
+        ),
+    ),
+    home_sections=(
+        HomeSection({"officer", "supervisor"}, "cases/_home_tasks.html", _home_tasks, order=30),
+        HomeSection({"supervisor", "admin"}, "cases/_home_supervisor.html", _home_supervisor, order=20),
+    ),
+    admin_links=(AdminLink("complaints.categories", _l("Complaint deadlines"), order=59),),
+    slots=(Slot("client_profile", "cases/_profile_panel.html", order=60),),
+    timeline_sources=(case_timeline,),
+    periodic_jobs=(PeriodicJob("srs.cases.jobs.escalate_overdue_complaints", ESCALATION_EVERY_SECONDS),),
+    seed_steps=(SeedStep(60, seed_cases),),
+    template_globals={"case_panel": case_panel},
+)

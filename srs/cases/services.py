@@ -26,18 +26,14 @@ from srs.cases.models import (
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
-from srs.core.scope import region_id_condition, region_in_scope
 from srs.extensions import db
+from srs.regions.scope import region_id_condition, region_in_scope
 from srs.registry.models import Client
 
 
 def case_scope() -> ColumnElement[bool]:
     """SQL condition: the case lies in the current user's regions."""
     return region_id_condition(Case.region_id)
-
-
-def client_scope() -> ColumnElement[bool]:
-    return region_id_condition(Client.region_id)
 
 
 def case_for_client(client: Client) -> Case | None:

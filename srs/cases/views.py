@@ -25,15 +25,14 @@ from srs.cases.models import (
     FollowUpTask,
     PlanGoal,
 )
-from srs.core import audit, clock
+from srs.core import audit, clock, exports
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
 from srs.core.pagination import page_args, paginate
-from srs.core.scope import get_in_scope_or_404, region_id_condition, scoped_regions
 from srs.extensions import db
+from srs.regions.scope import get_in_scope_or_404, region_id_condition, scoped_regions
 from srs.registry.models import Client
-from srs.reports import exports
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 complaints_bp = Blueprint("complaints", __name__, url_prefix="/complaints")

@@ -11,7 +11,10 @@ from flask_login import current_user
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# The people who sign in; login_required means any of them.
 ALL_ROLES = frozenset({"officer", "agency_staff", "supervisor", "admin"})
+# Partner systems (DCI) sign in through the API only and reach the routes that name them.
+KNOWN_ROLES = ALL_ROLES | {"partner"}
 
 
 def public(view: F) -> F:
@@ -26,7 +29,7 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     An anonymous caller is sent to the login page (HTML) or gets 401 (API); a signed-in user of
     another role gets 403.
     """
-    unknown = set(roles) - ALL_ROLES
+    unknown = set(roles) - KNOWN_ROLES
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
 
@@ -48,5 +51,10 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 
 
 def login_required(view: F) -> F:
-    """Any signed-in user."""
+    """Any signed-in person (not a partner system)."""
     return roles_required(*ALL_ROLES)(view)
+
+
+def any_account_required(view: F) -> F:
+    """Any signed-in account, partner systems included (their own token, who they are)."""
+    return roles_required(*KNOWN_ROLES)(view)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -129,11 +128,3 @@ def get_redis() -> redis.Redis:
         client = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2)
         app.extensions["srs_redis"] = client
     return client
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True

@@ -1,4 +1,4 @@
-"""Agencies, programmes, rule versions and screenings."""
+"""Programmes, rule versions and screenings (the agencies that run them are in srs.agencies)."""
 
 from __future__ import annotations
 
@@ -8,33 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from srs.agencies.models import Agency
 from srs.core import clock
 from srs.core.models import UTCDateTime
 from srs.extensions import db
-
-DELIVERY_CHANNELS = ("inbox", "webhook", "email")
-
-
-class Agency(db.Model):
-    """A government agency that receives referrals for its programmes."""
-
-    __tablename__ = "agencies"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    country: Mapped[str] = mapped_column(String(2), index=True)
-    contact_email: Mapped[str | None] = mapped_column(String(200))
-    contact_phone: Mapped[str | None] = mapped_column(String(40))
-    channel: Mapped[str] = mapped_column(String(20), default="inbox")
-    webhook_url: Mapped[str | None] = mapped_column(String(500))
-    webhook_secret: Mapped[str | None] = mapped_column(String(200))
-    response_days: Mapped[int] = mapped_column(default=10)
-    active: Mapped[bool] = mapped_column(default=True)
-
-    def __repr__(self) -> str:
-        return f"<Agency {self.code}>"
-
 
 PROGRAMME_KINDS = (
     "social_insurance",

@@ -11,12 +11,13 @@ from typing import Any
 from sqlalchemy import select
 
 from srs.core import audit, clock
-from srs.core.scope import region_id_condition
+from srs.core.iso import iso
 from srs.extensions import db
 from srs.programmes.fields import facts_for
 from srs.programmes.models import EligibilityNotice, Programme, RuleVersion, Screening, ScreeningResult
 from srs.programmes.rules import PreparedRule, fast_i18n
 from srs.programmes.services import active_programmes
+from srs.regions.scope import region_id_condition
 from srs.registry.models import Client
 
 
@@ -108,8 +109,6 @@ def grouped(screening: Screening) -> dict[str, list[ScreeningResult]]:
 
 def screening_as_dict(screening: Screening, locale: str = "en") -> dict[str, Any]:
     """The API shape of a screening (API.md)."""
-    from srs.api.helpers import iso
-
     return {
         "id": screening.id,
         "client_id": screening.client_id,

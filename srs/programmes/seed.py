@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from srs.agencies.models import Agency
 from srs.core import clock
 from srs.extensions import db
-from srs.programmes.models import Agency, Programme, RuleVersion, Screening
+from srs.programmes.models import Programme, RuleVersion, Screening
 from srs.programmes.rules import check
 
 NON_WAGE = ["informal", "self_employed", "msme_worker"]

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select
 
 from srs.core import clock
-from srs.core.scope import region_id_condition
 from srs.extensions import db
 from srs.programmes.compiler import compile_outcome
 from srs.programmes.models import RuleVersion
 from srs.regions.models import Region
+from srs.regions.scope import region_id_condition
 from srs.registry.models import Client
 
 

@@ -11,20 +11,22 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from srs.agencies import services as agencies_services
+from srs.agencies.models import Agency
 from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import ValidationFailed
 from srs.core.forms import apply_errors
-from srs.core.scope import get_in_scope_or_404, region_id_condition
 from srs.extensions import db
 from srs.programmes import editor, services, versions
 from srs.programmes.fields import OPERATOR_LABELS
 from srs.programmes.forms import KIND_LABELS, AgencyForm, EmptyForm, ImportForm, ProgrammeForm
-from srs.programmes.models import Agency, EligibilityNotice, Programme, RescreenRun, RuleVersion, Screening
+from srs.programmes.models import EligibilityNotice, Programme, RescreenRun, RuleVersion, Screening
 from srs.programmes.rules import describe
 from srs.programmes.screening import dismiss_notice as dismiss_eligibility_notice
 from srs.programmes.screening import grouped, newly_eligible_for, screen, screenings_of
 from srs.programmes.simulation import simulate
+from srs.regions.scope import get_in_scope_or_404, region_id_condition
 from srs.registry.models import Client
 
 bp = Blueprint("programmes", __name__)
@@ -36,11 +38,11 @@ bp = Blueprint("programmes", __name__)
 @bp.route("/admin/agencies")
 @roles_required("admin")
 def agencies():  # type: ignore[no-untyped-def]
-    return render_template("programmes/agencies.html", agencies=services.list_agencies())
+    return render_template("programmes/agencies.html", agencies=agencies_services.list_agencies())
 
 
-def _agency_input(form: AgencyForm) -> services.AgencyInput:
-    return services.AgencyInput(
+def _agency_input(form: AgencyForm) -> agencies_services.AgencyInput:
+    return agencies_services.AgencyInput(
         code=form.code.data or "",
         name=form.name.data or "",
         country=form.country.data or "",
@@ -63,7 +65,7 @@ def agency_form(agency_id: int | None = None):  # type: ignore[no-untyped-def]
     status = 200
     if form.validate_on_submit():
         try:
-            services.save_agency(_agency_input(form), agency)
+            agencies_services.save_agency(_agency_input(form), agency)
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -119,7 +121,9 @@ def _programme_input(form: ProgrammeForm, programme: Programme | None) -> servic
 def programme_form(programme_id: int | None = None):  # type: ignore[no-untyped-def]
     programme = db.get_or_404(Programme, programme_id) if programme_id is not None else None
     form = ProgrammeForm()
-    form.agency.choices = [(a.code, f"{a.name} ({a.code}, {a.country})") for a in services.list_agencies()]
+    form.agency.choices = [
+        (a.code, f"{a.name} ({a.code}, {a.country})") for a in agencies_services.list_agencies()
+    ]
     if programme is not None and request.method == "GET":
         form.code.data = programme.code
         form.name_en.data = programme.names.get("en")

@@ -1,20 +1,27 @@
-"""Wiring of the referrals feature into the app: blueprints, navigation, home, slots, jobs, seed."""
+"""What the referrals add to the app: pages, navigation, home sections, slots, timeline, jobs, seed."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from srs.core.home import register_admin_link, register_home_section, register_nav
-from srs.core.periodic import register_periodic
-from srs.core.slots import TimelineItem, register_slot, register_timeline_source
+from srs.core.wiring import (
+    AdminLink,
+    Feature,
+    HomeSection,
+    NavEntry,
+    PeriodicJob,
+    SeedStep,
+    Slot,
+    TimelineItem,
+)
 from srs.extensions import db
-from srs.seed import register_seed_step
+from srs.referrals import overdue, seed, services, views
 
 
 def _referral_timeline(client: Any) -> list[TimelineItem]:
@@ -139,39 +146,42 @@ class ReferralUI:
         return current_user.is_authenticated and current_user.role in ("officer", "supervisor")
 
 
-def init_feature(app: Flask) -> None:
-    """Register everything the referrals feature adds to the app."""
-    from srs.referrals import overdue, seed, services, views
-
-    app.register_blueprint(views.bp)
-    app.register_blueprint(views.admin_bp)
-    app.jinja_env.globals["referral_ui"] = ReferralUI()
-    app.jinja_env.globals["referral_status_labels"] = services.STATUS_LABELS
-    app.jinja_env.globals["referral_decline_reasons"] = services.DECLINE_REASONS
-    app.jinja_env.globals["referral_outcomes"] = services.OUTCOMES
-    app.jinja_env.globals["referral_overdue_labels"] = overdue.LABELS
-    app.jinja_env.globals["referral_overdue_badges"] = overdue.BADGES
-    app.jinja_env.globals["referral_overdue_phrases"] = overdue.PHRASES
-
-    register_nav("referrals.inbox", _l("Inbox"), {"agency_staff"}, order=10)
-    register_nav("referrals.index", _l("Referrals"), {"officer", "supervisor", "admin"}, order=40)
-    register_nav("referrals.overdue", _l("Overdue"), {"supervisor"}, order=41)
-    register_admin_link("referrals_admin.queues", _l("Queues and delivery outbox"), order=60)
-    register_admin_link("referrals_admin.mail_list", _l("Mail written by SRS"), order=61)
-
-    register_home_section({"agency_staff"}, "referrals/_home_agency.html", _agency_home, order=5)
-    register_home_section({"officer"}, "referrals/_home_officer.html", _officer_home, order=20)
-    register_home_section({"supervisor"}, "referrals/_home_supervisor.html", _supervisor_home, order=5)
-    register_home_section({"admin"}, "referrals/_home_admin.html", _admin_home, order=30)
-
-    register_slot("screening_result", "referrals/_slot_screening.html", order=50)
-    register_slot("client_profile", "referrals/_slot_client.html", order=50)
-    register_timeline_source(_referral_timeline)
-
-    relay_every = int(services.env_setting("RELAY_SECONDS", 5))
-    register_periodic("srs.referrals.jobs.relay", relay_every)
-    register_periodic("srs.referrals.jobs.reconcile", int(services.env_setting("RECONCILE_SECONDS", 60)))
-    register_periodic(
-        "srs.referrals.jobs.check_deadlines", int(services.env_setting("DEADLINE_SECONDS", 300))
-    )
-    register_seed_step(50, seed.seed_referrals)
+FEATURE = Feature(
+    name="referrals",
+    blueprints=(views.bp, views.admin_bp),
+    nav=(
+        NavEntry("referrals.inbox", _l("Inbox"), {"agency_staff"}, order=10),
+        NavEntry("referrals.index", _l("Referrals"), {"officer", "supervisor", "admin"}, order=40),
+        NavEntry("referrals.overdue", _l("Overdue"), {"supervisor"}, order=41),
+    ),
+    admin_links=(
+        AdminLink("referrals_admin.queues", _l("Queues and delivery outbox"), order=60),
+        AdminLink("referrals_admin.mail_list", _l("Mail written by SRS"), order=61),
+    ),
+    home_sections=(
+        HomeSection({"agency_staff"}, "referrals/_home_agency.html", _agency_home, order=5),
+        HomeSection({"officer"}, "referrals/_home_officer.html", _officer_home, order=20),
+        HomeSection({"supervisor"}, "referrals/_home_supervisor.html", _supervisor_home, order=5),
+        HomeSection({"admin"}, "referrals/_home_admin.html", _admin_home, order=30),
+    ),
+    slots=(
+        Slot("screening_result", "referrals/_slot_screening.html", order=50),
+        Slot("client_profile", "referrals/_slot_client.html", order=50),
+    ),
+    timeline_sources=(_referral_timeline,),
+    periodic_jobs=(
+        PeriodicJob("srs.referrals.jobs.relay", every="REFERRAL_RELAY_SECONDS"),
+        PeriodicJob("srs.referrals.jobs.reconcile", every="REFERRAL_RECONCILE_SECONDS"),
+        PeriodicJob("srs.referrals.jobs.check_deadlines", every="REFERRAL_DEADLINE_SECONDS"),
+    ),
+    seed_steps=(SeedStep(50, seed.seed_referrals),),
+    template_globals={
+        "referral_ui": ReferralUI(),
+        "referral_status_labels": services.STATUS_LABELS,
+        "referral_decline_reasons": services.DECLINE_REASONS,
+        "referral_outcomes": services.OUTCOMES,
+        "referral_overdue_labels": overdue.LABELS,
+        "referral_overdue_badges": overdue.BADGES,
+        "referral_overdue_phrases": overdue.PHRASES,
+    },
+)

@@ -24,16 +24,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from srs.accounts.models import User
+from srs.agencies.models import Agency
 from srs.core import audit, clock
+from srs.core.iso import iso
 from srs.core.queue import get_queue
 from srs.core.redis import get_redis
 from srs.extensions import db
-from srs.programmes.models import Agency, Programme
+from srs.programmes.models import Programme
 from srs.referrals import channels
 from srs.referrals import services as svc
 from srs.referrals.models import Delivery, OutboxMessage, Referral
 from srs.regions.models import Region
-from srs.registry.models import Client
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,7 +65,7 @@ def idempotency_key(message: OutboxMessage) -> str:
 
 def backoff_seconds(attempts: int) -> float:
     """Exponential backoff: base, 2*base, 4*base ... capped at an hour."""
-    base = float(svc.setting("RETRY_BASE_SECONDS", 30.0))
+    base = float(current_app.config["REFERRAL_RETRY_BASE_SECONDS"])
     return min(base * (2 ** max(attempts - 1, 0)), 3600.0)
 
 
@@ -88,7 +89,7 @@ def relay(limit: int = 500) -> int:
     total = 0
     try:
         queue = get_queue()
-        timeout = int(float(svc.setting("WEBHOOK_TIMEOUT_SECONDS", 10.0)) * 2 + 60)
+        timeout = int(float(current_app.config["REFERRAL_WEBHOOK_TIMEOUT_SECONDS"]) * 2 + 60)
         while True:
             now = clock.now()
             stmt = (
@@ -128,7 +129,7 @@ def relay(limit: int = 500) -> int:
 
 def _delivery_jobs(queue: Any, rows: list[OutboxMessage], timeout: int) -> list[Any]:
     """Inbox messages go in batches (pure database work); outside channels one job each."""
-    batch = max(1, int(svc.setting("INBOX_BATCH", 25)))
+    batch = max(1, int(current_app.config["REFERRAL_INBOX_BATCH"]))
     inbox = [row.id for row in rows if row.channel == "inbox"]
     datas = [
         queue.prepare_data(DELIVER_MANY, args=(inbox[i : i + batch],), timeout=timeout, result_ttl=60)
@@ -159,7 +160,7 @@ def reconcile() -> int:
         except RedisError:
             log.warning("Redis not answering; started-job cleanup skipped")
     now = clock.now()
-    cutoff = now - timedelta(seconds=float(svc.setting("STUCK_SECONDS", 300.0)))
+    cutoff = now - timedelta(seconds=float(current_app.config["REFERRAL_STUCK_SECONDS"]))
     result = db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.status.in_(("enqueued", "sending")), OutboxMessage.enqueued_at < cutoff)
@@ -376,7 +377,7 @@ def _record_failure(message_id: int, error: str) -> None:
     db.session.rollback()
     message = db.session.get(OutboxMessage, message_id)
     message.last_error = error[:500]
-    maximum = int(svc.setting("MAX_ATTEMPTS", 6))
+    maximum = int(current_app.config["REFERRAL_MAX_ATTEMPTS"])
     if message.attempts >= maximum:
         message.status = "failed"
         # A flag, not a status change: no version bump, so it never collides with a decision.
@@ -397,7 +398,7 @@ def _send_outside(message: OutboxMessage, referral: Referral) -> int | None:
         if not agency.webhook_url:
             raise channels.DeliveryError("the agency has no webhook URL")
         payload = {"event": "referral.delivered", "referral": webhook_referral(referral)}
-        timeout = float(svc.setting("WEBHOOK_TIMEOUT_SECONDS", 10.0))
+        timeout = float(current_app.config["REFERRAL_WEBHOOK_TIMEOUT_SECONDS"])
         return channels.post_webhook(agency.webhook_url, agency.webhook_secret or "", key, payload, timeout)
     if message.channel in ("email", "escalation"):
         recipients = agency_recipients(agency)
@@ -488,8 +489,6 @@ def _mail_text(channel: str, referral: Referral, programme: Programme, agency: A
 
 def webhook_referral(referral: Referral) -> dict[str, Any]:
     """What the agency's system receives: the referral and only the client fields it shares."""
-    from srs.api.helpers import iso
-
     programme = db.session.get(Programme, referral.programme_id)
     client_fields = {}
     for name, _label, value in svc.shared_client_fields(referral):
@@ -531,7 +530,3 @@ def check_deadlines() -> int:
     if escalated:
         _enqueue_relay()
     return escalated
-
-
-def client_of(referral: Referral) -> Client:
-    return db.session.get(Client, referral.client_id)

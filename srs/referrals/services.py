@@ -6,7 +6,6 @@ its outbox rows are added to the same transaction, so either all are saved or no
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,16 +17,18 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.orm.exc import StaleDataError
 
 from srs.accounts.models import User
+from srs.agencies.models import Agency
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
+from srs.core.iso import iso
 from srs.core.queue import enqueue_after_commit
-from srs.core.scope import region_id_condition
 from srs.core.workdays import due_date, end_of_day
 from srs.extensions import db
-from srs.programmes.models import Agency, Programme, Screening
+from srs.programmes.models import Programme, Screening
 from srs.referrals import overdue as overdue_measures
 from srs.referrals.models import OPEN_STATUSES, OutboxMessage, Referral, ReferralEvent
+from srs.regions.scope import region_id_condition
 from srs.registry.models import Client
 
 DECLINE_REASONS: dict[str, Any] = {
@@ -79,17 +80,6 @@ CLIENT_FIELD_LABELS: dict[str, Any] = {
     "welfare_decile": _l("Welfare decile"),
     "enrolments": _l("Enrolments"),
 }
-
-
-def setting(name: str, default: int | float) -> Any:
-    """A referral tuning value: app config ``REFERRAL_<NAME>``, else env ``SRS_REFERRAL_<NAME>``."""
-    key = f"REFERRAL_{name}"
-    if key in current_app.config:
-        return current_app.config[key]
-    raw = os.environ.get(f"SRS_{key}")
-    if raw:
-        return type(default)(raw)
-    return default
 
 
 # ---------------------------------------------------------------- scope
@@ -518,8 +508,6 @@ def shared_client_fields(referral: Referral) -> list[tuple[str, Any, Any]]:
 
 def to_dict(referral: Referral, with_history: bool = True) -> dict[str, Any]:
     """The API shape of a referral (API.md)."""
-    from srs.api.helpers import iso
-
     programme = referral_programme(referral)
     data: dict[str, Any] = {
         "id": referral.id,
@@ -563,9 +551,3 @@ def escalation_due(now: datetime | None = None) -> Any:
         overdue_measures.referral_condition(overdue_measures.AWAITING_DECISION, now),
         Referral.escalated_at.is_(None),
     )
-
-
-def env_setting(name: str, default: int | float) -> Any:
-    """A referral tuning value from the environment only (for wiring done before a request)."""
-    raw = os.environ.get(f"SRS_REFERRAL_{name}")
-    return type(default)(raw) if raw else default

@@ -13,9 +13,9 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 
 from srs.core.errors import Conflict
-from srs.core.scope import region_in_scope
 from srs.extensions import db
 from srs.regions.models import Region
+from srs.regions.scope import region_in_scope
 from srs.regions.services import district_of
 from srs.registry.models import Client, DuplicateCandidate
 

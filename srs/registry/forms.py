@@ -217,7 +217,3 @@ class ImportForm(FlaskForm):
         validators=[FileRequired()],
         description=_l("UTF-8 CSV or .xlsx with the columns of the sample file."),
     )
-
-
-class MergeForm(FlaskForm):
-    keep = HiddenField()

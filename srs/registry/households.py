@@ -24,8 +24,8 @@ from sqlalchemy.orm import selectinload
 from srs.core import audit
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
-from srs.core.scope import region_id_condition
 from srs.extensions import db
+from srs.regions.scope import region_id_condition
 from srs.registry.members import _RECORD_FACTS, _relationship, remove_household_member
 from srs.registry.models import Client, Household, HouseholdMember
 from srs.registry.validation import _Errors

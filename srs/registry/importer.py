@@ -23,9 +23,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from srs.core import clock
 from srs.core.errors import ValidationFailed
 from srs.core.models import AuditEntry
-from srs.core.scope import region_in_scope
 from srs.extensions import db
 from srs.regions.models import Region
+from srs.regions.scope import region_in_scope
 from srs.regions.services import district_of
 from srs.registry.models import Client, DuplicateCandidate, ImportBatch
 from srs.registry.validation import INPUT_FIELDS, validate_client

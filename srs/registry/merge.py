@@ -13,8 +13,8 @@ from sqlalchemy.orm import aliased
 from srs.core import audit, clock
 from srs.core.errors import Conflict, NotFound
 from srs.core.pagination import Page, paginate
-from srs.core.scope import region_id_condition, region_in_scope
 from srs.extensions import db
+from srs.regions.scope import region_id_condition, region_in_scope
 from srs.registry import households
 from srs.registry.models import Client, ClientName, DuplicateCandidate
 from srs.registry.services import client_is_visible

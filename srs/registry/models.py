@@ -190,9 +190,6 @@ event.listen(
 )
 event.listen(ClientName.__table__, "after_create", DDL(CLIENT_NAMES_TRIGGER).execute_if(dialect="postgresql"))
 
-DUPLICATE_REASONS = ("name_birth_district", "phone")
-DUPLICATE_STATUSES = ("open", "distinct", "merged")
-
 
 class DuplicateCandidate(db.Model):
     """A pair of clients that may be the same person, waiting for a supervisor's decision.
@@ -209,17 +206,14 @@ class DuplicateCandidate(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     other_client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
-    reason: Mapped[str] = mapped_column(String(30))
-    status: Mapped[str] = mapped_column(String(12), default="open")
+    reason: Mapped[str] = mapped_column(String(30))  # name_birth_district | phone
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | distinct | merged
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     client: Mapped[Client] = relationship(foreign_keys=[client_id])
     other_client: Mapped[Client] = relationship(foreign_keys=[other_client_id])
-
-
-IMPORT_STATUSES = ("queued", "running", "done", "failed")
 
 
 class ImportBatch(db.Model):
@@ -237,7 +231,7 @@ class ImportBatch(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(12), default="queued")
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued | running | done | failed
     total_rows: Mapped[int] = mapped_column(default=0)
     processed_rows: Mapped[int] = mapped_column(default=0)
     imported: Mapped[int] = mapped_column(default=0)

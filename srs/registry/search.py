@@ -10,9 +10,9 @@ from sqlalchemy import Select, and_, func, or_, select
 
 from srs.core.errors import NotFound
 from srs.core.pagination import Page, paginate
-from srs.core.scope import region_id_condition, region_in_scope
 from srs.extensions import db
 from srs.regions.models import Region
+from srs.regions.scope import region_id_condition, region_in_scope
 from srs.regions.services import get_by_code
 from srs.registry.idnumbers import normalise_number
 from srs.registry.models import Client, ClientName

@@ -23,9 +23,9 @@ from srs.core import audit
 from srs.core.errors import Conflict, NotFound, ValidationFailed
 from srs.core.ids import parse_id
 from srs.core.models import AuditEntry
-from srs.core.scope import region_id_condition, region_in_scope, sees_everything
 from srs.extensions import db
 from srs.regions.models import Region
+from srs.regions.scope import region_id_condition, region_in_scope, sees_everything
 from srs.regions.services import get_by_code
 from srs.registry.duplicates import (
     PossibleDuplicate,

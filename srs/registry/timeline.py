@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from srs.core.models import AuditEntry
-from srs.core.slots import TimelineItem
+from srs.core.wiring import TimelineItem
 from srs.extensions import db
 from srs.registry.forms import RELATIONSHIP_LABELS as RELATIONSHIP_NAMES
 from srs.registry.households import describe_merge

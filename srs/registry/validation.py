@@ -17,8 +17,8 @@ from flask_babel import lazy_gettext as _l
 
 from srs.core import clock
 from srs.core.errors import ValidationFailed
-from srs.core.scope import region_in_scope
 from srs.regions.models import Region
+from srs.regions.scope import region_in_scope
 from srs.registry.idnumbers import check_id_number, normalise_number
 from srs.registry.models import ID_TYPES, POVERTY_STATUSES, RELATIONSHIPS, SEXES, WORK_STATUSES
 from srs.registry.normalise import clean_spaces, fold_name, parse_phone

@@ -18,9 +18,9 @@ from srs.core.forms import apply_errors
 from srs.core.idempotency import idempotent_form
 from srs.core.pagination import page_args
 from srs.core.queue import enqueue_after_commit
-from srs.core.scope import scoped_regions, sees_everything
 from srs.core.slots import timeline_for
 from srs.extensions import db
+from srs.regions.scope import scoped_regions, sees_everything
 from srs.registry import duplicates, households, importer, members, search, services
 from srs.registry import merge as merging
 from srs.registry.forms import (

@@ -1,1 +1,1 @@
-"""Supervisor reports: aggregates, dashboard, drill-down lists and exports."""
+"""Supervisor reports: aggregates, dashboard, drill-down lists, monthly PDF."""

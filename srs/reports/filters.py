@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 from sqlalchemy import ARRAY, ColumnElement, DateTime, Select, bindparam, func, select
 
 from srs.core import clock
-from srs.core.scope import region_id_condition, region_in_scope
 from srs.extensions import db
 from srs.programmes.models import Programme
 from srs.regions.models import Region
+from srs.regions.scope import region_id_condition, region_in_scope
 from srs.registry.models import SEXES, WORK_STATUSES, Client
 
 AGE_GROUPS: dict[str, tuple[int, int | None]] = {

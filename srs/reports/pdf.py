@@ -19,10 +19,10 @@ from fpdf import FPDF, FontFace
 from sqlalchemy import select
 
 from srs.core import clock
-from srs.core.scope import region_paths, sees_everything
 from srs.extensions import db
 from srs.referrals import overdue
 from srs.regions.models import Region
+from srs.regions.scope import region_paths, sees_everything
 from srs.reports.filters import Filters
 from srs.reports.services import DISTRICT_FIGURES
 

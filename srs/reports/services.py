@@ -27,13 +27,13 @@ from sqlalchemy.orm import aliased
 
 from srs.cases.models import COMPLAINT_OPEN_STATUSES, Complaint
 from srs.core import clock
-from srs.core.scope import region_paths, sees_everything
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening, ScreeningResult
 from srs.referrals import overdue
 from srs.referrals.models import STATUSES, Referral
 from srs.referrals.services import OUTCOMES, STATUS_LABELS
 from srs.regions.models import Region
+from srs.regions.scope import region_paths, sees_everything
 from srs.registry.models import SEXES, Client
 from srs.reports.facts import ANY_PROGRAMME
 from srs.reports.filters import (

@@ -9,16 +9,16 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from srs.core import audit, clock
+from srs.core import audit, clock, exports
 from srs.core.access import roles_required
 from srs.core.pagination import page_args, paginate
-from srs.core.scope import scoped_regions
 from srs.programmes.services import list_programmes
 from srs.referrals import overdue
 from srs.referrals.models import STATUSES
 from srs.referrals.services import STATUS_LABELS
+from srs.regions.scope import scoped_regions
 from srs.registry.models import SEXES, WORK_STATUSES
-from srs.reports import charts, exports, pdf, services
+from srs.reports import charts, pdf, services
 from srs.reports.filters import AGE_GROUPS, FilterError, Filters
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")

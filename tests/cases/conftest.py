@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import select
 
 from srs.accounts.models import User
+from srs.agencies.models import Agency
 from srs.core import clock
 from srs.extensions import db
-from srs.programmes.models import Agency, Programme, RuleVersion, Screening, ScreeningResult
+from srs.programmes.models import Programme, RuleVersion, Screening, ScreeningResult
 from srs.referrals.models import Referral
 from srs.regions.models import Region
 from srs.registry.models import Client

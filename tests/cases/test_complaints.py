@@ -197,9 +197,9 @@ def test_overdue_complaint_is_escalated_once_by_the_periodic_job(app, login_as):
 
 
 def test_escalation_job_is_registered_as_periodic(app):
-    from srs.core.periodic import PERIODIC_JOBS
+    from srs.core.wiring import wiring
 
-    assert "srs.cases.jobs.escalate_overdue_complaints" in [job.func for job in PERIODIC_JOBS]
+    assert "srs.cases.jobs.escalate_overdue_complaints" in [job.func for job in wiring(app).periodic_jobs]
 
 
 def test_complaint_and_case_lists_export_within_scope(app, login_as):

@@ -310,9 +310,9 @@ def test_keys_are_kept_30_days_then_purged(app, client, api_token):
 
 
 def test_the_purge_runs_periodically(app):
-    from srs.core.periodic import PERIODIC_JOBS
+    from srs.core.wiring import wiring
 
-    [job] = [job for job in PERIODIC_JOBS if job.func == "srs.core.idempotency.purge_expired"]
+    [job] = [job for job in wiring(app).periodic_jobs if job.func == "srs.core.idempotency.purge_expired"]
     assert job.every_seconds <= 24 * 3600
 
 

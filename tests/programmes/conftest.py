@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from srs.agencies.models import Agency
 from srs.extensions import db
-from srs.programmes.models import Agency, Programme, RuleVersion
+from srs.programmes.models import Programme, RuleVersion
 from srs.regions.models import Region
 from srs.registry.models import Client, Household, HouseholdMember
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from srs.agencies.models import Agency
 from srs.core.models import AuditEntry
 from srs.extensions import db
-from srs.programmes.models import Agency, Programme
+from srs.programmes.models import Programme
 
 
 def agency_form(**overrides: str) -> dict[str, str]:

@@ -279,7 +279,7 @@ def test_yaml_import_with_errors_changes_nothing_and_lists_every_error(app, logi
     assert "\u201ca lot\u201d is not a number" in html
     assert "No agency has the code NOPE" in html
     with app.app_context():
-        from srs.programmes.models import Agency
+        from srs.agencies.models import Agency
 
         assert (
             db.session.scalar(select(func.count()).select_from(Agency).where(Agency.name == "Renamed agency"))

@@ -11,11 +11,12 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from srs.accounts.models import User
+from srs.agencies.models import Agency
 from srs.core.queue import get_queue
 from srs.core.redis import get_redis
 from srs.core.transaction import commit
 from srs.extensions import db
-from srs.programmes.models import Agency, Programme, RuleVersion, Screening, ScreeningResult
+from srs.programmes.models import Programme, RuleVersion, Screening, ScreeningResult
 from srs.referrals import services as svc
 from srs.referrals.models import Referral
 from srs.regions.models import Region

@@ -297,6 +297,8 @@ def _pump(app: Any, until: Callable[[], bool], seconds: float = 30) -> None:
 def test_webhook_failing_is_retried_with_backoff_then_failed_and_retry_delivers_once(
     app, demo, login_as, mode
 ):
+    tuned = ("REFERRAL_RETRY_BASE_SECONDS", "REFERRAL_MAX_ATTEMPTS", "REFERRAL_WEBHOOK_TIMEOUT_SECONDS")
+    saved = {key: app.config[key] for key in tuned}
     app.config.update(
         REFERRAL_RETRY_BASE_SECONDS=0.5, REFERRAL_MAX_ATTEMPTS=3, REFERRAL_WEBHOOK_TIMEOUT_SECONDS=0.5
     )
@@ -339,12 +341,7 @@ def test_webhook_failing_is_retried_with_backoff_then_failed_and_retry_delivers_
                 )
             assert len(agency_server.requests) - before == 1
     finally:
-        for key in (
-            "REFERRAL_RETRY_BASE_SECONDS",
-            "REFERRAL_MAX_ATTEMPTS",
-            "REFERRAL_WEBHOOK_TIMEOUT_SECONDS",
-        ):
-            app.config.pop(key, None)
+        app.config.update(saved)
 
 
 def test_same_delivery_job_enqueued_twice_delivers_once(app, demo):

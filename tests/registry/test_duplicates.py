@@ -107,7 +107,8 @@ def test_merge_moves_referrals_and_the_id_number_to_a_kept_record_without_one(ap
     body = payload(full_name="Siti Aminah")
     with_id = make_client(data=body)
     with app.test_request_context():
-        from srs.programmes.models import Agency, Programme
+        from srs.agencies.models import Agency
+        from srs.programmes.models import Programme
 
         agency = Agency(code="A1", name="A", country="ID")
         programme = Programme(code="P1", agency=agency, country="ID", kind="social_insurance")

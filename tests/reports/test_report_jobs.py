@@ -69,9 +69,9 @@ def test_rows_loaded_or_deleted_past_the_app_are_found_and_rebuilt(app, demo):
 
 
 def test_the_check_runs_every_hour_in_the_worker(app):
-    from srs.core.periodic import PERIODIC_JOBS
+    from srs.core.wiring import wiring
 
-    (job,) = [job for job in PERIODIC_JOBS if job.func == "srs.reports.jobs.check_report_facts"]
+    (job,) = [job for job in wiring(app).periodic_jobs if job.func == "srs.reports.jobs.check_report_facts"]
     assert job.every_seconds == 3600
 
 

@@ -1,7 +1,8 @@
 """Access scoping, in one place: which regions and records the current user may reach.
 
 Every query for clients, referrals and cases goes through these helpers. A record outside the
-caller's scope is answered exactly like one that does not exist (404).
+caller's scope is answered exactly like one that does not exist (404). They live with the regions,
+not in core, because a scope is a set of regions: core depends on no feature.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 from sqlalchemy import select
 
 from srs.accounts.models import User
-from srs.core import scope
 from srs.extensions import db
+from srs.regions import scope
 from srs.regions.models import Region
 
 

@@ -1,0 +1,29 @@
+"""What core adds to the app: the health check, the audit log, the setup page, the idempotency purge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from srs.core import views
+from srs.core.home import admin_links
+from srs.core.wiring import AdminLink, Feature, HomeSection, NavEntry, PeriodicJob
+
+
+def _admin_setup(user: Any) -> dict[str, Any]:
+    return {"links": admin_links()}
+
+
+FEATURE = Feature(
+    name="core",
+    blueprints=(views.bp,),
+    nav=(
+        NavEntry("core.admin_index", _l("Setup"), {"admin"}, order=90),
+        NavEntry("core.audit_log", _l("Audit log"), {"admin"}, order=95),
+    ),
+    home_sections=(HomeSection({"admin"}, "home/_admin_setup.html", _admin_setup, order=10),),
+    admin_links=(AdminLink("core.audit_log", _l("Audit log"), order=90),),
+    # Idempotency keys older than their 30 days are deleted once an hour.
+    periodic_jobs=(PeriodicJob("srs.core.idempotency.purge_expired", 3600),),
+)

@@ -1,0 +1,91 @@
+"""Registry changes become DCI events: written in the change's own transaction, notified later.
+
+A session listener sees every client the ORM inserts or changes and writes a DciChange row in the
+same transaction (REGISTER for a new client, DELETE when a client is merged away or withdraws
+consent, UPDATE otherwise). Bulk imports insert clients below the ORM (COPY on PostgreSQL); their
+audit entry lists every client they registered, and the listener reads that. Nothing is lost
+between the change and its notification: the rows wait in the database until the dispatcher
+(srs.dci.jobs.dispatch_changes) matches them against the subscriptions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from srs.core import clock
+from srs.core.models import AuditEntry
+from srs.dci.models import DciChange
+from srs.registry.models import Client
+
+_PENDING = "srs_dci_changes"
+_WRITTEN = "srs_dci_written"
+_installed = False
+
+
+def _changed_to(client: Client, name: str) -> tuple[bool, Any]:
+    history = inspect(client).attrs[name].history
+    if not history.has_changes():
+        return False, None
+    return True, history.added[0] if history.added else None
+
+
+def _event_for_dirty(client: Client) -> str | None:
+    merged, merged_value = _changed_to(client, "merged_into_id")
+    if merged and merged_value is not None:
+        return "DELETE"
+    consent, consent_value = _changed_to(client, "consent_given")
+    if consent and consent_value is False:
+        return "DELETE"
+    if consent and consent_value is True:
+        return "REGISTER"
+    return "UPDATE"
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    pending: list[tuple[int, str]] = session.info.setdefault(_PENDING, [])
+    for obj in session.new:
+        if isinstance(obj, Client) and obj.id is not None:
+            pending.append((obj.id, "REGISTER"))
+        elif isinstance(obj, AuditEntry) and obj.action == "clients.import":
+            for client_id in (obj.details or {}).get("client_ids") or []:
+                if isinstance(client_id, int):
+                    pending.append((client_id, "REGISTER"))
+    for obj in session.dirty:
+        if isinstance(obj, Client) and session.is_modified(obj, include_collections=False):
+            kind = _event_for_dirty(obj)
+            if kind:
+                pending.append((obj.id, kind))
+
+
+def _after_flush_postexec(session: Session, _context: Any) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    written: set[tuple[int, str]] = session.info.setdefault(_WRITTEN, set())
+    now = clock.now()
+    for client_id, kind in pending:
+        # One event per client and kind in a transaction, however many flushes touched it.
+        if (client_id, kind) in written:
+            continue
+        written.add((client_id, kind))
+        session.add(DciChange(client_id=client_id, event=kind, at=now))
+
+
+def _forget(session: Session, *_args: Any) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_WRITTEN, None)
+
+
+def install() -> None:
+    """Listen on every session once (the app's sessions are all SQLAlchemy Sessions)."""
+    global _installed
+    if _installed:
+        return
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "after_flush_postexec", _after_flush_postexec)
+    event.listen(Session, "after_commit", _forget)
+    event.listen(Session, "after_soft_rollback", _forget)
+    _installed = True

@@ -1,0 +1,155 @@
+"""The DCI Social Registry server's records: partners, transactions, subscriptions, changes, outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from srs.accounts.models import User
+from srs.core import clock
+from srs.core.models import UTCDateTime
+from srs.extensions import db
+
+
+class DciPartner(db.Model):
+    """A partner system's DCI profile: what it may ask, what it may be told, where it is called back.
+
+    The partner signs in as its user (role ``partner``); ``sender_id`` is the name it puts in
+    ``header.sender_id``. A partner with a ``public_key`` (Ed25519) must sign every request.
+    """
+
+    __tablename__ = "dci_partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    sender_id: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    id_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    attributes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    record_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    callback_bases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    public_key: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+    user: Mapped[User] = relationship()
+
+
+class DciTransaction(db.Model):
+    """One request message a partner sent: its ids, its answer, and each request's outcome.
+
+    ``(partner_id, message_id)`` is unique: the same message sent twice is a replay of the first
+    answer, never a second search or subscription. ``statuses`` keeps, per reference_id, the
+    status and reason (never the records), which is what a transaction-status request reports.
+    """
+
+    __tablename__ = "dci_transactions"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "message_id", name="uq_dci_transactions_partner_message"),
+        Index("ix_dci_transactions_partner_txn", "partner_id", "transaction_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("dci_partners.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(20))
+    transaction_id: Mapped[str] = mapped_column(String(99))
+    correlation_id: Mapped[str] = mapped_column(String(99), unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(4), default="rcvd")  # rcvd | pdng | succ | rjct
+    sync: Mapped[bool] = mapped_column(default=False)
+    sender_uri: Mapped[str | None] = mapped_column(String(1000))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    # The request message (async only, until its callback is built), then dropped.
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    statuses: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    partner: Mapped[DciPartner] = relationship()
+
+
+class DciSubscription(db.Model):
+    """A partner's standing request to be told of registry events that match its filter."""
+
+    __tablename__ = "dci_subscriptions"
+    __table_args__ = (Index("ix_dci_subscriptions_status_event", "status", "reg_event_type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(99), unique=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("dci_partners.id", ondelete="CASCADE"), index=True)
+    transaction_id: Mapped[str] = mapped_column(String(99))
+    reference_id: Mapped[str] = mapped_column(String(200))
+    reg_type: Mapped[str | None] = mapped_column(String(120))
+    reg_event_type: Mapped[str] = mapped_column(String(20))  # REGISTER | UPDATE | DELETE
+    filter_type: Mapped[str] = mapped_column(String(20))
+    filter: Mapped[Any] = mapped_column(JSON)
+    notify_record_type: Mapped[str] = mapped_column(String(20))  # Member | Group
+    frequency: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    sender_uri: Mapped[str] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(12), default="subscribe")  # subscribe | unsubscribe
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    partner: Mapped[DciPartner] = relationship()
+
+
+class DciChange(db.Model):
+    """A registry change (a client registered, changed, merged away), written in the change's transaction.
+
+    ``client_id`` is a plain number, not a foreign key: merging repoints every foreign key to the
+    kept client, and the DELETE event must keep naming the record that went away.
+    """
+
+    __tablename__ = "dci_changes"
+    __table_args__ = (Index("ix_dci_changes_pending", "dispatched_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column()
+    event: Mapped[str] = mapped_column(String(10))  # REGISTER | UPDATE | DELETE
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DciOutbox(db.Model):
+    """A callback or notification waiting to go out; it keeps one ``message_id`` across every retry.
+
+    ``header``/``message`` are filled when the message is built (an async search runs in the
+    job, once) and emptied once it is delivered, so the outbox keeps no personal data afterwards.
+    ``(change_id, subscription_id)`` is unique: one change is notified to one subscription once.
+    """
+
+    __tablename__ = "dci_outbox"
+    __table_args__ = (
+        Index("ix_dci_outbox_status_available", "status", "available_at"),
+        UniqueConstraint("change_id", "subscription_id", name="uq_dci_outbox_change_subscription"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("dci_partners.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # on-search | on-subscribe | ... | notify
+    url: Mapped[str] = mapped_column(String(1000))
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    transaction_row_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dci_transactions.id", ondelete="CASCADE"), index=True
+    )
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dci_subscriptions.id", ondelete="CASCADE")
+    )
+    change_id: Mapped[int | None] = mapped_column(ForeignKey("dci_changes.id", ondelete="CASCADE"))
+    header: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    message: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|enqueued|sending|done|failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_status: Mapped[int | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    partner: Mapped[DciPartner] = relationship()

@@ -1,0 +1,26 @@
+"""What the registry adds to the app: its pages, navigation, home section, timeline and demo clients."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from srs.core.audit import mask_id_number
+from srs.core.wiring import Feature, HomeSection, NavEntry, SeedStep
+from srs.registry import timeline, views
+from srs.registry.seed import seed_clients
+
+FEATURE = Feature(
+    name="registry",
+    blueprints=(views.bp,),
+    nav=(
+        NavEntry("registry.index", _l("Clients"), {"officer", "supervisor", "admin"}, order=10),
+        NavEntry("registry.review", _l("Review queue"), {"supervisor", "admin"}, order=12),
+        NavEntry("registry.import_page", _l("Import"), {"officer", "admin"}, order=14),
+    ),
+    home_sections=(
+        HomeSection({"officer", "supervisor", "admin"}, "registry/_home.html", views.home_context, order=5),
+    ),
+    timeline_sources=(timeline.registry_timeline,),
+    seed_steps=(SeedStep(30, seed_clients),),
+    template_filters={"mask_id": mask_id_number},
+)
