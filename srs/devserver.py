@@ -1,15 +1,23 @@
-"""`make run`: the web server, the worker and the embedded Redis together; Ctrl-C stops them all."""
+"""`make run`: the web server, the worker and the embedded Redis together; Ctrl-C stops them all.
+
+The terminal keeps the banner (URL and demo logins) readable: after it come only warnings and one
+line per job that did something. The full logs of both processes are in instance/logs/ (web.log,
+worker.log). ``python -m srs.devserver web`` is the web process itself (waitress, 8 threads).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from srs.config import PROJECT_ROOT, Config
+from srs.core.logs import configure_logging
 from srs.core.redis import ensure_embedded_redis, stop_embedded_redis
 
 HOST = os.environ.get("SRS_HOST", "127.0.0.1")
@@ -69,6 +77,18 @@ def demo_logins() -> list[str]:
     return lines
 
 
+def serve_web() -> None:
+    """The web process: its full log in the log folder, warnings and errors on the console."""
+    from waitress import serve
+
+    from srs import create_app
+
+    log_dir = os.environ.get("SRS_LOG_DIR")
+    configure_logging("web", Path(log_dir) if log_dir else None)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches every process of the group
+        serve(create_app(), host=HOST, port=PORT, threads=8)
+
+
 def main() -> int:
     config = Config()
     if not _port_free(HOST, PORT):
@@ -83,14 +103,12 @@ def main() -> int:
     if not config.REDIS_URL:
         embedded_redis_dir = config.INSTANCE_PATH / "redis"
         env["SRS_REDIS_URL"] = ensure_embedded_redis(embedded_redis_dir)
+    log_dir = config.INSTANCE_PATH / "logs"
+    env["SRS_LOG_DIR"] = str(log_dir)
     logins = demo_logins()
     children = [
         subprocess.Popen([sys.executable, "worker.py"], env=env, cwd=PROJECT_ROOT),  # noqa: S603
-        subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "waitress", f"--host={HOST}", f"--port={PORT}", "--threads=8", "wsgi:app"],
-            env=env,
-            cwd=PROJECT_ROOT,
-        ),
+        subprocess.Popen([sys.executable, "-m", "srs.devserver", "web"], env=env, cwd=PROJECT_ROOT),  # noqa: S603
     ]
     stopping = False
     crashed = False
@@ -116,7 +134,8 @@ def main() -> int:
             if logins:
                 banner.append(f"  Demo logins (password: {config.DEMO_PASSWORD}):")
                 banner.extend(logins)
-            banner.append("\n  Press Ctrl-C to stop.\n")
+            banner.append(f"\n  Full logs: {log_dir / 'web.log'} and {log_dir / 'worker.log'}")
+            banner.append("  Press Ctrl-C to stop.\n")
             print("\n".join(banner), flush=True)
         while not stopping:
             if any(child.poll() is not None for child in children):
@@ -141,4 +160,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if sys.argv[1:] == ["web"]:
+        serve_web()
+    else:
+        sys.exit(main())

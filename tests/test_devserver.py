@@ -37,7 +37,7 @@ def _flask(instance: Path, *args: str) -> subprocess.CompletedProcess[str]:
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # seeding the demo takes ~40 s alone, several times that on a loaded machine
         check=True,
     )
 
@@ -108,6 +108,11 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path):
         assert f"http://127.0.0.1:{port}/" in output, output
         assert "officer.id1" in output and "agency.vn.vss" in output
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).json()["status"] == "ok"
+        worker_log = tmp_path / "logs" / "worker.log"
+        deadline = time.monotonic() + 60
+        while "Listening on" not in (worker_log.read_text() if worker_log.exists() else ""):
+            assert time.monotonic() < deadline, "the worker never started listening"
+            time.sleep(0.2)
         started = _descendants(server.pid)  # the web server, the worker and the worker's scheduler
         assert len(started) >= 2, started
         os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
@@ -117,6 +122,10 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path):
             os.killpg(server.pid, signal.SIGKILL)
     assert server.returncode == 0
     assert "SRS stopped." in rest
+    # The terminal keeps the banner readable: RQ's own lines go to the full log in instance/logs.
+    assert "Listening on" not in output + rest and "started with PID" not in output + rest
+    assert "Listening on srs-default" in worker_log.read_text()
+    assert (tmp_path / "logs" / "web.log").exists()
     assert not _redis_running(tmp_path)
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)

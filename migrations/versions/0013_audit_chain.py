@@ -1,7 +1,7 @@
 """The audit log as a hash chain, append-only on PostgreSQL
 
 Revision ID: 0013_audit_chain
-Revises: 0018_dci
+Revises: 0019_outbox_job_id
 Create Date: 2026-12-02 10:00:00
 
 Each audit entry gets ``prev_hash`` (the hash of the entry before it, unique: the chain cannot fork)
@@ -21,7 +21,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0013_audit_chain"
-down_revision = "0018_dci"
+down_revision = "0019_outbox_job_id"
 branch_labels = None
 depends_on = None
 

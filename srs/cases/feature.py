@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from srs.cases import services
+from srs.cases import jobs, services
 from srs.cases.models import COMPLAINT_OPEN_STATUSES, Case, CaseNote, Complaint, FollowUpTask
 from srs.cases.seed import seed_cases
 from srs.cases.views import bp, complaints_bp
@@ -143,7 +143,7 @@ FEATURE = Feature(
     admin_links=(AdminLink("complaints.categories", _l("Complaint deadlines"), order=59),),
     slots=(Slot("client_profile", "cases/_profile_panel.html", order=60),),
     timeline_sources=(case_timeline,),
-    periodic_jobs=(PeriodicJob("srs.cases.jobs.escalate_overdue_complaints", ESCALATION_EVERY_SECONDS),),
+    periodic_jobs=(PeriodicJob(jobs.escalate_overdue_complaints, ESCALATION_EVERY_SECONDS),),
     seed_steps=(SeedStep(60, seed_cases),),
     template_globals={"case_panel": case_panel},
 )

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from srs.cases.complaints import escalate_overdue
-from srs.core.transaction import commit
+from srs.core.queue import job
 
 
+@job
 def escalate_overdue_complaints() -> int:
-    """Periodic: mark complaints past their deadline as escalated (each once) and commit."""
-    escalated = escalate_overdue()
-    commit()
-    return len(escalated)
+    """Periodic: mark complaints past their deadline as escalated (each once)."""
+    return len(escalate_overdue())

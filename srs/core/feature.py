@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from srs.core import views
+from srs.core import idempotency, views
 from srs.core.home import admin_links
 from srs.core.wiring import AdminLink, Feature, HomeSection, NavEntry, PeriodicJob
 
@@ -25,5 +25,5 @@ FEATURE = Feature(
     home_sections=(HomeSection({"admin"}, "home/_admin_setup.html", _admin_setup, order=10),),
     admin_links=(AdminLink("core.audit_log", _l("Audit log"), order=90),),
     # Idempotency keys older than their 30 days are deleted once an hour.
-    periodic_jobs=(PeriodicJob("srs.core.idempotency.purge_expired", 3600),),
+    periodic_jobs=(PeriodicJob(idempotency.purge_expired, 3600),),
 )

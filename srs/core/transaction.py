@@ -24,6 +24,11 @@ def after_commit(callback: Callable[[], Any]) -> None:
     g.setdefault("srs_after_commit", []).append(callback)
 
 
+def discard_after_commit() -> None:
+    """Forget what waits for a commit that will not happen (a rollback, a job starting afresh)."""
+    g.pop("srs_after_commit", None)
+
+
 def after_transaction(callback: Callable[[], Any]) -> None:
     """Run ``callback`` once the request's transaction has ended, committed or rolled back.
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app
 
+from srs.core.queue import JobRef, job_name
+
 Context = Callable[[Any], dict[str, Any]]
 
 
@@ -78,13 +80,13 @@ class Slot:
 
 @dataclass(frozen=True)
 class PeriodicJob:
-    """The job at ``func`` (a dotted path, no arguments) every ``every`` seconds.
+    """The job ``func`` (a job function taking no arguments) every ``every`` seconds.
 
     ``every`` may name a setting of the app's Config instead (``"REFERRAL_RELAY_SECONDS"``): the
     number is then read from the configuration when the app registers the feature.
     """
 
-    func: str
+    func: JobRef
     every: int | str
 
 
@@ -162,7 +164,7 @@ def register_feature(app: Flask, feature: Feature) -> None:
     wiring.timeline_sources.extend(feature.timeline_sources)
     for job in feature.periodic_jobs:
         every = int(app.config[job.every]) if isinstance(job.every, str) else job.every
-        wiring.periodic_jobs.append(ScheduledJob(job.func, every))
+        wiring.periodic_jobs.append(ScheduledJob(job_name(job.func), every))
     wiring.seed_steps.extend(feature.seed_steps)
     wiring.seed_steps.sort(key=lambda step: step.order)
     if feature.setup is not None:

@@ -7,7 +7,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from srs.core.wiring import AdminLink, Feature, PeriodicJob, SeedStep
-from srs.dci import admin, events, seed, views
+from srs.dci import admin, events, jobs, seed, views
 from srs.extensions import csrf
 
 
@@ -21,9 +21,9 @@ FEATURE = Feature(
     blueprints=(views.bp, views.wellknown_bp, admin.bp),
     admin_links=(AdminLink("dci_admin.partners", _l("DCI partner systems"), order=70),),
     periodic_jobs=(
-        PeriodicJob("srs.dci.jobs.relay", every="DCI_RELAY_SECONDS"),
-        PeriodicJob("srs.dci.jobs.dispatch_changes", every="DCI_RELAY_SECONDS"),
-        PeriodicJob("srs.dci.jobs.reconcile", 60),
+        PeriodicJob(jobs.relay, every="DCI_RELAY_SECONDS"),
+        PeriodicJob(jobs.dispatch_changes, every="DCI_RELAY_SECONDS"),
+        PeriodicJob(jobs.reconcile, 60),
     ),
     seed_steps=(SeedStep(70, seed.seed_partner),),
     setup=_setup,

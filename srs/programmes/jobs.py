@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import and_, select
 
 from srs.core import clock
+from srs.core.queue import job
 from srs.core.transaction import commit
 from srs.extensions import db
 from srs.programmes import services
@@ -45,6 +46,13 @@ def _previous(version: RuleVersion) -> RuleVersion | None:
     return db.session.scalars(stmt).first()
 
 
+def _rescreen_line(result: dict[str, int], run_id: int) -> str | None:
+    if not result.get("screened"):
+        return None
+    return f"rescreen run {run_id}: {result['screened']} screened, {result['newly_eligible']} newly eligible"
+
+
+@job(summary=_rescreen_line)
 def rescreen(run_id: int) -> dict[str, int]:
     """Re-screen the clients a newly published version may affect; record who newly qualifies.
 

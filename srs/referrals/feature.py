@@ -21,7 +21,7 @@ from srs.core.wiring import (
     TimelineItem,
 )
 from srs.extensions import db
-from srs.referrals import overdue, seed, services, views
+from srs.referrals import jobs, overdue, seed, services, views
 
 
 def _referral_timeline(client: Any) -> list[TimelineItem]:
@@ -170,9 +170,9 @@ FEATURE = Feature(
     ),
     timeline_sources=(_referral_timeline,),
     periodic_jobs=(
-        PeriodicJob("srs.referrals.jobs.relay", every="REFERRAL_RELAY_SECONDS"),
-        PeriodicJob("srs.referrals.jobs.reconcile", every="REFERRAL_RECONCILE_SECONDS"),
-        PeriodicJob("srs.referrals.jobs.check_deadlines", every="REFERRAL_DEADLINE_SECONDS"),
+        PeriodicJob(jobs.relay, every="REFERRAL_RELAY_SECONDS"),
+        PeriodicJob(jobs.reconcile, every="REFERRAL_RECONCILE_SECONDS"),
+        PeriodicJob(jobs.check_deadlines, every="REFERRAL_DEADLINE_SECONDS"),
     ),
     seed_steps=(SeedStep(50, seed.seed_referrals),),
     template_globals={

@@ -1,25 +1,28 @@
 """Background jobs: the outbox relay, the reconciler, delivery and the deadline check.
 
 The outbox in the database is the truth; Redis only carries work. The relay puts due outbox rows on
-the queue, the reconciler puts back rows nobody finished, and delivery records each message in a
+the queue (noting on each row the job that carries it), the reconciler puts back rows whose job Redis
+lost at once and rows nobody finished after the stuck cutoff, and delivery records each message in a
 ``Delivery`` row whose unique idempotency key makes a second run (a duplicated job, a job RQ wrongly
-thought abandoned, a worker killed after the agency got the request) a no-op.
+thought abandoned, a worker killed after the agency got the request) a no-op. The first channel that
+reaches the agency (its SRS inbox, its webhook or its e-mail) marks the referral delivered, in the
+same transaction as that channel's own success.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
+import uuid
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, format_date, get_locale
 from flask_babel import gettext as _
 from redis.exceptions import RedisError
+from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -27,7 +30,7 @@ from srs.accounts.models import User
 from srs.agencies.models import Agency
 from srs.core import audit, clock
 from srs.core.iso import iso
-from srs.core.queue import get_queue
+from srs.core.queue import enqueue_after_commit, get_queue, job
 from srs.core.redis import get_redis
 from srs.extensions import db
 from srs.programmes.models import Programme
@@ -37,25 +40,15 @@ from srs.referrals.models import Delivery, OutboxMessage, Referral
 from srs.regions.models import Region
 
 log = logging.getLogger(__name__)
-F = TypeVar("F", bound=Callable[..., Any])
 
-DELIVER = "srs.referrals.jobs.deliver"
-DELIVER_MANY = "srs.referrals.jobs.deliver_many"
-RELAY = "srs.referrals.jobs.relay"
-
-
-def _fresh_session(job: F) -> F:
-    """Each job starts and ends with a clean session (the worker keeps one app context for all)."""
-
-    @functools.wraps(job)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        db.session.remove()
-        try:
-            return job(*args, **kwargs)
-        finally:
-            db.session.remove()
-
-    return wrapper  # type: ignore[return-value]
+# Channels by which the agency has the referral: the first to succeed marks it delivered.
+AGENCY_CHANNELS = ("inbox", "webhook", "email")
+# Outcomes of a delivery job that are not worth a log line (another job did, or does, the work).
+QUIET_OUTCOMES = ("nothing to do", "taken by another worker")
+# A job in one of these states will never deliver the row that is still waiting for it.
+ENDED_JOB_STATES = frozenset(
+    status.value for status in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+)
 
 
 def idempotency_key(message: OutboxMessage) -> str:
@@ -72,7 +65,7 @@ def backoff_seconds(attempts: int) -> float:
 # ---------------------------------------------------------------- relay
 
 
-@_fresh_session
+@job(summary=lambda count, *_a, **_k: f"relay: {count} outbox row(s) queued" if count else None)
 def relay(limit: int = 500) -> int:
     """Put due pending outbox rows on the queue; returns how many.
 
@@ -89,7 +82,7 @@ def relay(limit: int = 500) -> int:
     total = 0
     try:
         queue = get_queue()
-        timeout = int(float(current_app.config["REFERRAL_WEBHOOK_TIMEOUT_SECONDS"]) * 2 + 60)
+        timeout = job_timeout()
         while True:
             now = clock.now()
             stmt = (
@@ -107,9 +100,10 @@ def relay(limit: int = 500) -> int:
             for row in rows:
                 row.status = "enqueued"
                 row.enqueued_at = now
+            datas = _delivery_jobs(queue, rows, timeout)
             db.session.flush()
             try:
-                queue.enqueue_many(_delivery_jobs(queue, rows, timeout))
+                queue.enqueue_many(datas)
             except RedisError:
                 db.session.rollback()  # rows stay pending for the next relay
                 raise
@@ -127,31 +121,53 @@ def relay(limit: int = 500) -> int:
     return total
 
 
+def job_timeout() -> int:
+    """Seconds a delivery job may run; RQ stops a job past it (the work horse enforces it itself)."""
+    return int(float(current_app.config["REFERRAL_WEBHOOK_TIMEOUT_SECONDS"]) * 2 + 60)
+
+
 def _delivery_jobs(queue: Any, rows: list[OutboxMessage], timeout: int) -> list[Any]:
-    """Inbox messages go in batches (pure database work); outside channels one job each."""
+    """Inbox messages go in batches (pure database work); outside channels one job each.
+
+    Each row notes the id of the job that carries it, so the reconciler can tell a row whose job
+    Redis lost from one that is merely waiting its turn.
+    """
     batch = max(1, int(current_app.config["REFERRAL_INBOX_BATCH"]))
-    inbox = [row.id for row in rows if row.channel == "inbox"]
-    datas = [
-        queue.prepare_data(DELIVER_MANY, args=(inbox[i : i + batch],), timeout=timeout, result_ttl=60)
-        for i in range(0, len(inbox), batch)
-    ]
-    datas += [
-        queue.prepare_data(DELIVER, args=(row.id,), timeout=timeout, result_ttl=60)
-        for row in rows
-        if row.channel != "inbox"
-    ]
+    inbox = [row for row in rows if row.channel == "inbox"]
+    datas = []
+    for i in range(0, len(inbox), batch):
+        chunk = inbox[i : i + batch]
+        job_id = str(uuid.uuid4())
+        for row in chunk:
+            row.job_id = job_id
+        datas.append(
+            queue.prepare_data(
+                deliver_many, args=([row.id for row in chunk],), timeout=timeout, result_ttl=60, job_id=job_id
+            )
+        )
+    for row in rows:
+        if row.channel != "inbox":
+            row.job_id = str(uuid.uuid4())
+            datas.append(
+                queue.prepare_data(deliver, args=(row.id,), timeout=timeout, result_ttl=60, job_id=row.job_id)
+            )
     return datas
 
 
 # ---------------------------------------------------------------- reconciler
 
 
-@_fresh_session
-def reconcile() -> int:
-    """Put back outbox rows stuck 'enqueued' or 'sending' past the deadline; clean RQ's started jobs.
+@job(summary=lambda count: None)  # what it put back has its own warning line
+def reconcile(limit: int = 10_000) -> int:
+    """Put back outbox rows whose queue job is lost, and rows stuck past the cutoff; returns how many.
 
-    RQ notices a job whose worker was killed only on its own maintenance pass (every 10 minutes by
-    default), so the reconciler runs the started-job registry cleanup itself.
+    A row 'enqueued' whose job Redis no longer holds (Redis restarted empty, a job lost) or whose job
+    ended without delivering it will never be delivered by that job: it goes back at once (a row
+    'sending' once no work horse can still hold it, see ``_put_back_lost``). Rows still
+    'enqueued' or 'sending' after the stuck cutoff (``SRS_REFERRAL_STUCK_SECONDS``) go back too;
+    that cutoff stays long because a row may be merely slow (a long queue, an agency answering
+    slowly). RQ notices a job whose worker was killed only on its own maintenance pass (every 10
+    minutes by default), so the reconciler runs the started-job registry cleanup itself first.
     """
     for name in current_app.config["QUEUE_NAMES"]:
         try:
@@ -160,31 +176,91 @@ def reconcile() -> int:
         except RedisError:
             log.warning("Redis not answering; started-job cleanup skipped")
     now = clock.now()
-    cutoff = now - timedelta(seconds=float(current_app.config["REFERRAL_STUCK_SECONDS"]))
+    lost = _put_back_lost(now, limit)
+    stuck_seconds = float(current_app.config["REFERRAL_STUCK_SECONDS"])
     result = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status.in_(("enqueued", "sending")), OutboxMessage.enqueued_at < cutoff)
+        .where(
+            OutboxMessage.status.in_(("enqueued", "sending")),
+            OutboxMessage.enqueued_at < now - timedelta(seconds=stuck_seconds),
+        )
         .values(status="pending", available_at=now)
     )
-    db.session.commit()
-    count = result.rowcount or 0
-    if count:
-        log.warning("reconciler put back %d stuck outbox rows", count)
-        _enqueue_relay()
-    return count
+    stuck = result.rowcount or 0
+    if lost or stuck:
+        log.warning(
+            "reconciler put back %d outbox row(s) whose queue job was lost and %d stuck past %g s",
+            lost,
+            stuck,
+            stuck_seconds,
+        )
+        enqueue_after_commit(relay, result_ttl=60)
+    return lost + stuck
 
 
-def _enqueue_relay() -> None:
+def _put_back_lost(now: Any, limit: int) -> int:
+    """Rows whose job Redis lost or that ended: back to 'pending' now.
+
+    A row 'enqueued' waits for its job to start. A row 'sending' was claimed by a job; it goes back
+    only once that job is lost or ended and claimed longer ago than a job may run, when no work
+    horse can still be sending it (a second send would carry the same key anyway).
+    """
+    orphan = or_(
+        OutboxMessage.status == "enqueued",
+        and_(
+            OutboxMessage.status == "sending",
+            OutboxMessage.enqueued_at < now - timedelta(seconds=job_timeout() + 30),
+        ),
+    )
+    job_ids = list(
+        db.session.scalars(
+            select(OutboxMessage.job_id)
+            .where(orphan, OutboxMessage.job_id.is_not(None))
+            .distinct()
+            .limit(limit)
+        )
+    )
+    if not job_ids:
+        return 0
     try:
-        get_queue().enqueue(RELAY, result_ttl=60)
+        lost = lost_jobs(job_ids)
     except RedisError:
-        log.warning("Redis not answering; the periodic relay will pick the rows up")
+        log.warning("Redis not answering; lost jobs are looked for on the next pass")
+        return 0
+    if not lost:
+        return 0
+    result = db.session.execute(
+        update(OutboxMessage)
+        # Only rows still waiting for that very job: one the job delivered meanwhile is left alone.
+        .where(orphan, OutboxMessage.job_id.in_(lost))
+        .values(status="pending", available_at=now, job_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def lost_jobs(job_ids: list[str]) -> list[str]:
+    """Of ``job_ids``, those Redis no longer holds or that have ended (one round trip)."""
+    pipe = get_redis().pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.hget(Job.key_for(job_id), "status")
+    statuses = pipe.execute()
+    return [
+        job_id
+        for job_id, status in zip(job_ids, statuses, strict=True)
+        if status is None or (status.decode() if isinstance(status, bytes) else status) in ENDED_JOB_STATES
+    ]
 
 
 # ---------------------------------------------------------------- delivery
 
 
-@_fresh_session
+def _delivery_line(outcome: str, outbox_id: int) -> str | None:
+    return None if outcome in QUIET_OUTCOMES else f"outbox {outbox_id}: {outcome}"
+
+
+# One job per message: its line goes to the log file; the relay's line says what went out.
+@job(summary=_delivery_line, console=False)
 def deliver(outbox_id: int) -> str:
     """Deliver one outbox message exactly once; returns what happened (for logs and tests)."""
     for _attempt in range(3):
@@ -242,29 +318,48 @@ def _deliver(outbox_id: int) -> str:
     except channels.DeliveryError as exc:
         _record_failure(outbox_id, str(exc))
         return "failed attempt"
-    now = clock.now()
-    db.session.add(
-        Delivery(
-            outbox_id=outbox_id,
-            idempotency_key=key,
-            channel=message.channel,
-            delivered_at=now,
-            response_status=response_status,
-        )
-    )
-    db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id)
-        .values(status="done", done_at=now, last_error=None)
-        .execution_options(synchronize_session=False)
-    )
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Another run (a duplicate job, a horse that outlived its killed worker) recorded it first.
-        db.session.rollback()
-        return "already delivered"
-    return "delivered"
+    return _record_sent(outbox_id, message.referral_id, message.channel, key, response_status)
+
+
+def _record_sent(
+    outbox_id: int, referral_id: int, channel: str, key: str, response_status: int | None
+) -> str:
+    """Record a message the agency has; the first channel to reach it marks the referral delivered.
+
+    The Delivery row, the outbox row's 'done' and the referral's 'delivered' are one transaction.
+    When another channel marks the referral at the same moment (a version conflict), only this
+    recording is retried: the message went out once and is not sent again.
+    """
+    for _attempt in range(3):
+        now = clock.now()
+        try:
+            db.session.add(
+                Delivery(
+                    outbox_id=outbox_id,
+                    idempotency_key=key,
+                    channel=channel,
+                    delivered_at=now,
+                    response_status=response_status,
+                )
+            )
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == outbox_id)
+                .values(status="done", done_at=now, last_error=None)
+                .execution_options(synchronize_session=False)
+            )
+            if channel in AGENCY_CHANNELS:
+                svc.mark_delivered(db.session.get(Referral, referral_id), now)
+            db.session.commit()
+        except IntegrityError:
+            # Another run (a duplicate job, a horse that outlived its killed worker) recorded it first.
+            db.session.rollback()
+            return "already delivered"
+        except StaleDataError:
+            db.session.rollback()  # the inbox (or another channel) marked it first: record ours alone
+            continue
+        return "delivered"
+    raise RuntimeError(f"outbox {outbox_id}: referral kept changing while its delivery was recorded")
 
 
 def _apply_inbox(outbox_id: int, now: Any) -> str | None:
@@ -316,7 +411,7 @@ def _deliver_inbox(outbox_id: int) -> str | None:
     return outcome
 
 
-@_fresh_session
+@job(summary=lambda count, *_a, **_k: f"inbox: {count} referral(s) delivered" if count else None)
 def deliver_many(outbox_ids: list[int]) -> int:
     """Deliver a batch of inbox messages in one transaction; returns how many were delivered.
 
@@ -380,6 +475,13 @@ def _record_failure(message_id: int, error: str) -> None:
     maximum = int(current_app.config["REFERRAL_MAX_ATTEMPTS"])
     if message.attempts >= maximum:
         message.status = "failed"
+        log.warning(
+            "referral #%d: %s delivery failed after %d attempts (%s); an officer may retry it",
+            message.referral_id,
+            message.channel,
+            message.attempts,
+            message.last_error,
+        )
         # A flag, not a status change: no version bump, so it never collides with a decision.
         db.session.execute(
             update(Referral).where(Referral.id == message.referral_id).values(delivery_failed=True)
@@ -509,7 +611,7 @@ def webhook_referral(referral: Referral) -> dict[str, Any]:
 # ---------------------------------------------------------------- deadlines
 
 
-@_fresh_session
+@job(summary=lambda count: f"deadlines: {count} overdue referral(s) escalated" if count else None)
 def check_deadlines() -> int:
     """Escalate each overdue referral once: stamp escalated_at and notify agency and supervisors."""
     now = clock.now()
@@ -526,7 +628,6 @@ def check_deadlines() -> int:
             db.session.add(OutboxMessage(referral_id=referral.id, channel="escalation", available_at=now))
             audit.record("referral.escalate", "referral", referral.id, due_at=referral.due_at.isoformat())
             escalated += 1
-    db.session.commit()
     if escalated:
-        _enqueue_relay()
+        enqueue_after_commit(relay, result_ttl=60)
     return escalated

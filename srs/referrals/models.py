@@ -78,10 +78,14 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(12))  # inbox | webhook | email
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|enqueued|done|failed
+    # pending | enqueued | sending | done | failed | cancelled
+    status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The queue job the relay put this row in (a batch job carries several inbox rows): when Redis no
+    # longer holds it, the reconciler puts the row back at once.
+    job_id: Mapped[str | None] = mapped_column(String(36))
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

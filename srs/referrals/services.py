@@ -303,7 +303,7 @@ def create_referrals(data: NewReferrals, user: Any) -> list[Referral]:
             programme=referral_programme(referral).code,
             consent_override=bool(override),
         )
-    enqueue_after_commit("srs.referrals.jobs.relay")
+    _relay_after_commit()
     return referrals
 
 
@@ -339,6 +339,14 @@ def _add_referral(
     for channel in channels_for(agency):
         db.session.add(OutboxMessage(referral_id=referral.id, channel=channel, available_at=now))
     return referral
+
+
+def _relay_after_commit() -> None:
+    """Have the relay put the new outbox rows on the queue once this transaction commits."""
+    # Imported here: the jobs import this module. The job is named by its function, not a string.
+    from srs.referrals.jobs import relay
+
+    enqueue_after_commit(relay)
 
 
 def referral_programme(referral: Referral) -> Programme:
@@ -469,7 +477,7 @@ def retry_delivery(referral: Referral, user: Any) -> int:
     referral.delivery_failed = False
     db.session.flush()
     audit.record("referral.retry_delivery", "referral", referral.id, messages=len(messages))
-    enqueue_after_commit("srs.referrals.jobs.relay")
+    _relay_after_commit()
     return len(messages)
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from srs.accounts.models import User
 from srs.core import clock
+from srs.core.queue import job
 from srs.core.transaction import commit
 from srs.extensions import db
 from srs.registry import importer
@@ -22,6 +23,7 @@ def _relax_durability() -> None:
         db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
+@job(summary=lambda result, batch_id: f"import batch {batch_id}: {result}" if result else None)
 def import_clients(batch_id: int) -> dict[str, int]:
     """Import an uploaded file of clients; progress is committed after each chunk of rows.
 

@@ -6,7 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from srs.core.wiring import Feature, NavEntry, PeriodicJob
-from srs.reports import facts
+from srs.reports import facts, jobs
 from srs.reports.jobs import CHECK_EVERY_SECONDS
 from srs.reports.views import bp
 
@@ -19,6 +19,6 @@ FEATURE = Feature(
     name="reports",
     blueprints=(bp,),
     nav=(NavEntry("reports.dashboard", _l("Reports"), {"supervisor", "admin"}, order=50),),
-    periodic_jobs=(PeriodicJob("srs.reports.jobs.check_report_facts", CHECK_EVERY_SECONDS),),
+    periodic_jobs=(PeriodicJob(jobs.check_report_facts, CHECK_EVERY_SECONDS),),
     setup=_install_listeners,
 )

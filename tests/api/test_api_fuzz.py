@@ -14,7 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from srs.core.transaction import commit
-from tests.referrals.conftest import make_client, make_programme, make_referral
+from tests.factories import make_programme, refer
+from tests.referrals.conftest import make_client
 
 HOSTILE: list[Any] = [
     None,
@@ -47,8 +48,8 @@ def records(app: Flask, demo: dict[str, Any]) -> dict[str, int]:
         programme = make_programme()
         referrals = {}
         for status in ("delivered", "delivered_again", "accepted", "pending"):
-            other = make_client(name=f"Client {status}")
-            referral = make_referral(other, programme)
+            other = make_client(full_name=f"Client {status}")
+            referral = refer(other, programme)
             referral.status = status.removesuffix("_again")
             referrals[status] = referral.id
         ids = {"client": client.id, "programme": programme.code, **referrals}  # type: ignore[dict-item]

@@ -7,14 +7,15 @@ from srs.extensions import db
 from srs.referrals.models import Referral
 from tests.browser.conftest import sign_in
 from tests.conftest import DEMO_PASSWORD
-from tests.referrals.conftest import make_client, make_programme, make_referral, run_jobs
+from tests.factories import make_programme, refer
+from tests.referrals.conftest import make_client, run_jobs
 
 pytestmark = pytest.mark.browser
 
 
 def test_agency_staff_accept_a_delivered_referral_in_the_inbox(app, page, demo):
     with app.test_request_context():
-        referral_id = make_referral(make_client(name="Sri Wahyuni"), make_programme()).id
+        referral_id = refer(make_client(full_name="Sri Wahyuni"), make_programme()).id
         commit()
         run_jobs()
     sign_in(page, "agency.bpjstk", DEMO_PASSWORD)
@@ -34,7 +35,7 @@ def test_agency_staff_accept_a_delivered_referral_in_the_inbox(app, page, demo):
 
 def test_inbox_works_on_a_phone(app, phone_page, demo):
     with app.test_request_context():
-        make_referral(make_client(), make_programme())
+        refer(make_client(), make_programme())
         commit()
         run_jobs()
     sign_in(phone_page, "agency.bpjstk", DEMO_PASSWORD)

@@ -14,12 +14,13 @@ from srs.core.slots import render_slot, timeline_for
 from srs.extensions import db
 from srs.regions.models import Region
 from srs.registry.models import Client
-from tests.cases.conftest import acting_as, make_client, region, user
+from tests.cases.conftest import acting_as, make_client
+from tests.factories import region, user
 
 
 def _client_id(app, region_code="35.16.08.2003"):
     with acting_as(app):
-        return make_client(region_code, name="Sri Wahyuni").id
+        return make_client(region_code, full_name="Sri Wahyuni").id
 
 
 def _case(app, client_id):
@@ -165,8 +166,8 @@ def test_supervisor_reassigns_a_case_to_an_officer_of_the_region(app, login_as):
 def test_task_list_shows_overdue_first_and_only_my_open_tasks(app, login_as):
     today = services_today(app)
     with acting_as(app, "officer.id1") as me:
-        case = services.open_case(make_client(name="Ani"), me)
-        other_case = services.open_case(make_client(name="Budi"), me)
+        case = services.open_case(make_client(full_name="Ani"), me)
+        other_case = services.open_case(make_client(full_name="Budi"), me)
         for title, days, case_ in [
             ("Next week", 7, case),
             ("Long overdue", -10, other_case),
@@ -206,7 +207,7 @@ def test_case_shows_on_the_client_timeline_and_profile_panel(app, demo):
     from flask_login import login_user
 
     with acting_as(app, "officer.id1") as me:
-        client = make_client(name="Dewi")
+        client = make_client(full_name="Dewi")
         case = services.open_case(client, me)
         services.add_note(case, "Talked about JKN", me)
         client_id = client.id

@@ -16,7 +16,8 @@ from srs.core.queue import get_queue
 from srs.core.redis import get_redis
 from srs.core.workdays import PublicHoliday
 from srs.extensions import db
-from tests.cases.conftest import acting_as, make_client, region
+from tests.cases.conftest import acting_as, make_client
+from tests.factories import region
 
 
 def _category(code: str) -> int:
@@ -158,7 +159,7 @@ def test_statuses_need_reasons_and_only_move_forward(app, login_as):
 
 def test_complaint_about_a_client_leads_to_a_data_correction(app, login_as):
     with acting_as(app):
-        client_id = make_client(name="Wati").id
+        client_id = make_client(full_name="Wati").id
     _take(app, login_as, client_id=client_id, received=date(2026, 11, 20))
     complaint = _complaint(app)
     assert complaint.client_id == client_id

@@ -18,7 +18,8 @@ from srs.core.transaction import commit
 from srs.extensions import db
 from srs.regions.models import Region
 from srs.registry import services as registry_services
-from tests.referrals.conftest import deliver_all, make_client, make_referral
+from tests.factories import refer
+from tests.referrals.conftest import deliver_all, make_client
 from tests.registry.conftest import nik_for, payload
 
 
@@ -42,8 +43,8 @@ def records(app, demo) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         nik = nik_for(date(1988, 6, 5), "female")
         officer = _user("officer.id1")
         client = registry_services.register_client(payload(id_number=nik), officer).client
-        other = make_client(name="Dewi Lestari")
-        referral = make_referral(client)
+        other = make_client(full_name="Dewi Lestari")
+        referral = refer(client)
         case = case_services.open_case(client, officer)
         db.session.flush()
         task = case_services.add_task(

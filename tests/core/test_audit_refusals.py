@@ -9,7 +9,8 @@ from srs.core.models import AuditEntry
 from srs.core.transaction import commit
 from srs.extensions import db
 from tests.conftest import login
-from tests.referrals.conftest import make_client, make_referral
+from tests.factories import refer
+from tests.referrals.conftest import make_client
 
 
 def _entries(app, action: str) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
@@ -65,7 +66,7 @@ def test_a_403_is_in_the_log_with_who_asked(app, login_as, api_token):
 def test_a_record_outside_the_callers_area_is_a_404_and_in_the_log(app, login_as, api_token):
     with app.test_request_context():
         client = make_client()  # in officer.id1's district
-        referral = make_referral(client)
+        referral = refer(client)
         commit()
         client_id, referral_id = client.id, referral.id
     other = login_as("officer2")

@@ -23,7 +23,8 @@ from srs.extensions import db
 from srs.referrals.models import Referral
 from srs.registry.models import Client
 from tests.conftest import DEMO_PASSWORD
-from tests.referrals.conftest import make_client, make_programme
+from tests.factories import make_programme
+from tests.referrals.conftest import make_client
 from tests.registry.conftest import VILLAGE_ID2, payload, user
 from tests.registry.test_pages import _form
 

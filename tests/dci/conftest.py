@@ -30,6 +30,7 @@ from srs.regions.models import Region
 from srs.registry.idnumbers import make_nik, make_vn_pid
 from srs.registry.models import Client, Household, HouseholdMember
 from tests.conftest import DEMO_PASSWORD
+from tests.factories import region  # noqa: F401 - the folder's tests import it from here
 
 
 class CallbackServer:
@@ -116,10 +117,6 @@ def queue_app() -> Any:
 def _remember_app(app):  # type: ignore[no-untyped-def]
     _APP[:] = [app]
     yield
-
-
-def region(code: str) -> Region:
-    return db.session.scalar(select(Region).where(Region.code == code))
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from srs.programmes.compiler import compile_outcome
 from srs.programmes.fields import FIELDS, facts_for
 from srs.programmes.rules import PreparedRule, check, outcome_of, validate
 from srs.registry.models import Client
-from tests.programmes.conftest import add_household, make_client
+from tests.factories import add_household
+from tests.programmes.conftest import make_client
 
 ON = date(2026, 2, 28)
 REGIONS = ["35.16.08.2003", "35.16.12.2008", "35.76.01.1007"]

@@ -6,7 +6,8 @@ from datetime import date
 
 from srs.programmes.fields import facts_for
 from srs.programmes.rules import PreparedRule, validate
-from tests.programmes.conftest import add_household, make_client
+from tests.factories import add_household
+from tests.programmes.conftest import make_client
 
 ON = date(2026, 3, 1)
 INCOME_LIMIT = {"all": [{"field": "monthly_income", "op": "<=", "value": 2_500_000}]}

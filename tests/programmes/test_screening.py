@@ -13,7 +13,8 @@ from srs.core.transaction import commit
 from srs.extensions import db
 from srs.programmes.models import Screening
 from srs.programmes.seed import seed_catalogue
-from tests.programmes.conftest import make_client, make_programme
+from tests.factories import make_programme
+from tests.programmes.conftest import make_client
 
 
 def _years_ago(years: int) -> date:
@@ -42,10 +43,10 @@ def setup_catalogue(app):
         seed_catalogue("x")
         make_programme(
             "ID-OLD",
-            {"all": [{"field": "age", "op": ">=", "value": 0}]},
+            criteria={"all": [{"field": "age", "op": ">=", "value": 0}]},
             active_to=clock.today() - timedelta(days=1),
         )
-        make_programme("ID-OFF", {"all": [{"field": "age", "op": ">=", "value": 0}]}, active=False)
+        make_programme("ID-OFF", criteria={"all": [{"field": "age", "op": ">=", "value": 0}]}, active=False)
         vendor = street_vendor()
         far = make_client("35.76.01.1007", full_name="Out Of Scope")
         ids = vendor.id, far.id

@@ -7,15 +7,16 @@ from sqlalchemy import select
 from srs.core.transaction import commit
 from srs.extensions import db
 from srs.referrals.models import Referral
+from tests.factories import make_programme, refer
 
-from .conftest import make_client, make_programme, make_referral, run_jobs
+from .conftest import make_client, run_jobs
 
 
 def _delivered_referral(app, shared=None):  # type: ignore[no-untyped-def]
     with app.test_request_context():
         programme = make_programme(shared=shared)
         client = make_client()
-        referral_id = make_referral(client, programme).id
+        referral_id = refer(client, programme).id
         commit()
         run_jobs()
     return referral_id
@@ -79,7 +80,7 @@ def test_api_create_list_get_and_act(app, demo, api_token):
 
 def test_api_no_consent_is_422_and_bad_input_never_500(app, demo, api_token):
     with app.app_context():
-        client_id = make_client(consent=False).id
+        client_id = make_client(consent_given=False).id
         make_programme()
         db.session.commit()
     http = app.test_client()
@@ -111,7 +112,7 @@ def test_scope_other_agency_and_other_district_get_404(app, demo, api_token, log
 
 def test_agency_does_not_see_a_referral_before_delivery(app, demo, api_token):
     with app.test_request_context():
-        referral_id = make_referral().id
+        referral_id = refer().id
         commit()
     staff = api_token("agency_staff")
     http = app.test_client()
@@ -133,7 +134,7 @@ def test_agency_page_shows_only_the_shared_client_fields(app, demo, login_as):
 def test_inbox_counts_filters_and_accept_decline_from_the_pages(app, demo, login_as):
     first = _delivered_referral(app)
     with app.test_request_context():
-        second = make_referral(make_client(name="Ani"), make_programme()).id
+        second = refer(make_client(full_name="Ani"), make_programme()).id
         commit()
         run_jobs()
     staff = login_as("agency_staff")
@@ -175,8 +176,7 @@ def test_concurrent_update_without_version_is_caught_by_the_conditional_update(a
 
     from srs.core.errors import Conflict
     from srs.referrals import services as svc
-
-    from .conftest import user
+    from tests.factories import user
 
     referral_id = _delivered_referral(app)
     with app.test_request_context():
@@ -201,8 +201,7 @@ def test_two_people_acting_at_the_same_moment_exactly_one_wins(app, demo):
 
     from srs.core.errors import Conflict
     from srs.referrals import services as svc
-
-    from .conftest import user
+    from tests.factories import user
 
     referral_id = _delivered_referral(app)
     barrier = threading.Barrier(2)

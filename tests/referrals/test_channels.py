@@ -14,9 +14,10 @@ from srs.extensions import db
 from srs.referrals import channels, jobs
 from srs.referrals.models import Delivery, OutboxMessage, Referral
 from srs.registry.models import Client
+from tests.factories import agency, make_programme, make_screening, refer, user
 
 from .agency_server import AgencyServer
-from .conftest import agency, make_client, make_programme, make_referral, make_screening, run_jobs, user
+from .conftest import make_client, run_jobs
 
 
 def test_webhook_is_signed_with_the_agency_secret(app, demo):
@@ -24,7 +25,7 @@ def test_webhook_is_signed_with_the_agency_secret(app, demo):
         with app.test_request_context():
             bpjstk = agency("BPJSTK")
             bpjstk.channel, bpjstk.webhook_url, bpjstk.webhook_secret = "webhook", server.url, "s3cret"
-            referral_id = make_referral().id
+            referral_id = refer().id
             commit()
             run_jobs()
         [request] = server.requests
@@ -41,7 +42,7 @@ def test_email_agency_gets_an_eml_file_admins_can_read(app, demo, login_as):
     with app.test_request_context():
         kemnaker = agency("KEMNAKER")
         kemnaker.contact_email = "referrals@kemnaker.example"
-        referral_id = make_referral(programme=make_programme("ID-PRAKERJA", "KEMNAKER")).id
+        referral_id = refer(programme=make_programme("ID-PRAKERJA", "KEMNAKER")).id
         commit()
         run_jobs()
         run_jobs()  # a second run writes nothing new
@@ -60,7 +61,7 @@ def test_email_agency_gets_an_eml_file_admins_can_read(app, demo, login_as):
 
 def test_overdue_referral_is_escalated_once_and_shown_to_the_supervisor(app, demo, login_as):
     with app.test_request_context():
-        referral_id = make_referral().id
+        referral_id = refer().id
         commit()
         run_jobs()
         referral = db.session.get(Referral, referral_id)
@@ -93,7 +94,7 @@ def test_timeline_and_slots_show_referrals(app, demo, login_as):
         programme = make_programme()
         other = make_programme("ID-PBI", "BPJSKES")
         screening = make_screening(client, {programme: "needs_information", other: "eligible"})
-        referral_id = make_referral(client, programme).id
+        referral_id = refer(client, programme).id
         client_id, screening_id = client.id, screening.id
         commit()
         run_jobs()
@@ -118,9 +119,9 @@ def test_admin_sees_queues_failed_jobs_and_backlog_and_requeues(app, demo, login
     from srs.core.queue import get_queue
 
     with app.test_request_context():
-        make_referral()
+        refer()
         commit()  # one referral waiting in the outbox (the relay job is queued, not run)
-        job = get_queue().enqueue(jobs.DELIVER_MANY, None)  # fails: no list of ids
+        job = get_queue().enqueue(jobs.deliver_many, None)  # fails: no list of ids
         from rq import SimpleWorker
         from rq.serializers import JSONSerializer
 
@@ -149,7 +150,7 @@ def test_notices_are_written_in_each_readers_language(app, demo):
     with app.test_request_context():
         for username, locale in (("agency.bpjstk", "id"), ("supervisor.id", "vi")):
             db.session.scalar(select(User).where(User.username == username)).locale = locale
-        referral_id = make_referral().id
+        referral_id = refer().id
         commit()
         run_jobs()
         referral = db.session.get(Referral, referral_id)

@@ -15,8 +15,9 @@ from srs.core.workdays import PublicHoliday
 from srs.extensions import db
 from srs.referrals import services as svc
 from srs.referrals.models import OutboxMessage, Referral, ReferralEvent
+from tests.factories import agency, make_programme, make_screening, user
 
-from .conftest import agency, make_client, make_programme, make_screening, run_jobs, user
+from .conftest import make_client, run_jobs
 
 
 def _new(client, programmes, **kw):  # type: ignore[no-untyped-def]
@@ -45,7 +46,7 @@ def test_one_referral_per_programme_with_event_outbox_and_region(ref_ctx):
 
 
 def test_no_consent_is_refused_unless_a_supervisor_overrides_with_a_reason(ref_ctx):
-    client = make_client(consent=False)
+    client = make_client(consent_given=False)
     programme = make_programme()
     with pytest.raises(ValidationFailed) as info:
         svc.create_referrals(_new(client, [programme], consent_confirmed=True), user("officer.id1"))
@@ -115,7 +116,7 @@ def test_failed_transaction_leaves_no_outbox_row(app, demo, login_as):
 
 def test_officer_refers_from_the_form_and_sees_errors_next_to_fields(app, demo, login_as):
     with app.app_context():
-        client = make_client(consent=False)
+        client = make_client(consent_given=False)
         client_id = client.id
         a, b = make_programme("ID-A"), make_programme("ID-B", "BPJSKES")
         screening_id = make_screening(client, {a: "eligible", b: "not_eligible"}).id
@@ -193,9 +194,9 @@ def test_client_screening_and_programme_ids_past_any_record_are_refused_not_500(
 
 def test_the_referral_list_for_a_client_id_naming_no_record_is_empty_not_everything(app, demo, login_as):
     with app.test_request_context():
-        from .conftest import make_referral
+        from tests.factories import refer
 
-        referral = make_referral()
+        referral = refer()
         client_id, reference = referral.client_id, f'href="/referrals/{referral.id}"'
         db.session.commit()
     officer = login_as("officer")

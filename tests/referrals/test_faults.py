@@ -9,6 +9,7 @@ subprocess against it and the test database; a threaded HTTP server stands in fo
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -29,9 +30,10 @@ from srs.core.transaction import commit
 from srs.extensions import db
 from srs.referrals import channels, jobs
 from srs.referrals.models import Delivery, OutboxMessage, Referral
+from tests.factories import agency, make_programme, refer
 
 from .agency_server import AgencyServer
-from .conftest import agency, make_client, make_programme, make_referral, run_jobs
+from .conftest import make_client, run_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "agency-shared-secret"  # noqa: S105
@@ -213,7 +215,7 @@ def test_worker_killed_mid_delivery_delivers_exactly_once(app, demo, worker_proc
     with AgencyServer(mode="slow_first", delay=8) as agency_server:
         with app.test_request_context():
             _webhook_agency(agency_server.url)
-            referral_id = make_referral().id
+            referral_id = refer().id
             commit()
         worker_process.start()
         assert agency_server.received.wait(30), worker_process.log.read_text()[-3000:]
@@ -243,10 +245,13 @@ def test_worker_killed_mid_delivery_delivers_exactly_once(app, demo, worker_proc
 
 
 def test_redis_stopped_referrals_are_kept_and_delivered_when_it_is_back(
-    app, demo, login_as, dedicated_redis, worker_process
+    app, demo, login_as, dedicated_redis, worker_process, caplog, monkeypatch
 ):
+    from srs.core import queue
+
+    monkeypatch.setattr(queue, "redis_down", queue._RedisDownNotice())  # a fresh outage for this test
     with app.app_context():
-        client_ids = [make_client(name=f"Client {i}").id for i in range(3)]
+        client_ids = [make_client(full_name=f"Client {i}").id for i in range(3)]
         programme_id = make_programme().id
         db.session.commit()
     officer = login_as("officer")
@@ -266,6 +271,10 @@ def test_redis_stopped_referrals_are_kept_and_delivered_when_it_is_back(
             assert response.status_code == 302, response.get_data(as_text=True)[:400]
         statuses = _query(app, lambda: list(db.session.scalars(select(Referral.status))))
         assert statuses == ["pending"] * 3
+        # An expected condition: one warning line for the outage, not a traceback per request.
+        assert [r for r in caplog.records if r.exc_info] == []
+        warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1 and "Redis is not answering" in warnings[0], warnings
         time.sleep(2)  # the worker keeps running without Redis
     finally:
         dedicated_redis.start()
@@ -276,6 +285,131 @@ def test_redis_stopped_referrals_are_kept_and_delivered_when_it_is_back(
         worker_process.log,
     )
     assert _query(app, lambda: db.session.scalar(select(func.count(Delivery.id)))) == 3
+
+
+def _pause(worker: WorkerProcess) -> list[int]:
+    """SIGSTOP the worker and whatever it runs (as a machine that froze); returns what was stopped."""
+    assert worker.process is not None
+    stopped = [worker.process.pid, *descendants(worker.process.pid)]
+    for pid in stopped:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGSTOP)
+    return stopped
+
+
+def _resume(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+
+
+def test_jobs_lost_with_redis_restarted_empty_are_put_back_at_once(
+    app, demo, dedicated_redis, worker_process
+):
+    """The chaos run's case: outbox rows 'enqueued' whose jobs died with Redis. When Redis comes back
+    empty, the worker that lived through it notices the lost jobs and delivers every referral within
+    seconds, although the stuck cutoff for slow rows stays at its default of 300 s."""
+    from rq.registry import StartedJobRegistry
+
+    from srs.core.queue import get_queue
+
+    worker_process.env.update(SRS_REFERRAL_STUCK_SECONDS="300", SRS_REFERRAL_RECONCILE_SECONDS="2")
+    with AgencyServer() as agency_server:
+        with app.test_request_context():
+            _webhook_agency(agency_server.url)
+            referral_ids = [refer(make_client(full_name=f"Lost {i}")).id for i in range(4)]
+            db.session.commit()  # the relay runs by hand below, while the worker is frozen
+
+        def idle() -> bool:
+            with app.app_context():
+                queue = get_queue()
+                return queue.count == 0 and StartedJobRegistry(queue=queue).count == 0
+
+        worker_process.start()
+        time.sleep(1)
+        wait_for(idle, 30, "the worker to finish its first periodic jobs", worker_process.log)
+        frozen = _pause(worker_process)
+        try:
+            with app.app_context():
+                assert jobs.relay() == 8  # an inbox and a webhook row per referral, now 'enqueued'
+            assert _query(app, lambda: set(db.session.scalars(select(OutboxMessage.status)))) == {"enqueued"}
+            dedicated_redis.stop()  # saves nothing: it starts again empty, its jobs are gone
+            dedicated_redis.start()
+        finally:
+            _resume(frozen)
+        back = time.monotonic()
+
+        def delivered() -> bool:
+            outbox = set(db.session.scalars(select(OutboxMessage.status)))
+            referrals = set(db.session.scalars(select(Referral.status)))
+            return outbox == {"done"} and referrals == {"delivered"}
+
+        wait_for(lambda: _query(app, delivered), 30, "the lost jobs to be put back", worker_process.log)
+        assert time.monotonic() - back < 30  # the cutoff is 300 s: it was not the cutoff
+        time.sleep(1.5)  # give a duplicate every chance to show up
+        assert _query(app, lambda: db.session.scalar(select(func.count(Delivery.id)))) == 8
+        assert sorted(agency_server.per_key().values()) == [1, 1, 1, 1]
+        for referral_id in referral_ids:
+            story = _query(
+                app, lambda rid=referral_id: [e.status for e in db.session.get(Referral, rid).events]
+            )
+            assert story == ["pending", "delivered"]
+        assert worker_process.terminate() == 0
+
+
+def test_rows_whose_job_is_gone_go_back_at_once_and_slow_rows_wait_for_the_cutoff(app, demo):
+    from rq.job import Job
+
+    from srs.core.queue import get_queue
+    from srs.core.redis import get_redis
+
+    with app.test_request_context():
+        for i in range(5):
+            refer(make_client(full_name=f"Waiting {i}"))
+        db.session.commit()
+    app.config["REFERRAL_INBOX_BATCH"] = 1  # one job per row
+    try:
+        with app.app_context():
+            get_queue().empty()
+            assert jobs.relay() == 5
+            rows = list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+            assert len({row.job_id for row in rows}) == 5 and all(row.job_id for row in rows)
+            lost, ended, slow, sent_long_ago, sending_now = rows
+            redis = get_redis()
+            redis.delete(Job.key_for(lost.job_id))  # Redis lost this job
+            redis.hset(Job.key_for(ended.job_id), "status", "failed")  # this one ended
+            # Two rows a work horse claimed, whose jobs are gone: one claimed longer ago than any job
+            # may run (no horse can still be sending it), one a horse may be sending right now.
+            for row, claimed in (
+                (sent_long_ago, utcnow() - timedelta(seconds=jobs.job_timeout() + 60)),
+                (sending_now, utcnow()),
+            ):
+                row.status, row.enqueued_at = "sending", claimed
+                redis.delete(Job.key_for(row.job_id))
+            ids = {
+                row.id: name
+                for row, name in zip(rows, ("lost", "ended", "slow", "long ago", "now"), strict=True)
+            }
+            db.session.commit()
+            assert jobs.reconcile() == 3
+            status = {
+                ids[i]: s for i, s in db.session.execute(select(OutboxMessage.id, OutboxMessage.status))
+            }
+            # The slow row's job is still queued: it keeps waiting (the stuck cutoff is 300 s).
+            assert status == {
+                "lost": "pending",
+                "ended": "pending",
+                "slow": "enqueued",
+                "long ago": "pending",
+                "now": "sending",
+            }
+            assert jobs.reconcile() == 0
+            run_jobs()  # the relay the reconciler asked for, and the deliveries
+            statuses = sorted(db.session.scalars(select(Referral.status)))
+            assert statuses == ["delivered"] * 4 + ["pending"]
+            assert db.session.scalar(select(func.count(Delivery.id))) == 4
+    finally:
+        app.config.pop("REFERRAL_INBOX_BATCH", None)
 
 
 def _pump(app: Any, until: Callable[[], bool], seconds: float = 30) -> None:
@@ -306,7 +440,7 @@ def test_webhook_failing_is_retried_with_backoff_then_failed_and_retry_delivers_
         with AgencyServer(mode=mode, delay=2) as agency_server:
             with app.test_request_context():
                 _webhook_agency(agency_server.url)
-                referral_id = make_referral().id
+                referral_id = refer().id
                 commit()
 
             def failed() -> bool:
@@ -348,7 +482,7 @@ def test_same_delivery_job_enqueued_twice_delivers_once(app, demo):
     with AgencyServer() as agency_server:
         with app.test_request_context():
             _webhook_agency(agency_server.url)
-            referral_id = make_referral().id
+            referral_id = refer().id
             commit()
         with app.app_context():
             from srs.core.queue import get_queue
@@ -359,8 +493,8 @@ def test_same_delivery_job_enqueued_twice_delivers_once(app, demo):
             db.session.rollback()
             queue = get_queue()
             for message_id in messages:
-                queue.enqueue(jobs.DELIVER, message_id)
-                queue.enqueue(jobs.DELIVER, message_id)
+                queue.enqueue(jobs.deliver, message_id)
+                queue.enqueue(jobs.deliver, message_id)
             run_jobs()
             assert db.session.scalar(select(func.count(Delivery.id))) == len(messages) == 2
             referral = db.session.get(Referral, referral_id)
@@ -375,7 +509,7 @@ def test_same_delivery_job_enqueued_twice_delivers_once(app, demo):
 
 def test_reconciler_puts_back_rows_stuck_enqueued(app, demo):
     with app.test_request_context():
-        referral_id = make_referral().id
+        referral_id = refer().id
         commit()
     with app.app_context():
         message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.referral_id == referral_id))
@@ -390,7 +524,7 @@ def test_reconciler_puts_back_rows_stuck_enqueued(app, demo):
 
 def test_same_inbox_batch_enqueued_twice_delivers_each_once(app, demo):
     with app.test_request_context():
-        referral_ids = [make_referral(make_client(name=f"Batch {i}")).id for i in range(3)]
+        referral_ids = [refer(make_client(full_name=f"Batch {i}")).id for i in range(3)]
         db.session.commit()  # no relay after commit: the batch is enqueued by hand below
     with app.app_context():
         from srs.core.queue import get_queue
@@ -398,8 +532,8 @@ def test_same_inbox_batch_enqueued_twice_delivers_each_once(app, demo):
         ids = list(db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
         db.session.rollback()
         get_queue().empty()
-        get_queue().enqueue(jobs.DELIVER_MANY, ids)
-        get_queue().enqueue(jobs.DELIVER_MANY, list(reversed(ids)))
+        get_queue().enqueue(jobs.deliver_many, ids)
+        get_queue().enqueue(jobs.deliver_many, list(reversed(ids)))
         run_jobs()
         assert db.session.scalar(select(func.count(Delivery.id))) == 3
         for referral_id in referral_ids:

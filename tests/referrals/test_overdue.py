@@ -22,7 +22,8 @@ from srs.extensions import db
 from srs.referrals import overdue
 from srs.referrals.models import Referral
 from srs.reports import services
-from tests.cases.conftest import acting_as, make_client, make_programme, user
+from tests.cases.conftest import acting_as, make_client
+from tests.factories import make_programme, user
 
 AWAITING, NOT_COMPLETED = overdue.AWAITING_DECISION, overdue.NOT_COMPLETED
 NOW = datetime(2026, 6, 15, 3, 0, tzinfo=UTC)  # 10:00 in Jakarta

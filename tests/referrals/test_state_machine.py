@@ -10,8 +10,9 @@ from srs.core.models import AuditEntry
 from srs.extensions import db
 from srs.referrals import services as svc
 from srs.referrals.models import Referral
+from tests.factories import refer, user
 
-from .conftest import deliver_all, make_referral, user
+from .conftest import deliver_all
 
 ALL = ("pending", "delivered", "accepted", "declined", "completed", "cancelled")
 ACTIONS = {
@@ -31,7 +32,7 @@ LEGAL = {
 
 
 def _referral_in(status: str) -> Referral:
-    referral = make_referral()
+    referral = refer()
     if status == "pending":
         return referral
     referral_id = referral.id

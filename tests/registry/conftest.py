@@ -7,13 +7,11 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from srs.accounts.models import User
 from srs.core.transaction import commit
-from srs.extensions import db
 from srs.registry import services
 from srs.registry.idnumbers import make_nik, make_vn_pid
+from tests.factories import user  # noqa: F401 - the folder's tests import it from here
 
 _serials = itertools.count(1)
 
@@ -71,13 +69,9 @@ def vn_payload(**overrides: Any) -> dict[str, Any]:
     )
 
 
-def user(username: str) -> User:
-    return db.session.scalar(select(User).where(User.username == username))
-
-
 @pytest.fixture
-def make_client(app, demo):  # type: ignore[no-untyped-def]
-    """``make_client("officer.id1", **fields)`` registers a client through the service and commits."""
+def register_client(app, demo):  # type: ignore[no-untyped-def]
+    """``register_client("officer.id1", **fields)`` registers a client through the service and commits."""
 
     def _make(username: str = "officer.id1", **fields: Any) -> int:
         with app.test_request_context():

@@ -15,37 +15,37 @@ from srs.registry.models import Client, DuplicateCandidate, Household, Household
 from tests.registry.conftest import VILLAGE_ID1, payload, user
 
 
-def _pair(make_client):
-    first = make_client(full_name="Siti Aminah", phone="081234567890")
-    second = make_client(full_name="SITI  AMINAH", id_type="none", id_number=None)
+def _pair(register_client):
+    first = register_client(full_name="Siti Aminah", phone="081234567890")
+    second = register_client(full_name="SITI  AMINAH", id_type="none", id_number=None)
     return first, second
 
 
-def test_same_name_and_birth_in_district_is_flagged_not_blocked(app, make_client):
-    first, second = _pair(make_client)
+def test_same_name_and_birth_in_district_is_flagged_not_blocked(app, register_client):
+    first, second = _pair(register_client)
     with app.app_context():
         pair = db.session.scalar(select(DuplicateCandidate))
         assert (pair.client_id, pair.other_client_id, pair.reason) == (second, first, "name_birth_district")
         assert db.session.get(Client, second).needs_review is True
 
 
-def test_same_phone_is_flagged(app, make_client):
-    first = make_client(full_name="Siti Aminah", phone="081234567890")
-    second = make_client(full_name="Dewi Sartika", date_of_birth="1990-01-01", phone="+62 812-3456-7890")
+def test_same_phone_is_flagged(app, register_client):
+    first = register_client(full_name="Siti Aminah", phone="081234567890")
+    second = register_client(full_name="Dewi Sartika", date_of_birth="1990-01-01", phone="+62 812-3456-7890")
     with app.app_context():
         pair = db.session.scalar(select(DuplicateCandidate))
         assert (pair.client_id, pair.other_client_id, pair.reason) == (second, first, "phone")
 
 
-def test_different_district_same_name_is_not_flagged(app, make_client):
-    make_client(full_name="Siti Aminah")
-    make_client("admin", full_name="Siti Aminah", region_code="35.76.01.1007")
+def test_different_district_same_name_is_not_flagged(app, register_client):
+    register_client(full_name="Siti Aminah")
+    register_client("admin", full_name="Siti Aminah", region_code="35.76.01.1007")
     with app.app_context():
         assert db.session.scalar(select(DuplicateCandidate)) is None
 
 
-def test_review_queue_mark_distinct(app, make_client, login_as):
-    first, second = _pair(make_client)
+def test_review_queue_mark_distinct(app, register_client, login_as):
+    first, second = _pair(register_client)
     supervisor = login_as("supervisor")
     page = supervisor.get("/clients/review")
     assert page.status_code == 200 and "SITI AMINAH" in page.get_data(as_text=True)
@@ -60,8 +60,8 @@ def test_review_queue_mark_distinct(app, make_client, login_as):
     assert "Nothing to review" in supervisor.get("/clients/review").get_data(as_text=True)
 
 
-def test_merge_repoints_every_reference_and_keeps_both_histories(app, make_client, login_as):
-    first, second = _pair(make_client)
+def test_merge_repoints_every_reference_and_keeps_both_histories(app, register_client, login_as):
+    first, second = _pair(register_client)
     with app.test_request_context():
         officer = user("officer.id1")
         dup = db.session.get(Client, second)
@@ -102,10 +102,10 @@ def test_merge_repoints_every_reference_and_keeps_both_histories(app, make_clien
     assert supervisor.get(f"/clients/{second}").headers["Location"].endswith(f"/clients/{first}")
 
 
-def test_merge_moves_referrals_and_the_id_number_to_a_kept_record_without_one(app, make_client):
-    no_id = make_client(full_name="Siti Aminah", id_type="none", id_number=None)
+def test_merge_moves_referrals_and_the_id_number_to_a_kept_record_without_one(app, register_client):
+    no_id = register_client(full_name="Siti Aminah", id_type="none", id_number=None)
     body = payload(full_name="Siti Aminah")
-    with_id = make_client(data=body)
+    with_id = register_client(data=body)
     with app.test_request_context():
         from srs.agencies.models import Agency
         from srs.programmes.models import Programme
@@ -135,8 +135,8 @@ def test_every_client_foreign_key_is_found(app_ctx):
     assert ("clients", "merged_into_id") not in found
 
 
-def test_register_page_shows_possible_duplicates_before_saving(app, make_client, login_as):
-    make_client(full_name="Siti Aminah")
+def test_register_page_shows_possible_duplicates_before_saving(app, register_client, login_as):
+    register_client(full_name="Siti Aminah")
     officer = login_as("officer")
     form = {
         "full_name": "Siti  Aminah",
@@ -214,9 +214,9 @@ def _merge_entry(app, client_id: int) -> dict:
         return entry.details["households"]
 
 
-def test_merge_kept_client_without_household_takes_the_duplicates_place(app, make_client, login_as):
-    keep, dup = _pair(make_client)
-    joko = make_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
+def test_merge_kept_client_without_household_takes_the_duplicates_place(app, register_client, login_as):
+    keep, dup = _pair(register_client)
+    joko = register_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
     household = _add(app, joko, member_client_id=dup, relationship_to_head="spouse", disability="yes")
     _supervisor, page = _merge(app, login_as, keep)
     state = _household_state(app)
@@ -236,8 +236,8 @@ def test_merge_kept_client_without_household_takes_the_duplicates_place(app, mak
     assert f"Siti Aminah took the merged record&#39;s place in household {household}." in page
 
 
-def test_merge_in_the_same_household_drops_the_duplicates_row(app, make_client, login_as):
-    keep, dup = _pair(make_client)
+def test_merge_in_the_same_household_drops_the_duplicates_row(app, register_client, login_as):
+    keep, dup = _pair(register_client)
     household = _add(app, keep, member_client_id=dup, relationship_to_head="other", in_education="yes")
     _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
     _supervisor, page = _merge(app, login_as, keep)
@@ -250,8 +250,8 @@ def test_merge_in_the_same_household_drops_the_duplicates_row(app, make_client, 
     assert f"Both records were in household {household}: the second entry was removed." in page
 
 
-def test_merge_in_the_same_household_where_the_duplicate_was_head(app, make_client, login_as):
-    keep, dup = _pair(make_client)
+def test_merge_in_the_same_household_where_the_duplicate_was_head(app, register_client, login_as):
+    keep, dup = _pair(register_client)
     household = _add(app, dup, member_client_id=keep, relationship_to_head="spouse")
     _add(app, dup, full_name="Rina", relationship_to_head="child", sex="female")
     _add(app, dup, full_name="Sri", relationship_to_head="parent", sex="female")
@@ -273,9 +273,9 @@ def test_merge_in_the_same_household_where_the_duplicate_was_head(app, make_clie
     assert f"Both records were in household {household}" in profile  # on the timeline
 
 
-def test_merge_across_households_the_kept_client_stays_in_their_own(app, make_client, login_as):
-    keep, dup = _pair(make_client)
-    joko = make_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
+def test_merge_across_households_the_kept_client_stays_in_their_own(app, register_client, login_as):
+    keep, dup = _pair(register_client)
+    joko = register_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
     own = _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
     other = _add(app, joko, member_client_id=dup, relationship_to_head="sibling")
     _add(app, joko, full_name="Bayu", relationship_to_head="child", sex="male")
@@ -300,10 +300,10 @@ def test_merge_across_households_the_kept_client_stays_in_their_own(app, make_cl
     assert "Household member removed" in supervisor.get(f"/clients/{joko}").get_data(as_text=True)
 
 
-def test_merge_across_households_a_registered_member_takes_over_as_head(app, make_client, login_as):
-    keep, dup = _pair(make_client)
-    joko = make_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
-    agus = make_client(full_name="Agus", sex="male", date_of_birth="2004-05-05")
+def test_merge_across_households_a_registered_member_takes_over_as_head(app, register_client, login_as):
+    keep, dup = _pair(register_client)
+    joko = register_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
+    agus = register_client(full_name="Agus", sex="male", date_of_birth="2004-05-05")
     own = _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
     other = _add(app, dup, full_name="Wawan", relationship_to_head="other", sex="male")
     _add(app, dup, member_client_id=agus, relationship_to_head="child")
@@ -330,8 +330,10 @@ def test_merge_across_households_a_registered_member_takes_over_as_head(app, mak
         assert str(joko) in heads
 
 
-def test_merge_is_refused_when_nobody_registered_could_head_the_other_household(app, make_client, login_as):
-    keep, dup = _pair(make_client)
+def test_merge_is_refused_when_nobody_registered_could_head_the_other_household(
+    app, register_client, login_as
+):
+    keep, dup = _pair(register_client)
     own = _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
     other = _add(app, dup, full_name="Wawan", relationship_to_head="other", sex="male")
     before = _household_state(app)
@@ -345,8 +347,8 @@ def test_merge_is_refused_when_nobody_registered_could_head_the_other_household(
     assert own != other
 
 
-def test_merge_across_households_deletes_the_one_the_duplicate_was_alone_in(app, make_client, login_as):
-    keep, dup = _pair(make_client)
+def test_merge_across_households_deletes_the_one_the_duplicate_was_alone_in(app, register_client, login_as):
+    keep, dup = _pair(register_client)
     own = _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
     with app.test_request_context():
         # A household of one: the duplicate alone (started by adding and removing a member).
@@ -367,17 +369,17 @@ def test_merge_across_households_deletes_the_one_the_duplicate_was_alone_in(app,
     assert f"Household {other} had no other members and was deleted." in page
 
 
-def test_merge_where_only_the_kept_client_has_a_household_changes_nothing(app, make_client, login_as):
-    keep, _dup = _pair(make_client)
+def test_merge_where_only_the_kept_client_has_a_household_changes_nothing(app, register_client, login_as):
+    keep, _dup = _pair(register_client)
     own = _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
     _merge(app, login_as, keep)
     assert _household_state(app) == {own: [("Siti Aminah", "head", keep), ("Rina", "child", None)]}
     assert _merge_entry(app, keep) is None
 
 
-def test_the_database_refuses_a_client_in_two_households(app, make_client):
-    first = make_client()
-    joko = make_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
+def test_the_database_refuses_a_client_in_two_households(app, register_client):
+    first = register_client()
+    joko = register_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
     _add(app, first, full_name="Rina", relationship_to_head="child", sex="female")
     other = _add(app, joko, full_name="Bayu", relationship_to_head="child", sex="male")
     with app.app_context():

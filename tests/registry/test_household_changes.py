@@ -40,12 +40,12 @@ def _household_of(app, client_id) -> int | None:
 
 
 @pytest.fixture
-def family(app, make_client):
+def family(app, register_client):
     """Siti (head, client), her husband Joko (client), son Agus (client), daughter Rina, grandson
     Bayu, her mother Sri and a lodger Wawan (not registered)."""
-    head = make_client()
-    joko = make_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
-    agus = make_client(full_name="Agus", sex="male", date_of_birth="2004-05-05")
+    head = register_client()
+    joko = register_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
+    agus = register_client(full_name="Agus", sex="male", date_of_birth="2004-05-05")
     with app.test_request_context():
         officer = user("officer.id1")
         client = db.session.get(Client, head)
@@ -143,11 +143,11 @@ def test_the_old_head_can_be_removed_once_another_leads(login_as, app, family):
     assert _household_of(app, family["head"]) is None
 
 
-def test_bad_head_choices_are_refused_with_a_message(login_as, app, family, make_client):
+def test_bad_head_choices_are_refused_with_a_message(login_as, app, family, register_client):
     officer = login_as("officer")
     url = f"/clients/{family['head']}/household/head"
     before = _relationships(app, family["household"])
-    other_head = make_client(full_name="Dewi", date_of_birth="1979-01-01")
+    other_head = register_client(full_name="Dewi", date_of_birth="1979-01-01")
     officer.post(
         f"/clients/{other_head}/members", data={"full_name": "Putri", "relationship_to_head": "child"}
     )
@@ -166,7 +166,7 @@ def test_bad_head_choices_are_refused_with_a_message(login_as, app, family, make
         html = response.get_data(as_text=True)
         assert 'id="member_id-error"' in html and message in html, value
     assert _relationships(app, family["household"]) == before
-    alone = make_client(full_name="Tini", date_of_birth="1990-09-09")
+    alone = register_client(full_name="Tini", date_of_birth="1990-09-09")
     response = officer.post(f"/clients/{alone}/household/head", data={"member_id": "1"})
     assert response.status_code == 422 and "has no household yet" in response.get_data(as_text=True)
 
@@ -230,9 +230,9 @@ def test_service_change_head_without_a_head_lists_everyone_to_check(app, family)
 # --- moving between households --------------------------------------------------------------------
 
 
-def test_move_a_member_client_to_another_household(login_as, app, family, make_client):
+def test_move_a_member_client_to_another_household(login_as, app, family, register_client):
     officer = login_as("officer")
-    target_head = make_client(full_name="Dewi", date_of_birth="1979-01-01")
+    target_head = register_client(full_name="Dewi", date_of_birth="1979-01-01")
     officer.post(
         f"/clients/{target_head}/members", data={"full_name": "Putri", "relationship_to_head": "child"}
     )
@@ -257,14 +257,14 @@ def test_move_a_member_client_to_another_household(login_as, app, family, make_c
     assert "Agus (Spouse)" in officer.get(f"/clients/{target_head}").get_data(as_text=True)
 
 
-def test_move_refusals_keep_everything_in_place(login_as, app, family, make_client):
+def test_move_refusals_keep_everything_in_place(login_as, app, family, register_client):
     officer = login_as("officer")
-    target_head = make_client(full_name="Dewi", date_of_birth="1979-01-01")
+    target_head = register_client(full_name="Dewi", date_of_birth="1979-01-01")
     officer.post(
         f"/clients/{target_head}/members", data={"full_name": "Putri", "relationship_to_head": "child"}
     )
     target = str(_household_of(app, target_head))
-    foreign = make_client(
+    foreign = register_client(
         "officer.id2", full_name="Wati", region_code=VILLAGE_ID2, id_number=None, id_type="none"
     )
     with app.test_request_context():
@@ -308,14 +308,16 @@ def test_move_refusals_keep_everything_in_place(login_as, app, family, make_clie
     )
 
 
-def test_the_last_member_moving_out_dissolves_the_household_and_a_client_can_join(login_as, app, make_client):
+def test_the_last_member_moving_out_dissolves_the_household_and_a_client_can_join(
+    login_as, app, register_client
+):
     officer = login_as("officer")
-    alone = make_client(full_name="Tini", date_of_birth="1990-09-09")
+    alone = register_client(full_name="Tini", date_of_birth="1990-09-09")
     officer.post(f"/clients/{alone}/members", data={"full_name": "Nanda", "relationship_to_head": "child"})
     nanda = _member_id(app, _household_of(app, alone), "Nanda")
     officer.post(f"/clients/{alone}/members/{nanda}/remove")
     old = _household_of(app, alone)
-    target_head = make_client(full_name="Dewi", date_of_birth="1979-01-01")
+    target_head = register_client(full_name="Dewi", date_of_birth="1979-01-01")
     officer.post(
         f"/clients/{target_head}/members", data={"full_name": "Putri", "relationship_to_head": "child"}
     )
@@ -328,7 +330,7 @@ def test_the_last_member_moving_out_dissolves_the_household_and_a_client_can_joi
     with app.app_context():
         assert db.session.get(Household, old) is None
     # A client without a household joins one the same way.
-    newcomer = make_client(full_name="Yanto", sex="male", date_of_birth="1999-09-09")
+    newcomer = register_client(full_name="Yanto", sex="male", date_of_birth="1999-09-09")
     page = officer.get(f"/clients/{newcomer}").get_data(as_text=True)
     assert "Join a registered household" in page
     joined = officer.post(
@@ -344,9 +346,9 @@ def test_the_last_member_moving_out_dissolves_the_household_and_a_client_can_joi
     }
 
 
-def test_adding_a_client_of_another_household_points_to_moving(login_as, app, family, make_client):
+def test_adding_a_client_of_another_household_points_to_moving(login_as, app, family, register_client):
     officer = login_as("officer")
-    dewi = make_client(full_name="Dewi", date_of_birth="1979-01-01")
+    dewi = register_client(full_name="Dewi", date_of_birth="1979-01-01")
     response = officer.post(
         f"/clients/{dewi}/members",
         data={"member_client_id": str(family["agus"]), "relationship_to_head": "child"},
@@ -358,8 +360,8 @@ def test_adding_a_client_of_another_household_points_to_moving(login_as, app, fa
     )
 
 
-def test_service_move_keeps_the_members_own_facts(app, family, make_client):
-    dewi = make_client(full_name="Dewi", date_of_birth="1979-01-01")
+def test_service_move_keeps_the_members_own_facts(app, family, register_client):
+    dewi = register_client(full_name="Dewi", date_of_birth="1979-01-01")
     with app.test_request_context():
         officer = user("officer.id1")
         siti = db.session.get(Client, family["head"])

@@ -36,8 +36,8 @@ def _form(**overrides):
     return data
 
 
-def _head_with_household(make_client, app, username="officer.id1", **fields) -> tuple[int, int]:
-    head = make_client(username, data=payload(household={"new": True}, **fields))
+def _head_with_household(register_client, app, username="officer.id1", **fields) -> tuple[int, int]:
+    head = register_client(username, data=payload(household={"new": True}, **fields))
     with app.app_context():
         return head, db.session.get(Client, head).household_id
 
@@ -67,8 +67,8 @@ def test_register_form_as_head_of_a_new_household(login_as, app, demo):
     assert f"Household number {household_id}" in html and "Head of household" in html
 
 
-def test_register_form_as_member_of_a_registered_household(login_as, make_client, app):
-    head, household_id = _head_with_household(make_client, app)
+def test_register_form_as_member_of_a_registered_household(login_as, register_client, app):
+    head, household_id = _head_with_household(register_client, app)
     officer = login_as("officer")
     response = officer.post(
         "/clients/new",
@@ -82,10 +82,10 @@ def test_register_form_as_member_of_a_registered_household(login_as, make_client
     assert "Slamet Riyadi" in head_page and "Household member added" in head_page
 
 
-def test_register_form_household_errors_next_to_the_fields_with_input_kept(login_as, make_client, app):
+def test_register_form_household_errors_next_to_the_fields_with_input_kept(login_as, register_client, app):
     # A household in another officer's district is not there for this officer.
     _other, foreign_household = _head_with_household(
-        make_client,
+        register_client,
         app,
         "officer.id2",
         region_code=VILLAGE_ID2,
@@ -108,8 +108,8 @@ def test_register_form_household_errors_next_to_the_fields_with_input_kept(login
         assert db.session.scalar(select(Client).where(Client.full_name == "Budi Santoso")) is None
 
 
-def test_edit_a_member_from_the_profile(login_as, make_client, app):
-    head = make_client()
+def test_edit_a_member_from_the_profile(login_as, register_client, app):
+    head = register_client()
     officer = login_as("officer")
     officer.post(
         f"/clients/{head}/members",
@@ -162,9 +162,9 @@ def test_edit_a_member_from_the_profile(login_as, make_client, app):
     assert "Household member changed" in timeline and "Rina → Rina Wati" in timeline
 
 
-def test_remove_a_member_and_the_head_stays(login_as, make_client, app):
-    head = make_client()
-    spouse = make_client(full_name="Slamet", sex="male", date_of_birth="1985-02-02")
+def test_remove_a_member_and_the_head_stays(login_as, register_client, app):
+    head = register_client()
+    spouse = register_client(full_name="Slamet", sex="male", date_of_birth="1985-02-02")
     officer = login_as("officer")
     officer.post(
         f"/clients/{head}/members", data={"member_client_id": str(spouse), "relationship_to_head": "spouse"}
@@ -182,9 +182,9 @@ def test_remove_a_member_and_the_head_stays(login_as, make_client, app):
     assert "Household member removed" in officer.get(f"/clients/{head}").get_data(as_text=True)
 
 
-def test_members_are_scoped_to_the_client_and_the_officer(login_as, make_client, app):
-    head = make_client()
-    other = make_client(full_name="Dewi", date_of_birth="1979-01-01")
+def test_members_are_scoped_to_the_client_and_the_officer(login_as, register_client, app):
+    head = register_client()
+    other = register_client(full_name="Dewi", date_of_birth="1979-01-01")
     officer = login_as("officer")
     officer.post(f"/clients/{head}/members", data={"full_name": "Rina", "relationship_to_head": "child"})
     with app.app_context():
@@ -197,9 +197,9 @@ def test_members_are_scoped_to_the_client_and_the_officer(login_as, make_client,
     assert login_as("supervisor").post(f"/clients/{head}/members/{rina.id}/remove").status_code == 403
 
 
-def test_service_links_a_member_to_a_client_record(app, make_client):
-    head = make_client()
-    daughter = make_client(full_name="Rina Aminah", date_of_birth="2001-03-04")
+def test_service_links_a_member_to_a_client_record(app, register_client):
+    head = register_client()
+    daughter = register_client(full_name="Rina Aminah", date_of_birth="2001-03-04")
     with app.test_request_context():
         officer = user("officer.id1")
         client = db.session.get(Client, head)
@@ -235,8 +235,8 @@ def test_service_links_a_member_to_a_client_record(app, make_client):
         assert entry.details["changes"]["member_client_id"]["to"] == daughter
 
 
-def test_service_validates_member_facts_and_keeps_the_head(app, make_client):
-    head = make_client()
+def test_service_validates_member_facts_and_keeps_the_head(app, register_client):
+    head = register_client()
     with app.test_request_context():
         officer = user("officer.id1")
         client = db.session.get(Client, head)
@@ -268,7 +268,7 @@ def test_service_validates_member_facts_and_keeps_the_head(app, make_client):
         assert db.session.scalars(select(Household)).all() == []
 
 
-def test_api_registration_as_head_and_as_member(client, api_token, make_client, app):
+def test_api_registration_as_head_and_as_member(client, api_token, register_client, app):
     created = client.post(
         "/api/v1/clients", json=payload(household={"new": True}), headers=api_token("officer")
     )
@@ -300,8 +300,8 @@ def test_api_registration_as_head_and_as_member(client, api_token, make_client, 
     assert both.status_code == 422 and "household.members" in both.get_json()["errors"]
 
 
-def test_timeline_shows_household_changes(app, make_client):
-    head = make_client()
+def test_timeline_shows_household_changes(app, register_client):
+    head = register_client()
     with app.test_request_context():
         officer = user("officer.id1")
         client = db.session.get(Client, head)
@@ -315,9 +315,9 @@ HUGE_ID = "99999999999999999999"  # past every id column; SQLite could not even 
 
 
 def test_household_and_client_numbers_past_any_record_are_messages_not_500(
-    login_as, make_client, app, client, api_token
+    login_as, register_client, app, client, api_token
 ):
-    head = make_client()
+    head = register_client()
     officer = login_as("officer")
     joining = officer.post(
         "/clients/new", data=_form(household_choice="join", household_id=HUGE_ID, full_name="Budi Santoso")
@@ -345,8 +345,8 @@ def test_household_and_client_numbers_past_any_record_are_messages_not_500(
         assert db.session.scalar(select(Client).where(Client.full_name == "Budi Santoso")) is None
 
 
-def test_the_profile_flags_a_household_size_below_the_members_recorded(login_as, make_client, app):
-    head = make_client(data=payload(household_size=2))
+def test_the_profile_flags_a_household_size_below_the_members_recorded(login_as, register_client, app):
+    head = register_client(data=payload(household_size=2))
     officer = login_as("officer")
     check = 'data-testid="household-size-check"'
     for name in ("Rina", "Dodi"):

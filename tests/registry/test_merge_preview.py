@@ -26,8 +26,8 @@ def _review(login_as) -> dict[int, str]:
     return _records(response.get_data(as_text=True))
 
 
-def test_no_households_shows_a_line_and_no_notice(app, make_client, login_as):
-    keep, dup = _pair(make_client)
+def test_no_households_shows_a_line_and_no_notice(app, register_client, login_as):
+    keep, dup = _pair(register_client)
     records = _review(login_as)
     assert set(records) == {keep, dup}
     for text in records.values():
@@ -35,8 +35,8 @@ def test_no_households_shows_a_line_and_no_notice(app, make_client, login_as):
         assert 'data-testid="merge-preview"' not in text
 
 
-def test_same_household_says_the_second_entry_goes_and_who_becomes_head(app, make_client, login_as):
-    keep, dup = _pair(make_client)
+def test_same_household_says_the_second_entry_goes_and_who_becomes_head(app, register_client, login_as):
+    keep, dup = _pair(register_client)
     household = _add(app, dup, member_client_id=keep, relationship_to_head="spouse")
     _add(app, dup, full_name="Rina", relationship_to_head="child", sex="female")
     before = _household_state(app)
@@ -53,10 +53,10 @@ def test_same_household_says_the_second_entry_goes_and_who_becomes_head(app, mak
     assert _household_state(app)[household][0] == ("Siti Aminah", "head", keep)
 
 
-def test_different_households_warn_and_name_the_new_head(app, make_client, login_as):
-    keep, dup = _pair(make_client)
-    joko = make_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
-    agus = make_client(full_name="Agus", sex="male", date_of_birth="2004-05-05")
+def test_different_households_warn_and_name_the_new_head(app, register_client, login_as):
+    keep, dup = _pair(register_client)
+    joko = register_client(full_name="Joko", sex="male", date_of_birth="1984-01-01")
+    agus = register_client(full_name="Agus", sex="male", date_of_birth="2004-05-05")
     own = _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
     other = _add(app, dup, member_client_id=agus, relationship_to_head="child")
     _add(app, dup, member_client_id=joko, relationship_to_head="spouse")
@@ -76,8 +76,8 @@ def test_different_households_warn_and_name_the_new_head(app, make_client, login
     assert ("Joko", "head", joko) in _household_state(app)[other]
 
 
-def test_a_merge_that_would_be_refused_says_so_beforehand(app, make_client, login_as):
-    keep, dup = _pair(make_client)
+def test_a_merge_that_would_be_refused_says_so_beforehand(app, register_client, login_as):
+    keep, dup = _pair(register_client)
     own = _add(app, keep, full_name="Rina", relationship_to_head="child", sex="female")
     other = _add(app, dup, full_name="Wawan", relationship_to_head="other", sex="male")
     records = _review(login_as)
@@ -91,9 +91,9 @@ def test_a_merge_that_would_be_refused_says_so_beforehand(app, make_client, logi
     assert f"Record #{dup} is the head of household {other}, and none of its other members" in page
 
 
-def test_only_the_duplicate_in_a_household_and_a_household_left_empty(app, make_client):
+def test_only_the_duplicate_in_a_household_and_a_household_left_empty(app, register_client):
     """plan_merge on its own: the kept client takes the place; a head alone dissolves the household."""
-    keep, dup = _pair(make_client)
+    keep, dup = _pair(register_client)
     household = _add(app, dup, full_name="Rina", relationship_to_head="child", sex="female")
     with app.test_request_context():
         k, d = db.session.get(Client, keep), db.session.get(Client, dup)

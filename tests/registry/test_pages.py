@@ -93,16 +93,16 @@ def test_no_id_is_allowed_and_flagged_for_follow_up(login_as, app):
         assert db.session.scalar(select(Client)).needs_id_followup is True
 
 
-def test_duplicate_id_links_to_the_existing_client(login_as, make_client):
+def test_duplicate_id_links_to_the_existing_client(login_as, register_client):
     form = _form()
-    existing = make_client(id_number=form["id_number"])
+    existing = register_client(id_number=form["id_number"])
     response = login_as("officer").post("/clients/new", data=form)
     assert response.status_code == 409
     assert f'href="/clients/{existing}"' in response.get_data(as_text=True)
 
 
-def test_edit_conflict_shows_what_the_other_changed_and_keeps_my_input(login_as, make_client, app):
-    client_id = make_client()
+def test_edit_conflict_shows_what_the_other_changed_and_keeps_my_input(login_as, register_client, app):
+    client_id = register_client()
     one, two = login_as("officer"), login_as("officer")
     assert 'name="version" type="hidden" value="1"' in one.get(f"/clients/{client_id}/edit").get_data(
         as_text=True
@@ -135,9 +135,9 @@ def test_edit_conflict_shows_what_the_other_changed_and_keeps_my_input(login_as,
     assert "occupation: Penjahit → Nelayan" in timeline
 
 
-def test_household_member_added_from_the_profile(login_as, make_client, app):
-    head = make_client()
-    spouse = make_client(full_name="Slamet", sex="male", date_of_birth="1985-02-02")
+def test_household_member_added_from_the_profile(login_as, register_client, app):
+    head = register_client()
+    spouse = register_client(full_name="Slamet", sex="male", date_of_birth="1985-02-02")
     officer = login_as("officer")
     assert (
         officer.post(

@@ -8,10 +8,10 @@ from tests.registry.conftest import VILLAGE_ID2, payload, vn_payload
 
 
 @pytest.fixture
-def huong(make_client):
-    make_client("officer.vn1", data=vn_payload(full_name="Nguyễn Thị Hương"))
-    make_client("officer.vn1", data=vn_payload(full_name="Trần Văn Nam", sex="male"))
-    make_client("officer.vn1", data=vn_payload(full_name="Lê Thị Hoa"))
+def huong(register_client):
+    register_client("officer.vn1", data=vn_payload(full_name="Nguyễn Thị Hương"))
+    register_client("officer.vn1", data=vn_payload(full_name="Trần Văn Nam", sex="male"))
+    register_client("officer.vn1", data=vn_payload(full_name="Lê Thị Hoa"))
 
 
 @pytest.mark.parametrize(
@@ -30,9 +30,9 @@ def test_search_page_finds_by_name_without_diacritics(login_as, huong):
     assert "Nguyễn Thị Hương" in html and "Trần Văn Nam" not in html
 
 
-def test_officer2_cannot_find_or_open_officer1_clients(client, api_token, login_as, make_client, app):
-    mine = make_client(full_name="Siti Aminah")
-    theirs = make_client("officer.id2", data=payload(full_name="Siti Aminah", region_code=VILLAGE_ID2))
+def test_officer2_cannot_find_or_open_officer1_clients(client, api_token, login_as, register_client, app):
+    mine = register_client(full_name="Siti Aminah")
+    theirs = register_client("officer.id2", data=payload(full_name="Siti Aminah", region_code=VILLAGE_ID2))
     found = client.get("/api/v1/clients?q=siti aminah", headers=api_token("officer2")).get_json()
     assert [c["id"] for c in found["items"]] == [theirs]
     officer2 = login_as("officer2")
@@ -46,9 +46,9 @@ def test_officer2_cannot_find_or_open_officer1_clients(client, api_token, login_
     assert {c["id"] for c in both["items"]} == {mine, theirs}
 
 
-def test_pagination_and_region_filter(client, api_token, make_client):
+def test_pagination_and_region_filter(client, api_token, register_client):
     for i in range(5):
-        make_client(full_name=f"Budi Santoso {chr(65 + i)}", sex="male", date_of_birth=f"198{i}-01-01")
+        register_client(full_name=f"Budi Santoso {chr(65 + i)}", sex="male", date_of_birth=f"198{i}-01-01")
     headers = api_token("officer")
     first = client.get("/api/v1/clients?per_page=2&page=1", headers=headers).get_json()
     assert first["total"] == 5 and len(first["items"]) == 2
@@ -62,16 +62,16 @@ def test_pagination_and_region_filter(client, api_token, make_client):
     assert client.get("/api/v1/clients?region=35.76", headers=headers).status_code == 404
 
 
-def test_name_search_follows_renames_moves_and_merges(client, api_token, make_client, app):
+def test_name_search_follows_renames_moves_and_merges(client, api_token, register_client, app):
     from srs.core.transaction import commit
     from srs.extensions import db
     from srs.registry import merge, services
     from srs.registry.models import Client
     from tests.registry.conftest import user
 
-    renamed = make_client(full_name="Dewi Lestari")
-    kept = make_client(full_name="Rahmawati Putri", date_of_birth="1970-01-01")
-    merged = make_client(full_name="Rahmawati Putri", date_of_birth="1970-01-01")
+    renamed = register_client(full_name="Dewi Lestari")
+    kept = register_client(full_name="Rahmawati Putri", date_of_birth="1970-01-01")
+    merged = register_client(full_name="Rahmawati Putri", date_of_birth="1970-01-01")
     with app.test_request_context():
         officer = user("officer.id1")
         record = db.session.get(Client, renamed)
@@ -94,9 +94,9 @@ def test_name_search_follows_renames_moves_and_merges(client, api_token, make_cl
 
 
 def test_a_page_number_too_large_for_the_database_is_refused_or_ignored(
-    client, api_token, login_as, make_client
+    client, api_token, login_as, register_client
 ):
-    make_client(full_name="Budi Santoso", sex="male", date_of_birth="1980-01-01")
+    register_client(full_name="Budi Santoso", sex="male", date_of_birth="1980-01-01")
     huge = "99999999999999999999"
     response = client.get(f"/api/v1/clients?page={huge}", headers=api_token("officer"))
     assert response.status_code == 422

@@ -9,7 +9,8 @@ from srs.cases import complaints as complaint_service
 from srs.cases.models import Complaint, ComplaintCategory
 from srs.core import clock
 from srs.extensions import db
-from tests.cases.conftest import acting_as, make_client, make_programme, make_referral, make_screening, region
+from tests.cases.conftest import acting_as, make_client
+from tests.factories import make_programme, make_referral, make_screening, region
 
 
 @dataclass
@@ -30,22 +31,38 @@ def build_world(app) -> World:  # type: ignore[no-untyped-def]
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         q = make_programme("ID-JKN-PBI", "BPJSKES")
         a = make_client(
-            "35.16.08.2003", name="Ani Lestari", sex="female", born=date(1990, 3, 1), created_at=now
+            "35.16.08.2003",
+            full_name="Ani Lestari",
+            sex="female",
+            date_of_birth=date(1990, 3, 1),
+            created_at=now,
         )
         b = make_client(
-            "35.16.12.2007", name="Bambang Irawan", sex="male", born=date(1960, 3, 1), created_at=now
+            "35.16.12.2007",
+            full_name="Bambang Irawan",
+            sex="male",
+            date_of_birth=date(1960, 3, 1),
+            created_at=now,
         )
         c = make_client(
-            "35.76.01.1007", name="Citra Dewi", sex="female", born=date(2004, 3, 1), created_at=now
+            "35.76.01.1007",
+            full_name="Citra Dewi",
+            sex="female",
+            date_of_birth=date(2004, 3, 1),
+            created_at=now,
         )
         d = make_client(
-            "34.71.13.1007", name="Dian Yogya", sex="female", born=date(1980, 3, 1), created_at=now
+            "34.71.13.1007",
+            full_name="Dian Yogya",
+            sex="female",
+            date_of_birth=date(1980, 3, 1),
+            created_at=now,
         )
         e = make_client(
             "35.16.08.1004",
-            name="Eko Prasetyo",
+            full_name="Eko Prasetyo",
             sex="male",
-            born=date(1975, 3, 1),
+            date_of_birth=date(1975, 3, 1),
             created_at=now - timedelta(days=800),
         )
         make_screening(a, {p: "eligible", q: "eligible"})

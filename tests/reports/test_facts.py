@@ -16,7 +16,8 @@ from srs.registry import merge as registry_merge
 from srs.registry.models import Client
 from srs.reports import facts, services
 from srs.reports.models import ScreeningFact
-from tests.cases.conftest import acting_as, make_client, make_programme, make_referral, make_screening, region
+from tests.cases.conftest import acting_as, make_client
+from tests.factories import make_programme, make_referral, make_screening, region
 
 DAYS = timedelta(days=1)
 
@@ -91,8 +92,8 @@ def test_merging_clients_moves_their_screenings_into_one_count(app, demo):
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         q = make_programme("ID-JKN-PBI", "BPJSKES")
-        keep = make_client("35.16.08.2003", name="Ani Lestari")
-        twin = make_client("35.76.01.1007", name="Ani Lestari")
+        keep = make_client("35.16.08.2003", full_name="Ani Lestari")
+        twin = make_client("35.76.01.1007", full_name="Ani Lestari")
         make_screening(keep, {p: "eligible", q: "not_eligible"}, at=now - 20 * DAYS)
         make_referral(keep, p, "pending")
         make_screening(twin, {p: "eligible", q: "eligible"}, at=now - 3 * DAYS)
@@ -113,7 +114,7 @@ def test_merging_clients_moves_their_screenings_into_one_count(app, demo):
 def test_a_client_who_moves_or_is_corrected_is_counted_with_the_new_details(app, demo):
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
-        ani = make_client("35.16.08.2003", sex="female", born=date(1990, 3, 1))
+        ani = make_client("35.16.08.2003", sex="female", date_of_birth=date(1990, 3, 1))
         make_screening(ani, {p: "eligible"})
         ani_id = ani.id
     assert _figures(app, sex="female") == (1, 1, 1)

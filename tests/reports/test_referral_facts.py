@@ -19,7 +19,8 @@ from srs.registry.models import Client
 from srs.reports import facts, services
 from srs.reports.models import ReferralFact
 from srs.reports.referral_figures import referral_figures
-from tests.cases.conftest import acting_as, make_client, make_programme, make_referral, region
+from tests.cases.conftest import acting_as, make_client
+from tests.factories import make_programme, make_referral, region
 
 DAYS = timedelta(days=1)
 HOURS = timedelta(hours=1)
@@ -178,8 +179,8 @@ def test_merging_clients_counts_their_referrals_once_wherever_they_were_made(app
     now = clock.now()
     with acting_as(app):
         p, q = _programmes()
-        keep = make_client("35.16.08.2003", name="Ani Lestari")
-        twin = make_client("35.76.01.1007", name="Ani Lestari")
+        keep = make_client("35.16.08.2003", full_name="Ani Lestari")
+        twin = make_client("35.76.01.1007", full_name="Ani Lestari")
         make_referral(keep, p, "declined", created_at=now - 40 * DAYS, decided_after_days=1)
         make_referral(twin, q, "accepted", created_at=now - 10 * DAYS, decided_after_days=3)
         keep_id, twin_id = keep.id, twin.id
@@ -217,7 +218,9 @@ def test_a_client_referred_first_elsewhere_still_counts_in_the_region_of_a_later
 def test_a_client_who_moves_or_is_corrected_is_counted_with_the_new_details(app, demo):
     with acting_as(app):
         p, _q = _programmes()
-        ani = make_client("35.16.08.2003", sex="female", born=date(1990, 3, 1), work_status="informal")
+        ani = make_client(
+            "35.16.08.2003", sex="female", date_of_birth=date(1990, 3, 1), work_status="informal"
+        )
         make_referral(ani, p, "accepted", decided_after_days=2)
         ani_id = ani.id
     assert _figures(app, sex="female") == (1, 1, 0, 2.0)

@@ -20,7 +20,8 @@ from srs.registry.models import Client
 from srs.reports import facts, services
 from srs.reports.models import ReferralMonth
 from srs.reports.referral_figures import referral_figures, split_period
-from tests.cases.conftest import acting_as, make_client, make_programme, make_referral, region
+from tests.cases.conftest import acting_as, make_client
+from tests.factories import make_programme, make_referral, region
 from tests.reports.test_referral_facts import summary_rows
 
 DAYS = timedelta(days=1)
@@ -185,8 +186,10 @@ def test_overdue_referrals_from_the_facts_match_their_list_under_every_filter(ap
     with acting_as(app):
         p = make_programme("ID-BPJSTK-BPU", "BPJSTK")
         make_programme("ID-JKN-PBI", "BPJSKES")
-        young = make_client(sex="male", born=date(2000, 1, 1), work_status="self_employed", disability=True)
-        older = make_client("35.76.01.1007", sex="female", born=date(1965, 1, 1))
+        young = make_client(
+            sex="male", date_of_birth=date(2000, 1, 1), work_status="self_employed", disability=True
+        )
+        older = make_client("35.76.01.1007", sex="female", date_of_birth=date(1965, 1, 1))
         make_referral(young, p, "delivered", created_at=now - 30 * DAYS, due_at=now - DAYS)
         make_referral(older, p, "accepted", created_at=now - 30 * DAYS, due_at=now - 2 * DAYS)
         make_referral(older, p, "pending", created_at=now - 3 * DAYS, due_at=now + DAYS)  # not yet due

@@ -12,7 +12,8 @@ from srs.extensions import db
 from srs.referrals.models import Referral
 from srs.reports import facts, jobs, services
 from srs.reports.models import ScreeningFact
-from tests.cases.conftest import acting_as, make_client, make_programme, make_referral, make_screening
+from tests.cases.conftest import acting_as, make_client
+from tests.factories import make_programme, make_referral, make_screening
 
 
 def _rebuilt_entries() -> list[AuditEntry]:
