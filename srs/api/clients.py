@@ -34,8 +34,18 @@ from srs.registry.models import Client
 from srs.registry.services import StaleVersion
 
 
-def client_summary(client: Client) -> dict[str, Any]:
-    """A list entry: the ID number masked but its last four digits."""
+def _needs_review(client: Client, flagged: set[int] | None) -> bool:
+    """The "possible duplicate" flag as the caller may see it (never about a record outside their area)."""
+    if flagged is None:
+        flagged = duplicates.review_flags([client], current_user)
+    return client.id in flagged
+
+
+def client_summary(client: Client, flagged: set[int] | None = None) -> dict[str, Any]:
+    """A list entry: the ID number masked but its last four digits.
+
+    ``flagged``: ``duplicates.review_flags`` of the page, computed once for a list.
+    """
     return {
         "id": client.id,
         "full_name": client.full_name,
@@ -45,7 +55,7 @@ def client_summary(client: Client) -> dict[str, Any]:
         "id_number": mask_id_number(client.id_number),
         "phone": client.phone,
         "region_code": client.region.code,
-        "needs_review": client.needs_review,
+        "needs_review": _needs_review(client, flagged),
         "needs_id_followup": client.needs_id_followup,
         "version": client.version,
     }
@@ -92,7 +102,7 @@ def client_detail(client: Client) -> dict[str, Any]:
         "version": client.version,
         **stored,
         "needs_id_followup": client.needs_id_followup,
-        "needs_review": client.needs_review,
+        "needs_review": _needs_review(client, None),
         "created_at": iso(client.created_at),
         "updated_at": iso(client.updated_at),
         "household": household,
@@ -118,9 +128,11 @@ def create_client():  # type: ignore[no-untyped-def]
         return _duplicate_conflict(exc)
     client = registered.client
     payload = client_detail(client)
+    # Only the matches the caller may see; the pair goes to the queue of whoever covers both.
+    shown = duplicates.visible_duplicates(registered.possible_duplicates, current_user)
+    flagged = duplicates.review_flags([d.client for d in shown], current_user)
     payload["possible_duplicates"] = [
-        {**client_summary(d.client), "reason": d.reason}
-        for d in duplicates.visible_duplicates(registered.possible_duplicates, current_user)
+        {**client_summary(d.client, flagged), "reason": d.reason} for d in shown
     ]
     response = jsonify(payload)
     response.status_code = 201
@@ -149,7 +161,8 @@ def list_clients():  # type: ignore[no-untyped-def]
         total=result.total,
         channel="api",
     )
-    return jsonify(result.as_dict(client_summary))
+    flagged = duplicates.review_flags(result.items, current_user)
+    return jsonify(result.as_dict(lambda c: client_summary(c, flagged)))
 
 
 @bp.route("/clients/<int:client_id>")

@@ -3,6 +3,10 @@
 Every query for clients, referrals and cases goes through these helpers. A record outside the
 caller's scope is answered exactly like one that does not exist (404). They live with the regions,
 not in core, because a scope is a set of regions: core depends on no feature.
+
+Referrals, cases and complaints are scoped by the ``region_id`` they copy from their client; that
+copy follows the client when it moves or is merged (srs.registry.region_copies re-stamps it in the
+same flush), so scoping a record by its own region is scoping it by its client's current one.
 """
 
 from __future__ import annotations

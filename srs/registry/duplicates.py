@@ -5,6 +5,7 @@ Found when a client is registered or edited; the review queue and the merge are 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import and_, or_, select
 from srs.core.errors import Conflict
 from srs.extensions import db
 from srs.regions.models import Region
-from srs.regions.scope import region_in_scope
+from srs.regions.scope import region_id_condition, region_in_scope, sees_everything
 from srs.regions.services import district_of
 from srs.registry.models import Client, DuplicateCandidate
 
@@ -105,3 +106,33 @@ def _flag_duplicates(client: Client, duplicates: list[PossibleDuplicate]) -> Non
 def visible_duplicates(duplicates: list[PossibleDuplicate], user: Any) -> list[PossibleDuplicate]:
     """Only the candidates the user may see are shown to them (the review queue sees them all)."""
     return [d for d in duplicates if region_in_scope(d.client.region, user)]
+
+
+def review_flags(clients: Iterable[Client], user: Any) -> set[int]:
+    """Ids of those of ``clients`` whose "possible duplicate" flag ``user`` may be shown.
+
+    The stored flag says a pair is waiting in the review queue, whoever may see its other record. Shown
+    to an officer when the only match lies outside their area, it would tell them that a matching
+    person is registered elsewhere: so a flag is shown only where an open pair's other record is in the
+    user's scope too (the supervisor covering both sees it in the review queue either way).
+    """
+    flagged = {c.id for c in clients if c.needs_review}
+    if not flagged or sees_everything(user):
+        return flagged
+    pairs = db.session.execute(
+        select(DuplicateCandidate.client_id, DuplicateCandidate.other_client_id).where(
+            DuplicateCandidate.status == "open",
+            or_(DuplicateCandidate.client_id.in_(flagged), DuplicateCandidate.other_client_id.in_(flagged)),
+        )
+    ).all()
+    people = {x for pair in pairs for x in pair}
+    visible = set(
+        db.session.scalars(
+            select(Client.id).where(Client.id.in_(people), region_id_condition(Client.region_id, user))
+        )
+    )
+    return {
+        cid
+        for cid in flagged
+        if any((a == cid and b in visible) or (b == cid and a in visible) for a, b in pairs)
+    }

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from srs.core.audit import mask_id_number
 from srs.core.wiring import Feature, HomeSection, NavEntry, SeedStep
-from srs.registry import timeline, views
+from srs.registry import region_copies, timeline, views
 from srs.registry.seed import seed_clients
+
+
+def _install_listeners(_app: Flask) -> None:
+    # Referrals, cases and complaints follow their client's region when it moves or is merged.
+    region_copies.install()
+
 
 FEATURE = Feature(
     name="registry",
@@ -23,4 +30,5 @@ FEATURE = Feature(
     timeline_sources=(timeline.registry_timeline,),
     seed_steps=(SeedStep(30, seed_clients),),
     template_filters={"mask_id": mask_id_number},
+    setup=_install_listeners,
 )

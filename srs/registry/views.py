@@ -81,7 +81,12 @@ def index():  # type: ignore[no-untyped-def]
         total=result.total,
     )
     return render_template(
-        "registry/list.html", page=result, q=q, region=region, regions=_region_choices()[1:]
+        "registry/list.html",
+        page=result,
+        q=q,
+        region=region,
+        regions=_region_choices()[1:],
+        flagged=duplicates.review_flags(result.items, current_user),
     )
 
 
@@ -111,7 +116,8 @@ def register():  # type: ignore[no-untyped-def]
         apply_errors(form, exc, FIELD_MAP)
         return render_template("registry/form.html", form=form, mode="new"), 422
     client = registered.client
-    if registered.possible_duplicates:
+    # Only about matches the officer may see: one outside their area is the review queue's business.
+    if duplicates.visible_duplicates(registered.possible_duplicates, current_user):
         flash(_("Registered and sent to the review queue as a possible duplicate."), "warning")
     else:
         flash(_("%(name)s is registered.", name=client.full_name), "success")
@@ -142,6 +148,7 @@ def _profile_page(client: Client, status: int = 200, **forms: Any):  # type: ign
         head_form=_head_form(client, forms.get("head_form")),
         move_form=forms.get("move_form") or MoveForm(prefix="move"),
         open_pairs=merging.open_pairs_of(client, current_user),
+        needs_review=client.id in duplicates.review_flags([client], current_user),
         can_edit=current_user.role in WRITERS,
     ), status
 

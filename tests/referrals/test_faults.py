@@ -367,6 +367,7 @@ def test_rows_whose_job_is_gone_go_back_at_once_and_slow_rows_wait_for_the_cutof
         for i in range(5):
             refer(make_client(full_name=f"Waiting {i}"))
         db.session.commit()
+    batch = app.config["REFERRAL_INBOX_BATCH"]
     app.config["REFERRAL_INBOX_BATCH"] = 1  # one job per row
     try:
         with app.app_context():
@@ -409,7 +410,7 @@ def test_rows_whose_job_is_gone_go_back_at_once_and_slow_rows_wait_for_the_cutof
             assert statuses == ["delivered"] * 4 + ["pending"]
             assert db.session.scalar(select(func.count(Delivery.id))) == 4
     finally:
-        app.config.pop("REFERRAL_INBOX_BATCH", None)
+        app.config["REFERRAL_INBOX_BATCH"] = batch
 
 
 def _pump(app: Any, until: Callable[[], bool], seconds: float = 30) -> None:

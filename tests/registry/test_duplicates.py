@@ -397,3 +397,86 @@ def test_the_database_refuses_a_client_in_two_households(app, register_client):
         )
         db.session.flush()
         db.session.rollback()
+
+
+# --- a registration says nothing of matches outside the officer's area ---------------------------
+
+PHONE = "081234567890"
+
+
+def _flags(http, headers, client_id: int) -> tuple[bool, bool]:
+    """(needs_review on the record, needs_review in the list) as the API shows them to the caller."""
+    one = http.get(f"/api/v1/clients/{client_id}", headers=headers).get_json()
+    listed = http.get("/api/v1/clients?per_page=100", headers=headers).get_json()["items"]
+    return one["needs_review"], next(c["needs_review"] for c in listed if c["id"] == client_id)
+
+
+def test_a_registration_matching_only_someone_elsewhere_says_nothing_of_them(
+    app, client, register_client, api_token, login_as
+):
+    # Registered in Kota Mojokerto (officer.id2); officer.id1 registers the same phone in Kabupaten.
+    elsewhere = register_client(
+        "officer.id2", full_name="Siti Rahma", region_code="35.76.01.1007", phone=PHONE
+    )
+    officer = api_token("officer")
+    created = client.post("/api/v1/clients", json=payload(phone="0812 3456 7890"), headers=officer)
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert body["possible_duplicates"] == [] and body["needs_review"] is False
+    new_id = body["id"]
+    assert _flags(client, officer, new_id) == (False, False)
+    page = login_as("officer")
+    assert "waiting for review" not in page.get(f"/clients/{new_id}").get_data(as_text=True)
+    assert "possible duplicate" not in page.get("/clients/").get_data(as_text=True)
+    # The pair is in the queue of the supervisor who covers both, who (like the admin) sees the flag.
+    with app.app_context():
+        pair = db.session.scalar(select(DuplicateCandidate))
+        assert (pair.client_id, pair.other_client_id, pair.status) == (new_id, elsewhere, "open")
+        assert db.session.get(Client, new_id).needs_review is True
+    supervisor = login_as("supervisor")
+    assert f"/clients/review/{pair.id}/merge" in supervisor.get("/clients/review").get_data(as_text=True)
+    assert "waiting for review" in supervisor.get(f"/clients/{new_id}").get_data(as_text=True)
+    assert _flags(client, api_token("supervisor"), new_id) == (True, True)
+    assert _flags(client, api_token("admin"), new_id) == (True, True)
+    # Neither the other district's officer nor the one who registered has it in a queue.
+    assert login_as("officer2").get("/clients/review").status_code == 403
+
+
+def test_a_registration_matching_someone_in_the_officers_area_says_so(
+    app, client, register_client, api_token
+):
+    near = register_client(full_name="Siti Rahma", phone=PHONE)
+    officer = api_token("officer")
+    body = client.post("/api/v1/clients", json=payload(phone=PHONE), headers=officer).get_json()
+    assert [d["id"] for d in body["possible_duplicates"]] == [near] and body["needs_review"] is True
+    assert _flags(client, officer, body["id"]) == (True, True)
+
+
+def test_the_register_page_does_not_warn_of_a_match_outside_the_officers_area(app, register_client, login_as):
+    register_client("officer.id2", full_name="Siti Rahma", region_code="35.76.01.1007", phone=PHONE)
+    form = {
+        "full_name": "Siti Aminah",
+        "sex": "female",
+        "date_of_birth": "1988-06-05",
+        "id_type": "none",
+        "phone": PHONE,
+        "region_code": VILLAGE_ID1,
+        "consent_given": "y",
+        "consent_date": "2026-01-10",
+        "consent_scope": "Screening",
+    }
+    officer = login_as("officer")
+    saved = officer.post("/clients/new", data=form, follow_redirects=True)
+    html = saved.get_data(as_text=True)
+    assert saved.status_code == 200 and "Siti Aminah is registered." in html
+    assert "review queue" not in html and "Possible duplicate" not in html
+    # In the officer's own area the same registration is warned about, then flagged.
+    register_client(full_name="Siti Rahayu", phone="081299990000")
+    warned = officer.post("/clients/new", data={**form, "full_name": "Dewi", "phone": "081299990000"})
+    assert warned.status_code == 200 and "Possible duplicates found" in warned.get_data(as_text=True)
+    flagged = officer.post(
+        "/clients/new",
+        data={**form, "full_name": "Dewi", "phone": "081299990000", "confirm_not_duplicate": "y"},
+        follow_redirects=True,
+    )
+    assert "sent to the review queue as a possible duplicate" in flagged.get_data(as_text=True)
