@@ -1,4 +1,4 @@
-"""flask commands: seed-demo, create-admin, rebuild-report-facts."""
+"""flask commands: seed-demo, create-admin, rebuild-report-facts, verify-audit."""
 
 from __future__ import annotations
 
@@ -41,6 +41,20 @@ def register_cli(app: Flask) -> None:
         rows = facts.rebuild_all() + facts.rebuild_referrals()
         commit()
         click.echo(f"{rows} report fact rows rebuilt.")
+
+    @app.cli.command("verify-audit")
+    def verify_audit() -> None:
+        """Walk the audit log's hash chain and report the first broken link (exit code 1)."""
+        from srs.core.audit_chain import verify
+
+        with db.engine.connect() as conn:
+            report = verify(conn)
+        if not report.intact:
+            click.echo(
+                f"audit chain BROKEN after {report.entries} intact entries: {report.problem}", err=True
+            )
+            raise SystemExit(1)
+        click.echo(f"audit chain intact: {report.entries} entries, last hash {report.last_hash}")
 
     @app.cli.command("create-admin")
     @click.option("--username", prompt=True)

@@ -111,6 +111,9 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_NAME = "srs_session"
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("SRS_SESSION_HOURS", 12))
+        # Besides the absolute lifetime: a session nobody used for this long has ended (a shared
+        # office computer left signed in).
+        self.SESSION_IDLE_MINUTES = _env_int("SRS_SESSION_IDLE_MINUTES", 30)
         self.REMEMBER_COOKIE_DURATION = timedelta(days=0)
         self.WTF_CSRF_TIME_LIMIT = None  # the CSRF token lives as long as the session
 

@@ -117,9 +117,11 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         from srs.core.redis import get_redis
 
         get_redis().flushdb()
+    from srs.accounts import throttle
     from srs.extensions import limiter
 
     limiter.reset()
+    throttle.reset_fallback()
     yield
     with application.app_context():
         db.session.remove()

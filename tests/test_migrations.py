@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -106,3 +107,65 @@ def test_downgrade_and_upgrade_again_rebuilds_the_report_facts_from_the_records(
             assert snapshot() == kept, revision
         db.session.remove()
         db.engine.dispose()
+
+
+def test_0013_chains_the_entries_already_in_the_log(tmp_path, empty_database_url, redis_url):
+    """Entries written before the chain existed get their hashes in id order; the live verifier agrees."""
+    from datetime import UTC, datetime
+
+    from flask_migrate import upgrade
+
+    from srs.core.audit_chain import verify
+
+    config = make_config(tmp_path, SQLALCHEMY_DATABASE_URI=empty_database_url)
+    app = create_app(config)
+    with app.app_context():
+        from alembic.script import ScriptDirectory
+
+        scripts = ScriptDirectory(str(Path(__file__).resolve().parent.parent / "migrations"))
+        upgrade(revision=scripts.get_revision("0013_audit_chain").down_revision)  # just before the chain
+        old = [
+            {"at": datetime(2026, 1, 5, 8, 30, 15, 123456, tzinfo=UTC), "action": "login", "details": "{}"},
+            {
+                "at": datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+                "action": "client.update",
+                "username": "officer.id1",
+                "object_type": "client",
+                "object_id": "12",
+                "ip_address": "10.0.0.7",
+                "details": '{"changes": {"phone": {"from": "0812", "to": "0813"}}, "version": 2, "ok": true}',
+            },
+            {
+                "at": datetime(2026, 1, 6, tzinfo=UTC),
+                "action": "client.read",
+                "details": '{"note": "Nguyễn"}',
+            },
+        ]
+        with db.engine.begin() as conn:
+            for row in old:
+                values = {"username": None, "object_type": None, "object_id": None, "ip_address": None, **row}
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_entries (at, user_id, username, action, object_type, object_id,"
+                        " ip_address, details) VALUES (:at, NULL, :username, :action, :object_type,"
+                        " :object_id, :ip_address, :details)"
+                    ),
+                    values,
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            report = verify(conn)
+            hashes = conn.execute(text("SELECT prev_hash, hash FROM audit_entries ORDER BY id")).all()
+            triggers = (
+                conn.execute(
+                    text("SELECT count(*) FROM pg_trigger WHERE tgname = 'audit_entries_append_only'")
+                ).scalar()
+                if conn.dialect.name == "postgresql"
+                else None
+            )
+        db.engine.dispose()
+    assert report.intact, report.problem
+    assert report.entries == 3
+    assert hashes[0][0] == "0" * 64 and hashes[1][0] == hashes[0][1] and hashes[2][0] == hashes[1][1]
+    if triggers is not None:
+        assert triggers == 1

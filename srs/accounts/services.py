@@ -6,11 +6,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app, request
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
+from srs.accounts import throttle
 from srs.accounts.models import REGIONAL_ROLES, ROLES, ApiToken, LoginSession, User
 from srs.accounts.passwords import (
     MIN_PASSWORD_LENGTH,
@@ -23,6 +25,7 @@ from srs.agencies.models import Agency
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.lengths import check_length
+from srs.core.transaction import after_transaction
 from srs.extensions import db
 from srs.regions.models import Region
 
@@ -34,14 +37,42 @@ def find_user(username: str) -> User | None:
 
 def authenticate(username: str, password: str) -> User | None:
     """The active user whose password matches, or None; unknown names cost the same time."""
+    return _check_credentials(username, password)[0]
+
+
+def _check_credentials(username: str, password: str) -> tuple[User | None, User | None]:
+    """(the signed-in user or None, the account the name belongs to or None)."""
     user = find_user(username) if username else None
     if user is None:
         dummy_verify(password)
-        return None
+        return None, None
     if not verify_password(user.password_hash, password) or not user.active:
-        return None
+        return None, user
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    return user, user
+
+
+def sign_in(username: str, password: str, *, channel: str) -> User | None:
+    """Check a sign-in against the attempt budgets; the user, or None for a wrong name or password.
+
+    The attempt is counted before the password is checked and given back when it was right
+    (srs.accounts.throttle); raises TooManyAttempts when the budget is spent. A failure is written
+    to the audit log in its own transaction, so the refused request's rollback keeps it.
+    """
+    attempt = throttle.take_password_check(username, request.remote_addr, channel=channel)
+    user, account = _check_credentials(username, password)
+    if user is None:
+        audit.record_security(
+            "login.failed",
+            "user",
+            account.id if account is not None else None,
+            attempted_username=username.strip()[:80],
+            channel=channel,
+            reason="inactive" if account is not None and not account.active else "credentials",
+        )
+        return None
+    attempt.refund()
     return user
 
 
@@ -65,8 +96,18 @@ def start_login_session(user: User) -> LoginSession:
     return login_session
 
 
+# "Last seen" and "last used" are written at most this often per session or token: a page load
+# that fetches ten resources costs no write, and the idle timeout is exact to this much.
+ACTIVITY_WRITE_INTERVAL = timedelta(minutes=1)
+
+
+def idle_limit() -> timedelta:
+    """How long a browser session may go unused before it ends (``SRS_SESSION_IDLE_MINUTES``)."""
+    return timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+
+
 def load_session_user(cookie_id: str) -> User | None:
-    """The user behind a session cookie, if that login session is still open."""
+    """The user behind a session cookie, if that login session is still open (and not idle)."""
     try:
         user_id_text, session_id = cookie_id.split(":", 1)
         user_id = int(user_id_text)
@@ -81,13 +122,36 @@ def load_session_user(cookie_id: str) -> User | None:
         or login_session.user_id != user_id
         or login_session.revoked_at is not None
         or login_session.expires_at <= now
+        or login_session.last_seen_at + idle_limit() <= now
     ):
         return None
     user = db.session.get(User, user_id)
     if user is None or not user.active:
         return None
     user.current_session_id = session_id
+    if now - login_session.last_seen_at >= ACTIVITY_WRITE_INTERVAL:
+        _note_activity(LoginSession.__table__, LoginSession.last_seen_at, session_id, now)
     return user
+
+
+def _note_activity(table: Any, column: Any, key: Any, now: datetime) -> None:
+    """Write ``column`` = now once the request's transaction has ended, in a transaction of its own.
+
+    Its own transaction, so that a request answered with an error still counts as activity, and no
+    row lock is held while the request runs; the condition keeps parallel requests to one write.
+    """
+    threshold = now - ACTIVITY_WRITE_INTERVAL
+    statement = (
+        update(table)
+        .where(table.c.id == key, or_(column.is_(None), column < threshold))
+        .values({column.key: now})
+    )
+
+    def write() -> None:
+        with db.engine.begin() as conn:
+            conn.execute(statement)
+
+    after_transaction(write)
 
 
 def end_login_session(user: User) -> None:
@@ -139,13 +203,16 @@ def issue_token(user: User) -> IssuedToken:
 def user_for_token(token: str) -> User | None:
     """The active user behind an unexpired, unrevoked token, or None."""
     api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if api_token is None or api_token.revoked_at is not None or api_token.expires_at <= clock.now():
+    now = clock.now()
+    if api_token is None or api_token.revoked_at is not None or api_token.expires_at <= now:
         return None
     user = api_token.user
     if not user.active:
         return None
     user.current_session_id = None
     user.api_token_id = api_token.id  # type: ignore[attr-defined]
+    if api_token.last_used_at is None or now - api_token.last_used_at >= ACTIVITY_WRITE_INTERVAL:
+        _note_activity(ApiToken.__table__, ApiToken.last_used_at, api_token.id, now)
     return user
 
 
@@ -286,7 +353,7 @@ def set_locale(user: User, locale: str) -> None:
 
 
 def active_sessions(user: User) -> list[LoginSession]:
-    """The user's browser sessions that are still open, newest first."""
+    """The user's browser sessions that are still open (not ended, expired or idle), newest first."""
     now = clock.now()
     return list(
         db.session.scalars(
@@ -295,6 +362,7 @@ def active_sessions(user: User) -> list[LoginSession]:
                 LoginSession.user_id == user.id,
                 LoginSession.revoked_at.is_(None),
                 LoginSession.expires_at > now,
+                LoginSession.last_seen_at > now - idle_limit(),
             )
             .order_by(LoginSession.created_at.desc())
         )
@@ -325,7 +393,14 @@ def end_all_sessions(user: User) -> None:
 def change_own_password(user: User, current: str, new: str, confirm: str) -> None:
     """The user sets a new password; other sessions and API tokens end, the one in use stays open."""
     errors: dict[str, list[str]] = {}
-    if not verify_password(user.password_hash, current):
+    # The current password is a password check like a sign-in: the same budget, counted first.
+    attempt = throttle.take_password_check(
+        user.username, request.remote_addr, channel="password_change", field_name="current_password"
+    )
+    if verify_password(user.password_hash, current):
+        attempt.refund()
+    else:
+        audit.record_security("password.check_failed", "user", user.id, user=user)
         errors["current_password"] = [_("This is not your current password.")]
     _check_password(new, errors)
     if "password" in errors:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
@@ -20,47 +20,17 @@ from srs.accounts.forms import (
     UserForm,
 )
 from srs.accounts.models import User
+from srs.accounts.throttle import TooManyAttempts
 from srs.agencies.models import Agency
 from srs.core.access import login_required, public, roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.core.home import home_sections
 from srs.core.pagination import page_args, paginate
-from srs.extensions import db, limiter
+from srs.extensions import db
 from srs.regions.models import Region
 
 bp = Blueprint("accounts", __name__)
-
-
-def _login_failed(_response: object) -> bool:
-    return bool(g.get("login_failed"))
-
-
-def login_limits(view):  # type: ignore[no-untyped-def]
-    """Count failed sign-ins per address and per account; past the limit, 429 with a wait."""
-    view = limiter.limit(
-        lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-        methods=["POST"],
-        deduct_when=_login_failed,
-        scope="login-address",
-    )(view)
-    view = limiter.limit(
-        lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-        key_func=lambda: "account:" + str(g.get("login_username") or _username_from_request()),
-        methods=["POST"],
-        deduct_when=_login_failed,
-        scope="login-account",
-    )(view)
-    return view
-
-
-def _username_from_request() -> str:
-    if request.is_json:
-        body = request.get_json(silent=True)
-        if isinstance(body, dict) and isinstance(body.get("username"), str):
-            return body["username"].strip().lower()
-        return ""
-    return (request.form.get("username") or "").strip().lower()
 
 
 def _safe_next(target: str | None) -> str:
@@ -71,15 +41,17 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@login_limits
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("accounts.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.username.data or "", form.password.data or "")
+        try:
+            user = services.sign_in(form.username.data or "", form.password.data or "", channel="web")
+        except TooManyAttempts as exc:
+            flash(exc.detail, "error")
+            return render_template("accounts/login.html", form=form), 429
         if user is None:
-            g.login_failed = True
             flash(_("The username or password is not right."), "error")
             return render_template("accounts/login.html", form=form), 200
         if user.role == "partner":
@@ -180,6 +152,9 @@ def account_password():  # type: ignore[no-untyped-def]
                 form.new_password.data or "",
                 form.confirm_password.data or "",
             )
+        except TooManyAttempts as exc:
+            apply_errors(form, exc)
+            return _render_account(password_form=form, status=429)
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from srs.accounts import services
 from srs.accounts.models import User
-from srs.accounts.views import login_limits
 from srs.api import bp
 from srs.api.helpers import json_body
 from srs.core.access import any_account_required, public
@@ -30,7 +29,6 @@ def user_to_dict(user: User) -> dict[str, object]:
 
 @bp.route("/auth/token", methods=["POST"])
 @public
-@login_limits
 def create_token():  # type: ignore[no-untyped-def]
     body = json_body()
     errors: dict[str, list[str]] = {}
@@ -39,10 +37,8 @@ def create_token():  # type: ignore[no-untyped-def]
             errors[name] = [_("Required.")]
     if errors:
         raise ValidationFailed(_("Username and password are required."), errors)
-    g.login_username = body["username"].strip().lower()
-    user = services.authenticate(body["username"], body["password"])
+    user = services.sign_in(body["username"], body["password"], channel="api")
     if user is None:
-        g.login_failed = True
         return problem(401, _("Authentication required"), _("The username or password is not right."))
     issued = services.issue_token(user)
     return jsonify(

@@ -22,6 +22,7 @@ from srs.api.openapi import (
     problem_responses,
     ref,
 )
+from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.audit import mask_id_number
 from srs.core.errors import ValidationFailed, problem
@@ -156,6 +157,16 @@ def _search(source: Mapping[str, Any]):  # type: ignore[no-untyped-def]
         region_code=source.get("region") or None,
         page=page,
         per_page=per_page,
+    )
+    q = (request.args.get("q") or "").strip()
+    audit.record_list(
+        "client.search" if q else "client.list",
+        "client",
+        [c.id for c in result.items],
+        query={"q": q, "region": request.args.get("region")},
+        page=result.page,
+        total=result.total,
+        channel="api",
     )
     flagged = duplicates.review_flags(result.items, current_user)
     return jsonify(result.as_dict(lambda c: client_summary(c, flagged)))

@@ -114,6 +114,16 @@ def list_referrals():  # type: ignore[no-untyped-def]
         raise ValidationFailed(_("Unknown status."), {"status": [_("Unknown status.")]})
     stmt = svc.list_query(current_user, status, request.args.get("programme") or None)
     result = paginate(stmt, page, per_page)
+    audit.record_list(
+        "referral.inbox" if current_user.role == "agency_staff" else "referral.list",
+        "referral",
+        [r.id for r in result.items],
+        query={"status": status, "programme": request.args.get("programme")},
+        page=result.page,
+        total=result.total,
+        client_ids=sorted({r.client_id for r in result.items}),
+        channel="api",
+    )
     return jsonify(result.as_dict(lambda r: svc.to_dict(r, with_history=False)))
 
 

@@ -96,6 +96,15 @@ def list_cases():  # type: ignore[no-untyped-def]
     page, per_page = page_args(strict=False)
     stmt = services.cases_query(status, current_user.id if mine else None)
     result = paginate(stmt, page, per_page)
+    audit.record_list(
+        "case.list",
+        "case",
+        [c.id for c in result.items],
+        query={"status": status, "mine": mine},
+        page=result.page,
+        total=result.total,
+        client_ids=[c.client_id for c in result.items],
+    )
     return render_template("cases/list.html", page=result, status=status, mine=mine, statuses=CASE_STATUSES)
 
 
@@ -142,6 +151,7 @@ def export_cases(fmt: str):  # type: ignore[no-untyped-def]
 def my_tasks():  # type: ignore[no-untyped-def]
     page, per_page = page_args(strict=False)
     result = paginate(services.task_list_query(current_user), page, per_page)
+    audit.record_list("task.list", "task", [t.id for t in result.items], page=result.page, total=result.total)
     return render_template("cases/tasks.html", page=result, today=clock.today())
 
 
@@ -324,6 +334,14 @@ def list_complaints():  # type: ignore[no-untyped-def]
     overdue = request.args.get("overdue") == "1"
     page, per_page = page_args(strict=False)
     result = paginate(complaint_service.complaints_query(status, overdue), page, per_page)
+    audit.record_list(
+        "complaint.list",
+        "complaint",
+        [c.id for c in result.items],
+        query={"q": q, "status": status, "overdue": overdue},
+        page=result.page,
+        total=result.total,
+    )
     return render_template(
         "cases/complaints.html",
         page=result,

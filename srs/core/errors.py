@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from srs.core import audit
 from srs.extensions import db
 
 
@@ -108,6 +109,7 @@ def _html_error(
 def error_response(exc: ServiceError) -> Response:
     """The answer to a service error: problem+json under /api/, the error page elsewhere."""
     db.session.rollback()
+    audit.record_refusal(exc.status)
     if wants_problem_json():
         return problem(exc.status, str(exc.title), exc.detail, exc.errors)
     body, status = _html_error(exc.status, exc.detail, exc.errors)
@@ -130,6 +132,7 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         if status >= 400:
             db.session.rollback()
+        audit.record_refusal(status)
         if wants_problem_json():
             detail = exc.description if status not in (404, 500) else None
             if status == 429:

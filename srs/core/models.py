@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
+from sqlalchemy import DDL, JSON, DateTime, ForeignKey, Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -37,7 +37,10 @@ class UTCDateTime(TypeDecorator):
 class AuditEntry(db.Model):
     """One line of the audit log: who did what to which record, when and from where.
 
-    Never holds a password, a token or a full ID number (see srs.core.audit.scrub).
+    Never holds a password, a token or a full ID number (see srs.core.audit.scrub). Entries form a
+    hash chain (srs.core.audit_chain): ``hash`` is the SHA-256 of ``prev_hash`` and the entry's
+    fields, ``prev_hash`` the hash of the entry before it; ``flask verify-audit`` walks the chain. The
+    application only ever inserts; on PostgreSQL a trigger refuses UPDATE and DELETE.
     """
 
     __tablename__ = "audit_entries"
@@ -55,3 +58,31 @@ class AuditEntry(db.Model):
     object_id: Mapped[str | None] = mapped_column(String(64))
     ip_address: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Unique: two entries can never follow the same one, so a chain cannot fork even if the lock
+    # that serialises appends were bypassed.
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+# Append-only on PostgreSQL: the same function and trigger as migration 0013, so a schema made by
+# create_all (the tests) refuses changes too. Row triggers do not fire on TRUNCATE.
+AUDIT_APPEND_ONLY_FUNCTION = DDL(
+    """
+CREATE OR REPLACE FUNCTION srs_audit_entries_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        MESSAGE = 'audit entries are append-only: ' || TG_OP || ' refused',
+        ERRCODE = 'insufficient_privilege';
+END
+$$
+"""
+)
+AUDIT_APPEND_ONLY_TRIGGER = DDL(
+    "CREATE TRIGGER audit_entries_append_only BEFORE UPDATE OR DELETE ON audit_entries "
+    "FOR EACH ROW EXECUTE FUNCTION srs_audit_entries_append_only()"
+)
+event.listen(
+    AuditEntry.__table__, "after_create", AUDIT_APPEND_ONLY_FUNCTION.execute_if(dialect="postgresql")
+)
+event.listen(AuditEntry.__table__, "after_create", AUDIT_APPEND_ONLY_TRIGGER.execute_if(dialect="postgresql"))

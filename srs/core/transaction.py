@@ -3,6 +3,10 @@
 Services add and change objects but never commit. A request that ends well (status below 400) is
 committed here; anything else is rolled back, so a failed request never leaves half a record behind.
 Jobs queued during the request are put on Redis only after the commit succeeded.
+
+Some writes must not share the request's fate: the audit entry of a refused request (a failed
+sign-in, a 403) and the "last seen" time of a session. They run once the request's transaction has
+ended, whatever its outcome, each in a transaction of its own (``after_transaction``).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g
+from flask import Flask, Response, current_app, g
 
 from srs.extensions import db
 
@@ -23,6 +27,14 @@ def after_commit(callback: Callable[[], Any]) -> None:
 def discard_after_commit() -> None:
     """Forget what waits for a commit that will not happen (a rollback, a job starting afresh)."""
     g.pop("srs_after_commit", None)
+
+
+def after_transaction(callback: Callable[[], Any]) -> None:
+    """Run ``callback`` once the request's transaction has ended, committed or rolled back.
+
+    The callback opens its own transaction; a failure is logged, never shown to the person.
+    """
+    g.setdefault("srs_after_transaction", []).append(callback)
 
 
 def commit() -> None:
@@ -43,16 +55,40 @@ def _run_after_commit() -> None:
         callback()
 
 
+def _run_after_transaction() -> None:
+    from srs.core import audit
+
+    audit.write_security_entries()
+    for callback in g.pop("srs_after_transaction", []):
+        try:
+            callback()
+        except Exception:
+            current_app.logger.exception("work after the request's transaction failed")
+
+
 def register_transaction_handling(app: Flask) -> None:
     @app.after_request
     def commit_at_edge(response: Response) -> Response:
-        if response.status_code < 400:
-            db.session.commit()
-            try:
-                _run_after_commit()
-            except Exception:  # the record is safe in the database; the relay will pick it up
-                app.logger.exception("work after commit failed; it will be retried by the relay")
-        else:
-            db.session.rollback()
-            g.pop("srs_after_commit", None)
+        try:
+            if response.status_code < 400:
+                db.session.commit()
+                try:
+                    _run_after_commit()
+                except Exception:  # the record is safe in the database; the relay will pick it up
+                    app.logger.exception("work after commit failed; it will be retried by the relay")
+            else:
+                db.session.rollback()
+                g.pop("srs_after_commit", None)
+        except Exception:
+            db.session.rollback()  # release the connection before the work below writes
+            raise
+        finally:
+            _run_after_transaction()
         return response
+
+    @app.teardown_request
+    def finish_after_transaction_work(_exc: BaseException | None) -> None:
+        # A request that ended before its after_request handlers ran still writes its refusals.
+        if g.get("srs_security_entries") or g.get("srs_after_transaction"):
+            db.session.rollback()
+            _run_after_transaction()

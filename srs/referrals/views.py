@@ -154,6 +154,9 @@ def index():  # type: ignore[no-untyped-def]
         # A client id that names no record (0, text, too large) lists nothing rather than everything.
         stmt = stmt.where(Referral.client_id == (parse_id(request.args["client_id"]) or 0))
     result = paginate(stmt, page, per_page)
+    _audit_list(
+        "referral.list", result, status=status, programme=programme, attention=attention, overdue=overdue
+    )
     return render_template(
         "referrals/index.html",
         page=result,
@@ -179,6 +182,7 @@ def inbox():  # type: ignore[no-untyped-def]
     overdue = overdue_measures.parse_filter(request.args.get("overdue"))
     stmt = svc.list_query(current_user, None if status == "all" else status, programme, overdue=overdue)
     result = paginate(stmt, page, per_page)
+    _audit_list("referral.inbox", result, status=status, programme=programme, overdue=overdue)
     return render_template(
         "referrals/inbox.html",
         page=result,
@@ -205,12 +209,27 @@ def overdue():  # type: ignore[no-untyped-def]
     # Most overdue first; the id keeps pages stable between equal due times.
     stmt = stmt.order_by(None).order_by(Referral.due_at, Referral.id)
     result = paginate(stmt, page, per_page)
+    _audit_list("referral.list", result, overdue=kind or "any")
     return render_template(
         "referrals/overdue.html",
         page=result,
         rows=_rows(result.items),
         kind=kind,
         counts=svc.overdue_counts(current_user),
+    )
+
+
+def _audit_list(action: str, result: Any, **query: Any) -> None:
+    if request.args.get("client_id"):
+        query["client_id"] = request.args["client_id"]
+    audit.record_list(
+        action,
+        "referral",
+        [r.id for r in result.items],
+        query=query,
+        page=result.page,
+        total=result.total,
+        client_ids=sorted({r.client_id for r in result.items}),
     )
 
 

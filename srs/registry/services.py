@@ -114,9 +114,15 @@ def get_client(client_id: Any, user: Any, *, include_merged: bool = False) -> Cl
     return client
 
 
-def read_profile(client: Client, user: Any) -> Client:
-    """Record that ``user`` opened the full profile (with the full ID number)."""
-    audit.record("client.read", "client", client.id, user=user)
+def read_profile(client: Client, user: Any, *, page: str | None = None) -> Client:
+    """Record that ``user`` opened a page with the client's full record and ID number.
+
+    ``page`` names the page when it is not the profile (the edit form shows every field too).
+    """
+    if page is None:
+        audit.record("client.read", "client", client.id, user=user)
+    else:
+        audit.record("client.read", "client", client.id, user=user, page=page)
     return client
 
 

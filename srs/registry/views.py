@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, NotFound, ValidationFailed
 from srs.core.forms import apply_errors
@@ -74,6 +75,14 @@ def index():  # type: ignore[no-untyped-def]
         flash(exc.detail, "error")
         result = search.search_clients(q, current_user, page=page, per_page=per_page)
         region = ""
+    audit.record_list(
+        "client.search" if q else "client.list",
+        "client",
+        [c.id for c in result.items],
+        query={"q": q, "region": region},
+        page=result.page,
+        total=result.total,
+    )
     return render_template(
         "registry/list.html",
         page=result,
@@ -166,6 +175,7 @@ def edit(client_id: int):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         form.fill_from(services.client_input(client))
         form.version.data = str(client.version)
+        services.read_profile(client, current_user, page="edit")  # the form shows the full ID number
         return render_template("registry/form.html", form=form, mode="edit", client=client)
     typed = form.to_input()
     try:
@@ -301,6 +311,13 @@ def review():  # type: ignore[no-untyped-def]
     result = merging.review_queue(current_user, page, per_page)
     # The pairs are already scoped: the previews read only these records' households.
     previews = households.merge_previews(result.items)
+    audit.record_list(
+        "duplicate.list",
+        "client",
+        [cid for pair in result.items for cid in (pair.client_id, pair.other_client_id)],
+        page=result.page,
+        total=result.total,
+    )
     return render_template("registry/review.html", page=result, previews=previews)
 
 

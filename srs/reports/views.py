@@ -137,7 +137,15 @@ def drilldown(kind: str):  # type: ignore[no-untyped-def]
     number, per_page = page_args(strict=False)
     page = paginate(item.statement, number, per_page, scalars=item.scalars)
     page.items = [item.row(r) for r in page.items]
-    audit.record("report.list", "report", kind, status=status, **filters.as_args())
+    column = item.client_col if item.client_col is not None else 0  # complaints: the tracking number
+    audit.record_list(
+        "report.list",
+        "client" if item.client_col is not None else "complaint",
+        [row[column] for row in page.items],
+        query={"kind": kind, "status": status, **filters.as_args()},
+        page=page.page,
+        total=page.total,
+    )
     export_args = {**filters.as_args(), **({"status": status} if status else {})}
     return render_template(
         "reports/list.html",

@@ -40,6 +40,10 @@ def test_lengths_come_from_the_columns():
         column_length(Client.date_of_birth)
 
 
+# Written by SRS itself, never from input: the audit chain sets both hashes as the entry is flushed.
+_COMPUTED = {("AuditEntry", "prev_hash"), ("AuditEntry", "hash")}
+
+
 def _string_columns() -> list[tuple[type, str, int]]:
     out = []
     for mapper in db.Model.registry.mappers:
@@ -56,6 +60,8 @@ def test_the_guard_refuses_an_over_long_value_in_every_string_column_of_every_mo
     assert len(columns) > 60
     missed = []
     for model, key, length in columns:
+        if (model.__name__, key) in _COMPUTED:
+            continue
         obj = model()
         setattr(obj, key, "x" * (length + 1))
         db.session.add(obj)
