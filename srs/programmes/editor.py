@@ -8,12 +8,13 @@ or ``save``, so the editor works without JavaScript.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from srs.programmes.fields import FIELDS
-from srs.programmes.rules import GROUPS, MAX_DEPTH, is_number, node_kind, parse_value
+from srs.programmes.fields import BOOL, ENUM, FIELDS, NUMBER, REGION, TEXT
+from srs.programmes.rules import GROUPS, MAX_DEPTH, is_number, node_kind
 
 BLANK_LEAF = {"field": "monthly_income", "op": "<=", "value": ""}
 
@@ -123,3 +124,52 @@ def field_options() -> list[dict[str, Any]]:
         }
         for key, spec in FIELDS.items()
     ]
+
+
+# ---------------------------------------------------------------- values typed in the editor
+
+
+_GROUPED = re.compile(r"^-?\d{1,3}([.,\s]\d{3})+$")
+
+
+def parse_number(text: str) -> int | float | None:
+    """``2,500,000`` / ``2.500.000`` / ``2500000`` / ``1.5`` -> a number; None when it is not one."""
+    text = text.strip().replace("\u00a0", " ")
+    if _GROUPED.match(text):
+        text = re.sub(r"[.,\s]", "", text)
+    text = text.replace("_", "")
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def parse_value(field_key: str, op: str, text: str, text2: str = "") -> Any:
+    """A leaf value from the editor's text inputs; text that does not fit stays text (validation says so)."""
+    spec = FIELDS.get(field_key)
+    text = (text or "").strip()
+    if spec is None:
+        return text
+    items = [t.strip() for t in re.split(r"[;\n]|,(?!\d{3})", text) if t.strip()]
+    if spec.type == NUMBER:
+        if op == "between":
+            low, high = parse_number(text), parse_number(text2 or "")
+            return [low if low is not None else text, high if high is not None else (text2 or "").strip()]
+        if op in ("in", "not_in"):
+            return [parse_number(t) if parse_number(t) is not None else t for t in items]
+        number = parse_number(text)
+        return number if number is not None else text
+    if spec.type == BOOL:
+        lowered = text.lower()
+        if lowered in ("true", "yes", "1", "ya", "có"):
+            return True
+        if lowered in ("false", "no", "0", "tidak", "không"):
+            return False
+        return text
+    if spec.type in (ENUM, TEXT, REGION) and op in ("in", "not_in"):
+        return items
+    return text
