@@ -12,8 +12,8 @@ from tests.registry.conftest import payload
 
 
 @pytest.fixture
-def siti(app, make_client):  # type: ignore[no-untyped-def]
-    client_id = make_client(full_name="Siti Aminah")
+def siti(app, register_client):  # type: ignore[no-untyped-def]
+    client_id = register_client(full_name="Siti Aminah")
     with app.app_context():
         return client_id, db.session.get(Client, client_id).id_number
 
@@ -38,9 +38,9 @@ def test_the_home_page_search_posts_too(login_as):
     assert 'name="csrf_token"' in html.split('class="registry-search"', 1)[1].split("</form>", 1)[0]
 
 
-def test_pages_of_a_posted_search_are_posted(login_as, make_client):
+def test_pages_of_a_posted_search_are_posted(login_as, register_client):
     for i in range(5):
-        make_client(full_name=f"Budi Santoso {chr(65 + i)}", sex="male", date_of_birth=f"198{i}-01-01")
+        register_client(full_name=f"Budi Santoso {chr(65 + i)}", sex="male", date_of_birth=f"198{i}-01-01")
     browser = login_as("officer")
     first = browser.post("/clients/", data={"q": "budi", "per_page": "2"}).get_data(as_text=True)
     assert "Page 1 of 3" in first
@@ -78,9 +78,9 @@ def test_api_search_by_post_gives_what_the_get_gives(client, api_token, siti, ro
     assert got == body
 
 
-def test_api_search_by_post_pages_and_regions(client, api_token, make_client):
+def test_api_search_by_post_pages_and_regions(client, api_token, register_client):
     for i in range(3):
-        make_client(full_name=f"Budi Santoso {chr(65 + i)}", sex="male", date_of_birth=f"198{i}-01-01")
+        register_client(full_name=f"Budi Santoso {chr(65 + i)}", sex="male", date_of_birth=f"198{i}-01-01")
     headers = api_token("officer")
     page = client.post(
         "/api/v1/clients/search", json={"q": "budi", "per_page": 2, "page": 2}, headers=headers
@@ -123,7 +123,7 @@ def test_the_openapi_document_describes_the_post_search(client):
     assert "200" in search["responses"] and "422" in search["responses"]
 
 
-def test_a_phone_search_by_post(client, api_token, make_client):
-    client_id = make_client(data=payload(full_name="Dewi Lestari", phone="081234567890"))
+def test_a_phone_search_by_post(client, api_token, register_client):
+    client_id = register_client(data=payload(full_name="Dewi Lestari", phone="081234567890"))
     found = client.post("/api/v1/clients/search", json={"q": "0812 3456 7890"}, headers=api_token("officer"))
     assert [c["id"] for c in found.get_json()["items"]] == [client_id]
