@@ -158,12 +158,12 @@ def _search(source: Mapping[str, Any]):  # type: ignore[no-untyped-def]
         page=page,
         per_page=per_page,
     )
-    q = (request.args.get("q") or "").strip()
+    q = (source.get("q") or "").strip()  # from the query string or the posted body, as searched
     audit.record_list(
         "client.search" if q else "client.list",
         "client",
         [c.id for c in result.items],
-        query={"q": q, "region": request.args.get("region")},
+        query={"q": q, "region": source.get("region")},
         page=result.page,
         total=result.total,
         channel="api",

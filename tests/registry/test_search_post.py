@@ -127,3 +127,23 @@ def test_a_phone_search_by_post(client, api_token, register_client):
     client_id = register_client(data=payload(full_name="Dewi Lestari", phone="081234567890"))
     found = client.post("/api/v1/clients/search", json={"q": "0812 3456 7890"}, headers=api_token("officer"))
     assert [c["id"] for c in found.get_json()["items"]] == [client_id]
+
+
+@pytest.mark.parametrize("how", ["api", "page"])
+def test_a_posted_search_is_audited_with_the_number_masked(app, client, api_token, login_as, siti, how):
+    from sqlalchemy import select
+
+    from srs.core.models import AuditEntry
+
+    client_id, nik = siti
+    if how == "api":
+        client.post("/api/v1/clients/search", json={"q": nik}, headers=api_token("officer"))
+    else:
+        login_as("officer").post("/clients/", data={"q": nik})
+    with app.app_context():
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "client.search").order_by(AuditEntry.id.desc())
+        ).first()
+        assert entry is not None and entry.username == "officer.id1"
+        assert entry.details["ids"] == [client_id]
+        assert nik not in str(entry.details) and nik[-4:] in entry.details["query"]["q"]
