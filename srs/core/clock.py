@@ -67,11 +67,6 @@ def month_end(day: date) -> date:
     return add_months(day, 1) - timedelta(days=1)
 
 
-def this_month() -> date:
-    """The first day of the current month in the configured time zone."""
-    return month_start(today())
-
-
 def parse_date(raw: str) -> date:
     """A date written YYYY-MM-DD (surrounding spaces allowed); ValueError for anything else."""
     text = raw.strip()

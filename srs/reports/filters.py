@@ -69,12 +69,7 @@ class Filters:
 
 def default_period(today: date) -> tuple[date, date]:
     """The last twelve months up to today, from the first of the month."""
-    month = today.month - 11
-    year = today.year
-    if month <= 0:
-        month += 12
-        year -= 1
-    return date(year, month, 1), today
+    return clock.add_months(today, -11), today
 
 
 class FilterError(Exception):

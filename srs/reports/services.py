@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -644,10 +644,7 @@ def summary_rows(board: Dashboard) -> list[list[Any]]:
 
 def monthly_by_district(filters: Filters, month: date) -> tuple[Filters, list[dict[str, Any]]]:
     """One calendar month's figures per district (the printable monthly summary)."""
-    start = month.replace(day=1)
-    next_month = (start + timedelta(days=32)).replace(day=1)
-    month_filters = Filters(
-        **{**filters.__dict__, "date_from": start, "date_to": next_month - timedelta(days=1)}
-    )
+    start = clock.month_start(month)
+    month_filters = Filters(**{**filters.__dict__, "date_from": start, "date_to": clock.month_end(start)})
     board = dashboard(month_filters)
     return month_filters, board.districts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
@@ -69,9 +69,7 @@ def dashboard():  # type: ignore[no-untyped-def]
     def month_url(series: str, month: str) -> str:
         year, mon = (int(p) for p in month.split("-"))
         start = max(date(year, mon, 1), filters.date_from)
-        end = min(
-            (date(year, mon, 1) + timedelta(days=32)).replace(day=1) - timedelta(days=1), filters.date_to
-        )
+        end = min(clock.month_end(date(year, mon, 1)), filters.date_to)
         args = {**filters.as_args(), "from": start.isoformat(), "to": end.isoformat()}
         return url_for(
             "reports.drilldown",
