@@ -391,3 +391,55 @@ def test_an_insider_who_removes_their_failed_sign_ins_from_the_log_is_caught_by_
     with app.app_context():
         _tamper("UPDATE audit_entries SET username = 'someone.else' WHERE id = :id", id=later)
     assert "audit chain BROKEN" in runner.invoke(args=["verify-audit"]).output
+
+
+# ------------------------------------------------------------ sessions and errors
+
+
+def test_a_session_planted_before_sign_in_is_not_the_one_signed_in(app, demo):
+    """Attack (session fixation): give the victim a cookie, wait for them to sign in with it.
+    Answer: each sign-in opens a new server-side session with a fresh random id; the cookie planted
+    before opens nothing, and the one of an earlier sign-in ends with its sign-out."""
+    victim = app.test_client()
+    victim.get("/login")
+    planted = victim.get_cookie("srs_session")
+    victim.post("/login", data={"username": "officer.id1", "password": DEMO_PASSWORD})
+    first = victim.get_cookie("srs_session").value
+    assert planted is None or planted.value != first
+    if planted is not None:
+        attacker = app.test_client()
+        attacker.set_cookie("srs_session", planted.value)
+        assert attacker.get("/").status_code == 302  # to the sign-in page
+    victim.post("/logout")
+    victim.post("/login", data={"username": "officer.id1", "password": DEMO_PASSWORD})
+    with app.app_context():
+        from srs.accounts.models import LoginSession
+
+        ids = [s.id for s in db.session.scalars(select(LoginSession).order_by(LoginSession.created_at))]
+    assert len(ids) == 2 and ids[0] != ids[1] and all(len(i) >= 43 for i in ids)  # 256 random bits
+    replay = app.test_client()
+    replay.set_cookie("srs_session", first)
+    assert replay.get("/").status_code == 302
+
+
+@pytest.mark.parametrize("path", ["/clients/", "/api/v1/clients"])
+def test_an_unexpected_error_answers_a_generic_message_without_its_details(
+    app, login_as, api_token, monkeypatch, path
+):
+    """Attack: provoke an error and read the stack trace or the record in it. Answer: a generic
+    page (or problem+json) with no exception text; the details go to the server's log only."""
+    monkeypatch.setitem(app.config, "PROPAGATE_UNEXPECTED", False)
+
+    def broken():  # type: ignore[no-untyped-def]
+        raise RuntimeError(f"{PERSON} 3516084506880001 Traceback")
+
+    endpoint = "registry.index" if path == "/clients/" else "api.list_clients"
+    monkeypatch.setitem(app.view_functions, endpoint, roles_required("officer")(broken))
+    if path.startswith("/api/"):
+        response = app.test_client().get(path, headers=api_token("officer"))
+        assert response.get_json()["status"] == 500
+    else:
+        response = login_as("officer").get(path)
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert PERSON not in body and "3516084506880001" not in body and "Traceback" not in body
