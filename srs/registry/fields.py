@@ -41,6 +41,16 @@ ID = "id"  # the duplicate's ID number moves over when the kept record has none
 CONSENT = "consent"  # the duplicate's consent (date, scope, who recorded it) when the kept has none
 
 
+@dataclass(frozen=True)
+class ReportDimension:
+    """How the dashboard filters by a field: its label there, shorter labels for its values, the
+    message for a value it does not know. A birth date is filtered by age group (the reports' groups)."""
+
+    label: Any
+    values: tuple[tuple[str, Any], ...] = ()
+    error: Any = None
+
+
 @dataclass(frozen=True, eq=False)
 class ClientField:
     """One field of a client. ``type`` picks the parser (validation) and the widget (form):
@@ -85,8 +95,8 @@ class ClientField:
     merge: str = FILL
     # The file columns the importer reads it from (None: the field's name; (): not imported).
     import_columns: tuple[str, ...] | None = None
-    # The dashboard filters and counts by it (its values are copied into the facts).
-    report_dimension: bool = False
+    # The dashboard filters and counts by it (its values are copied into the facts, reports/models.py).
+    report: ReportDimension | None = None
     # The form's section: identity, contact, situation or consent.
     section: str = "situation"
     # Within its section the form shows fields by this number, then in the table's order (the ID
@@ -139,6 +149,10 @@ class ClientField:
             client.extra = {**(client.extra or {}), self.name: value}
         else:
             setattr(client, attribute, value)
+
+    @property
+    def report_dimension(self) -> bool:
+        return self.report is not None
 
     def choice_values(self) -> tuple[str, ...]:
         return tuple(value for value, _label in self.choices)
@@ -200,7 +214,7 @@ CLIENT_FIELDS: tuple[ClientField, ...] = (
         merge=KEEP,
         share_key="sex",
         share_label=_l("Sex"),
-        report_dimension=True,
+        report=ReportDimension(_l("Sex"), error=_l("Choose female or male.")),
     ),
     ClientField(
         "date_of_birth",
@@ -211,6 +225,7 @@ CLIENT_FIELDS: tuple[ClientField, ...] = (
         merge=KEEP,
         share_key="date_of_birth",
         share_label=_l("Date of birth"),
+        report=ReportDimension(_l("Age group"), error=_l("Choose one of the age groups.")),
         render_kw={"type": "date", "required": True},
     ),
     ClientField(
@@ -267,7 +282,17 @@ CLIENT_FIELDS: tuple[ClientField, ...] = (
         blank=_l("Unknown"),
         share_key="work_status",
         share_label=_l("Work status"),
-        report_dimension=True,
+        report=ReportDimension(
+            _l("Work status"),
+            values=(
+                ("informal", _l("Informal")),
+                ("self_employed", _l("Self-employed")),
+                ("msme_worker", _l("MSME worker")),
+                ("unemployed", _l("Unemployed")),
+                ("formal", _l("Formal")),
+            ),
+            error=_l("Choose one of the work statuses."),
+        ),
     ),
     ClientField(
         "monthly_income",
@@ -297,7 +322,11 @@ CLIENT_FIELDS: tuple[ClientField, ...] = (
         "boolean",
         share_key="disability",
         share_label=_l("Disability"),
-        report_dimension=True,
+        report=ReportDimension(
+            _l("Disability"),
+            values=(("yes", _l("With a disability")), ("no", _l("Without"))),
+            error=_l("Choose yes or no."),
+        ),
     ),
     ClientField(
         "in_education",
@@ -412,6 +441,11 @@ def required_import_columns() -> tuple[str, ...]:
 def shared_field_choices() -> tuple[str, ...]:
     """What a programme may share with its agency (the catalogue's ``shared_fields``)."""
     return tuple(f.share_key for f in client_fields() if f.share_key and f.shareable)
+
+
+def shared_field_options() -> list[tuple[str, Any]]:
+    """(name, label) of what a programme may share, for the catalogue's form."""
+    return [(f.share_key, f.share_label) for f in client_fields() if f.share_key and f.shareable]
 
 
 def share_labels() -> dict[str, Any]:
