@@ -32,6 +32,7 @@ from srs.registry.idnumbers import ID_NUMBER_RULES
 from srs.registry.models import Client
 
 WRITERS = frozenset({"officer", "admin"})
+MAX_AGE = 120  # a birth date further back is a typing mistake
 
 # Merge rules: what the kept record takes from the duplicate.
 KEEP = "keep"  # nothing: the kept record's value stands (name, sex, birth date, region)
@@ -491,7 +492,7 @@ def api_value(f: ClientField, client: Client) -> Any:
 
 def _json_type(f: ClientField) -> dict[str, Any]:
     nullable = not f.required
-    if f.type in ("integer",):
+    if f.type == "integer":
         schema: dict[str, Any] = {"type": ["integer", "null"] if nullable else "integer"}
     elif f.type == "boolean":
         schema = {"type": ["boolean", "null"] if nullable else "boolean"}
@@ -580,9 +581,6 @@ def describe(f: ClientField, role: str | None) -> dict[str, Any]:
     if f.type == "birth_date":
         out["max_age"] = MAX_AGE
     return out
-
-
-MAX_AGE = 120
 
 
 def id_rules() -> dict[str, Any]:
