@@ -299,18 +299,41 @@ def _summary_rows(dialect: str, client_ids: list[int] | None, sign: int) -> list
     return out
 
 
-def _add_to_summaries(conn: Connection, client_ids: list[int], sign: int) -> None:
-    """Add (sign 1) or take away (sign -1) these clients' current facts in the monthly summaries."""
-    upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    for table, columns, stmt in _summary_rows(conn.dialect.name, client_ids, sign):
+def _summary_upserts(dialect: str, client_ids: list[int], sign: int) -> list[Any]:
+    """The upserts adding (sign 1) or taking away (sign -1) these clients' current facts in the
+    monthly summaries, one per summary select."""
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statements = []
+    for table, columns, stmt in _summary_rows(dialect, client_ids, sign):
         ins = upsert(table).from_select(columns, stmt)
         counted = [c for c in columns if c in ("referrals", "successful")]
         key = [c.name for c in table.__table__.primary_key.columns]
-        conn.execute(
+        statements.append(
             ins.on_conflict_do_update(
                 index_elements=key, set_={c: table.__table__.c[c] + ins.excluded[c] for c in counted}
             )
         )
+    return statements
+
+
+def _as_one(statements: list[Any], name: str) -> Any:
+    """PostgreSQL: the statements as one, the first ones as data-modifying CTEs of the last. They all
+    read the snapshot the statement starts with (so none may need another's effect) and take one round
+    trip instead of one each: on a busy server the round trips are most of a write's report upkeep."""
+    main = statements[-1]
+    for i, statement in enumerate(statements[:-1]):
+        main = main.add_cte(statement.cte(f"{name}_{i}"))
+    return main
+
+
+def _add_to_summaries(conn: Connection, client_ids: list[int], sign: int) -> None:
+    """Add (sign 1) or take away (sign -1) these clients' current facts in the monthly summaries."""
+    statements = _summary_upserts(conn.dialect.name, client_ids, sign)
+    if conn.dialect.name == "postgresql":
+        conn.execute(_as_one(statements, "plus" if sign > 0 else "minus"))
+        return
+    for statement in statements:
+        conn.execute(statement)
 
 
 def rebuild_summaries(connection: Connection | None = None) -> None:
@@ -382,8 +405,13 @@ def refresh_parts(parts: Mapping[int, Iterable[str]], connection: Connection | N
             conn.execute(delete(ScreeningFact).where(ScreeningFact.client_id.in_(screening)))
             conn.execute(insert(ScreeningFact).from_select(_COLUMNS, _facts_select(screening)))
         if referral:
-            _add_to_summaries(conn, referral, -1)
-            conn.execute(delete(ReferralFact).where(ReferralFact.client_id.in_(referral)))
+            forget = delete(ReferralFact).where(ReferralFact.client_id.in_(referral))
+            if conn.dialect.name == "postgresql":
+                # Counted out of the summaries and deleted in one statement: both read the old facts.
+                conn.execute(_as_one([*_summary_upserts("postgresql", referral, -1), forget], "minus"))
+            else:
+                _add_to_summaries(conn, referral, -1)
+                conn.execute(forget)
             conn.execute(
                 insert(ReferralFact).from_select(
                     _REFERRAL_COLUMNS, _referral_facts_select(referral, conn.dialect.name)
