@@ -15,6 +15,7 @@ flush, after the records moved. Bulk loads outside the ORM call ``rebuild_all`` 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Double,
     Integer,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -55,7 +57,7 @@ ANY_PROGRAMME = 0
 _BATCH = 500
 
 
-def _facts_select(client_ids: list[int] | None) -> Any:
+def _facts_select(client_ids: Any) -> Any:
     """Every fact row of the given clients (all clients for None), as one SELECT."""
     eligible_result = exists().where(
         ScreeningResult.screening_id == Screening.id, ScreeningResult.outcome == "eligible"
@@ -164,7 +166,7 @@ def decision_seconds(dialect: str) -> Any:
     return (func.julianday(Referral.decided_at) - func.julianday(Referral.created_at)) * 86400.0
 
 
-def _referral_facts_select(client_ids: list[int] | None, dialect: str) -> Any:
+def _referral_facts_select(client_ids: Any, dialect: str) -> Any:
     """Every referral fact row of the given clients (all clients for None), as one SELECT.
 
     Not limited to clients not merged away: the dashboard's referral figures never were (a merge
@@ -283,7 +285,7 @@ def _summary_selects(dialect: str) -> list[tuple[Any, dict[str, Any], list[Any],
     return specs
 
 
-def _summary_rows(dialect: str, client_ids: list[int] | None, sign: int) -> list[tuple[Any, list[str], Any]]:
+def _summary_rows(dialect: str, client_ids: Any, sign: int) -> list[tuple[Any, list[str], Any]]:
     """(table, columns, SELECT) giving each summary's rows for these clients' facts (all for None),
     counts multiplied by ``sign``, grouped and ordered by key (a fixed order of row locks)."""
     F = ReferralFact
@@ -299,7 +301,7 @@ def _summary_rows(dialect: str, client_ids: list[int] | None, sign: int) -> list
     return out
 
 
-def _summary_upserts(dialect: str, client_ids: list[int], sign: int) -> list[Any]:
+def _summary_upserts(dialect: str, client_ids: Any, sign: int) -> list[Any]:
     """The upserts adding (sign 1) or taking away (sign -1) these clients' current facts in the
     monthly summaries, one per summary select."""
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -324,16 +326,6 @@ def _as_one(statements: list[Any], name: str) -> Any:
     for i, statement in enumerate(statements[:-1]):
         main = main.add_cte(statement.cte(f"{name}_{i}"))
     return main
-
-
-def _add_to_summaries(conn: Connection, client_ids: list[int], sign: int) -> None:
-    """Add (sign 1) or take away (sign -1) these clients' current facts in the monthly summaries."""
-    statements = _summary_upserts(conn.dialect.name, client_ids, sign)
-    if conn.dialect.name == "postgresql":
-        conn.execute(_as_one(statements, "plus" if sign > 0 else "minus"))
-        return
-    for statement in statements:
-        conn.execute(statement)
 
 
 def rebuild_summaries(connection: Connection | None = None) -> None:
@@ -377,12 +369,38 @@ def refresh_clients(
     refresh_parts({int(i): wanted for i in client_ids if i is not None}, connection)
 
 
+# The client ids of a refresh, bound at execution: the statements are built once per dialect and
+# time zone (see _refresh_statements), not on every write.
+_IDS = bindparam("client_ids", expanding=True)
+
+
+@functools.cache
+def _refresh_statements(dialect: str, _timezone: str) -> dict[str, list[Any]]:
+    """A refresh's statements, in the order they run, per part (the time zone is in the summaries'
+    month keys, so a change of it builds them anew)."""
+    screening = [
+        delete(ScreeningFact).where(ScreeningFact.client_id.in_(_IDS)),
+        insert(ScreeningFact).from_select(_COLUMNS, _facts_select(_IDS)),
+    ]
+    forget = delete(ReferralFact).where(ReferralFact.client_id.in_(_IDS))
+    rebuild = insert(ReferralFact).from_select(_REFERRAL_COLUMNS, _referral_facts_select(_IDS, dialect))
+    minus, plus = _summary_upserts(dialect, _IDS, -1), _summary_upserts(dialect, _IDS, 1)
+    if dialect == "postgresql":
+        # Counted out of the summaries and deleted in one statement: both read the old facts.
+        referral = [_as_one([*minus, forget], "minus"), rebuild, _as_one(plus, "plus")]
+    else:
+        referral = [*minus, forget, rebuild, *plus]
+    lock = select(Client.id).where(Client.id.in_(_IDS)).order_by(Client.id).with_for_update()
+    return {"lock": [lock], SCREENING: screening, REFERRAL: referral}
+
+
 def refresh_parts(parts: Mapping[int, Iterable[str]], connection: Connection | None = None) -> None:
     """Rebuild, per client, the parts of its facts named (``SCREENING``, ``REFERRAL``)."""
     wanted = {client_id: frozenset(which) for client_id, which in parts.items() if which}
     if not wanted:
         return
     conn = connection if connection is not None else db.session.connection()
+    statements = _refresh_statements(conn.dialect.name, clock.timezone().key)
     ids = sorted(wanted)
     if conn.dialect.name == "postgresql":
         # Before reading any fact: waits for a whole rebuild in progress (see _lock_for_rebuild).
@@ -398,26 +416,11 @@ def refresh_parts(parts: Mapping[int, Iterable[str]], connection: Connection | N
             # One refresh of a client at a time: two transactions subtracting the same old facts
             # would count them out twice. (SQLite runs one writing transaction at a time anyway.)
             # All of them at once, in id order: a fixed order of row locks.
-            conn.execute(select(Client.id).where(Client.id.in_(chunk)).order_by(Client.id).with_for_update())
-        screening = [i for i in chunk if SCREENING in wanted[i]]
-        referral = [i for i in chunk if REFERRAL in wanted[i]]
-        if screening:
-            conn.execute(delete(ScreeningFact).where(ScreeningFact.client_id.in_(screening)))
-            conn.execute(insert(ScreeningFact).from_select(_COLUMNS, _facts_select(screening)))
-        if referral:
-            forget = delete(ReferralFact).where(ReferralFact.client_id.in_(referral))
-            if conn.dialect.name == "postgresql":
-                # Counted out of the summaries and deleted in one statement: both read the old facts.
-                conn.execute(_as_one([*_summary_upserts("postgresql", referral, -1), forget], "minus"))
-            else:
-                _add_to_summaries(conn, referral, -1)
-                conn.execute(forget)
-            conn.execute(
-                insert(ReferralFact).from_select(
-                    _REFERRAL_COLUMNS, _referral_facts_select(referral, conn.dialect.name)
-                )
-            )
-            _add_to_summaries(conn, referral, 1)
+            conn.execute(statements["lock"][0], {"client_ids": chunk})
+        for part in (SCREENING, REFERRAL):
+            of_part = [i for i in chunk if part in wanted[i]]
+            for statement in statements[part] if of_part else ():
+                conn.execute(statement, {"client_ids": of_part})
 
 
 def rebuild_all(connection: Connection | None = None) -> int:
