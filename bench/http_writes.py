@@ -152,10 +152,10 @@ def reset_database(url: str) -> None:
         conn.execute("ANALYZE")
 
 
-def start(name: str, app: str, port: int, env: dict[str, str], workers: int) -> Server:
+def start(name: str, app: str, port: int, env: dict[str, str], workers: int, cwd: Path = ROOT) -> Server:
     command = [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
     log = open(Path(tempfile.gettempdir()) / f"bench-writes-{name}.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen([*command, app], env=env, cwd=ROOT, stdout=log, stderr=log)  # noqa: S603
+    process = subprocess.Popen([*command, app], env=env, cwd=cwd, stdout=log, stderr=log)  # noqa: S603
     return Server(name, port, process)
 
 
@@ -257,7 +257,7 @@ def load(
     )
     lua = out.with_suffix(".lua")
     lua.write_text(text)
-    command = ["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.seconds}s", "--latency"]
+    command = ["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.seconds}s", "--timeout", "10s"]
     command += ["-s", str(lua), f"http://127.0.0.1:{server.port}", "--", str(run), str(index)]
     subprocess.run(command, check=True, capture_output=True)  # noqa: S603 - our own wrk command
     figures = json.loads(out.read_text())
@@ -268,7 +268,8 @@ def load(
         "rate": good / seconds,
         "p50_ms": figures["p50_us"] / 1000,
         "p99_ms": figures["p99_us"] / 1000,
-        "errors": figures["non2xx"] + figures["socket_errors"],
+        "non2xx": figures["non2xx"],
+        "socket_errors": figures["socket_errors"],
     }
 
 
@@ -300,7 +301,7 @@ def run_http(args: argparse.Namespace) -> None:
                     print(
                         f"{kind:12} round {round_no + 1} {server.name:10} {figures['rate']:8.1f}/s "
                         f"p50 {figures['p50_ms']:6.1f} ms p99 {figures['p99_ms']:6.1f} ms "
-                        f"errors {figures['errors']}",
+                        f"non-2xx {figures['non2xx']} socket errors/timeouts {figures['socket_errors']}",
                         flush=True,
                     )
     print()
@@ -403,7 +404,9 @@ def run_profile(args: argparse.Namespace) -> None:
         print(f"{kind:12} {n / elapsed:6.1f}/s in one process; report facts: {shares[kind]:.1%} of the time")
         if args.profile_html:
             Path(args.profile_html).with_suffix(f".{kind}.html").write_text(profiler.output_html())
-            Path(args.profile_html).with_suffix(f".{kind}.txt").write_text(profiler.output_text(show_all=False))
+            Path(args.profile_html).with_suffix(f".{kind}.txt").write_text(
+                profiler.output_text(show_all=False)
+            )
 
 
 def main() -> None:
@@ -427,9 +430,12 @@ def main() -> None:
     parser.add_argument("--before", help="a checkout of older SRS code to run in the same rotation")
     parser.add_argument("--profile", action="store_true", help="profile the writes in-process instead")
     parser.add_argument("--profile-requests", type=int, default=300)
-    parser.add_argument("--profile-html", help="also write pyinstrument's HTML, one file per write")
+    parser.add_argument("--profile-html", help="also write pyinstrument's HTML and text, one file per write")
+    parser.add_argument("--profile-srs", help="profile the SRS code of another checkout (its root folder)")
     args = parser.parse_args()
     if args.profile:
+        if args.profile_srs:
+            sys.path.insert(0, str(Path(args.profile_srs).resolve()))
         run_profile(args)
     else:
         run_http(args)

@@ -11,6 +11,15 @@ listener for every feature, tests' factories included). The registry's merge mov
 UPDATEs, but it also marks the duplicate merged through the ORM, so both clients are rebuilt at that
 flush, after the records moved. Bulk loads outside the ORM call ``rebuild_all`` and
 ``rebuild_referrals`` (the migrations, ``flask rebuild-report-facts`` and the benchmark do).
+
+A write pays only for what it can change (issue 16: the listener was 59% of a registration). The
+listener decides from the columns each kind of fact reads (``CLIENT_COLUMNS`` and its siblings,
+checked against the SELECTs by tests/reports/test_fact_upkeep.py): a new client has no fact; an edit
+of a phone or an address, a delivery attempt, a note, refresh nothing; a screening rebuilds the
+screening facts only; a referral decision the referral facts and summaries only; a new referral,
+a merge or a change of the client's region, sex, birth date, work or disability, both. The
+statements are built once and, on PostgreSQL, a refresh's summary upserts go in one statement per
+direction, so a refresh is a few round trips, not a dozen.
 """
 
 from __future__ import annotations
