@@ -435,6 +435,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.profile:
         if args.profile_srs:
+            import bench.minimal_insert  # noqa: F401 - this checkout's, before the other's bench/ shadows it
+
             sys.path.insert(0, str(Path(args.profile_srs).resolve()))
         run_profile(args)
     else:
