@@ -188,7 +188,7 @@ def search_clients():  # type: ignore[no-untyped-def]
 @bp.route("/clients/<int:client_id>")
 @roles_required("officer", "supervisor", "admin")
 def get_client(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     services.read_profile(client, current_user)
     response = jsonify(client_detail(client))
     response.headers["ETag"] = f'"{client.version}"'
@@ -198,7 +198,7 @@ def get_client(client_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/clients/<int:client_id>", methods=["PATCH"])
 @roles_required("officer", "admin")
 def patch_client(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     body = json_body()
     version = body.get("version", request.headers.get("If-Match"))
     try:

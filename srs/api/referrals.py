@@ -72,7 +72,7 @@ def create_referral():  # type: ignore[no-untyped-def]
             _("Please correct the marked fields."), {"programme_code": [_("This field is required.")]}
         )
     try:
-        client = registry_services.get_client(client_id, current_user)
+        client = registry_services.load_client(client_id, current_user)
     except NotFound as exc:
         raise ValidationFailed(
             _("Unknown client."), {"client_id": [_("No client with this id in your regions.")]}
@@ -127,17 +127,10 @@ def list_referrals():  # type: ignore[no-untyped-def]
     return jsonify(result.as_dict(lambda r: svc.to_dict(r, with_history=False)))
 
 
-def _load(referral_id: int) -> Any:
-    referral = svc.get_referral(referral_id, current_user)
-    if referral is None:
-        raise NotFound()
-    return referral
-
-
 @bp.route("/referrals/<int:referral_id>", methods=["GET"])
 @login_required
 def get_referral(referral_id: int):  # type: ignore[no-untyped-def]
-    referral = _load(referral_id)
+    referral = svc.load_referral(referral_id, current_user)
     audit.record("referral.view", "referral", referral.id, client_id=referral.client_id)
     data = svc.to_dict(referral)
     if current_user.role == "agency_staff":
@@ -149,7 +142,7 @@ def get_referral(referral_id: int):  # type: ignore[no-untyped-def]
 
 
 def _action(referral_id: int, name: str) -> Any:
-    referral = _load(referral_id)
+    referral = svc.load_referral(referral_id, current_user)
     body = _optional_body()
     version = _int_field(body, "version", False)
     if version is None and request.headers.get("If-Match", "").strip().strip('"').isdigit():

@@ -22,8 +22,6 @@ from srs.cases.models import (
     GOAL_STATUSES,
     Case,
     Complaint,
-    FollowUpTask,
-    PlanGoal,
 )
 from srs.core import audit, clock, exports
 from srs.core.access import roles_required
@@ -31,8 +29,9 @@ from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
 from srs.core.pagination import page_args, paginate
 from srs.extensions import db
-from srs.regions.scope import get_in_scope_or_404, region_id_condition, scoped_regions
+from srs.regions.scope import scoped_regions
 from srs.registry.models import Client
+from srs.registry.services import load_client
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 complaints_bp = Blueprint("complaints", __name__, url_prefix="/complaints")
@@ -52,7 +51,7 @@ def _parse_date(raw: str | None, field: str, errors: dict[str, list[str]]) -> da
 
 
 def _load_case(case_id: int) -> Case:
-    return get_in_scope_or_404(Case, case_id, services.case_scope())
+    return services.load_case(case_id, current_user)
 
 
 def _case_page(
@@ -158,7 +157,7 @@ def my_tasks():  # type: ignore[no-untyped-def]
 @bp.route("/client/<int:client_id>", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def client_case(client_id: int):  # type: ignore[no-untyped-def]
-    client = get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
+    client = load_client(client_id, current_user)
     case = services.case_for_client(client)
     if request.method == "POST":
         try:
@@ -225,9 +224,7 @@ def add_task(case_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*STAFF)
 def complete_task(case_id: int, task_id: int):  # type: ignore[no-untyped-def]
     case = _load_case(case_id)
-    task = db.session.get(FollowUpTask, task_id)
-    if task is None or task.case_id != case.id:
-        abort(404)
+    task = services.load_task(case, task_id)
     services.complete_task(task, current_user)
     flash(_("Task done."), "success")
     target = request.form.get("next")
@@ -258,9 +255,7 @@ def add_goal(case_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*STAFF)
 def goal_status(case_id: int, goal_id: int):  # type: ignore[no-untyped-def]
     case = _load_case(case_id)
-    goal = db.session.get(PlanGoal, goal_id)
-    if goal is None or goal.case_id != case.id:
-        abort(404)
+    goal = services.load_goal(case, goal_id)
     return _act(
         case_id,
         "goal_status",
@@ -402,7 +397,7 @@ def new_complaint():  # type: ignore[no-untyped-def]
     client = None
     client_id = _int(request.values.get("client_id"))
     if client_id is not None:
-        client = get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
+        client = load_client(client_id, current_user)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         received = _parse_date(request.form.get("received_on"), "received_on", errors)
@@ -442,7 +437,7 @@ def new_complaint():  # type: ignore[no-untyped-def]
 
 
 def _load_complaint(complaint_id: int) -> Complaint:
-    return get_in_scope_or_404(Complaint, complaint_id, complaint_service.complaint_scope())
+    return complaint_service.load_complaint(complaint_id, current_user)
 
 
 def _complaint_page(

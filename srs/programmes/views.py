@@ -26,8 +26,8 @@ from srs.programmes.rules import describe
 from srs.programmes.screening import dismiss_notice as dismiss_eligibility_notice
 from srs.programmes.screening import grouped, newly_eligible_for, screen, screenings_of
 from srs.programmes.simulation import simulate
-from srs.regions.scope import get_in_scope_or_404, region_id_condition
 from srs.registry.models import Client
+from srs.registry.services import load_client
 
 bp = Blueprint("programmes", __name__)
 
@@ -343,14 +343,10 @@ def import_catalogue():  # type: ignore[no-untyped-def]
 # Screening ---------------------------------------------------------------------------------------
 
 
-def _client_or_404(client_id: int) -> Client:
-    return get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
-
-
 @bp.route("/clients/<int:client_id>/screening")
 @roles_required("officer", "supervisor", "admin")
 def client_screening(client_id: int):  # type: ignore[no-untyped-def]
-    client = _client_or_404(client_id)
+    client = load_client(client_id, current_user)
     screenings = screenings_of(client)
     audit.record("screening.list", "client", client.id)
     return render_template(
@@ -361,7 +357,7 @@ def client_screening(client_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/clients/<int:client_id>/screenings", methods=["POST"])
 @roles_required("officer", "admin")
 def screen_client(client_id: int):  # type: ignore[no-untyped-def]
-    client = _client_or_404(client_id)
+    client = load_client(client_id, current_user)
     if not EmptyForm().validate_on_submit():
         abort(400)
     screening = screen(client, current_user)
@@ -372,7 +368,7 @@ def screen_client(client_id: int):  # type: ignore[no-untyped-def]
 @roles_required("officer", "supervisor", "admin")
 def screening_result(screening_id: int):  # type: ignore[no-untyped-def]
     screening = db.get_or_404(Screening, screening_id)
-    client = _client_or_404(screening.client_id)
+    client = load_client(screening.client_id, current_user)
     audit.record("screening.read", "client", client.id, screening=screening.id)
     return render_template(
         "programmes/screening_result.html",
@@ -387,7 +383,7 @@ def screening_result(screening_id: int):  # type: ignore[no-untyped-def]
 @roles_required("officer", "admin")
 def dismiss_notice(notice_id: int):  # type: ignore[no-untyped-def]
     notice = db.get_or_404(EligibilityNotice, notice_id)
-    _client_or_404(notice.client_id)
+    load_client(notice.client_id, current_user)
     dismiss_eligibility_notice(notice)
     return redirect(url_for("accounts.home"))
 

@@ -29,7 +29,7 @@ from srs.extensions import db
 from srs.programmes.models import Programme, Screening
 from srs.referrals import overdue as overdue_measures
 from srs.referrals.models import OPEN_STATUSES, OutboxMessage, Referral, ReferralEvent
-from srs.regions.scope import region_id_condition
+from srs.regions.scope import load_in_scope, region_id_condition
 from srs.registry.models import Client
 
 DECLINE_REASONS: dict[str, Any] = {
@@ -97,13 +97,9 @@ def scope_condition(user: Any) -> ColumnElement[bool]:
     return region_id_condition(Referral.region_id, user)
 
 
-def get_referral(referral_id: Any, user: Any) -> Referral | None:
-    """The referral if it exists and ``user`` may see it (else None: the caller answers 404)."""
-    try:
-        pk = int(referral_id)
-    except (TypeError, ValueError):
-        return None
-    return db.session.scalar(select(Referral).where(Referral.id == pk, scope_condition(user)))
+def load_referral(referral_id: Any, user: Any) -> Referral:
+    """The referral if it exists and ``user`` may see it; NotFound (404) otherwise."""
+    return load_in_scope(Referral, referral_id, user, scope=scope_condition(user))
 
 
 def list_query(

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from srs.core import audit
 from srs.core.access import login_required, roles_required
-from srs.core.errors import NotFound, ServiceError
+from srs.core.errors import ServiceError
 from srs.core.forms import apply_errors
 from srs.core.idempotency import idempotent_form
 from srs.core.ids import parse_id
@@ -42,13 +42,6 @@ from srs.registry.models import Client
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
 admin_bp = Blueprint("referrals_admin", __name__, url_prefix="/admin")
-
-
-def _load(referral_id: int) -> Referral:
-    referral = svc.get_referral(referral_id, current_user)
-    if referral is None:
-        abort(404)
-    return referral
 
 
 def programme_options(client: Client, screening: Screening | None) -> list[dict[str, Any]]:
@@ -80,20 +73,13 @@ def programme_options(client: Client, screening: Screening | None) -> list[dict[
     return sorted(options, key=lambda o: (rank.get(o["outcome"], 2), o["name"]))
 
 
-def _client_in_scope(client_id: Any) -> Client:
-    try:
-        return registry_services.get_client(client_id, current_user)
-    except NotFound:
-        abort(404)
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("officer", "supervisor")
 @idempotent_form
 def new():  # type: ignore[no-untyped-def]
     """The referral form on its own page (the screening result shows the same form in its slot)."""
     form = CreateReferralsForm()
-    client = _client_in_scope(request.values.get("client_id"))
+    client = registry_services.load_client(request.values.get("client_id"), current_user)
     screening = None
     raw_screening = request.values.get("screening_id")
     if raw_screening:
@@ -267,7 +253,7 @@ def _rows(referrals: list[Referral]) -> list[dict[str, Any]]:
 @bp.route("/<int:referral_id>")
 @login_required
 def detail(referral_id: int):  # type: ignore[no-untyped-def]
-    referral = _load(referral_id)
+    referral = svc.load_referral(referral_id, current_user)
     audit.record("referral.view", "referral", referral.id, client_id=referral.client_id)
     return _render_detail(referral)
 
@@ -308,7 +294,7 @@ def _render_detail(referral: Referral, forms: dict[str, Any] | None = None, stat
 
 
 def _act(referral_id: int, name: str, form_class: type) -> Any:
-    referral = _load(referral_id)
+    referral = svc.load_referral(referral_id, current_user)
     form = form_class()
     if not form.validate_on_submit():
         flash(_("Please correct the marked fields."), "error")
@@ -324,7 +310,7 @@ def _act(referral_id: int, name: str, form_class: type) -> Any:
         svc.apply_action(referral, action, current_user)
     except ServiceError as exc:
         db.session.rollback()
-        referral = _load(referral_id)
+        referral = svc.load_referral(referral_id, current_user)
         apply_errors(form, exc)
         form.version.data = referral.version if exc.status == 409 else form.version.data
         return _render_detail(referral, {name: form}, exc.status)
@@ -365,7 +351,7 @@ def cancel(referral_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/<int:referral_id>/retry", methods=["POST"])
 @roles_required("officer", "supervisor", "admin")
 def retry(referral_id: int):  # type: ignore[no-untyped-def]
-    referral = _load(referral_id)
+    referral = svc.load_referral(referral_id, current_user)
     form = PlainForm()
     if not form.validate_on_submit():
         abort(400)

@@ -159,17 +159,17 @@ def _profile_page(client: Client, status: int = 200, **forms: Any):  # type: ign
 @bp.route("/<int:client_id>")
 @roles_required(*READERS)
 def profile(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user, include_merged=True)
-    if client.merged_into_id:
+    survivor = services.surviving_client_id(client_id, current_user)
+    if survivor is not None:
         flash(_("This record was merged into another one; here is the record that was kept."), "info")
-        return redirect(url_for("registry.profile", client_id=client.merged_into_id))
-    return _profile_page(client)
+        return redirect(url_for("registry.profile", client_id=survivor))
+    return _profile_page(services.load_client(client_id, current_user))
 
 
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
 @roles_required(*WRITERS)
 def edit(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     form = ClientForm()
     form.region_code.choices = _region_choices()
     if request.method == "GET":
@@ -182,7 +182,7 @@ def edit(client_id: int):  # type: ignore[no-untyped-def]
         services.update_client(client, typed, current_user, form.version.data)
     except services.StaleVersion as exc:
         db.session.rollback()
-        client = services.get_client(client_id, current_user)
+        client = services.load_client(client_id, current_user)
         form.version.data = str(exc.current_version)
         conflicts = [{**change, "yours": _typed_value(typed, change["field"])} for change in exc.changes]
         flash(exc.detail, "error")
@@ -211,7 +211,7 @@ def _typed_value(typed: dict[str, Any], name: str) -> Any:
 @bp.route("/<int:client_id>/members", methods=["POST"])
 @roles_required(*WRITERS)
 def add_member(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     form = MemberForm()
     try:
         member = members.add_household_member(client, form.data, current_user)
@@ -225,7 +225,7 @@ def add_member(client_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/<int:client_id>/members/<int:member_id>/edit", methods=["GET", "POST"])
 @roles_required(*WRITERS)
 def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     member = members.get_member(client, member_id)
     form = MemberForm()
     if request.method == "GET":
@@ -235,7 +235,7 @@ def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
         members.update_household_member(client, member, form.data, current_user)
     except ValidationFailed as exc:
         db.session.rollback()
-        client = services.get_client(client_id, current_user)
+        client = services.load_client(client_id, current_user)
         member = members.get_member(client, member_id)
         apply_errors(form, exc)
         return render_template("registry/member_form.html", form=form, client=client, member=member), 422
@@ -246,7 +246,7 @@ def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/<int:client_id>/members/<int:member_id>/remove", methods=["POST"])
 @roles_required(*WRITERS)
 def remove_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     member = members.get_member(client, member_id)
     name = member.full_name
     try:
@@ -264,13 +264,13 @@ def remove_member(client_id: int, member_id: int):  # type: ignore[no-untyped-de
 @bp.route("/<int:client_id>/household/head", methods=["POST"])
 @roles_required(*WRITERS)
 def change_head(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     form = HeadForm()
     try:
         change = households.change_head(client, form.member_id.data, current_user)
     except ValidationFailed as exc:
         db.session.rollback()
-        client = services.get_client(client_id, current_user)
+        client = services.load_client(client_id, current_user)
         apply_errors(form, exc)
         return _profile_page(client, 422, head_form=form)
     flash(_("%(name)s is now the head of the household.", name=change.new_head.full_name), "success")
@@ -288,13 +288,13 @@ def change_head(client_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/<int:client_id>/household/move", methods=["POST"])
 @roles_required(*WRITERS)
 def move_household(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     form = MoveForm(prefix="move")
     try:
         household = households.move_client(client, form.data, current_user)
     except ValidationFailed as exc:
         db.session.rollback()
-        client = services.get_client(client_id, current_user)
+        client = services.load_client(client_id, current_user)
         apply_errors(form, exc)
         return _profile_page(client, 422, move_form=form)
     flash(
