@@ -19,7 +19,7 @@ from srs.core.errors import Forbidden, ValidationFailed
 from srs.core.iso import iso
 from srs.core.lengths import check_long_text
 from srs.extensions import db
-from srs.programmes import services, versions
+from srs.programmes import policies, services, versions
 from srs.programmes.models import Programme, RuleVersion, Screening
 from srs.programmes.screening import screen, screening_as_dict
 from srs.registry.services import load_client
@@ -82,7 +82,7 @@ def _programme_for_rules(code: str) -> Programme:
     programme = services.get_programme_by_code(code)
     if programme is None:
         abort(404)
-    if not versions.can_edit_rules(current_user, programme):
+    if not policies.can_edit_rules(current_user, programme):
         raise Forbidden(
             _(
                 "You may draft rules only for programmes of the countries you cover; "

@@ -28,7 +28,7 @@ from srs.core.idempotency import idempotent
 from srs.core.pagination import page_args, paginate
 from srs.extensions import db
 from srs.programmes.models import Programme
-from srs.referrals import overdue
+from srs.referrals import overdue, policies
 from srs.referrals import services as svc
 from srs.registry import services as registry_services
 
@@ -115,7 +115,7 @@ def list_referrals():  # type: ignore[no-untyped-def]
     stmt = svc.list_query(current_user, status, request.args.get("programme") or None)
     result = paginate(stmt, page, per_page)
     audit.record_list(
-        "referral.inbox" if current_user.role == "agency_staff" else "referral.list",
+        "referral.inbox" if policies.works_for_agency(current_user) else "referral.list",
         "referral",
         [r.id for r in result.items],
         query={"status": status, "programme": request.args.get("programme")},
@@ -133,7 +133,7 @@ def get_referral(referral_id: int):  # type: ignore[no-untyped-def]
     referral = svc.load_referral(referral_id, current_user)
     audit.record("referral.view", "referral", referral.id, client_id=referral.client_id)
     data = svc.to_dict(referral)
-    if current_user.role == "agency_staff":
+    if policies.works_for_agency(current_user):
         data["client"] = {
             name: (value.isoformat() if hasattr(value, "isoformat") else value)
             for name, _label, value in svc.shared_client_fields(referral)

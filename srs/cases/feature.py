@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from srs.cases import jobs, services
+from srs.cases import jobs, policies, services
 from srs.cases.models import COMPLAINT_OPEN_STATUSES, Case, CaseNote, Complaint, FollowUpTask
 from srs.cases.seed import seed_cases
 from srs.cases.views import bp, complaints_bp
@@ -71,7 +71,7 @@ def case_panel(client: Any) -> dict[str, Any]:
     """What the case panel on the client profile shows (the profile page calls the slot)."""
     from flask_login import current_user
 
-    if not current_user.is_authenticated or current_user.role not in ("officer", "supervisor", "admin"):
+    if not policies.can_work_cases(current_user):
         return {"visible": False}
     case = services.case_for_client(client)
     today = clock.today()
@@ -146,4 +146,5 @@ FEATURE = Feature(
     periodic_jobs=(PeriodicJob(jobs.escalate_overdue_complaints, ESCALATION_EVERY_SECONDS),),
     seed_steps=(SeedStep(60, seed_cases),),
     template_globals={"case_panel": case_panel},
+    policies=(policies.can_work_cases, policies.can_decide_closure, policies.can_reassign_case),
 )

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, select
 
 from srs.accounts.models import User
+from srs.cases import policies
 from srs.cases.models import (
     CASE_STATUSES,
     CLOSURE_REASONS,
@@ -232,7 +233,7 @@ def request_closure(case: Case, reason: str | None, note: str | None, by: User) 
 
 def decide_closure(case: Case, approve: bool, note: str | None, by: User) -> Case:
     """A supervisor approves the requested closure or sends the case back to the officer."""
-    if by.role not in ("supervisor", "admin"):
+    if not policies.can_decide_closure(by, case):
         raise Conflict(_("Only a supervisor can approve a closure."))
     if case.closure_requested_at is None or case.status == "closed":
         raise Conflict(_("No closure is waiting for approval."))
@@ -256,7 +257,7 @@ def decide_closure(case: Case, approve: bool, note: str | None, by: User) -> Cas
 
 def reassign(case: Case, officer_id: Any, by: User) -> Case:
     """A supervisor hands the case (and its open tasks of the old officer) to another officer."""
-    if by.role not in ("supervisor", "admin"):
+    if not policies.can_reassign_case(by, case):
         raise Conflict(_("Only a supervisor can reassign a case."))
     officer = _officer(officer_id, case.region_id, "officer_id")
     old = case.officer_id

@@ -23,6 +23,7 @@ from srs.cases.models import (
     Case,
     Complaint,
 )
+from srs.cases.policies import DECIDERS, STAFF
 from srs.core import audit, clock, exports
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
@@ -35,8 +36,6 @@ from srs.registry.services import load_client
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 complaints_bp = Blueprint("complaints", __name__, url_prefix="/complaints")
-
-STAFF = ("officer", "supervisor", "admin")
 
 
 def _parse_date(raw: str | None, field: str, errors: dict[str, list[str]]) -> date | None:
@@ -290,7 +289,7 @@ def request_closure(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:case_id>/closure/decision", methods=["POST"])
-@roles_required("supervisor", "admin")
+@roles_required(*DECIDERS)
 def decide_closure(case_id: int):  # type: ignore[no-untyped-def]
     approve = request.form.get("decision") == "approve"
     return _act(
@@ -302,7 +301,7 @@ def decide_closure(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:case_id>/reassign", methods=["POST"])
-@roles_required("supervisor", "admin")
+@roles_required(*DECIDERS)
 def reassign(case_id: int):  # type: ignore[no-untyped-def]
     return _act(
         case_id,

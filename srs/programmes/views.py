@@ -18,7 +18,7 @@ from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.extensions import db
-from srs.programmes import editor, services, versions
+from srs.programmes import editor, policies, services, versions
 from srs.programmes.fields import OPERATOR_LABELS
 from srs.programmes.forms import KIND_LABELS, AgencyForm, EmptyForm, ImportForm, ProgrammeForm
 from srs.programmes.models import EligibilityNotice, Programme, RescreenRun, RuleVersion, Screening
@@ -88,7 +88,6 @@ def programmes():  # type: ignore[no-untyped-def]
         "programmes/programmes.html",
         programmes=items,
         drafts={p.id: versions.draft_of(p) for p in items},
-        can_edit_rules=versions.can_edit_rules,
         kinds=KIND_LABELS,
         form=ImportForm(),
     )
@@ -194,7 +193,7 @@ def _editor_page(
 @roles_required("admin", "supervisor")
 def rule_editor(programme_id: int):  # type: ignore[no-untyped-def]
     programme = db.get_or_404(Programme, programme_id)
-    if not versions.can_edit_rules(current_user, programme):
+    if not policies.can_edit_rules(current_user, programme):
         abort(403)  # a supervisor drafts for the countries they cover only (the history stays readable)
     draft = versions.draft_of(programme)
     source_version = draft or programme.current_version

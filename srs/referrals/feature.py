@@ -21,7 +21,7 @@ from srs.core.wiring import (
     TimelineItem,
 )
 from srs.extensions import db
-from srs.referrals import jobs, overdue, seed, services, views
+from srs.referrals import jobs, overdue, policies, seed, services, views
 
 
 def _referral_timeline(client: Any) -> list[TimelineItem]:
@@ -143,7 +143,7 @@ class ReferralUI:
 
     @staticmethod
     def can_refer() -> bool:
-        return current_user.is_authenticated and current_user.role in ("officer", "supervisor")
+        return policies.can_refer(current_user)
 
 
 FEATURE = Feature(
@@ -175,6 +175,14 @@ FEATURE = Feature(
         PeriodicJob(jobs.check_deadlines, every="REFERRAL_DEADLINE_SECONDS"),
     ),
     seed_steps=(SeedStep(50, seed.seed_referrals),),
+    policies=(
+        policies.can_refer,
+        policies.can_override_consent,
+        policies.can_decide_referral,
+        policies.can_cancel_referral,
+        policies.can_see_delivery_failures,
+        policies.can_take_action,
+    ),
     template_globals={
         "referral_ui": ReferralUI(),
         "referral_status_labels": services.STATUS_LABELS,

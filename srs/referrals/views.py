@@ -25,7 +25,7 @@ from srs.core.queue import get_queue
 from srs.core.redis import get_redis
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening
-from srs.referrals import channels
+from srs.referrals import channels, policies
 from srs.referrals import overdue as overdue_measures
 from srs.referrals import services as svc
 from srs.referrals.forms import (
@@ -220,7 +220,7 @@ def _audit_list(action: str, result: Any, **query: Any) -> None:
 
 
 def _programme_choices() -> list[Programme]:
-    if current_user.role == "agency_staff":
+    if policies.works_for_agency(current_user):
         stmt = select(Programme).where(Programme.agency_id == current_user.agency_id)
     else:
         stmt = select(Programme)
@@ -282,7 +282,7 @@ def _render_detail(referral: Referral, forms: dict[str, Any] | None = None, stat
         referral=referral,
         programme=programme,
         client=client,
-        agency_view=current_user.role == "agency_staff",
+        agency_view=policies.works_for_agency(current_user),
         shared_fields=svc.shared_client_fields(referral),
         history=svc.history(referral),
         allowed=allowed,

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 from srs.core.errors import NotFound
 from srs.core.ids import parse_id
 from srs.extensions import db
+from srs.regions import policies
 from srs.regions.models import Region
 
 T = TypeVar("T")
@@ -30,9 +31,8 @@ def _user(user: Any = None) -> Any:
 
 
 def sees_everything(user: Any = None) -> bool:
-    """Admins configure and see all records."""
-    u = _user(user)
-    return bool(u and u.is_authenticated and u.role == "admin")
+    """Admins configure and see all records (``regions.policies.sees_everything``)."""
+    return policies.sees_everything(_user(user))
 
 
 def region_paths(user: Any = None) -> list[str]:

@@ -21,7 +21,7 @@ from srs.core.queue import enqueue_after_commit
 from srs.core.slots import timeline_for
 from srs.extensions import db
 from srs.regions.scope import scoped_regions, sees_everything
-from srs.registry import duplicates, households, importer, members, search, services
+from srs.registry import duplicates, households, importer, members, policies, search, services
 from srs.registry import merge as merging
 from srs.registry.forms import (
     FIELD_MAP,
@@ -36,19 +36,15 @@ from srs.registry.forms import (
     RemoveMemberForm,
 )
 from srs.registry.models import Client, ImportBatch
+from srs.registry.policies import READERS, REVIEWERS, WRITERS
 
 bp = Blueprint("registry", __name__, url_prefix="/clients")
-
-READERS = ("officer", "supervisor", "admin")
 
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
     # Stored codes (self_employed, near_poor, spouse) shown as words on the registry's pages.
     return {"labels": {**dict(WORK_CHOICES), **dict(POVERTY_CHOICES), **RELATIONSHIP_LABELS}}
-
-
-WRITERS = ("officer", "admin")
 
 
 def _region_choices() -> list[tuple[str, str]]:
@@ -152,7 +148,7 @@ def _profile_page(client: Client, status: int = 200, **forms: Any):  # type: ign
         move_form=forms.get("move_form") or MoveForm(prefix="move"),
         open_pairs=merging.open_pairs_of(client, current_user),
         needs_review=client.id in duplicates.review_flags([client], current_user),
-        can_edit=current_user.role in WRITERS,
+        can_edit=policies.can_edit_client(current_user, client),
     ), status
 
 
@@ -305,7 +301,7 @@ def move_household(client_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/review")
-@roles_required("supervisor", "admin")
+@roles_required(*REVIEWERS)
 def review():  # type: ignore[no-untyped-def]
     page, per_page = page_args(strict=False)
     result = merging.review_queue(current_user, page, per_page)
@@ -322,7 +318,7 @@ def review():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/review/<int:candidate_id>/distinct", methods=["POST"])
-@roles_required("supervisor", "admin")
+@roles_required(*REVIEWERS)
 def mark_distinct(candidate_id: int):  # type: ignore[no-untyped-def]
     candidate = merging.get_candidate(candidate_id, current_user)
     merging.mark_distinct(candidate, current_user)
@@ -331,7 +327,7 @@ def mark_distinct(candidate_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/review/<int:candidate_id>/merge", methods=["POST"])
-@roles_required("supervisor", "admin")
+@roles_required(*REVIEWERS)
 def merge(candidate_id: int):  # type: ignore[no-untyped-def]
     candidate = merging.get_candidate(candidate_id, current_user)
     if candidate.status != "open":
@@ -458,6 +454,6 @@ def import_sample_xlsx():  # type: ignore[no-untyped-def]
 
 def home_context(user: Any) -> dict[str, Any]:
     review_count = 0
-    if user.role in ("supervisor", "admin"):
+    if policies.can_review_duplicates(user):
         review_count = merging.review_queue(user, 1, 1).total
-    return {"can_register": user.role in WRITERS, "review_count": review_count}
+    return {"can_register": policies.can_register_client(user), "review_count": review_count}
