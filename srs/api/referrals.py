@@ -26,6 +26,7 @@ from srs.core.access import login_required, roles_required
 from srs.core.errors import NotFound, ValidationFailed
 from srs.core.idempotency import idempotent
 from srs.core.pagination import page_args, paginate
+from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.programmes.models import Programme
 from srs.referrals import overdue, policies
@@ -72,7 +73,8 @@ def create_referral():  # type: ignore[no-untyped-def]
             _("Please correct the marked fields."), {"programme_code": [_("This field is required.")]}
         )
     try:
-        client = registry_services.load_client(client_id, current_user)
+        with attempt():
+            client = registry_services.load_client(client_id, current_user)
     except NotFound as exc:
         raise ValidationFailed(
             _("Unknown client."), {"client_id": [_("No client with this id in your regions.")]}
@@ -83,18 +85,19 @@ def create_referral():  # type: ignore[no-untyped-def]
             _("Unknown programme."), {"programme_code": [_("No programme has this code.")]}
         )
     try:
-        [referral] = svc.create_referrals(
-            svc.NewReferrals(
-                client=client,
-                programme_ids=[programme.id],
-                note=_text(body, "note"),
-                screening_id=screening_id,
-                # Through the API the client's recorded consent is the confirmation.
-                consent_confirmed=True,
-                consent_override_reason=_text(body, "consent_override_reason"),
-            ),
-            current_user,
-        )
+        with attempt():
+            [referral] = svc.create_referrals(
+                svc.NewReferrals(
+                    client=client,
+                    programme_ids=[programme.id],
+                    note=_text(body, "note"),
+                    screening_id=screening_id,
+                    # Through the API the client's recorded consent is the confirmation.
+                    consent_confirmed=True,
+                    consent_override_reason=_text(body, "consent_override_reason"),
+                ),
+                current_user,
+            )
     except ValidationFailed as exc:
         if "programmes" in exc.errors:
             exc.errors["programme_code"] = exc.errors.pop("programmes")

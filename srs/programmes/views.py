@@ -17,6 +17,7 @@ from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
+from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.programmes import editor, policies, services, versions
 from srs.programmes.fields import OPERATOR_LABELS
@@ -65,7 +66,8 @@ def agency_form(agency_id: int | None = None):  # type: ignore[no-untyped-def]
     status = 200
     if form.validate_on_submit():
         try:
-            agencies_services.save_agency(_agency_input(form), agency)
+            with attempt():
+                agencies_services.save_agency(_agency_input(form), agency)
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -142,7 +144,8 @@ def programme_form(programme_id: int | None = None):  # type: ignore[no-untyped-
     status = 200
     if form.validate_on_submit():
         try:
-            saved = services.save_programme(_programme_input(form, programme), programme)
+            with attempt():
+                saved = services.save_programme(_programme_input(form, programme), programme)
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -213,7 +216,8 @@ def rule_editor(programme_id: int):  # type: ignore[no-untyped-def]
     if action != "save":
         return _editor_page(programme, editor.apply_action(tree, action), {}, note, source)
     try:
-        versions.save_draft(programme, tree, current_user, note, source)
+        with attempt():
+            versions.save_draft(programme, tree, current_user, note, source)
     except ValidationFailed as exc:
         errors = {key.removeprefix("criteria."): msgs for key, msgs in exc.errors.items()}
         flash(_("The rule has errors; nothing was saved and the version in force stays."), "error")
@@ -236,9 +240,9 @@ def publish(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
     version = _draft_or_404(programme, version_id)
     try:
         # The hidden field carries the revision whose simulation the admin had on the page.
-        run = versions.publish(version, current_user, request.form.get("revision"))
+        with attempt():
+            run = versions.publish(version, current_user, request.form.get("revision"))
     except (Conflict, ValidationFailed) as exc:
-        db.session.rollback()
         flash(exc.detail, "error")
         draft = versions.draft_of(programme)
         tree = copy.deepcopy(draft.criteria) if draft else {"all": [dict(editor.BLANK_LEAF)]}

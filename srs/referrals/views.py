@@ -23,6 +23,7 @@ from srs.core.ids import parse_id
 from srs.core.pagination import page_args, paginate
 from srs.core.queue import get_queue
 from srs.core.redis import get_redis
+from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening
 from srs.referrals import channels, policies
@@ -91,17 +92,18 @@ def new():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                referrals = svc.create_referrals(
-                    svc.NewReferrals(
-                        client=client,
-                        programme_ids=list(form.programmes.data or []),
-                        note=form.note.data,
-                        screening_id=screening.id if screening else None,
-                        consent_confirmed=bool(form.consent.data),
-                        consent_override_reason=form.consent_override_reason.data,
-                    ),
-                    current_user,
-                )
+                with attempt():
+                    referrals = svc.create_referrals(
+                        svc.NewReferrals(
+                            client=client,
+                            programme_ids=list(form.programmes.data or []),
+                            note=form.note.data,
+                            screening_id=screening.id if screening else None,
+                            consent_confirmed=bool(form.consent.data),
+                            consent_override_reason=form.consent_override_reason.data,
+                        ),
+                        current_user,
+                    )
             except ServiceError as exc:
                 apply_errors(form, exc)
                 return render_template(
@@ -307,10 +309,9 @@ def _act(referral_id: int, name: str, form_class: type) -> Any:
         version=form.version.data,
     )
     try:
-        svc.apply_action(referral, action, current_user)
+        with attempt():
+            svc.apply_action(referral, action, current_user)
     except ServiceError as exc:
-        db.session.rollback()
-        referral = svc.load_referral(referral_id, current_user)
         apply_errors(form, exc)
         form.version.data = referral.version if exc.status == 409 else form.version.data
         return _render_detail(referral, {name: form}, exc.status)
@@ -356,7 +357,8 @@ def retry(referral_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         abort(400)
     try:
-        count = svc.retry_delivery(referral, current_user)
+        with attempt():
+            count = svc.retry_delivery(referral, current_user)
     except ServiceError as exc:
         flash(exc.detail, "error")
         return redirect(url_for("referrals.detail", referral_id=referral_id))

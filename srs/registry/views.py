@@ -19,6 +19,7 @@ from srs.core.idempotency import idempotent_form
 from srs.core.pagination import page_args
 from srs.core.queue import enqueue_after_commit
 from srs.core.slots import timeline_for
+from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.regions.scope import scoped_regions, sees_everything
 from srs.registry import duplicates, households, importer, members, policies, search, services
@@ -64,9 +65,10 @@ def index():  # type: ignore[no-untyped-def]
     q = source.get("q", "").strip()
     region = source.get("region", "").strip()
     try:
-        result = search.search_clients(
-            q, current_user, region_code=region or None, page=page, per_page=per_page
-        )
+        with attempt():
+            result = search.search_clients(
+                q, current_user, region_code=region or None, page=page, per_page=per_page
+            )
     except NotFound as exc:
         flash(exc.detail, "error")
         result = search.search_clients(q, current_user, page=page, per_page=per_page)
@@ -102,11 +104,13 @@ def register():  # type: ignore[no-untyped-def]
     existing_id = None
     candidates: list[duplicates.PossibleDuplicate] = []
     try:
-        candidates = services.check_new_client(data, current_user)
-        if candidates and not form.confirm_not_duplicate.data:
-            flash(_("Possible duplicates found: check them before registering."), "warning")
-            return render_template("registry/form.html", form=form, mode="new", candidates=candidates), 200
-        registered = services.register_client(data, current_user)
+        with attempt():
+            candidates = services.check_new_client(data, current_user)
+            if candidates and not form.confirm_not_duplicate.data:
+                flash(_("Possible duplicates found: check them before registering."), "warning")
+                page = render_template("registry/form.html", form=form, mode="new", candidates=candidates)
+                return page, 200
+            registered = services.register_client(data, current_user)
     except duplicates.DuplicateId as exc:
         existing_id = exc.existing_id
         apply_errors(form, exc, FIELD_MAP)
@@ -175,10 +179,9 @@ def edit(client_id: int):  # type: ignore[no-untyped-def]
         return render_template("registry/form.html", form=form, mode="edit", client=client)
     typed = form.to_input()
     try:
-        services.update_client(client, typed, current_user, form.version.data)
+        with attempt():
+            services.update_client(client, typed, current_user, form.version.data)
     except services.StaleVersion as exc:
-        db.session.rollback()
-        client = services.load_client(client_id, current_user)
         form.version.data = str(exc.current_version)
         conflicts = [{**change, "yours": _typed_value(typed, change["field"])} for change in exc.changes]
         flash(exc.detail, "error")
@@ -210,7 +213,8 @@ def add_member(client_id: int):  # type: ignore[no-untyped-def]
     client = services.load_client(client_id, current_user)
     form = MemberForm()
     try:
-        member = members.add_household_member(client, form.data, current_user)
+        with attempt():
+            member = members.add_household_member(client, form.data, current_user)
     except ValidationFailed as exc:
         apply_errors(form, exc)
         return _profile_page(client, 422, member_form=form)
@@ -228,11 +232,9 @@ def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
         form.fill_from(members.member_input(member))
         return render_template("registry/member_form.html", form=form, client=client, member=member)
     try:
-        members.update_household_member(client, member, form.data, current_user)
+        with attempt():
+            members.update_household_member(client, member, form.data, current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
-        client = services.load_client(client_id, current_user)
-        member = members.get_member(client, member_id)
         apply_errors(form, exc)
         return render_template("registry/member_form.html", form=form, client=client, member=member), 422
     flash(_("Household member %(name)s saved.", name=member.full_name), "success")
@@ -246,7 +248,8 @@ def remove_member(client_id: int, member_id: int):  # type: ignore[no-untyped-de
     member = members.get_member(client, member_id)
     name = member.full_name
     try:
-        members.remove_household_member(client, member, current_user)
+        with attempt():
+            members.remove_household_member(client, member, current_user)
     except ValidationFailed as exc:
         flash(exc.detail, "error")
         for messages in exc.errors.values():
@@ -263,10 +266,9 @@ def change_head(client_id: int):  # type: ignore[no-untyped-def]
     client = services.load_client(client_id, current_user)
     form = HeadForm()
     try:
-        change = households.change_head(client, form.member_id.data, current_user)
+        with attempt():
+            change = households.change_head(client, form.member_id.data, current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
-        client = services.load_client(client_id, current_user)
         apply_errors(form, exc)
         return _profile_page(client, 422, head_form=form)
     flash(_("%(name)s is now the head of the household.", name=change.new_head.full_name), "success")
@@ -287,10 +289,9 @@ def move_household(client_id: int):  # type: ignore[no-untyped-def]
     client = services.load_client(client_id, current_user)
     form = MoveForm(prefix="move")
     try:
-        household = households.move_client(client, form.data, current_user)
+        with attempt():
+            household = households.move_client(client, form.data, current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
-        client = services.load_client(client_id, current_user)
         apply_errors(form, exc)
         return _profile_page(client, 422, move_form=form)
     flash(
@@ -344,10 +345,10 @@ def merge(candidate_id: int):  # type: ignore[no-untyped-def]
     keep = pair.pop(keep_id)
     duplicate = next(iter(pair.values()))
     try:
-        merged = merging.merge_clients(keep, duplicate, current_user)
+        # A redirect commits: the attempt undoes whatever the merge had begun before it was refused.
+        with attempt():
+            merged = merging.merge_clients(keep, duplicate, current_user)
     except Conflict as exc:
-        # A redirect commits: undo whatever the merge had begun before it was refused.
-        db.session.rollback()
         flash(exc.detail, "error")
         return redirect(url_for("registry.review"))
     message = _("Merged: record #%(dup)d now lives on in #%(keep)d.", dup=duplicate.id, keep=keep.id)
