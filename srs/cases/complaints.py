@@ -8,6 +8,7 @@ instead of finding somebody else's complaint.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -33,6 +34,7 @@ from srs.core.workdays import due_date
 from srs.extensions import db
 from srs.regions.models import Region
 from srs.regions.scope import load_in_scope, region_id_condition, region_in_scope
+from srs.registry.models import Client
 from srs.registry.services import load_client
 
 # Indonesian public-service complaint deadlines (working days); admins may change them.
@@ -123,6 +125,30 @@ def set_category_days(category: ComplaintCategory, days: Any, by: User) -> Compl
         )
         category.working_days = value
     return category
+
+
+def set_categories_days(days: Mapping[int, Any], by: User) -> None:
+    """Change several categories' deadlines (category id: days, as typed); all or none.
+
+    Raises ValidationFailed with every refused field (``days_<id>``) when one is not a whole number
+    of working days; the caller runs this in ``attempt()`` so the accepted ones are undone too.
+    """
+    errors: dict[str, list[str]] = {}
+    for category in categories(active_only=False):
+        if category.id not in days:
+            continue
+        try:
+            set_category_days(category, days[category.id], by)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(_("Give a whole number of working days between 1 and 365."), errors)
+
+
+def complaints_of(client: Client) -> list[Complaint]:
+    """The client's complaints, newest first (the client is already loaded in the reader's scope)."""
+    stmt = select(Complaint).where(Complaint.client_id == client.id).order_by(Complaint.id.desc())
+    return list(db.session.scalars(stmt))
 
 
 def complaint_scope(user: Any = None) -> ColumnElement[bool]:
