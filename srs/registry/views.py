@@ -22,7 +22,7 @@ from srs.core.slots import timeline_for
 from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.regions.scope import scoped_regions, sees_everything
-from srs.registry import duplicates, households, importer, members, policies, search, services
+from srs.registry import duplicates, households, importer, jobs, members, policies, search, services
 from srs.registry import merge as merging
 from srs.registry.forms import (
     FIELD_MAP,
@@ -391,7 +391,7 @@ def import_page():  # type: ignore[no-untyped-def]
         form.file.errors = [str(exc)]
         return render_template("registry/import.html", form=form, recent=list(recent)), 422
     batch = services.start_import(filename, content, total, current_user)
-    enqueue_after_commit("srs.registry.jobs.import_clients", batch.id, job_timeout=1800)
+    enqueue_after_commit(jobs.import_clients, batch.id, job_timeout=1800)
     return redirect(url_for("registry.import_status_page", batch_id=batch.id))
 
 
