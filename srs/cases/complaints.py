@@ -34,7 +34,6 @@ from srs.core.workdays import due_date
 from srs.extensions import db
 from srs.regions.models import Region
 from srs.regions.scope import load_in_scope, region_id_condition, region_in_scope
-from srs.registry.models import Client
 from srs.registry.services import load_client
 
 # Indonesian public-service complaint deadlines (working days); admins may change them.
@@ -143,12 +142,6 @@ def set_categories_days(days: Mapping[int, Any], by: User) -> None:
             errors.update(exc.errors)
     if errors:
         raise ValidationFailed(_("Give a whole number of working days between 1 and 365."), errors)
-
-
-def complaints_of(client: Client) -> list[Complaint]:
-    """The client's complaints, newest first (the client is already loaded in the reader's scope)."""
-    stmt = select(Complaint).where(Complaint.client_id == client.id).order_by(Complaint.id.desc())
-    return list(db.session.scalars(stmt))
 
 
 def complaint_scope(user: Any = None) -> ColumnElement[bool]:

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from srs.cases import complaints as complaint_service
-from srs.cases import services
+from srs.cases import queries, services
 from srs.cases.forms import (
     CaseForm,
     ClosureDecisionForm,
@@ -67,7 +67,7 @@ def _case_page(
     form: CaseForm | None = None,
 ) -> Any:
     officers = services.officers_for(client.region_id)
-    complaints = complaint_service.complaints_of(client)
+    complaints = queries.complaints_of(client)
     return (
         render_template(
             "cases/case.html",
