@@ -167,9 +167,23 @@ def export_list(kind: str, fmt: str):  # type: ignore[no-untyped-def]
         filters, status, item = _listing(kind)
     except FilterError as exc:
         return _filter_error_page("reports/list.html", exc, listing=None, kind=kind, page=None)
-    audit.record("report.export", "report", kind, format=fmt, status=status, **filters.as_args())
     filename = f"srs-{kind}-{filters.date_from.isoformat()}-{filters.date_to.isoformat()}"
-    return exports.file_response(fmt, filename, str(item.title), item.headers, services.iter_rows(item))
+    # Every row's own id (a client's, a referral's, a complaint's tracking number) and the clients'.
+    kinds = {None: "complaint", 0: "client"}
+    object_type = kinds.get(item.client_col, "referral")
+    return exports.audited_file_response(
+        fmt,
+        filename,
+        str(item.title),
+        item.headers,
+        services.iter_rows(item),
+        action="report.export",
+        object_type=object_type,
+        id_column=0,
+        client_column=item.client_col,
+        query={"kind": kind, "status": status, **filters.as_args()},
+        kind=kind,
+    )
 
 
 @bp.route("/summary.<fmt>")
