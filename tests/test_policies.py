@@ -91,11 +91,12 @@ def test_the_checks_see_a_role_comparison(tmp_path):
 def test_every_policy_is_a_template_global(app):
     # A page asks the same function the view asks.
     from srs.cases import policies as cases
+    from srs.dci import policies as dci
     from srs.programmes import policies as programmes
     from srs.referrals import policies as referrals
     from srs.registry import policies as registry
 
-    for module in (registry, referrals, cases, programmes):
+    for module in (registry, referrals, cases, programmes, dci):
         for name in dir(module):
             if name.startswith("can_"):
                 assert app.jinja_env.globals.get(name) is getattr(module, name), name

@@ -39,10 +39,10 @@ def hand_rollbacks(paths: list[Path]) -> list[str]:
     found = []
     for path in paths:
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if node.func.attr == "rollback":
-                    found.append(f"{path.parent.name}/{path.name}:{node.lineno}")
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "rollback":
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if name == "rollback":
                 found.append(f"{path.parent.name}/{path.name}:{node.lineno}")
     return found
 
@@ -145,12 +145,11 @@ def test_attempt_undoes_the_refused_change_alone(app, demo):
         after_commit(lambda: queued.append("before"))
         region = db.session.scalar(select(Region).where(Region.code == "35.16"))
         old = region.name
-        with pytest.raises(Conflict):
-            with attempt():
-                region.name = "Changed in the attempt"
-                db.session.flush()
-                after_commit(lambda: queued.append("attempt"))
-                raise Conflict("refused")
+        with pytest.raises(Conflict), attempt():
+            region.name = "Changed in the attempt"
+            db.session.flush()
+            after_commit(lambda: queued.append("attempt"))
+            raise Conflict("refused")
         assert region.name == old
         assert _region_name("35") == "Changed before"
         from srs.core.transaction import commit
@@ -166,10 +165,8 @@ def test_attempt_lets_other_errors_through_and_keeps_success(app, demo):
         with attempt():
             region.name = "Kept"
         assert _region_name("35.16") == "Kept"
-        with pytest.raises(KeyError):
-            with attempt(ValidationFailed):
-                raise KeyError("not a refusal")
-        with pytest.raises(Conflict):  # only the errors named are refusals
-            with attempt(ValidationFailed):
-                raise Conflict("x")
+        with pytest.raises(KeyError), attempt(ValidationFailed):
+            raise KeyError("not a refusal")
+        with pytest.raises(Conflict), attempt(ValidationFailed):  # only the errors named are refusals
+            raise Conflict("x")
         db.session.rollback()
