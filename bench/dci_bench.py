@@ -130,7 +130,7 @@ def main() -> None:
             _leaf("location", "eq", "35.16"),
         ]
         # The poorest decile anywhere: tens of thousands of matches, counted, one page returned.
-        broad = [_leaf("poverty_score", "le", "1"), _leaf("age", "ge", "18")]
+        broad = [_leaf("poverty_score", "le", "1"), _leaf("gender", "eq", "female")]
         expression = {
             "type": "ns:org:QueryType:expression",
             "value": {

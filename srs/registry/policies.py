@@ -34,3 +34,13 @@ def can_edit_client(user: Any, client: Any = None) -> bool:
 def can_review_duplicates(user: Any) -> bool:
     """Work the queue of possible duplicates: merge a pair or mark it as two people."""
     return has_role(user, *REVIEWERS)
+
+
+def can_edit_field(user: Any, field: Any) -> bool:
+    """Change one field of a client's record (the field table says who may: ``edit_roles``)."""
+    return has_role(user, *field.edit_roles)
+
+
+def role_may_edit_field(role: str | None, field: Any) -> bool:
+    """The same for a role by name (``GET /api/v1/fields/clients`` describes the fields per role)."""
+    return role in field.edit_roles

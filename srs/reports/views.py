@@ -17,9 +17,8 @@ from srs.referrals import overdue
 from srs.referrals.models import STATUSES
 from srs.referrals.services import STATUS_LABELS
 from srs.regions.scope import scoped_regions
-from srs.registry.models import SEXES, WORK_STATUSES
 from srs.reports import charts, pdf, services
-from srs.reports.filters import AGE_GROUPS, FilterError, Filters
+from srs.reports.filters import FilterError, Filters, dimension_filters
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -36,9 +35,7 @@ def _filter_choices() -> dict[str, Any]:
     return {
         "regions": regions,
         "programmes": programmes,
-        "sexes": SEXES,
-        "age_groups": list(AGE_GROUPS),
-        "work_statuses": WORK_STATUSES,
+        "dimensions": dimension_filters(),  # from the client fields' table
     }
 
 
