@@ -37,6 +37,7 @@ FEATURE = Feature(
         policies.can_register_client,
         policies.can_edit_client,
         policies.can_review_duplicates,
+        policies.can_edit_field,
     ),
     setup=_install_listeners,
 )
