@@ -14,6 +14,7 @@ from srs.core.wiring import (
     AdminLink,
     Feature,
     HomeSection,
+    Hook,
     NavEntry,
     PeriodicJob,
     SeedStep,
@@ -22,6 +23,7 @@ from srs.core.wiring import (
 )
 from srs.extensions import db
 from srs.referrals import jobs, overdue, seed, services, views
+from srs.registry.consent import CONSENT_WITHDRAWN
 
 
 def _referral_timeline(client: Any) -> list[TimelineItem]:
@@ -175,6 +177,8 @@ FEATURE = Feature(
         PeriodicJob(jobs.check_deadlines, every="REFERRAL_DEADLINE_SECONDS"),
     ),
     seed_steps=(SeedStep(50, seed.seed_referrals),),
+    # A withdrawn consent cancels the client's open referrals and tells each agency (registry/consent.py).
+    hooks=(Hook(CONSENT_WITHDRAWN, services.on_consent_withdrawn),),
     template_globals={
         "referral_ui": ReferralUI(),
         "referral_status_labels": services.STATUS_LABELS,

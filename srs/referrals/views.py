@@ -37,6 +37,7 @@ from srs.referrals.forms import (
     PlainForm,
 )
 from srs.referrals.models import OutboxMessage, Referral
+from srs.registry import consent
 from srs.registry import services as registry_services
 from srs.registry.models import Client
 
@@ -253,15 +254,22 @@ def _rows(referrals: list[Referral]) -> list[dict[str, Any]]:
         c.id: c
         for c in db.session.scalars(select(Client).where(Client.id.in_({r.client_id for r in referrals})))
     }
-    return [
-        {
-            "referral": r,
-            "programme": programmes.get(r.programme_id),
-            "client": clients.get(r.client_id),
-            "overdue": svc.overdue_kind(r),
-        }
-        for r in referrals
-    ]
+    # Agency staff see no name where the client's consent does not (or no longer) cover them.
+    agency = current_user.is_authenticated and current_user.role == "agency_staff"
+    states = svc.consent_states(referrals) if agency else {}
+    rows = []
+    for r in referrals:
+        withheld = agency and not svc.shares_client_data(r, states[r.client_id])
+        rows.append(
+            {
+                "referral": r,
+                "programme": programmes.get(r.programme_id),
+                "client": None if withheld else clients.get(r.client_id),
+                "withheld": withheld,
+                "overdue": svc.overdue_kind(r),
+            }
+        )
+    return rows
 
 
 @bp.route("/<int:referral_id>")
@@ -284,6 +292,8 @@ def _render_detail(referral: Referral, forms: dict[str, Any] | None = None, stat
     }
     programme = svc.referral_programme(referral)
     client = db.session.get(Client, referral.client_id)
+    agency_view = current_user.role == "agency_staff"
+    withheld = not svc.shares_client_data(referral)
     failed = list(
         db.session.scalars(
             select(OutboxMessage).where(
@@ -295,10 +305,12 @@ def _render_detail(referral: Referral, forms: dict[str, Any] | None = None, stat
         "referrals/detail.html",
         referral=referral,
         programme=programme,
-        client=client,
-        agency_view=current_user.role == "agency_staff",
-        shared_fields=svc.shared_client_fields(referral),
-        history=svc.history(referral),
+        client=None if agency_view and withheld else client,
+        agency_view=agency_view,
+        withheld=withheld,
+        consent_state=None if agency_view else consent.state(client),
+        shared_fields=[] if withheld else svc.shared_client_fields(referral),
+        history=svc.history(referral, withhold_notes=agency_view and withheld),
         allowed=allowed,
         forms=all_forms,
         failed=failed,

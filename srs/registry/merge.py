@@ -15,7 +15,7 @@ from srs.core.errors import Conflict, NotFound
 from srs.core.pagination import Page, paginate
 from srs.extensions import db
 from srs.regions.scope import region_id_condition, region_in_scope
-from srs.registry import households
+from srs.registry import consent, households
 from srs.registry.models import Client, ClientName, DuplicateCandidate
 from srs.registry.services import client_is_visible
 
@@ -167,12 +167,9 @@ def merge_clients(keep: Client, duplicate: Client, user: Any) -> Merged:
         if code not in enrolments:
             enrolments.append(code)
     keep.enrolments = enrolments
-    if not keep.consent_given and duplicate.consent_given:
-        keep.consent_given = True
-        keep.consent_date = duplicate.consent_date
-        keep.consent_scope = duplicate.consent_scope
-        keep.consent_recorded_by_id = duplicate.consent_recorded_by_id
-        filled.append("consent")
+    consent_change = consent.merge_into(keep, duplicate, user)
+    if consent_change is not None:
+        filled.append(consent_change)
     db.session.flush()
     household_details = households.merge_households(keep, duplicate, user)
 

@@ -20,7 +20,14 @@ from srs.core.errors import ValidationFailed
 from srs.regions.models import Region
 from srs.regions.scope import region_in_scope
 from srs.registry.idnumbers import check_id_number, normalise_number
-from srs.registry.models import ID_TYPES, POVERTY_STATUSES, RELATIONSHIPS, SEXES, WORK_STATUSES
+from srs.registry.models import (
+    CONSENT_PURPOSES,
+    ID_TYPES,
+    POVERTY_STATUSES,
+    RELATIONSHIPS,
+    SEXES,
+    WORK_STATUSES,
+)
 from srs.registry.normalise import clean_spaces, fold_name, parse_phone
 
 MAX_AGE = 120
@@ -57,6 +64,10 @@ INPUT_FIELDS = (
     "enrolments",
     "consent",
 )
+
+
+# What a consent covers when the form or the API names no purposes.
+DEFAULT_CONSENT_PURPOSES = ("screening", "referral")
 
 
 class _Errors:
@@ -323,6 +334,8 @@ def validate_client(
     out["consent_given"] = False
     out["consent_date"] = None
     out["consent_scope"] = None
+    out["consent_purposes"] = list(DEFAULT_CONSENT_PURPOSES)
+    out["consent_agencies"] = None
     if consent is None:
         errors.add("consent", _("Record whether the person gave consent."))
     elif not isinstance(consent, Mapping):
@@ -340,10 +353,47 @@ def validate_client(
             errors.add("consent.date", _("Consent cannot be given before the person was born."))
         out["consent_date"] = consent_date
         out["consent_scope"] = scope
+        out["consent_purposes"] = _consent_purposes(consent.get("purposes"), errors)
+        out["consent_agencies"] = _consent_agencies(consent.get("agencies"), errors)
 
     if errors:
         raise ValidationFailed(_("Some fields need attention."), errors.by_field)
     return out
+
+
+def _consent_purposes(value: Any, errors: _Errors) -> list[str]:
+    """The purposes a consent covers: codes of CONSENT_PURPOSES; none given means screening and referral."""
+    if value is None or value == [] or value == "":
+        return list(DEFAULT_CONSENT_PURPOSES)
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors.add("consent.purposes", _("Give a list of purposes."))
+        return list(DEFAULT_CONSENT_PURPOSES)
+    unknown = [v for v in value if v not in CONSENT_PURPOSES]
+    if unknown:
+        errors.add("consent.purposes", _("Choose from: %(choices)s.", choices=", ".join(CONSENT_PURPOSES)))
+    return [p for p in CONSENT_PURPOSES if p in value]
+
+
+def _consent_agencies(value: Any, errors: _Errors) -> list[str] | None:
+    """The agencies a consent covers: ``"all"`` or null for every agency, else a list of agency codes.
+
+    Whether each code names an agency is checked when the consent is recorded (it needs the database).
+    """
+    if value is None or value == "all" or value == "":
+        return None
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if (
+        not isinstance(value, list)
+        or not value
+        or len(value) > 50
+        or not all(isinstance(v, str) and 0 < len(v.strip()) <= 40 for v in value)
+    ):
+        errors.add("consent.agencies", _('Give "all" or a list of agency codes.'))
+        return None
+    return sorted({v.strip() for v in value})
 
 
 def validate_member(member: Mapping[str, Any], prefix: str, errors: _Errors) -> dict[str, Any]:
