@@ -525,7 +525,9 @@ def on_consent_withdrawn(client: Client, record: Any, user: Any) -> list[Referra
             referral.closed_at = now
             referral.cancel_reason = CONSENT_WITHDRAWN_REASON
             _stop_deliveries(referral)
-            referral.events.append(ReferralEvent(status="cancelled", at=now, by_id=user.id, note=note))
+            referral.events.append(
+                ReferralEvent(status="cancelled", at=now, by_id=getattr(user, "id", None), note=note)
+            )
         agency = db.session.get(Agency, referral.agency_id)
         if agency is not None and any(c != "inbox" for c in channels_for(agency)):
             db.session.add(OutboxMessage(referral_id=referral.id, channel="cancellation", available_at=now))
