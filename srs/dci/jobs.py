@@ -18,11 +18,11 @@ from typing import Any, TypeVar
 from flask import current_app
 from flask_babel import force_locale
 from redis.exceptions import RedisError
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from srs.core import audit, clock
-from srs.core.queue import get_queue
+from srs.core.queue import get_queue, job
 from srs.core.redis import get_redis
 from srs.dci import envelope as env
 from srs.dci import services as svc
@@ -229,6 +229,37 @@ def _record_failure(outbox_id: int, error: str) -> None:
 # ---------------------------------------------------------------- changes to notifications
 
 
+@_fresh_session
+def prune_changes() -> int:
+    """Delete registry changes dispatched more than ``DCI_CHANGES_KEEP_DAYS`` ago; returns how many.
+
+    A dispatched change is only needed while its notifications may still be retried (one outbox row
+    per subscription, kept unique by ``change_id``); once none of them is pending, the change is
+    history the outbox rows already carry. Their ``change_id`` is cleared first, so the delivery
+    record stays whatever the database does with foreign keys.
+    """
+    cutoff = clock.now() - timedelta(days=float(svc.setting("CHANGES_KEEP_DAYS", 30)))
+    unsent = exists().where(
+        DciOutbox.change_id == DciChange.id, DciOutbox.status.in_(("pending", "enqueued", "sending"))
+    )
+    old = select(DciChange.id).where(
+        DciChange.dispatched_at.is_not(None), DciChange.dispatched_at < cutoff, ~unsent
+    )
+    ids = list(db.session.scalars(old.limit(5000)))
+    if not ids:
+        db.session.rollback()
+        return 0
+    db.session.execute(
+        update(DciOutbox).where(DciOutbox.change_id.in_(ids)).values(change_id=None),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(
+        delete(DciChange).where(DciChange.id.in_(ids)), execution_options={"synchronize_session": False}
+    )
+    db.session.commit()
+    return len(ids)
+
+
 def _matches(sub: DciSubscription, partner: DciPartner, client_id: int, kind: str) -> bool:
     """Does the change concern this subscription: its filter, consent, and its time window."""
     try:
@@ -340,9 +371,11 @@ def _notify_row(
         "reg_record_type": sub.notify_record_type,
         "reg_records": record,
     }
-    # The spec's notify enum knows REGISTER only; UPDATE and DELETE travel in event_type beside it.
-    if change.event == "REGISTER":
-        data["reg_event_type"] = "REGISTER"
+    # The spec's notify enum knows REGISTER and NewHouseHoldMember only; a LINK (a person joining a
+    # household) is the latter, and every event travels in event_type beside it.
+    spec_event = {"REGISTER": "REGISTER", "LINK": "NewHouseHoldMember"}.get(change.event)
+    if spec_event:
+        data["reg_event_type"] = spec_event
     event: dict[str, Any] = {
         "reference_id": f"{sub.code}-{change.id}",
         "timestamp": env.timestamp(change.at),
@@ -365,3 +398,52 @@ def _notify_row(
         savepoint.rollback()  # another dispatcher queued it first
         return None
     return row
+
+
+# ---------------------------------------------------------------- SRS as a registry client
+
+
+@job(summary=lambda count, *_a, **_k: f"national registry: {count} new client(s) checked" if count else None)
+def check_new_registrations(limit: int = 50, within_hours: int = 24) -> int:
+    """Check newly registered clients against their country's Social Registry; returns how many.
+
+    "At registration" without slowing a registration down: the check runs here, seconds later,
+    for clients registered in the last ``within_hours`` with a NIK or Vietnamese ID and no check
+    yet. A registry that is down leaves a failed check (the officer retries from the profile); it
+    is not retried here, so a registry outage costs one call per new client, not one per tick.
+    """
+    from srs.dci import lookup
+    from srs.dci.models import NationalRegistry, RegistryCheck
+    from srs.regions.models import Region
+
+    countries = list(
+        db.session.scalars(
+            select(NationalRegistry.country)
+            .where(NationalRegistry.kind == "social", NationalRegistry.active.is_(True))
+            .distinct()
+        )
+    )
+    if not countries:
+        return 0
+    since = clock.now() - timedelta(hours=within_hours)
+    unchecked = ~exists().where(RegistryCheck.client_id == Client.id)
+    clients = list(
+        db.session.scalars(
+            select(Client)
+            .join(Region, Region.id == Client.region_id)
+            .where(
+                Client.created_at >= since,
+                Client.merged_into_id.is_(None),
+                Client.id_type.in_(("nik", "vn_pid")),
+                Client.id_number.is_not(None),
+                Region.country.in_(countries),
+                unchecked,
+            )
+            .order_by(Client.id)
+            .limit(limit)
+        )
+    )
+    for client in clients:
+        lookup.start_check(client, None)
+        db.session.commit()  # each answer kept as it comes: a slow registry holds no lock on the rest
+    return len(clients)

@@ -30,7 +30,6 @@ from srs.registry.forms import (
     POVERTY_CHOICES,
     RELATIONSHIP_LABELS,
     WORK_CHOICES,
-    ClientForm,
     ConsentForm,
     HeadForm,
     ImportForm,
@@ -38,6 +37,7 @@ from srs.registry.forms import (
     MoveForm,
     RemoveMemberForm,
     WithdrawConsentForm,
+    client_form,
 )
 from srs.registry.models import Client, ImportBatch
 from srs.registry.validation import DEFAULT_CONSENT_PURPOSES
@@ -102,7 +102,7 @@ def index():  # type: ignore[no-untyped-def]
 @roles_required(*WRITERS)
 @idempotent_form
 def register():  # type: ignore[no-untyped-def]
-    form = ClientForm()
+    form = client_form()
     form.region_code.choices = _region_choices()
     if request.method == "GET":
         form.id_type.data = form.id_type.data or "nik"
@@ -298,7 +298,7 @@ def _suffix(content_type: str) -> str:
 @roles_required(*WRITERS)
 def edit(client_id: int):  # type: ignore[no-untyped-def]
     client = services.get_client(client_id, current_user)
-    form = ClientForm()
+    form = client_form()
     form.region_code.choices = _region_choices()
     if request.method == "GET":
         form.fill_from(services.client_input(client))
