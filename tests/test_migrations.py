@@ -202,7 +202,10 @@ def test_0020_makes_a_record_of_each_consent_flag(tmp_path, empty_database_url, 
                 )
             )
         commit()
-        downgrade(revision="0013_audit_chain")
+        from alembic.script import ScriptDirectory
+
+        scripts = ScriptDirectory(str(Path(__file__).resolve().parent.parent / "migrations"))
+        downgrade(revision=scripts.get_revision("0020_consent").down_revision)  # just before 0020
         with db.engine.connect() as conn:
             assert "consent_records" not in {
                 row[0]

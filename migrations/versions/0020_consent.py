@@ -1,7 +1,7 @@
 """Consent as records: consent_records, and referrals.cancel_reason
 
 Revision ID: 0020_consent
-Revises: 0013_audit_chain
+Revises: 0026_dci_search_index
 Create Date: 2026-12-01 12:00:00
 
 Each client whose ``consent_given`` flag is set gets one consent record saying what the flag said
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0020_consent"
-down_revision = "0013_audit_chain"
+down_revision = "0026_dci_search_index"
 branch_labels = None
 depends_on = None
 
