@@ -127,6 +127,13 @@ def list_referrals():  # type: ignore[no-untyped-def]
         client_ids=sorted({r.client_id for r in result.items}),
         channel="api",
     )
+    if policies.works_for_agency(current_user):
+        states = svc.consent_states(result.items)
+        return jsonify(
+            result.as_dict(
+                lambda r: svc.for_agency(r, svc.to_dict(r, with_history=False), states[r.client_id])
+            )
+        )
     return jsonify(result.as_dict(lambda r: svc.to_dict(r, with_history=False)))
 
 
@@ -137,10 +144,7 @@ def get_referral(referral_id: int):  # type: ignore[no-untyped-def]
     audit.record("referral.view", "referral", referral.id, client_id=referral.client_id)
     data = svc.to_dict(referral)
     if policies.works_for_agency(current_user):
-        data["client"] = {
-            name: (value.isoformat() if hasattr(value, "isoformat") else value)
-            for name, _label, value in svc.shared_client_fields(referral)
-        }
+        svc.for_agency(referral, data)
     return jsonify(data)
 
 
@@ -161,7 +165,10 @@ def _action(referral_id: int, name: str) -> Any:
         ),
         current_user,
     )
-    return jsonify(svc.to_dict(referral))
+    data = svc.to_dict(referral)
+    if policies.works_for_agency(current_user):
+        svc.for_agency(referral, data)
+    return jsonify(data)
 
 
 @bp.route("/referrals/<int:referral_id>/accept", methods=["POST"])
@@ -222,7 +229,21 @@ _REFERRAL = {
         "outcome": {"type": ["string", "null"], "enum": ["successful", "unsuccessful", None]},
         "note": {"type": ["string", "null"]},
         "history": {"type": "array", "items": _HISTORY},
-        "client": {"type": "object", "description": "Agency staff only: the fields the programme shares."},
+        "cancel_reason": {
+            "type": ["string", "null"],
+            "description": "Why it was cancelled: consent_withdrawn when the client withdrew consent, "
+            "else the reason the officer gave",
+        },
+        "consent_override_reason": {
+            "type": ["string", "null"],
+            "description": "A supervisor referred without the client's consent, for this reason",
+        },
+        "client": {
+            "type": ["object", "null"],
+            "description": "Agency staff only: the fields the programme shares; null (and note null) "
+            "when the client's consent does not, or no longer, cover the agency",
+        },
+        "client_withheld": {"type": "boolean", "description": "Agency staff only: client is null by consent"},
         "version": {"type": "integer"},
     },
 }

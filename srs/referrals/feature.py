@@ -14,6 +14,7 @@ from srs.core.wiring import (
     AdminLink,
     Feature,
     HomeSection,
+    Hook,
     NavEntry,
     PeriodicJob,
     SeedStep,
@@ -21,6 +22,7 @@ from srs.core.wiring import (
     TimelineItem,
 )
 from srs.referrals import jobs, overdue, policies, queries, seed, services, views
+from srs.registry.consent import CONSENT_WITHDRAWN
 
 
 def _referral_timeline(client: Any) -> list[TimelineItem]:
@@ -59,7 +61,7 @@ def _agency_home(user: Any) -> dict[str, Any]:
 
 def _officer_home(user: Any) -> dict[str, Any]:
     return {
-        "rows": queries.rows(services.attention_for(user)),
+        "rows": queries.rows(services.attention_for(user), user),
         "overdue_by_kind": services.overdue_counts(user),
     }
 
@@ -138,6 +140,8 @@ FEATURE = Feature(
         policies.can_see_delivery_failures,
         policies.can_take_action,
     ),
+    # A withdrawn consent cancels the client's open referrals and tells each agency (registry/consent.py).
+    hooks=(Hook(CONSENT_WITHDRAWN, services.on_consent_withdrawn),),
     template_globals={
         "referral_ui": ReferralUI(),
         "referral_status_labels": services.STATUS_LABELS,

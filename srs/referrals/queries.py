@@ -56,8 +56,12 @@ def programme_choices(user: Any) -> list[Programme]:
     return list(db.session.scalars(stmt.order_by(Programme.code)))
 
 
-def rows(referrals: Iterable[Referral]) -> list[dict[str, Any]]:
-    """List rows: each referral with its programme, client and overdue kind (two queries in all)."""
+def rows(referrals: Iterable[Referral], user: Any = None) -> list[dict[str, Any]]:
+    """List rows: each referral with its programme, client and overdue kind (two queries in all).
+
+    For agency staff (``user``), a client whose consent does not (or no longer) cover the agency is
+    withheld: no name on the row.
+    """
     referrals = list(referrals)
     programmes = {
         p.id: p
@@ -70,21 +74,27 @@ def rows(referrals: Iterable[Referral]) -> list[dict[str, Any]]:
         c.id: c
         for c in db.session.scalars(select(Client).where(Client.id.in_({r.client_id for r in referrals})))
     }
-    return [
-        {
-            "referral": r,
-            "programme": programmes.get(r.programme_id),
-            "client": clients.get(r.client_id),
-            "overdue": svc.overdue_kind(r),
-        }
-        for r in referrals
-    ]
+    agency = user is not None and policies.works_for_agency(user)
+    states = svc.consent_states(referrals) if agency else {}
+    result = []
+    for r in referrals:
+        withheld = agency and not svc.shares_client_data(r, states[r.client_id])
+        result.append(
+            {
+                "referral": r,
+                "programme": programmes.get(r.programme_id),
+                "client": None if withheld else clients.get(r.client_id),
+                "withheld": withheld,
+                "overdue": svc.overdue_kind(r),
+            }
+        )
+    return result
 
 
 def client_rows(client: Client, user: Any) -> list[dict[str, Any]]:
     """The client's referrals ``user`` may see, newest first, as list rows."""
     stmt = select(Referral).where(Referral.client_id == client.id, svc.scope_condition(user))
-    return rows(db.session.scalars(stmt.order_by(Referral.created_at.desc())))
+    return rows(db.session.scalars(stmt.order_by(Referral.created_at.desc())), user)
 
 
 def client_of(referral: Referral) -> Client | None:

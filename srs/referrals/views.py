@@ -38,6 +38,7 @@ from srs.referrals.forms import (
     PlainForm,
 )
 from srs.referrals.models import Referral
+from srs.registry import consent
 from srs.registry import services as registry_services
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
@@ -118,7 +119,7 @@ def index():  # type: ignore[no-untyped-def]
     return render_template(
         "referrals/index.html",
         page=result,
-        rows=queries.rows(result.items),
+        rows=queries.rows(result.items, current_user),
         filters={
             "status": status or "",
             "programme": programme or "",
@@ -144,7 +145,7 @@ def inbox():  # type: ignore[no-untyped-def]
     return render_template(
         "referrals/inbox.html",
         page=result,
-        rows=queries.rows(result.items),
+        rows=queries.rows(result.items, current_user),
         counts=svc.inbox_counts(current_user),
         filters={
             "status": status,
@@ -171,7 +172,7 @@ def overdue():  # type: ignore[no-untyped-def]
     return render_template(
         "referrals/overdue.html",
         page=result,
-        rows=queries.rows(result.items),
+        rows=queries.rows(result.items, current_user),
         kind=kind,
         counts=svc.overdue_counts(current_user),
     )
@@ -211,15 +212,19 @@ def _render_detail(referral: Referral, forms: dict[str, Any] | None = None, stat
     }
     programme = svc.referral_programme(referral)
     client = queries.client_of(referral)
+    agency_view = policies.works_for_agency(current_user)
+    withheld = not svc.shares_client_data(referral)
     failed = queries.failed_messages(referral)
     return render_template(
         "referrals/detail.html",
         referral=referral,
         programme=programme,
-        client=client,
-        agency_view=policies.works_for_agency(current_user),
-        shared_fields=svc.shared_client_fields(referral),
-        history=svc.history(referral),
+        client=None if agency_view and withheld else client,
+        agency_view=agency_view,
+        withheld=withheld,
+        consent_state=None if agency_view else consent.state(client),
+        shared_fields=[] if withheld else svc.shared_client_fields(referral),
+        history=svc.history(referral, withhold_notes=agency_view and withheld),
         allowed=allowed,
         forms=all_forms,
         failed=failed,

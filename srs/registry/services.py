@@ -28,7 +28,7 @@ from srs.extensions import db
 from srs.regions.models import Region
 from srs.regions.scope import load_in_scope, region_id_condition, region_in_scope, sees_everything
 from srs.regions.services import get_by_code
-from srs.registry import policies
+from srs.registry import consent, policies
 from srs.registry.duplicates import (
     PossibleDuplicate,
     _flag_duplicates,
@@ -129,16 +129,31 @@ def _region_lookup() -> Any:
 
 def client_input(client: Client) -> dict[str, Any]:
     """A client's stored values in the API's input shape (the base an edit is applied to)."""
-    return {f.name: api_value(f, client) for f in client_fields()}
+    data = {f.name: api_value(f, client) for f in client_fields()}
+    data["consent"] = _consent_input(client)
+    return data
+
+
+def _consent_input(client: Client) -> dict[str, Any]:
+    """The current consent as an edit's base: given, date and scope, and what it covers."""
+    now = consent.view(client) if client.id is not None else None
+    return {
+        "given": client.consent_given,
+        "date": client.consent_date.isoformat() if client.consent_date else None,
+        "scope": client.consent_scope,
+        "purposes": now["purposes"] if now and now["purposes"] else None,
+        "agencies": now["agencies"] if now else None,
+    }
 
 
 def editable_attributes() -> tuple[str, ...]:
-    """Model attributes an edit may change: the table's (consent's three), and what is derived from them."""
+    """Model attributes an edit may change: the table's, and what is derived from them.
+
+    Not consent's: it changes through its records (srs/registry/consent.py), never set directly.
+    """
     names: list[str] = []
     for f in client_fields():
-        if f.type == "consent":
-            names += ["consent_given", "consent_date", "consent_scope"]
-        elif f.stored_as is not None:
+        if f.type != "consent" and f.stored_as is not None:
             names.append(f.stored_as)
     return (*names, *_DERIVED)
 
@@ -244,12 +259,17 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
     if existing is not None:
         _raise_duplicate_id(existing, user)
     region = cleaned.pop("region")
-    # Everything the new row needs is settled before its INSERT, so it starts at version 1.
+    consent_input = consent.take_input(cleaned)
+    # Everything the new row needs is settled before its INSERT, so it starts at version 1 (its
+    # consent columns too: they are what the consent record recorded below says).
     duplicates = find_probable_duplicates(
         cleaned["name_key"], cleaned["date_of_birth"], region, cleaned["phone"]
     )
     client = Client(**cleaned, region=region, created_by_id=user.id, version=1, needs_review=bool(duplicates))
-    if client.consent_given:
+    if consent_input.given:
+        client.consent_given = True
+        client.consent_date = consent_input.given_on
+        client.consent_scope = consent_input.scope
         client.consent_recorded_by_id = user.id
     household = _household_for_new_client(client, household_input)
     if household is not None:
@@ -266,6 +286,8 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
         raise
     if household is not None:
         _add_new_client_members(client, household, household_input)
+    if consent_input.given:
+        consent.record_consent(client, consent_input, user, source=source)
     for dup in duplicates:
         db.session.add(
             DuplicateCandidate(client_id=client.id, other_client_id=dup.client.id, reason=dup.reason)
@@ -448,7 +470,16 @@ def _apply_changes(client: Client, cleaned: dict[str, Any], region: Region, user
     return changes
 
 
-def update_client(client: Client, data: Mapping[str, Any], user: Any, expected_version: Any) -> Client:
+def _withdrawal_reason(data: Mapping[str, Any]) -> str | None:
+    """The optional ``consent.reason`` of an edit that withdraws consent."""
+    value = data.get("consent")
+    reason = value.get("reason") if isinstance(value, Mapping) else None
+    return reason if isinstance(reason, str) else None
+
+
+def update_client(
+    client: Client, data: Mapping[str, Any], user: Any, expected_version: Any, *, channel: str = "form"
+) -> Client:
     """Apply a (partial) change if the caller read the current version; audit what changed.
 
     Raises StaleVersion (409) when someone saved in between, ValidationFailed (422) for bad fields.
@@ -469,19 +500,43 @@ def update_client(client: Client, data: Mapping[str, Any], user: Any, expected_v
         raise ValidationFailed(
             _("Some fields need attention."), {k: [_("This field cannot be changed here.")] for k in unknown}
         )
-    merged = {**client_input(client), **{k: v for k, v in data.items() if k != "version"}}
+    base = client_input(client)
+    merged = {**base, **{k: v for k, v in data.items() if k != "version"}}
+    if isinstance(data.get("consent"), Mapping):
+        # What the edit does not say about the consent (its purposes, its agencies) stays as it is.
+        merged["consent"] = {**base["consent"], **data["consent"]}
+        merged["consent"].pop("reason", None)
     cleaned = validate_client(merged, user=user, lookup_region=_region_lookup(), current_region=client.region)
     existing = _id_taken(cleaned["id_type"], cleaned["id_number"], exclude_id=client.id)
     if existing is not None:
         _raise_duplicate_id(existing, user)
     region = cleaned.pop("region")
+    consent_input = consent.take_input(cleaned)
+    if consent_input.given != client.consent_given or (
+        consent_input.given
+        and (consent_input.given_on, consent_input.scope) != (client.consent_date, client.consent_scope)
+    ):
+        consent_field = next(f for f in client_fields() if f.type == "consent")
+        if not policies.role_may_edit_field(getattr(user, "role", None), consent_field):
+            raise ValidationFailed(
+                _("Some fields need attention."), {"consent": [_("This field cannot be changed here.")]}
+            )
     changes = _apply_changes(client, cleaned, region, user)
-    if not changes:
-        return client
-    if any(k.startswith("consent_") for k in changes):
-        client.consent_recorded_by_id = user.id
     client.region = region
     try:
+        # Withdrawn or recorded anew through its records (and the hook for a withdrawal), never set
+        # here; the client row is written once, with the consent's copy and the other changes.
+        changes.update(
+            consent.apply_input(
+                client,
+                consent_input,
+                user,
+                source="api" if channel == "api" else "form",
+                reason=_withdrawal_reason(data),
+            )
+        )
+        if not changes:
+            return client
         db.session.flush()
     except StaleDataError as exc:
         # Saved by someone else between our version check and our write.

@@ -11,6 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from srs.accounts.models import User
+from srs.agencies.models import Agency
 from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, NotFound, ValidationFailed
@@ -22,22 +24,25 @@ from srs.core.slots import timeline_for
 from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.regions.scope import scoped_regions, sees_everything
-from srs.registry import duplicates, households, importer, jobs, members, policies, search, services
+from srs.registry import consent, duplicates, households, importer, jobs, members, policies, search, services
 from srs.registry import merge as merging
 from srs.registry.forms import (
     FIELD_MAP,
     POVERTY_CHOICES,
     RELATIONSHIP_LABELS,
     WORK_CHOICES,
+    ConsentForm,
     HeadForm,
     ImportForm,
     MemberForm,
     MoveForm,
     RemoveMemberForm,
+    WithdrawConsentForm,
     client_form,
 )
 from srs.registry.models import Client, ImportBatch
 from srs.registry.policies import READERS, REVIEWERS, WRITERS
+from srs.registry.validation import DEFAULT_CONSENT_PURPOSES
 
 bp = Blueprint("registry", __name__, url_prefix="/clients")
 
@@ -139,11 +144,48 @@ def _head_form(client: Client, form: HeadForm | None = None) -> HeadForm:
     return form
 
 
+def _consent_form(client: Client, form: ConsentForm | None = None) -> ConsentForm:
+    """The record-consent form with the purposes and the agencies of the client's country to tick."""
+    form = form or ConsentForm(formdata=None, data={"purposes": list(DEFAULT_CONSENT_PURPOSES)})
+    form.purposes.choices = list(consent.PURPOSE_LABELS.items())
+    form.agencies.choices = [
+        (a.code, a.name)
+        for a in db.session.scalars(
+            select(Agency).where(Agency.country == client.region.country).order_by(Agency.name)
+        )
+    ]
+    return form
+
+
+def _consent_panel(client: Client, forms: dict[str, Any]) -> dict[str, Any]:
+    """What the consent panel shows: the current consent, its history (the reading audited), forms."""
+    records = consent.read_history(client, current_user)
+    users = {
+        u.id: u.username
+        for u in db.session.scalars(
+            select(User).where(
+                User.id.in_({r.recorded_by_id for r in records} | {r.withdrawn_by_id for r in records})
+            )
+        )
+    }
+    return {
+        "consent_state": consent.state(client),
+        "consent_records": records,
+        "consent_users": users,
+        "consent_form": _consent_form(client, forms.get("consent_form")),
+        "withdraw_form": forms.get("withdraw_form") or WithdrawConsentForm(formdata=None),
+        "purpose_labels": consent.PURPOSE_LABELS,
+        "can_record_consent": policies.can_record_consent(current_user),
+        "can_withdraw_consent": policies.can_withdraw_consent(current_user),
+    }
+
+
 def _profile_page(client: Client, status: int = 200, **forms: Any):  # type: ignore[no-untyped-def]
-    """The profile with its household forms (those given carry the input and errors to show)."""
+    """The profile with its household and consent forms (those given carry the input and errors)."""
     services.read_profile(client, current_user)
     return render_template(
         "registry/profile.html",
+        **_consent_panel(client, forms),
         client=client,
         timeline=timeline_for(client),
         member_form=forms.get("member_form") or MemberForm(),
@@ -164,6 +206,94 @@ def profile(client_id: int):  # type: ignore[no-untyped-def]
         flash(_("This record was merged into another one; here is the record that was kept."), "info")
         return redirect(url_for("registry.profile", client_id=survivor))
     return _profile_page(services.load_client(client_id, current_user))
+
+
+# Who records a consent (those who register people) and who may withdraw it (a supervisor too: a
+# person may tell whoever they reach).
+CONSENT_FIELDS = {
+    "consent.date": "given_on",
+    "consent.scope": "scope",
+    "consent.purposes": "purposes",
+    "consent.agencies": "agencies",
+}
+
+
+@bp.route("/<int:client_id>/consent", methods=["POST"])
+@roles_required(*policies.CONSENT_RECORDERS)
+def record_consent(client_id: int):  # type: ignore[no-untyped-def]
+    client = services.load_client(client_id, current_user)
+    form = _consent_form(client, ConsentForm())
+    if not form.validate_on_submit():
+        flash(_("Please correct the marked fields."), "error")
+        return _profile_page(client, 422, consent_form=form)
+    upload = form.evidence.data
+    try:
+        with attempt():
+            data = consent.input_from(
+                {
+                    "date": form.given_on.data,
+                    "scope": form.scope.data,
+                    "purposes": list(form.purposes.data or []),
+                    "agencies": "all"
+                    if form.all_agencies.data != "listed"
+                    else list(form.agencies.data or []),
+                }
+            )
+            if upload is not None and getattr(upload, "filename", None):
+                data.evidence = consent.check_evidence(upload.filename, upload.read())
+            consent.record_consent(client, data, current_user, source="form")
+    except ValidationFailed as exc:
+        if "consent.agencies" in exc.errors and form.all_agencies.data != "listed":
+            exc.errors["all_agencies"] = exc.errors.pop("consent.agencies")
+        apply_errors(form, exc, CONSENT_FIELDS)
+        return _profile_page(client, 422, consent_form=form)
+    flash(_("Consent recorded."), "success")
+    return redirect(url_for("registry.profile", client_id=client.id, _anchor="consent"))
+
+
+@bp.route("/<int:client_id>/consent/withdraw", methods=["POST"])
+@roles_required(*policies.CONSENT_WITHDRAWERS)
+def withdraw_consent(client_id: int):  # type: ignore[no-untyped-def]
+    client = services.load_client(client_id, current_user)
+    form = WithdrawConsentForm()
+    if not form.validate_on_submit():
+        flash(_("Please correct the marked fields."), "error")
+        return _profile_page(client, 422, withdraw_form=form)
+    try:
+        with attempt():
+            consent.withdraw(client, current_user, form.reason.data, source="form")
+    except (Conflict, ValidationFailed) as exc:
+        apply_errors(form, exc)
+        return _profile_page(client, exc.status, withdraw_form=form)
+    flash(
+        _(
+            "Consent withdrawn. From now on no agency sees this person's data: open referrals are "
+            "cancelled and each agency is told."
+        ),
+        "success",
+    )
+    return redirect(url_for("registry.profile", client_id=client.id, _anchor="consent"))
+
+
+@bp.route("/<int:client_id>/consent/<int:record_id>/evidence")
+@roles_required(*READERS)
+def consent_evidence(client_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    client = services.load_client(client_id, current_user)
+    record = consent.get_record(client, record_id)
+    found = consent.read_evidence(record, current_user) if record is not None else None
+    if found is None:
+        raise NotFound()
+    _filename, content_type, content = found
+    response = Response(content, mimetype=content_type)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="consent-{record.id}{_suffix(content_type)}"'
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _suffix(content_type: str) -> str:
+    return {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(content_type, "")
 
 
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
