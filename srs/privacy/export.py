@@ -217,9 +217,10 @@ def processing(client: Client) -> list[dict[str, Any]]:
     """The trail of what was done with the record, newest first: audit entries and deliveries."""
     entries = trail_entries(client)
     user_ids = {e.user_id for e in entries if e.user_id}
-    roles = (
-        dict(db.session.execute(select(User.id, User.role).where(User.id.in_(user_ids)))) if user_ids else {}
-    )
+    roles: dict[int, str] = {}
+    if user_ids:
+        found = db.session.execute(select(User.id, User.role).where(User.id.in_(user_ids)))
+        roles = {uid: role for uid, role in found}
     items: list[tuple[datetime, int, dict[str, Any]]] = [
         (
             e.at,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -27,7 +28,12 @@ def periods(app: Any, demo: dict[str, Any]) -> dict[str, Any]:
 def new_client(app: Any, region_code: str = ID_VILLAGE, **fields: Any) -> int:
     """A client made directly in ``region_code`` (a street vendor unless told otherwise); its id."""
     with app.app_context():
-        values = {**factories.STREET_VENDOR, **fields}
+        values = {
+            **factories.STREET_VENDOR,
+            "consent_date": date(2026, 1, 5),
+            "consent_scope": "Referrals",
+            **fields,
+        }
         client = factories.make_client(region_code, **values)
         db.session.commit()
         return client.id
