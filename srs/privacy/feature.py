@@ -43,7 +43,7 @@ HOME_SECTIONS: tuple[HomeSection, ...] = (
 )
 ADMIN_LINKS: tuple[AdminLink, ...] = ()
 SLOTS: tuple[Slot, ...] = (Slot("client_profile", "privacy/_profile_panel.html", order=70),)
-TIMELINE_SOURCES: tuple[Callable[[Any], list[TimelineItem]], ...] = ()
+TIMELINE_SOURCES: tuple[Callable[[Any], list[TimelineItem]], ...] = (views.request_timeline,)
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(jobs.escalate_overdue_requests, jobs.ESCALATION_EVERY_SECONDS),
 )

@@ -19,6 +19,7 @@ from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.core.pagination import page_args, paginate
+from srs.core.wiring import TimelineItem
 from srs.extensions import db
 from srs.privacy import export as exporting
 from srs.privacy import requests as ledger
@@ -236,3 +237,19 @@ def profile_panel(client: Any) -> dict[str, Any]:
         "closed": sum(1 for r in requests if r.status != "open"),
         "can_act": current_user.role in STAFF,
     }
+
+
+def request_timeline(client: Any) -> list[TimelineItem]:
+    """The client's requests about their data as timeline entries (received, closed)."""
+    items: list[TimelineItem] = []
+    url = url_for("privacy.client_requests", client_id=client.id)
+    for found in ledger.requests_of(client):
+        kind = ledger.KIND_LABELS.get(found.kind, found.kind)
+        items.append(
+            TimelineItem(found.received_at, "request", _("Request: %(kind)s", kind=kind), found.note, url=url)
+        )
+        if found.closed_at:
+            outcome = ledger.OUTCOME_LABELS.get(found.outcome or "", found.outcome)
+            title = _("Request closed: %(kind)s", kind=kind)
+            items.append(TimelineItem(found.closed_at, "request", title, str(outcome), url=url))
+    return items

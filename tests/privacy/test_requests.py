@@ -195,3 +195,14 @@ def test_closing_from_the_page(app, periods, login_as):
     assert ok.status_code == 302
     with app.app_context():
         assert db.session.get(DataSubjectRequest, request_id).outcome == "fulfilled"
+
+
+def test_the_timeline_shows_requests_received_and_closed(app, periods, login_as):
+    client_id = new_client(app)
+    officer = login_as("officer")
+    officer.post(f"/clients/{client_id}/requests", data={"kind": "erasure", "received_via": "email"})
+    with app.app_context():
+        request_id = db.session.scalar(select(DataSubjectRequest.id))
+    officer.post(f"/requests/{request_id}/close", data={"outcome": "withdrawn_by_person"})
+    profile = officer.get(f"/clients/{client_id}").get_data(as_text=True)
+    assert "Request: Erasure" in profile and "Request closed: Erasure" in profile
