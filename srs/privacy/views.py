@@ -101,7 +101,7 @@ def _act(request_id: int, action: Any, success: str) -> Any:
     except Conflict as exc:
         db.session.rollback()
         flash(exc.detail, "error")
-        return redirect(url_for("privacy.client_requests", client_id=found.client_id)), 409
+        return _client_page(_load(request_id).client, 409)
     flash(success, "success")
     return redirect(url_for("privacy.client_requests", client_id=found.client_id))
 
