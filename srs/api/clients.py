@@ -29,6 +29,7 @@ from srs.core.errors import ValidationFailed, problem
 from srs.core.idempotency import idempotent
 from srs.core.iso import iso
 from srs.core.pagination import page_args
+from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.privacy import requests as ledger
 from srs.registry import duplicates, fields, search, services
@@ -125,9 +126,9 @@ def _duplicate_conflict(exc: DuplicateId) -> Any:
 def create_client():  # type: ignore[no-untyped-def]
     body = json_body()
     try:
-        registered = services.register_client(body, current_user, source="api")
+        with attempt():
+            registered = services.register_client(body, current_user, source="api")
     except DuplicateId as exc:
-        db.session.rollback()
         return _duplicate_conflict(exc)
     client = registered.client
     payload = client_detail(client)
@@ -189,7 +190,7 @@ def search_clients():  # type: ignore[no-untyped-def]
 @bp.route("/clients/<int:client_id>")
 @roles_required("officer", "supervisor", "admin")
 def get_client(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     services.read_profile(client, current_user)
     response = jsonify(client_detail(client))
     response.headers["ETag"] = f'"{client.version}"'
@@ -199,7 +200,7 @@ def get_client(client_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/clients/<int:client_id>", methods=["PATCH"])
 @roles_required("officer", "admin")
 def patch_client(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     body = json_body()
     version = body.get("version", request.headers.get("If-Match"))
     # A correction the person asked for: the same edit, linked to their request, agencies told.
@@ -207,16 +208,15 @@ def patch_client(client_id: int):  # type: ignore[no-untyped-def]
     if body.get("request_id") is not None:
         correction = ledger.correction_request(body.pop("request_id"), client, current_user)
     try:
-        if correction is not None:
-            ledger.correct(correction, body, current_user, version)
-        else:
-            services.update_client(client, body, current_user, version)
+        with attempt():
+            if correction is not None:
+                ledger.correct(correction, body, current_user, version)
+            else:
+                services.update_client(client, body, current_user, version)
     except StaleVersion as exc:
-        db.session.rollback()
         changed = [{"field": c["field"], "by": c["by"], "value": c["value"]} for c in exc.changes]
         return problem(409, str(exc.title), exc.detail, current_version=exc.current_version, changed=changed)
     except DuplicateId as exc:
-        db.session.rollback()
         return _duplicate_conflict(exc)
     response = jsonify(client_detail(client))
     response.headers["ETag"] = f'"{client.version}"'

@@ -22,7 +22,7 @@ STAFF = ("officer", "supervisor")
 @bp.route("/clients/<int:client_id>/requests", methods=["POST"])
 @roles_required(*STAFF)
 def create_request(client_id: int):  # type: ignore[no-untyped-def]
-    client = registry.get_client(client_id, current_user)
+    client = registry.load_client(client_id, current_user)
     recorded = ledger.record_request(client, json_body(), current_user)
     response = jsonify(ledger.to_dict(recorded))
     response.status_code = 201
@@ -33,7 +33,7 @@ def create_request(client_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/clients/<int:client_id>/requests")
 @roles_required(*STAFF)
 def list_requests(client_id: int):  # type: ignore[no-untyped-def]
-    client = registry.get_client(client_id, current_user)
+    client = registry.load_client(client_id, current_user)
     return jsonify({"items": [ledger.to_dict(r) for r in ledger.requests_of(client)]})
 
 
@@ -49,7 +49,7 @@ def close_request(request_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*STAFF)
 def export_client(client_id: int):  # type: ignore[no-untyped-def]
     """Everything SRS holds on the person; ``?format=pdf`` for the copy in their language."""
-    client = registry.get_client(client_id, current_user)
+    client = registry.load_client(client_id, current_user)
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "pdf"):
         raise ValidationFailed(_("Choose JSON or PDF."), {"format": [_("Choose json or pdf.")]})

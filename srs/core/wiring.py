@@ -121,6 +121,9 @@ class Feature:
     seed_steps: tuple[SeedStep, ...] = ()
     template_globals: Mapping[str, Any] = field(default_factory=dict)
     template_filters: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    # The feature's ``can_*`` policies (``srs/<feature>/policies.py``), template globals by their
+    # own names, so a page asks ``can_edit_client(current_user, client)`` instead of comparing roles.
+    policies: tuple[Callable[..., bool], ...] = ()
     # What fits none of the above, done once when the app registers the feature (listeners, say).
     setup: Callable[[Flask], None] | None = None
 
@@ -149,6 +152,10 @@ def register_feature(app: Flask, feature: Feature) -> None:
         app.register_blueprint(blueprint)
     for name, value in feature.template_globals.items():
         app.add_template_global(value, name)
+    for policy in feature.policies:
+        if policy.__name__ in app.jinja_env.globals:
+            raise ValueError(f"the policy {policy.__name__!r} is registered twice")
+        app.add_template_global(policy, policy.__name__)
     for name, function in feature.template_filters.items():
         app.add_template_filter(function, name)
     wiring.nav.extend(feature.nav)

@@ -66,13 +66,13 @@ def _client_page(client: Client, status: int = 200, errors: dict[str, list[str]]
 @bp.route("/clients/<int:client_id>/requests")
 @roles_required(*READERS)
 def client_requests(client_id: int):  # type: ignore[no-untyped-def]
-    return _client_page(registry.get_client(client_id, current_user))
+    return _client_page(registry.load_client(client_id, current_user))
 
 
 @bp.route("/clients/<int:client_id>/requests", methods=["POST"])
 @roles_required(*STAFF)
 def record_request(client_id: int):  # type: ignore[no-untyped-def]
-    client = registry.get_client(client_id, current_user)
+    client = registry.load_client(client_id, current_user)
     typed = {k: request.form.get(k) for k in ("kind", "received_via", "note")}
     try:
         recorded = ledger.record_request(client, typed, current_user)
@@ -130,7 +130,7 @@ def extend(request_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*STAFF)
 def export(client_id: int):  # type: ignore[no-untyped-def]
     """Everything SRS holds on the person: JSON (portability) or a PDF in their language (access)."""
-    client = registry.get_client(client_id, current_user)
+    client = registry.load_client(client_id, current_user)
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "pdf"):
         raise ValidationFailed(_("Choose JSON or PDF."), {"format": [_("Choose json or pdf.")]})

@@ -28,8 +28,9 @@ from srs.core.workdays import due_date, end_of_day
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening
 from srs.referrals import overdue as overdue_measures
+from srs.referrals import policies
 from srs.referrals.models import OPEN_STATUSES, OutboxMessage, Referral, ReferralEvent
-from srs.regions.scope import region_id_condition
+from srs.regions.scope import load_in_scope, region_id_condition, sees_everything
 from srs.registry.fields import field_by_share_key
 from srs.registry.models import Client
 
@@ -52,12 +53,12 @@ STATUS_LABELS: dict[str, Any] = {
     "cancelled": _l("Cancelled"),
 }
 # Who may move a referral from which status to which (the state machine of API.md).
-TRANSITIONS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
-    # action: (from statuses, roles)
-    "accept": (("delivered",), frozenset({"agency_staff"})),
-    "decline": (("delivered",), frozenset({"agency_staff"})),
-    "complete": (("accepted",), frozenset({"agency_staff"})),
-    "cancel": (("pending", "delivered", "accepted"), frozenset({"officer", "supervisor"})),
+# action: the statuses it may start from (who may take it: policies.can_take_action)
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "accept": ("delivered",),
+    "decline": ("delivered",),
+    "complete": ("accepted",),
+    "cancel": ("pending", "delivered", "accepted"),
 }
 TARGET = {"accept": "accepted", "decline": "declined", "complete": "completed", "cancel": "cancelled"}
 # The client fields an agency sees when its programme lists none.
@@ -69,22 +70,18 @@ DEFAULT_SHARED_FIELDS = ["full_name", "sex", "date_of_birth", "phone", "region",
 
 def scope_condition(user: Any) -> ColumnElement[bool]:
     """Referrals ``user`` may see: agency staff their agency's delivered ones; officers their regions."""
-    if user.role == "admin":
+    if sees_everything(user):
         return true()
-    if user.role == "agency_staff":
+    if policies.works_for_agency(user):
         if user.agency_id is None:
             return false()
         return and_(Referral.agency_id == user.agency_id, Referral.delivered_at.is_not(None))
     return region_id_condition(Referral.region_id, user)
 
 
-def get_referral(referral_id: Any, user: Any) -> Referral | None:
-    """The referral if it exists and ``user`` may see it (else None: the caller answers 404)."""
-    try:
-        pk = int(referral_id)
-    except (TypeError, ValueError):
-        return None
-    return db.session.scalar(select(Referral).where(Referral.id == pk, scope_condition(user)))
+def load_referral(referral_id: Any, user: Any) -> Referral:
+    """The referral if it exists and ``user`` may see it; NotFound (404) otherwise."""
+    return load_in_scope(Referral, referral_id, user, scope=scope_condition(user))
 
 
 def list_query(
@@ -213,7 +210,7 @@ def _check_consent(client: Client, user: Any, confirmed: bool, override_reason: 
                 {"consent": [_("Confirm the client's consent to share.")]},
             )
         return None
-    if override and user.role == "supervisor":
+    if override and policies.can_override_consent(user):
         return override
     if override:
         raise ValidationFailed(
@@ -354,8 +351,8 @@ def allowed_actions(referral: Referral, user: Any) -> list[str]:
     """The actions ``user`` may take on ``referral`` now (for buttons)."""
     return [
         name
-        for name, (sources, roles) in TRANSITIONS.items()
-        if referral.status in sources and user.role in roles
+        for name, sources in TRANSITIONS.items()
+        if referral.status in sources and policies.can_take_action(user, name, referral)
     ]
 
 
@@ -367,9 +364,9 @@ def apply_action(referral: Referral, action: Action, user: Any) -> Referral:
     """
     if action.name not in TRANSITIONS:
         raise Conflict(_("Unknown action."))
-    sources, roles = TRANSITIONS[action.name]
+    sources = TRANSITIONS[action.name]
     target = TARGET[action.name]
-    if user.role not in roles:
+    if not policies.can_take_action(user, action.name, referral):
         raise Conflict(_("Your role may not do this."))
     if action.version is not None and action.version != referral.version:
         raise Conflict(

@@ -21,13 +21,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from srs.core import audit
-from srs.core.errors import Conflict, NotFound, ValidationFailed
+from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
 from srs.core.models import AuditEntry
 from srs.extensions import db
 from srs.regions.models import Region
-from srs.regions.scope import region_id_condition, region_in_scope, sees_everything
+from srs.regions.scope import load_in_scope, region_id_condition, region_in_scope, sees_everything
 from srs.regions.services import get_by_code
+from srs.registry import policies
 from srs.registry.duplicates import (
     PossibleDuplicate,
     _flag_duplicates,
@@ -36,7 +37,7 @@ from srs.registry.duplicates import (
     find_probable_duplicates,
     visible_duplicates,
 )
-from srs.registry.fields import api_value, client_fields, may_edit, personal_fields
+from srs.registry.fields import api_value, client_fields, personal_fields
 from srs.registry.models import (
     RELATIONSHIPS,
     Client,
@@ -76,18 +77,31 @@ def scoped_clients(user: Any) -> Select[tuple[Client]]:
     return select(Client).where(Client.merged_into_id.is_(None), region_id_condition(Client.region_id, user))
 
 
-def get_client(client_id: Any, user: Any, *, include_merged: bool = False) -> Client:
-    """The client if it exists and lies in the user's scope; NotFound otherwise (never 403)."""
+def load_client(client_id: Any, user: Any) -> Client:
+    """The client if it exists, lies in the user's scope and was not merged away; NotFound otherwise.
+
+    A merged-away record is gone for every purpose (no edit, case, complaint, screening or referral
+    for it by URL); only the profile page asks ``surviving_client_id`` to send the reader on.
+    """
+    return load_in_scope(
+        Client,
+        client_id,
+        user,
+        where=(Client.merged_into_id.is_(None),),
+        message=_("No client with this number in your area."),
+    )
+
+
+def surviving_client_id(client_id: Any, user: Any) -> int | None:
+    """The record a merged-away client in the user's scope now lives on in (None: no such record)."""
     pk = parse_id(client_id)
     if pk is None:
-        raise NotFound(_("No client with this number in your area."))
-    stmt = select(Client).where(Client.id == pk, region_id_condition(Client.region_id, user))
-    if not include_merged:
-        stmt = stmt.where(Client.merged_into_id.is_(None))
-    client = db.session.scalar(stmt)
-    if client is None:
-        raise NotFound(_("No client with this number in your area."))
-    return client
+        return None
+    return db.session.scalar(
+        select(Client.merged_into_id).where(
+            Client.id == pk, Client.merged_into_id.is_not(None), region_id_condition(Client.region_id, user)
+        )
+    )
 
 
 def read_profile(client: Client, user: Any, *, page: str | None = None) -> Client:
@@ -422,7 +436,7 @@ def _apply_changes(client: Client, cleaned: dict[str, Any], region: Region, user
             change = {"from": display_value(old), "to": display_value(new)}
             changes[name] = {k: _masked(v) for k, v in change.items()} if name in personal else change
     for f, _attribute, _new in updates:
-        if f is not None and not may_edit(f, getattr(user, "role", None)):
+        if f is not None and not policies.can_edit_field(user, f):
             refused[f.name] = [_("This field cannot be changed here.")]
     if refused:
         raise ValidationFailed(_("Some fields need attention."), refused)

@@ -19,9 +19,10 @@ from srs.core.idempotency import idempotent_form
 from srs.core.pagination import page_args
 from srs.core.queue import enqueue_after_commit
 from srs.core.slots import timeline_for
+from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.regions.scope import scoped_regions, sees_everything
-from srs.registry import duplicates, households, importer, members, search, services
+from srs.registry import duplicates, households, importer, jobs, members, policies, search, services
 from srs.registry import merge as merging
 from srs.registry.forms import (
     FIELD_MAP,
@@ -36,19 +37,15 @@ from srs.registry.forms import (
     client_form,
 )
 from srs.registry.models import Client, ImportBatch
+from srs.registry.policies import READERS, REVIEWERS, WRITERS
 
 bp = Blueprint("registry", __name__, url_prefix="/clients")
-
-READERS = ("officer", "supervisor", "admin")
 
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
     # Stored codes (self_employed, near_poor, spouse) shown as words on the registry's pages.
     return {"labels": {**dict(WORK_CHOICES), **dict(POVERTY_CHOICES), **RELATIONSHIP_LABELS}}
-
-
-WRITERS = ("officer", "admin")
 
 
 def _region_choices() -> list[tuple[str, str]]:
@@ -68,9 +65,10 @@ def index():  # type: ignore[no-untyped-def]
     q = source.get("q", "").strip()
     region = source.get("region", "").strip()
     try:
-        result = search.search_clients(
-            q, current_user, region_code=region or None, page=page, per_page=per_page
-        )
+        with attempt():
+            result = search.search_clients(
+                q, current_user, region_code=region or None, page=page, per_page=per_page
+            )
     except NotFound as exc:
         flash(exc.detail, "error")
         result = search.search_clients(q, current_user, page=page, per_page=per_page)
@@ -106,11 +104,13 @@ def register():  # type: ignore[no-untyped-def]
     existing_id = None
     candidates: list[duplicates.PossibleDuplicate] = []
     try:
-        candidates = services.check_new_client(data, current_user)
-        if candidates and not form.confirm_not_duplicate.data:
-            flash(_("Possible duplicates found: check them before registering."), "warning")
-            return render_template("registry/form.html", form=form, mode="new", candidates=candidates), 200
-        registered = services.register_client(data, current_user)
+        with attempt():
+            candidates = services.check_new_client(data, current_user)
+            if candidates and not form.confirm_not_duplicate.data:
+                flash(_("Possible duplicates found: check them before registering."), "warning")
+                page = render_template("registry/form.html", form=form, mode="new", candidates=candidates)
+                return page, 200
+            registered = services.register_client(data, current_user)
     except duplicates.DuplicateId as exc:
         existing_id = exc.existing_id
         apply_errors(form, exc, FIELD_MAP)
@@ -152,24 +152,24 @@ def _profile_page(client: Client, status: int = 200, **forms: Any):  # type: ign
         move_form=forms.get("move_form") or MoveForm(prefix="move"),
         open_pairs=merging.open_pairs_of(client, current_user),
         needs_review=client.id in duplicates.review_flags([client], current_user),
-        can_edit=current_user.role in WRITERS,
+        can_edit=policies.can_edit_client(current_user, client),
     ), status
 
 
 @bp.route("/<int:client_id>")
 @roles_required(*READERS)
 def profile(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user, include_merged=True)
-    if client.merged_into_id:
+    survivor = services.surviving_client_id(client_id, current_user)
+    if survivor is not None:
         flash(_("This record was merged into another one; here is the record that was kept."), "info")
-        return redirect(url_for("registry.profile", client_id=client.merged_into_id))
-    return _profile_page(client)
+        return redirect(url_for("registry.profile", client_id=survivor))
+    return _profile_page(services.load_client(client_id, current_user))
 
 
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
 @roles_required(*WRITERS)
 def edit(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     form = client_form()
     form.region_code.choices = _region_choices()
     if request.method == "GET":
@@ -179,10 +179,9 @@ def edit(client_id: int):  # type: ignore[no-untyped-def]
         return render_template("registry/form.html", form=form, mode="edit", client=client)
     typed = form.to_input()
     try:
-        services.update_client(client, typed, current_user, form.version.data)
+        with attempt():
+            services.update_client(client, typed, current_user, form.version.data)
     except services.StaleVersion as exc:
-        db.session.rollback()
-        client = services.get_client(client_id, current_user)
         form.version.data = str(exc.current_version)
         conflicts = [{**change, "yours": _typed_value(typed, change["field"])} for change in exc.changes]
         flash(exc.detail, "error")
@@ -211,10 +210,11 @@ def _typed_value(typed: dict[str, Any], name: str) -> Any:
 @bp.route("/<int:client_id>/members", methods=["POST"])
 @roles_required(*WRITERS)
 def add_member(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     form = MemberForm()
     try:
-        member = members.add_household_member(client, form.data, current_user)
+        with attempt():
+            member = members.add_household_member(client, form.data, current_user)
     except ValidationFailed as exc:
         apply_errors(form, exc)
         return _profile_page(client, 422, member_form=form)
@@ -225,18 +225,16 @@ def add_member(client_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/<int:client_id>/members/<int:member_id>/edit", methods=["GET", "POST"])
 @roles_required(*WRITERS)
 def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     member = members.get_member(client, member_id)
     form = MemberForm()
     if request.method == "GET":
         form.fill_from(members.member_input(member))
         return render_template("registry/member_form.html", form=form, client=client, member=member)
     try:
-        members.update_household_member(client, member, form.data, current_user)
+        with attempt():
+            members.update_household_member(client, member, form.data, current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
-        client = services.get_client(client_id, current_user)
-        member = members.get_member(client, member_id)
         apply_errors(form, exc)
         return render_template("registry/member_form.html", form=form, client=client, member=member), 422
     flash(_("Household member %(name)s saved.", name=member.full_name), "success")
@@ -246,11 +244,12 @@ def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/<int:client_id>/members/<int:member_id>/remove", methods=["POST"])
 @roles_required(*WRITERS)
 def remove_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     member = members.get_member(client, member_id)
     name = member.full_name
     try:
-        members.remove_household_member(client, member, current_user)
+        with attempt():
+            members.remove_household_member(client, member, current_user)
     except ValidationFailed as exc:
         flash(exc.detail, "error")
         for messages in exc.errors.values():
@@ -264,13 +263,12 @@ def remove_member(client_id: int, member_id: int):  # type: ignore[no-untyped-de
 @bp.route("/<int:client_id>/household/head", methods=["POST"])
 @roles_required(*WRITERS)
 def change_head(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     form = HeadForm()
     try:
-        change = households.change_head(client, form.member_id.data, current_user)
+        with attempt():
+            change = households.change_head(client, form.member_id.data, current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
-        client = services.get_client(client_id, current_user)
         apply_errors(form, exc)
         return _profile_page(client, 422, head_form=form)
     flash(_("%(name)s is now the head of the household.", name=change.new_head.full_name), "success")
@@ -288,13 +286,12 @@ def change_head(client_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/<int:client_id>/household/move", methods=["POST"])
 @roles_required(*WRITERS)
 def move_household(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     form = MoveForm(prefix="move")
     try:
-        household = households.move_client(client, form.data, current_user)
+        with attempt():
+            household = households.move_client(client, form.data, current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
-        client = services.get_client(client_id, current_user)
         apply_errors(form, exc)
         return _profile_page(client, 422, move_form=form)
     flash(
@@ -305,7 +302,7 @@ def move_household(client_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/review")
-@roles_required("supervisor", "admin")
+@roles_required(*REVIEWERS)
 def review():  # type: ignore[no-untyped-def]
     page, per_page = page_args(strict=False)
     result = merging.review_queue(current_user, page, per_page)
@@ -322,7 +319,7 @@ def review():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/review/<int:candidate_id>/distinct", methods=["POST"])
-@roles_required("supervisor", "admin")
+@roles_required(*REVIEWERS)
 def mark_distinct(candidate_id: int):  # type: ignore[no-untyped-def]
     candidate = merging.get_candidate(candidate_id, current_user)
     merging.mark_distinct(candidate, current_user)
@@ -331,7 +328,7 @@ def mark_distinct(candidate_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/review/<int:candidate_id>/merge", methods=["POST"])
-@roles_required("supervisor", "admin")
+@roles_required(*REVIEWERS)
 def merge(candidate_id: int):  # type: ignore[no-untyped-def]
     candidate = merging.get_candidate(candidate_id, current_user)
     if candidate.status != "open":
@@ -348,10 +345,10 @@ def merge(candidate_id: int):  # type: ignore[no-untyped-def]
     keep = pair.pop(keep_id)
     duplicate = next(iter(pair.values()))
     try:
-        merged = merging.merge_clients(keep, duplicate, current_user)
+        # A redirect commits: the attempt undoes whatever the merge had begun before it was refused.
+        with attempt():
+            merged = merging.merge_clients(keep, duplicate, current_user)
     except Conflict as exc:
-        # A redirect commits: undo whatever the merge had begun before it was refused.
-        db.session.rollback()
         flash(exc.detail, "error")
         return redirect(url_for("registry.review"))
     message = _("Merged: record #%(dup)d now lives on in #%(keep)d.", dup=duplicate.id, keep=keep.id)
@@ -394,7 +391,7 @@ def import_page():  # type: ignore[no-untyped-def]
         form.file.errors = [str(exc)]
         return render_template("registry/import.html", form=form, recent=list(recent)), 422
     batch = services.start_import(filename, content, total, current_user)
-    enqueue_after_commit("srs.registry.jobs.import_clients", batch.id, job_timeout=1800)
+    enqueue_after_commit(jobs.import_clients, batch.id, job_timeout=1800)
     return redirect(url_for("registry.import_status_page", batch_id=batch.id))
 
 
@@ -458,6 +455,6 @@ def import_sample_xlsx():  # type: ignore[no-untyped-def]
 
 def home_context(user: Any) -> dict[str, Any]:
     review_count = 0
-    if user.role in ("supervisor", "admin"):
+    if policies.can_review_duplicates(user):
         review_count = merging.review_queue(user, 1, 1).total
-    return {"can_register": user.role in WRITERS, "review_count": review_count}
+    return {"can_register": policies.can_register_client(user), "review_count": review_count}
