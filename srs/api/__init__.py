@@ -9,6 +9,7 @@ from srs.api import (  # noqa: E402,F401  (routes register on import)
     clients,
     fields,
     openapi,
+    privacy,
     programmes,
     referrals,
     regions,

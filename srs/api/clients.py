@@ -31,6 +31,7 @@ from srs.core.iso import iso
 from srs.core.pagination import page_args
 from srs.core.transaction import attempt
 from srs.extensions import db
+from srs.privacy import requests as ledger
 from srs.registry import consent, duplicates, fields, search, services
 from srs.registry.duplicates import DuplicateId
 from srs.registry.models import Client
@@ -203,9 +204,16 @@ def patch_client(client_id: int):  # type: ignore[no-untyped-def]
     client = services.load_client(client_id, current_user)
     body = json_body()
     version = body.get("version", request.headers.get("If-Match"))
+    # A correction the person asked for: the same edit, linked to their request, agencies told.
+    correction = None
+    if body.get("request_id") is not None:
+        correction = ledger.correction_request(body.pop("request_id"), client, current_user)
     try:
         with attempt():
-            services.update_client(client, body, current_user, version, channel="api")
+            if correction is not None:
+                ledger.correct(correction, body, current_user, version)
+            else:
+                services.update_client(client, body, current_user, version, channel="api")
     except StaleVersion as exc:
         changed = [{"field": c["field"], "by": c["by"], "value": c["value"]} for c in exc.changes]
         return problem(409, str(exc.title), exc.detail, current_version=exc.current_version, changed=changed)
@@ -277,7 +285,15 @@ def _client_patch() -> dict[str, Any]:
     return {
         "type": "object",
         "required": ["version"],
-        "properties": {"version": {"type": "integer"}, **fields.input_schema()["properties"]},
+        "properties": {
+            "version": {"type": "integer"},
+            "request_id": {
+                "type": "integer",
+                "description": "The open correction request this change serves (linked; each agency "
+                "that received a changed field gets client.corrected)",
+            },
+            **fields.input_schema()["properties"],
+        },
     }
 
 

@@ -34,7 +34,7 @@ from srs.core.queue import enqueue_after_commit, get_queue, job
 from srs.core.redis import get_redis
 from srs.extensions import db
 from srs.programmes.models import Programme
-from srs.referrals import channels
+from srs.referrals import channels, notices
 from srs.referrals import services as svc
 from srs.referrals.models import Delivery, OutboxMessage, Referral
 from srs.regions.models import Region
@@ -306,7 +306,8 @@ def _deliver(outbox_id: int) -> str:
         return "taken by another worker"
     db.session.refresh(message)
     referral = db.session.get(Referral, message.referral_id)
-    if referral.status == "cancelled" and message.channel in AGENCY_CHANNELS:
+    # A notice about the client still goes to an agency that received the data before the cancel.
+    if referral.status == "cancelled" and message.channel in AGENCY_CHANNELS and not message.event:
         message.status = "cancelled"
         db.session.commit()
         return "cancelled"
@@ -517,7 +518,10 @@ def _send_outside(message: OutboxMessage, referral: Referral) -> int | None:
     if message.channel == "webhook":
         if not agency.webhook_url:
             raise channels.DeliveryError("the agency has no webhook URL")
-        payload = {"event": "referral.delivered", "referral": webhook_referral(referral)}
+        if message.event:
+            payload = {"event": message.event, **(message.payload or {})}
+        else:
+            payload = {"event": "referral.delivered", "referral": webhook_referral(referral)}
         timeout = float(current_app.config["REFERRAL_WEBHOOK_TIMEOUT_SECONDS"])
         return channels.post_webhook(agency.webhook_url, agency.webhook_secret or "", key, payload, timeout)
     if message.channel in ("email", "escalation"):
@@ -531,7 +535,10 @@ def _send_outside(message: OutboxMessage, referral: Referral) -> int | None:
         for locale, addresses in groups.items():
             # Each person reads the notice in the language they chose in SRS.
             with force_locale(locale):
-                subject, text = _mail_text(message.channel, referral, programme, agency)
+                if message.event:
+                    subject, text = notices.mail_text(message, referral)
+                else:
+                    subject, text = _mail_text(message.channel, referral, programme, agency)
             mail_key = key if len(groups) == 1 else f"{key}-{locale}"
             channels.send_mail(addresses, subject, text, mail_key)
         return None
