@@ -8,7 +8,14 @@ from srs.core.idempotency import IdempotencyKey  # noqa: F401
 from srs.core.models import AuditEntry  # noqa: F401
 from srs.core.workdays import PublicHoliday  # noqa: F401
 from srs.dci.models import DciChange, DciOutbox, DciPartner, DciSubscription, DciTransaction  # noqa: F401
-from srs.privacy.models import DataSubjectRequest, LegalPeriod  # noqa: F401
+from srs.privacy.models import (  # noqa: F401
+    Breach,
+    DataSubjectRequest,
+    Erasure,
+    HumanReview,
+    LegalHold,
+    LegalPeriod,
+)
 from srs.programmes.models import (  # noqa: F401
     EligibilityNotice,
     Programme,

@@ -78,6 +78,8 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(12))  # inbox | webhook | email
+    # What the message tells the agency: NULL is the referral itself; "client.erasure_requested" (privacy).
+    event: Mapped[str | None] = mapped_column(String(40))
     # pending | enqueued | sending | done | failed | cancelled
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)

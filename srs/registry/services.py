@@ -417,6 +417,14 @@ def _stale(client: Client, version: int) -> StaleVersion:
     )
 
 
+def check_writable(client: Client) -> None:
+    """Conflict (409) for a record that may not change: erased, or restricted by the person (srs.privacy)."""
+    if client.anonymised_at is not None:
+        raise Conflict(_("The record has been erased: it can no longer be changed."))
+    if client.restricted_at is not None:
+        raise Conflict(_("Processing of this record is restricted: it is read-only until the restriction is lifted."))
+
+
 def update_client(client: Client, data: Mapping[str, Any], user: Any, expected_version: Any) -> Client:
     """Apply a (partial) change if the caller read the current version; audit what changed.
 
@@ -432,6 +440,7 @@ def update_client(client: Client, data: Mapping[str, Any], user: Any, expected_v
         )
     if expected_version != client.version:
         raise _stale(client, expected_version)
+    check_writable(client)
     unknown = [k for k in data if k not in INPUT_FIELDS and k != "version"]
     if unknown:
         raise ValidationFailed(
