@@ -24,8 +24,8 @@ from srs.core.wiring import (
 from srs.privacy.legal import seed_legal_periods
 
 
-def _seed() -> None:
-    seed_legal_periods()
+def _seed(_password: str) -> list[str]:
+    return [f"Legal periods for data-subject requests added: {seed_legal_periods()}"]
 
 
 BLUEPRINTS: tuple[Blueprint, ...] = ()
