@@ -164,7 +164,9 @@ def letters(breach: Breach) -> list[dict[str, Any]]:
     """One letter per person affected, in their country's language (erased records cannot be written to)."""
     clients = affected_clients(breach)
     countries = dict(
-        db.session.execute(select(Region.id, Region.country).where(Region.id.in_({c.region_id for c in clients})))
+        db.session.execute(
+            select(Region.id, Region.country).where(Region.id.in_({c.region_id for c in clients}))
+        )
         .tuples()
         .all()
     )
@@ -177,9 +179,10 @@ def letters(breach: Breach) -> list[dict[str, Any]]:
             text = _(
                 "Dear %(name)s,\n\n"
                 "We are writing to tell you that your personal data held in the Single Referral System may "
-                "have been seen by someone not entitled to it between %(start)s and %(end)s. We found this on "
-                "%(found)s. The data concerned is your registration record (name, identity number, contact "
-                "details, household and the programmes you were screened for or referred to).\n\n"
+                "have been seen by someone not entitled to it between %(start)s and %(end)s. "
+                "We found this on %(found)s. The data concerned is your registration record "
+                "(name, identity number, contact details, household and the programmes you were "
+                "screened for or referred to).\n\n"
                 "What we have done: the account or export concerned has been blocked and the matter "
                 "reported to the supervisory authority.\n"
                 "What you can do: be careful with calls or messages asking for your identity number or "
@@ -248,6 +251,8 @@ def breach_dict(breach: Breach) -> dict[str, Any]:
         "hours_left": state.hours_left,
         "overdue": state.overdue,
         "people_affected": len(affected_ids(breach)),
-        "authority_notified_at": breach.authority_notified_at.isoformat() if breach.authority_notified_at else None,
+        "authority_notified_at": breach.authority_notified_at.isoformat()
+        if breach.authority_notified_at
+        else None,
         "people_notified_at": breach.people_notified_at.isoformat() if breach.people_notified_at else None,
     }

@@ -150,7 +150,9 @@ def erase(client: Client, user: Any, *, request_id: Any = None, note: str | None
     summary["duplicates"] = (
         db.session.execute(
             delete(DuplicateCandidate).where(
-                or_(DuplicateCandidate.client_id == client.id, DuplicateCandidate.other_client_id == client.id)
+                or_(
+                    DuplicateCandidate.client_id == client.id, DuplicateCandidate.other_client_id == client.id
+                )
             )
         ).rowcount
         or 0
@@ -214,7 +216,9 @@ def _settle_household(client: Client) -> int:
                 if member is successor:
                     member.relationship_to_head = "head"
                 else:
-                    member.relationship_to_head = rebased_relationship(was, member.relationship_to_head) or "other"
+                    member.relationship_to_head = (
+                        rebased_relationship(was, member.relationship_to_head) or "other"
+                    )
     if own is not None:
         household.members.remove(own)
     db.session.flush()
@@ -237,7 +241,11 @@ def _clear_notes(client: Client) -> int:
         update(Complaint)
         .where(Complaint.client_id == client.id)
         .values(
-            complainant_name=None, complainant_phone=None, description="", resolution=None, rejection_reason=None
+            complainant_name=None,
+            complainant_phone=None,
+            description="",
+            resolution=None,
+            rejection_reason=None,
         ),
         update(DataSubjectRequest).where(DataSubjectRequest.client_id == client.id).values(note=None),
     ]

@@ -161,6 +161,8 @@ def review_dict(review: HumanReview) -> dict[str, Any]:
         "programme_code": result.programme.code,
         "automated_outcome": result.outcome,
         "reviewer": review.reviewer.username,
+        "reviewer_id": review.reviewer_id,
+        "reviewer_name": review.reviewer.full_name,
         "requested_at": review.requested_at.isoformat(),
         "note": review.note,
         "status": "decided" if review.decided_at else "waiting",

@@ -21,7 +21,9 @@ def restrict(client: Client, user: Any, reason: str | None) -> Client:
     """Mark the record restricted (in the caller's transaction)."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed(_("Say why processing is restricted."), {"reason": [_("A reason is required.")]})
+        raise ValidationFailed(
+            _("Say why processing is restricted."), {"reason": [_("A reason is required.")]}
+        )
     if len(reason) > 1000:
         raise ValidationFailed(_("The reason is too long."), {"reason": [_("At most 1000 characters.")]})
     if client.restricted_at is not None:

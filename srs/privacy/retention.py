@@ -1,13 +1,11 @@
 """Retention periods per kind of record, applied by a periodic job, with a dry run of what it would do.
 
-| kind            | setting                            | what happens when the period has passed                     |
-| --------------- | ---------------------------------- | ----------------------------------------------------------- |
-| closed cases    | ``RETENTION_CLOSED_CASE_DAYS``     | anonymised: the case's notes and free-text reasons emptied   |
-| complaints      | ``RETENTION_COMPLAINT_DAYS``       | anonymised: complainant's name, phone and texts emptied      |
-| import files    | ``IMPORT_FILE_RETENTION_DAYS``     | the uploaded file deleted (the batch and its results stay)   |
-| audit entries   | ``RETENTION_AUDIT_DAYS``           | reported only, never deleted (see below)                     |
-| sessions        | ``RETENTION_SESSION_DAYS``         | deleted, counted from when they expired or were revoked      |
-| API tokens      | ``RETENTION_TOKEN_DAYS``           | deleted, counted from when they expired or were revoked      |
+- closed cases (``RETENTION_CLOSED_CASE_DAYS``): anonymised, the case's notes and free-text reasons emptied;
+- complaints (``RETENTION_COMPLAINT_DAYS``): anonymised, complainant's name, phone and texts emptied;
+- import files (``IMPORT_FILE_RETENTION_DAYS``): the uploaded file deleted (the batch and results stay);
+- audit entries (``RETENTION_AUDIT_DAYS``): reported only, never deleted (see below);
+- sessions and API tokens (``RETENTION_SESSION_DAYS``, ``RETENTION_TOKEN_DAYS``): deleted, counted from
+  when they expired or were revoked.
 
 Audit entries are hash-chained (srs.core.audit_chain) and a PostgreSQL trigger refuses to change or
 delete them: removing old entries would break ``flask verify-audit`` at the first entry left. They are

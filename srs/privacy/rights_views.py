@@ -12,13 +12,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from srs.accounts.models import User
+from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import ServiceError
-from srs.core import audit
 from srs.core.transaction import rollback
 from srs.extensions import db
 from srs.privacy import breaches, erasure, objection, restriction, retention, ropa
-from srs.privacy.models import HumanReview
 from srs.programmes.models import OUTCOMES, Screening, ScreeningResult
 from srs.referrals.models import Referral
 from srs.registry import services as registry
@@ -67,7 +66,9 @@ def erase(client_id: int):  # type: ignore[no-untyped-def]
 def hold(client_id: int):  # type: ignore[no-untyped-def]
     client = _client(client_id)
     return _run(
-        client, lambda: erasure.set_hold(client, request.form.get("reason"), current_user), _("Legal hold set.")
+        client,
+        lambda: erasure.set_hold(client, request.form.get("reason"), current_user),
+        _("Legal hold set."),
     )
 
 
@@ -144,16 +145,16 @@ def privacy_panel(client: Client) -> dict[str, Any]:
         "erasure": erasure.erasure_of(client),
         "blockers": erasure.blockers(client) if client.anonymised_at is None else [],
         "hold": erasure.active_hold(client),
-        "reviews": objection.reviews_of(client),
+        "reviews": [objection.review_dict(r) for r in objection.reviews_of(client)],
         "results": results,
         "reviewers": [u for u in reviewers if registry.client_is_visible(client, u)],
         "outcomes": OUTCOMES,
     }
 
 
-def referral_reviews(referral: Referral) -> list[HumanReview]:
+def referral_reviews(referral: Referral) -> list[dict[str, Any]]:
     """The human reviews of the screening a referral was made from, shown beside the automated outcome."""
-    return objection.reviews_for_screening(referral.screening_id)
+    return [objection.review_dict(r) for r in objection.reviews_for_screening(referral.screening_id)]
 
 
 # ---------------------------------------------------------------- admin: retention, breaches, ROPA
@@ -206,7 +207,9 @@ def breach_letters(breach_id: int):  # type: ignore[no-untyped-def]
     breach = breaches.get_breach(breach_id)
     letters = breaches.letters(breach)
     # The letters name people: their download is a read of each record.
-    audit.record_list("breach.letters", "client", [item["client_id"] for item in letters], breach_id=breach.id)
+    audit.record_list(
+        "breach.letters", "client", [item["client_id"] for item in letters], breach_id=breach.id
+    )
     text = "\n\f\n".join(f"{item['address'] or ''}\n\n{item['text']}" for item in letters)
     return Response(
         text,

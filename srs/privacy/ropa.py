@@ -52,7 +52,12 @@ def _criteria_fields(node: Any) -> set[str]:
 
 def retention_rows() -> list[dict[str, Any]]:
     return [
-        {"kind": kind.key, "days": int(current_app.config[kind.setting]), "setting": kind.setting, "action": kind.action}
+        {
+            "kind": kind.key,
+            "days": int(current_app.config[kind.setting]),
+            "setting": kind.setting,
+            "action": kind.action,
+        }
         for kind in KINDS
     ]
 
@@ -97,7 +102,11 @@ def impact_assessment(programmes: list[Programme] | None = None) -> dict[str, An
         programmes = list(db.session.scalars(select(Programme).order_by(Programme.country, Programme.code)))
     rules = []
     for programme in programmes:
-        version = db.session.get(RuleVersion, programme.current_version_id) if programme.current_version_id else None
+        version = (
+            db.session.get(RuleVersion, programme.current_version_id)
+            if programme.current_version_id
+            else None
+        )
         used = sorted(_criteria_fields(version.criteria)) if version is not None else []
         rules.append(
             {
@@ -113,8 +122,8 @@ def impact_assessment(programmes: list[Programme] | None = None) -> dict[str, An
         "processing": "Automated screening of each registered person against every active programme of their "
         "country; the outcome (eligible, not eligible, needs information) with a reason per criterion.",
         "rules": rules,
-        "effects": "A screening result is advice to the officer: no referral is made without the officer and the "
-        "person's consent, and no benefit is granted or refused by SRS itself.",
+        "effects": "A screening result is advice to the officer: no referral is made without the officer "
+        "and the person's consent, and no benefit is granted or refused by SRS itself.",
         "risks": [
             "a wrong or outdated fact (income, household) leading to a wrong outcome",
             "sensitive facts (disability, pregnancy) used in rules",
@@ -126,8 +135,9 @@ def impact_assessment(programmes: list[Programme] | None = None) -> dict[str, An
             "rule versions are published by a supervisor and simulated before publication",
             "any result can be sent to a named person for human review (objection, UU 27/2022 art. 10)",
         ],
-        "how_to_object": "At any office: the officer sends the screening result to a named reviewer, who records a "
-        "decision with a reason; the profile and the referral show it beside the automated outcome.",
+        "how_to_object": "At any office: the officer sends the screening result to a named reviewer, who "
+        "records a decision with a reason; the profile and the referral show it beside the automated "
+        "outcome.",
     }
 
 
@@ -145,6 +155,15 @@ def as_markdown(record: dict[str, Any]) -> str:
     lines += [f"| {r['kind']} | {r['days']} | {r['action']} |" for r in record["retention"]]
     dpia = record["impact_assessment"]
     lines += ["", "## Impact assessment of the screening rules (draft)", "", dpia["processing"], ""]
-    lines += [f"- {r['programme']} v{r['rule_version']}: {', '.join(r['fields_used']) or '-'}" for r in dpia["rules"]]
-    lines += ["", "Safeguards:", *[f"- {s}" for s in dpia["safeguards"]], "", f"How to object: {dpia['how_to_object']}"]
+    lines += [
+        f"- {r['programme']} v{r['rule_version']}: {', '.join(r['fields_used']) or '-'}"
+        for r in dpia["rules"]
+    ]
+    lines += [
+        "",
+        "Safeguards:",
+        *[f"- {s}" for s in dpia["safeguards"]],
+        "",
+        f"How to object: {dpia['how_to_object']}",
+    ]
     return "\n".join(lines) + "\n"

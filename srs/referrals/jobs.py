@@ -567,7 +567,7 @@ def _by_language(recipients: list[Recipient]) -> dict[str, list[str]]:
 
 
 def _mail_text(channel: str, referral: Referral, programme: Programme, agency: Agency) -> tuple[str, str]:
-    """Subject and body of a referral notice (``channel``: or the message's event), in the language in force."""
+    """Subject and body of a notice (``channel`` or the message's event), in the language in force."""
     locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
     url = f"{current_app.config['BASE_URL']}/referrals/{referral.id}"
     values = {

@@ -422,7 +422,9 @@ def check_writable(client: Client) -> None:
     if client.anonymised_at is not None:
         raise Conflict(_("The record has been erased: it can no longer be changed."))
     if client.restricted_at is not None:
-        raise Conflict(_("Processing of this record is restricted: it is read-only until the restriction is lifted."))
+        raise Conflict(
+            _("Processing of this record is restricted: it is read-only until the restriction is lifted.")
+        )
 
 
 def update_client(client: Client, data: Mapping[str, Any], user: Any, expected_version: Any) -> Client:
