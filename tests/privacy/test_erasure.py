@@ -1,4 +1,4 @@
-"""Erasure by anonymisation: what goes, what stays (every dashboard figure), refusals, notices, all or nothing."""
+"""Erasure by anonymisation: what goes, what stays (every dashboard figure), refusals, all or nothing."""
 
 from __future__ import annotations
 
