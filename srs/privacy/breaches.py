@@ -203,7 +203,7 @@ def authority_report(breach: Breach) -> dict[str, Any]:
     clients = affected_clients(breach)
     clock_state = countdown(breach)
     by_region: dict[str, int] = {}
-    codes = dict(db.session.execute(select(Region.id, Region.code)).tuples().all())
+    codes = {rid: code for rid, code in db.session.execute(select(Region.id, Region.code))}
     for client in clients:
         key = codes.get(client.region_id, "?")
         by_region[key] = by_region.get(key, 0) + 1

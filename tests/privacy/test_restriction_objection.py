@@ -10,7 +10,6 @@ from srs.accounts.models import User
 from srs.core.transaction import commit
 from srs.dci.query import base_condition
 from srs.extensions import db
-from srs.programmes.models import Screening
 from srs.programmes.simulation import simulate
 from srs.programmes.versions import save_draft
 from srs.registry.models import Client
