@@ -1,4 +1,4 @@
-"""Retention: the dry run says what a run would do, a run does it and audits it, the audit chain stays whole."""
+"""Retention: the dry run says what a run would do, a run does it and audits it, the chain stays whole."""
 
 from __future__ import annotations
 
