@@ -1,4 +1,4 @@
-"""Privacy: the legal periods for data-subject requests (seeded) and the request ledger
+"""Privacy: the legal periods for data-subject requests (seeded), the request ledger, outbox notices
 
 Revision ID: 0021_privacy
 Revises: 0013_audit_chain
@@ -144,6 +144,15 @@ def upgrade():
         batch_op.create_index("ix_dsr_region_status_due", ["region_id", "status", "due_at"], unique=False)
 
 
+    # Notices about a client to the agencies that received it (client.corrected, ...), in the outbox.
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("event", sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column("payload", sa.JSON(), nullable=True))
+
+
 def downgrade():
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.drop_column("payload")
+        batch_op.drop_column("event")
     op.drop_table("data_subject_requests")
     op.drop_table("privacy_legal_periods")

@@ -4,9 +4,8 @@ Revision ID: 0022_erasure
 Revises: 0021_privacy
 Create Date: 2026-12-01 12:30:00
 
-``clients.anonymised_at`` and ``clients.restricted_at`` mark erased and restricted records;
-``outbox_messages.event`` lets an outbox row carry a notice other than the referral itself
-(``client.erasure_requested``).
+``clients.anonymised_at`` and ``clients.restricted_at`` mark erased and restricted records (the
+erasure notice to agencies rides on 0021's ``outbox_messages.event``).
 """
 
 import sqlalchemy as sa
@@ -27,7 +26,6 @@ def _at(name: str, nullable: bool = True) -> sa.Column:
 def upgrade() -> None:
     op.add_column("clients", _at("anonymised_at"))
     op.add_column("clients", _at("restricted_at"))
-    op.add_column("outbox_messages", sa.Column("event", sa.String(length=40), nullable=True))
     op.create_table(
         "privacy_legal_holds",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -85,8 +83,6 @@ def downgrade() -> None:
     op.drop_table("privacy_reviews")
     op.drop_table("privacy_erasures")
     op.drop_table("privacy_legal_holds")
-    with op.batch_alter_table("outbox_messages") as batch:
-        batch.drop_column("event")
     with op.batch_alter_table("clients") as batch:
         batch.drop_column("restricted_at")
         batch.drop_column("anonymised_at")

@@ -8,6 +8,7 @@ from srs.api import (  # noqa: E402,F401  (routes register on import)
     auth,
     clients,
     openapi,
+    privacy,
     privacy_ops,
     programmes,
     referrals,

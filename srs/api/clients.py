@@ -30,6 +30,7 @@ from srs.core.idempotency import idempotent
 from srs.core.iso import iso
 from srs.core.pagination import page_args
 from srs.extensions import db
+from srs.privacy import requests as ledger
 from srs.registry import duplicates, search, services
 from srs.registry.duplicates import DuplicateId
 from srs.registry.models import Client
@@ -228,8 +229,15 @@ def patch_client(client_id: int):  # type: ignore[no-untyped-def]
     client = services.get_client(client_id, current_user)
     body = json_body()
     version = body.get("version", request.headers.get("If-Match"))
+    # A correction the person asked for: the same edit, linked to their request, agencies told.
+    correction = None
+    if body.get("request_id") is not None:
+        correction = ledger.correction_request(body.pop("request_id"), client, current_user)
     try:
-        services.update_client(client, body, current_user, version)
+        if correction is not None:
+            ledger.correct(correction, body, current_user, version)
+        else:
+            services.update_client(client, body, current_user, version)
     except StaleVersion as exc:
         db.session.rollback()
         changed = [{"field": c["field"], "by": c["by"], "value": c["value"]} for c in exc.changes]
@@ -377,7 +385,15 @@ add_paths(
                     {
                         "type": "object",
                         "required": ["version"],
-                        "properties": {"version": {"type": "integer"}, **_CLIENT_INPUT["properties"]},
+                        "properties": {
+                            "version": {"type": "integer"},
+                            "request_id": {
+                                "type": "integer",
+                                "description": "The open correction request this change serves (linked; each "
+                                "agency that received a changed field gets client.corrected)",
+                            },
+                            **_CLIENT_INPUT["properties"],
+                        },
                     }
                 ),
                 "responses": {

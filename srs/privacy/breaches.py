@@ -163,13 +163,9 @@ def _locale_of(client: Client, countries: dict[int, str]) -> str:
 def letters(breach: Breach) -> list[dict[str, Any]]:
     """One letter per person affected, in their country's language (erased records cannot be written to)."""
     clients = affected_clients(breach)
-    countries = dict(
-        db.session.execute(
-            select(Region.id, Region.country).where(Region.id.in_({c.region_id for c in clients}))
-        )
-        .tuples()
-        .all()
-    )
+    region_ids = {c.region_id for c in clients}
+    rows = db.session.execute(select(Region.id, Region.country).where(Region.id.in_(region_ids)))
+    countries = {rid: country for rid, country in rows}
     found: list[dict[str, Any]] = []
     for client in clients:
         if client.anonymised_at is not None:

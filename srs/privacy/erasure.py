@@ -32,9 +32,9 @@ from srs.core import audit, clock, idempotency
 from srs.core.errors import Conflict, ValidationFailed
 from srs.extensions import db
 from srs.privacy.models import DataSubjectRequest, Erasure, LegalHold
-from srs.referrals.jobs import ERASURE_EVENT
-from srs.referrals.models import OPEN_STATUSES, OutboxMessage, Referral, ReferralEvent
-from srs.referrals.services import channels_for
+from srs.programmes.models import Programme
+from srs.referrals import notices
+from srs.referrals.models import OPEN_STATUSES, Referral, ReferralEvent
 from srs.registry.households import _successor, rebased_relationship
 from srs.registry.models import Client, DuplicateCandidate, Household, HouseholdMember
 
@@ -42,6 +42,7 @@ from srs.registry.models import Client, DuplicateCandidate, Household, Household
 # a birth known only by its year.
 KEPT_MONTH, KEPT_DAY = 7, 1
 OPEN_CASE_STATUSES = ("open", "on_hold")
+ERASURE_EVENT = "client.erasure_requested"
 
 
 class ErasureRefused(Conflict):
@@ -157,7 +158,7 @@ def erase(client: Client, user: Any, *, request_id: Any = None, note: str | None
         ).rowcount
         or 0
     )
-    summary["agencies"] = _notify_agencies(client, now)
+    summary["agencies"] = _notify_agencies(client)
     _strip_identity(client, now)
     erasure = Erasure(client_id=client.id, request_id=request.id if request else None, at=now, by_id=user.id)
     erasure.summary = summary
@@ -271,26 +272,19 @@ def _locations(client: Client) -> list[str]:
     return found
 
 
-def _notify_agencies(client: Client, now: Any) -> list[str]:
-    """One ``client.erasure_requested`` notice per agency that received the person's data.
+def _notify_agencies(client: Client) -> list[str]:
+    """A ``client.erasure_requested`` notice to each agency that received the person's data.
 
-    An agency received it when one of its referrals of the person was delivered; the notice goes on
-    the outbox of the latest such referral, through each of the agency's channels.
+    The body names the records the agency already holds (the client and referral ids), nothing else.
     """
-    latest = (
-        select(Referral.agency_id, func.max(Referral.id).label("referral_id"))
-        .where(Referral.client_id == client.id, Referral.delivered_at.is_not(None))
-        .group_by(Referral.agency_id)
-    )
-    codes: list[str] = []
-    for agency_id, referral_id in db.session.execute(latest).all():
-        agency = db.session.get(Agency, agency_id)
-        for channel in channels_for(agency):
-            db.session.add(
-                OutboxMessage(referral_id=referral_id, channel=channel, event=ERASURE_EVENT, available_at=now)
-            )
-        codes.append(agency.code)
-    return sorted(codes)
+
+    def payload(referral: Referral) -> dict[str, Any]:
+        programme = db.session.get(Programme, referral.programme_id)
+        return {"client_id": client.id, "referral": {"id": referral.id, "programme_code": programme.code}}
+
+    messages = notices.notify_recipients(client.id, ERASURE_EVENT, payload)
+    agency_ids = {db.session.get(Referral, m.referral_id).agency_id for m in messages}
+    return sorted(db.session.get(Agency, agency_id).code for agency_id in agency_ids)
 
 
 def erasure_of(client: Client) -> Erasure | None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint
+from flask_babel import lazy_gettext as _l
 
 from srs.core.wiring import (
     AdminLink,
@@ -21,7 +22,8 @@ from srs.core.wiring import (
     Slot,
     TimelineItem,
 )
-from srs.privacy import ops_wiring
+from srs.privacy import jobs, ops_wiring, views
+from srs.privacy import requests as ledger
 from srs.privacy.legal import seed_legal_periods
 
 
@@ -29,14 +31,27 @@ def _seed(_password: str) -> list[str]:
     return [f"Legal periods for data-subject requests added: {seed_legal_periods()}"]
 
 
-BLUEPRINTS: tuple[Blueprint, ...] = ()
-NAV: tuple[NavEntry, ...] = ()
-HOME_SECTIONS: tuple[HomeSection, ...] = ()
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    views.bp,  # requests, exports, correction
+)
+NAV: tuple[NavEntry, ...] = (
+    NavEntry("privacy.list_requests", _l("Data requests"), {"officer", "supervisor", "admin"}, order=47),
+)
+HOME_SECTIONS: tuple[HomeSection, ...] = (
+    HomeSection({"officer"}, "privacy/_home_officer.html", views.home_officer, order=35),
+    HomeSection({"supervisor"}, "privacy/_home_supervisor.html", views.home_supervisor, order=22),
+)
 ADMIN_LINKS: tuple[AdminLink, ...] = ()
-SLOTS: tuple[Slot, ...] = ()
-TIMELINE_SOURCES: tuple[Callable[[Any], list[TimelineItem]], ...] = ()
-PERIODIC_JOBS: tuple[PeriodicJob, ...] = ()
-TEMPLATE_GLOBALS: dict[str, Any] = {}
+SLOTS: tuple[Slot, ...] = (Slot("client_profile", "privacy/_profile_panel.html", order=70),)
+TIMELINE_SOURCES: tuple[Callable[[Any], list[TimelineItem]], ...] = (views.request_timeline,)
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob(jobs.escalate_overdue_requests, jobs.ESCALATION_EVERY_SECONDS),
+)
+TEMPLATE_GLOBALS: dict[str, Any] = {
+    "privacy_panel": views.profile_panel,
+    "privacy_kinds": ledger.KIND_LABELS,
+    "privacy_overdue": ledger.is_overdue,
+}
 SEED_STEPS: tuple[SeedStep, ...] = (
     SeedStep(8, _seed),  # the legal periods (after regions and agencies, before anything that uses them)
 )

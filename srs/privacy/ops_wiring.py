@@ -27,6 +27,6 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(retention.run_retention, every="RETENTION_JOB_SECONDS"),
 )
 TEMPLATE_GLOBALS: dict[str, Any] = {
-    "privacy_panel": rights_views.privacy_panel,
+    "privacy_ops_panel": rights_views.privacy_panel,
     "referral_reviews": rights_views.referral_reviews,
 }

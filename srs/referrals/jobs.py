@@ -34,7 +34,7 @@ from srs.core.queue import enqueue_after_commit, get_queue, job
 from srs.core.redis import get_redis
 from srs.extensions import db
 from srs.programmes.models import Programme
-from srs.referrals import channels
+from srs.referrals import channels, notices
 from srs.referrals import services as svc
 from srs.referrals.models import Delivery, OutboxMessage, Referral
 from srs.regions.models import Region
@@ -43,8 +43,6 @@ log = logging.getLogger(__name__)
 
 # Channels by which the agency has the referral: the first to succeed marks it delivered.
 AGENCY_CHANNELS = ("inbox", "webhook", "email")
-# A notice asking the agency to erase what it received (srs.privacy.erasure sends it).
-ERASURE_EVENT = "client.erasure_requested"
 # Outcomes of a delivery job that are not worth a log line (another job did, or does, the work).
 QUIET_OUTCOMES = ("nothing to do", "taken by another worker")
 # A job in one of these states will never deliver the row that is still waiting for it.
@@ -308,8 +306,8 @@ def _deliver(outbox_id: int) -> str:
         return "taken by another worker"
     db.session.refresh(message)
     referral = db.session.get(Referral, message.referral_id)
-    # A notice about a cancelled referral's person (an erasure) still goes: the agency had the data.
-    if referral.status == "cancelled" and message.channel != "escalation" and message.event is None:
+    # A notice about the client still goes to an agency that received the data before the cancel.
+    if referral.status == "cancelled" and message.channel != "escalation" and not message.event:
         message.status = "cancelled"
         db.session.commit()
         return "cancelled"
@@ -502,11 +500,10 @@ def _send_outside(message: OutboxMessage, referral: Referral) -> int | None:
     if message.channel == "webhook":
         if not agency.webhook_url:
             raise channels.DeliveryError("the agency has no webhook URL")
-        payload = (
-            notice_payload(message.event, referral)
-            if message.event
-            else {"event": "referral.delivered", "referral": webhook_referral(referral)}
-        )
+        if message.event:
+            payload = {"event": message.event, **(message.payload or {})}
+        else:
+            payload = {"event": "referral.delivered", "referral": webhook_referral(referral)}
         timeout = float(current_app.config["REFERRAL_WEBHOOK_TIMEOUT_SECONDS"])
         return channels.post_webhook(agency.webhook_url, agency.webhook_secret or "", key, payload, timeout)
     if message.channel in ("email", "escalation"):
@@ -520,7 +517,10 @@ def _send_outside(message: OutboxMessage, referral: Referral) -> int | None:
         for locale, addresses in groups.items():
             # Each person reads the notice in the language they chose in SRS.
             with force_locale(locale):
-                subject, text = _mail_text(message.event or message.channel, referral, programme, agency)
+                if message.event:
+                    subject, text = notices.mail_text(message, referral)
+                else:
+                    subject, text = _mail_text(message.channel, referral, programme, agency)
             mail_key = key if len(groups) == 1 else f"{key}-{locale}"
             channels.send_mail(addresses, subject, text, mail_key)
         return None
@@ -567,7 +567,7 @@ def _by_language(recipients: list[Recipient]) -> dict[str, list[str]]:
 
 
 def _mail_text(channel: str, referral: Referral, programme: Programme, agency: Agency) -> tuple[str, str]:
-    """Subject and body of a notice (``channel`` or the message's event), in the language in force."""
+    """Subject and body of a referral notice, in the language in force."""
     locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
     url = f"{current_app.config['BASE_URL']}/referrals/{referral.id}"
     values = {
@@ -578,15 +578,7 @@ def _mail_text(channel: str, referral: Referral, programme: Programme, agency: A
         "due": format_date(referral.due_at, "medium") if referral.due_at else "-",
         "url": url,
     }
-    if channel == ERASURE_EVENT:
-        subject = _("[SRS] Erasure of a client's data referred to %(programme)s", **values)
-        text = _(
-            "The person referred to %(programme)s in referral #%(id)d has had their data erased from SRS.\n"
-            "Please erase the personal data you received with that referral, unless the law requires "
-            "you to keep it.\n",
-            **values,
-        )
-    elif channel == "escalation":
+    if channel == "escalation":
         subject = _("[SRS] Overdue referral #%(id)d to %(programme)s", **values)
         text = _(
             "Referral #%(id)d to %(programme)s (%(agency)s) was due on %(due)s and has no decision yet.\n"
@@ -602,16 +594,6 @@ def _mail_text(channel: str, referral: Referral, programme: Programme, agency: A
             **values,
         )
     return subject, text
-
-
-def notice_payload(event: str, referral: Referral) -> dict[str, Any]:
-    """A notice about a person an agency received (no personal data: the ids it already holds)."""
-    programme = db.session.get(Programme, referral.programme_id)
-    return {
-        "event": event,
-        "client_id": referral.client_id,
-        "referral": {"id": referral.id, "programme_code": programme.code},
-    }
 
 
 def webhook_referral(referral: Referral) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from srs.core import clock
@@ -78,8 +79,10 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(12))  # inbox | webhook | email
-    # What the message tells the agency: NULL is the referral itself; "client.erasure_requested" (privacy).
+    # A notice about the referral's client (``client.corrected``, ``client.erasure_requested``) sent
+    # to the agency that received the client's data; None: the referral itself (referral.delivered).
     event: Mapped[str | None] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # pending | enqueued | sending | done | failed | cancelled
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
