@@ -1,4 +1,4 @@
-"""Personal-data breaches (UU 27/2022 art. 46; Law 91/2025 art. 23): who was affected, the 3 x 24 hour
+"""Personal-data breaches (UU 27/2022 art. 46; Law 91/2025): who was affected, the 3 x 24 hour
 countdown, the letters to the people affected and the report to the authority.
 
 The people affected are worked out from the audit trail whenever asked (every client whose record the
@@ -216,7 +216,7 @@ def authority_report(breach: Breach) -> dict[str, Any]:
         "data_categories": ["identity", "contact", "household", "socio-economic", "programme screening"],
         "notify_by": clock_state.deadline.isoformat(),
         "hours_left": clock_state.hours_left,
-        "legal_basis": "UU 27/2022 art. 46; Law 91/2025/QH15 art. 23",
+        "legal_basis": "UU 27/2022 art. 46; Law 91/2025/QH15 (breach notification)",
     }
 
 

@@ -1,4 +1,4 @@
-"""Erasure by anonymisation (UU 27/2022 art. 8 and 43; Law 91/2025 art. 14), and legal holds.
+"""Erasure by anonymisation (UU 27/2022 art. 8 and 43; Law 91/2025), and legal holds.
 
 What goes: the name, ID number, phone, address and exact birth date (``date_of_birth`` keeps 1 July of
 the birth year, never shown as a date: the year, sex and region stay for the statistics), the person's

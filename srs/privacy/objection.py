@@ -1,4 +1,4 @@
-"""Objection to a decision taken by automated processing alone (UU 27/2022 art. 10; Law 91/2025 art. 9).
+"""Objection to a decision taken by automated processing alone (UU 27/2022 art. 10; Law 91/2025).
 
 Any screening result can be sent to a named person for human review. The reviewer records their own
 decision and the reason; the profile and the referral show it beside the rules' outcome, which stays

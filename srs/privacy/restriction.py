@@ -1,4 +1,4 @@
-"""Restriction of processing (UU 27/2022 art. 11; Law 91/2025 art. 9): a restricted record is kept but
+"""Restriction of processing (UU 27/2022 art. 11; Law 91/2025): a restricted record is kept but
 read-only, and left out of new referrals, rule simulations and what partners and agencies receive,
 until the restriction is lifted.
 

@@ -1,4 +1,4 @@
-"""The records of processing (UU 27/2022 art. 31; Law 91/2025 art. 24) and a draft impact assessment of
+"""The records of processing (UU 27/2022 art. 31; Law 91/2025) and a draft impact assessment of
 the screening rules (UU 27/2022 art. 34), generated from the configuration, never written by hand:
 the programmes and the fields each shares with its agency, the agencies, the retention settings and
 the fields every published rule reads.
