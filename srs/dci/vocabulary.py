@@ -102,7 +102,7 @@ RECORD_FIELDS: dict[str, RecordField] = {
 DEFAULT_ATTRIBUTES = [a for a, spec in ATTRIBUTES.items() if not spec.sensitive]
 DEFAULT_RECORD_FIELDS = [f for f, spec in RECORD_FIELDS.items() if not spec.sensitive]
 
-EVENT_TYPES = ("REGISTER", "UPDATE", "DELETE")
+EVENT_TYPES = ("REGISTER", "UPDATE", "DELETE", "LINK", "UNLINK")
 RECORD_TYPES = ("Member", "Group")
 
 # ISO 639-3 (what DCI's locale carries) to the languages SRS speaks.
