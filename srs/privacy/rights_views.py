@@ -33,7 +33,7 @@ def _client(client_id: int) -> Client:
 
 
 def _back(client: Client) -> Any:
-    return redirect(url_for("registry.profile", client_id=client.id) + "#privacy")
+    return redirect(url_for("registry.profile", client_id=client.id) + "#data-protection")
 
 
 def _run(client: Client, action: Any, done: str) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from srs.core import clock
@@ -159,3 +160,23 @@ def test_records_of_processing_come_from_the_configuration(app, client, demo, ap
     assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
     assert "## Impact assessment of the screening rules (draft)" in download.get_data(as_text=True)
     assert login_as("officer").get("/privacy/records").status_code == 403
+
+
+@pytest.mark.parametrize("lang", ["en", "id", "vi"])
+def test_the_pages_render_in_each_language(app, demo, login_as, lang):
+    from srs.accounts.models import User
+
+    read_id, _unread, _vn = _people(app)
+    with app.app_context():
+        for name in ("supervisor.id", "admin"):
+            db.session.scalar(select(User).where(User.username == name)).locale = lang
+        db.session.commit()
+    supervisor = login_as("supervisor")
+    page = supervisor.get(f"/clients/{read_id}")
+    assert page.status_code == 200 and f'lang="{lang}"' in page.get_data(as_text=True)
+    assert 'data-testid="privacy-ops-panel"' in page.get_data(as_text=True)
+    admin = login_as("admin")
+    for url in ("/privacy/retention", "/privacy/breaches", "/privacy/records"):
+        response = admin.get(url)
+        assert response.status_code == 200, url
+        assert f'lang="{lang}"' in response.get_data(as_text=True)
