@@ -1,7 +1,7 @@
 """Privacy: the legal periods for data-subject requests (seeded), the request ledger, outbox notices
 
 Revision ID: 0021_privacy
-Revises: 0013_audit_chain
+Revises: 0024_dci_client
 Create Date: 2026-12-01 12:00:00
 
 The periods are data: Indonesia's UU 27/2022 (3 x 24 hours for access, correction, withdrawal and
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0021_privacy"
-down_revision = "0013_audit_chain"
+down_revision = "0024_dci_client"
 branch_labels = None
 depends_on = None
 

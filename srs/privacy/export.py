@@ -31,6 +31,7 @@ from srs.programmes.screening import screening_as_dict
 from srs.referrals import services as referral_services
 from srs.referrals.models import Delivery, OutboxMessage, Referral
 from srs.registry import services as registry
+from srs.registry.fields import client_fields
 from srs.registry.models import Client
 from srs.reports.pdf import FONT, new_document
 
@@ -353,15 +354,9 @@ def render_pdf(data: dict[str, Any], locale: str) -> bytes:
         pdf.ln(3)
         _line(pdf, _("Your record"), 12, bold=True)
         consent = client.get("consent") or {}
-        labels = referral_services.CLIENT_FIELD_LABELS
-        _pairs(
-            pdf,
-            [
-                (str(labels.get(k, labels.get(k.removesuffix("_code"), k))), v)
-                for k, v in client.items()
-                if k in labels or k == "region_code"
-            ],
-        )
+        # The field table's labels (srs/registry/fields.py): the same words as the edit form.
+        labels = {f.name: f.label for f in client_fields() if f.type != "consent"}
+        _pairs(pdf, [(str(labels[k]), v) for k, v in client.items() if k in labels])
         _pairs(
             pdf,
             [

@@ -25,7 +25,7 @@ from srs.privacy import export as exporting
 from srs.privacy import requests as ledger
 from srs.privacy.models import DataSubjectRequest
 from srs.registry import services as registry
-from srs.registry.forms import FIELD_MAP, ClientForm
+from srs.registry.forms import FIELD_MAP, client_form
 from srs.registry.models import Client
 from srs.registry.views import _region_choices  # the same region list as the normal edit
 
@@ -162,7 +162,7 @@ def correct(request_id: int):  # type: ignore[no-untyped-def]
     """The normal edit form, for a correction request: saving applies it and tells the agencies."""
     found = _load(request_id)
     client = ledger.correction_request(found.id, found.client, current_user).client
-    form = ClientForm()
+    form = client_form()
     form.region_code.choices = _region_choices()
     page = {"form": form, "mode": "edit", "client": client, "correction": found}
     if request.method == "GET":

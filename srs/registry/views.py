@@ -28,12 +28,12 @@ from srs.registry.forms import (
     POVERTY_CHOICES,
     RELATIONSHIP_LABELS,
     WORK_CHOICES,
-    ClientForm,
     HeadForm,
     ImportForm,
     MemberForm,
     MoveForm,
     RemoveMemberForm,
+    client_form,
 )
 from srs.registry.models import Client, ImportBatch
 
@@ -97,7 +97,7 @@ def index():  # type: ignore[no-untyped-def]
 @roles_required(*WRITERS)
 @idempotent_form
 def register():  # type: ignore[no-untyped-def]
-    form = ClientForm()
+    form = client_form()
     form.region_code.choices = _region_choices()
     if request.method == "GET":
         form.id_type.data = form.id_type.data or "nik"
@@ -170,7 +170,7 @@ def profile(client_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*WRITERS)
 def edit(client_id: int):  # type: ignore[no-untyped-def]
     client = services.get_client(client_id, current_user)
-    form = ClientForm()
+    form = client_form()
     form.region_code.choices = _region_choices()
     if request.method == "GET":
         form.fill_from(services.client_input(client))

@@ -141,3 +141,32 @@ def test_correcting_through_the_edit_page(app, periods, login_as):
         assert db.session.get(Client, client_id).full_name == "Sri Wahyuningsih"
         assert db.session.get(DataSubjectRequest, request_id).served_by_kind == "client"
     assert login_as("supervisor").get(f"/requests/{request_id}/correct").status_code == 403
+
+
+def test_an_e_mail_agency_is_told_which_fields_changed_never_the_values(app, client, periods, api_token):
+    client_id = new_client(app)
+    with app.app_context():
+        kemnaker = factories.agency("KEMNAKER")
+        kemnaker.contact_email = "referrals@kemnaker.example"
+        db.session.commit()
+    referral_id = _delivered(app, client_id, "ID-PRAKERJA-X", "KEMNAKER", ["full_name", "address"])
+    headers = api_token("officer")
+    request_id = _correction(client, headers, client_id)
+    version = client.get(f"/api/v1/clients/{client_id}", headers=headers).get_json()["version"]
+    body = {"version": version, "address": "Jl. Baru 7", "request_id": request_id}
+    assert client.patch(f"/api/v1/clients/{client_id}", json=body, headers=headers).status_code == 200
+    with app.test_request_context():
+        [mail] = db.session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.event == "client.corrected", OutboxMessage.channel == "email"
+            )
+        )
+        assert mail.referral_id == referral_id
+        assert jobs.deliver(mail.id) == "delivered"
+    from srs.referrals.channels import mail_dir
+
+    with app.app_context():
+        eml = mail_dir() / f"srs-email-{mail.id}.eml"
+        text = eml.read_text(encoding="utf-8")
+    assert "Correction to the record" in text and "address" in text
+    assert "Jl. Baru 7" not in text

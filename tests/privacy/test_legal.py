@@ -158,3 +158,29 @@ def test_every_kind_has_a_period_in_both_countries(app, periods):
     with app.app_context():
         rows = {(p.country, p.kind) for p in db.session.scalars(select(LegalPeriod))}
     assert {(c, k) for c in ("ID", "VN") for k in REQUEST_KINDS} <= rows
+
+
+def test_viet_nam_answer_stops_the_first_clock_and_the_completion_clock_runs_on(app, periods, login_as):
+    from srs.privacy import requests as ledger
+
+    client_id = new_client(app, VN_COMMUNE)
+    with time_machine.travel(FRIDAY, tick=False):
+        login_as("officer_vn").post(
+            f"/clients/{client_id}/requests", data={"kind": "restriction", "received_via": "phone"}
+        )
+    with app.app_context():
+        request_id = db.session.scalar(select(DataSubjectRequest.id))
+
+    def overdue_at(moment: datetime) -> tuple[bool, bool]:
+        with app.app_context(), time_machine.travel(moment, tick=False):
+            found = db.session.get(DataSubjectRequest, request_id)
+            in_sql = (
+                db.session.scalar(select(DataSubjectRequest.id).where(ledger.overdue_condition())) is not None
+            )
+            return ledger.is_overdue(found), in_sql
+
+    wednesday = datetime(2026, 12, 9, 3, 0, tzinfo=UTC)  # past the 2 working days, within the 15 days
+    assert overdue_at(wednesday) == (True, True)
+    assert login_as("officer_vn").post(f"/requests/{request_id}/answer").status_code == 302
+    assert overdue_at(wednesday) == (False, False)
+    assert overdue_at(datetime(2026, 12, 20, 3, 0, tzinfo=UTC)) == (True, True)  # the 15 days are over
