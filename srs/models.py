@@ -17,7 +17,14 @@ from srs.dci.models import (  # noqa: F401
     NationalRegistry,
     RegistryCheck,
 )
-from srs.privacy.models import DataSubjectRequest, LegalPeriod  # noqa: F401
+from srs.privacy.models import (  # noqa: F401
+    Breach,
+    DataSubjectRequest,
+    Erasure,
+    HumanReview,
+    LegalHold,
+    LegalPeriod,
+)
 from srs.programmes.models import (  # noqa: F401
     EligibilityNotice,
     Programme,

@@ -10,6 +10,7 @@ from srs.api import (  # noqa: E402,F401  (routes register on import)
     fields,
     openapi,
     privacy,
+    privacy_ops,
     programmes,
     referrals,
     regions,

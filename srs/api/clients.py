@@ -52,9 +52,9 @@ def client_summary(client: Client, flagged: set[int] | None = None) -> dict[str,
     """
     return {
         "id": client.id,
-        "full_name": client.full_name,
+        "full_name": client.full_name or None,  # "" once erased (srs.privacy)
         "sex": client.sex,
-        "date_of_birth": iso(client.date_of_birth),
+        "date_of_birth": None if client.anonymised_at else iso(client.date_of_birth),
         "id_type": client.id_type,
         "id_number": mask_id_number(client.id_number),
         "phone": client.phone,
@@ -77,8 +77,33 @@ def _related_rows(table_name: str, client_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def anonymised_detail(client: Client) -> dict[str, Any]:
+    """An erased record as the API reads it: the statistics kept, every identifier null (srs.privacy)."""
+    return {
+        "id": client.id,
+        "anonymised": True,
+        "anonymised_at": iso(client.anonymised_at),
+        "birth_year": client.date_of_birth.year,
+        "sex": client.sex,
+        "region_code": client.region.code,
+        "full_name": None,
+        "id_type": None,
+        "id_number": None,
+        "phone": None,
+        "address": None,
+        "date_of_birth": None,
+        "version": client.version,
+        "created_at": iso(client.created_at),
+        "household": None,
+        "screenings": _related_rows("screenings", client.id),
+        "referrals": _related_rows("referrals", client.id),
+    }
+
+
 def client_detail(client: Client) -> dict[str, Any]:
     """The full record (full ID number: reading it is audited by the caller)."""
+    if client.anonymised_at is not None:
+        return anonymised_detail(client)
     household = None
     if client.household is not None:
         household = {
@@ -108,6 +133,8 @@ def client_detail(client: Client) -> dict[str, Any]:
         **stored,
         "needs_id_followup": client.needs_id_followup,
         "needs_review": _needs_review(client, None),
+        "anonymised": False,
+        "restricted": client.restricted_at is not None,
         "created_at": iso(client.created_at),
         "updated_at": iso(client.updated_at),
         "household": household,

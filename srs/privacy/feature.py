@@ -22,7 +22,7 @@ from srs.core.wiring import (
     Slot,
     TimelineItem,
 )
-from srs.privacy import jobs, views
+from srs.privacy import jobs, ops_wiring, views
 from srs.privacy import requests as ledger
 from srs.privacy.legal import seed_legal_periods
 
@@ -58,13 +58,13 @@ SEED_STEPS: tuple[SeedStep, ...] = (
 
 FEATURE = Feature(
     name="privacy",
-    blueprints=BLUEPRINTS,
-    nav=NAV,
+    blueprints=BLUEPRINTS + ops_wiring.BLUEPRINTS,
+    nav=NAV + ops_wiring.NAV,
     home_sections=HOME_SECTIONS,
-    admin_links=ADMIN_LINKS,
-    slots=SLOTS,
+    admin_links=ADMIN_LINKS + ops_wiring.ADMIN_LINKS,
+    slots=SLOTS + ops_wiring.SLOTS,
     timeline_sources=TIMELINE_SOURCES,
-    periodic_jobs=PERIODIC_JOBS,
+    periodic_jobs=PERIODIC_JOBS + ops_wiring.PERIODIC_JOBS,
     seed_steps=SEED_STEPS,
-    template_globals=TEMPLATE_GLOBALS,
+    template_globals={**TEMPLATE_GLOBALS, **ops_wiring.TEMPLATE_GLOBALS},
 )

@@ -6,8 +6,9 @@ Other privacy modules add their own models here, each in its own section below.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from srs.accounts.models import User
@@ -107,3 +108,89 @@ class DataSubjectRequest(db.Model):
         if self.answered_at is None:
             return self.due_at
         return self.extended_until or self.complete_by
+
+
+# ---------------------------------------------------------------- erasure, holds, reviews, breaches
+# (srs/privacy/erasure.py, restriction.py, objection.py, breaches.py)
+
+
+class LegalHold(db.Model):
+    """A supervisor's hold on a person's record: while it is active the record may not be erased."""
+
+    __tablename__ = "privacy_legal_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    set_by: Mapped[User | None] = relationship(foreign_keys=[set_by_id])
+
+
+class Erasure(db.Model):
+    """That a person's record was anonymised: when, by whom, for which request, which agencies were told.
+
+    Holds no personal data itself (the record's id and the counts of what was removed).
+    """
+
+    __tablename__ = "privacy_erasures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), unique=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("data_subject_requests.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # {"household_members": n, "notes": n, "duplicates": n, "idempotency_keys": n, "agencies": [codes]}
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class HumanReview(db.Model):
+    """A person's objection to an automated screening result, sent to a named reviewer.
+
+    ``decision`` is the reviewer's own outcome (eligible, not_eligible, needs_information), shown beside
+    the automated one; it does not rewrite the screening (the rules' answer stays as evidence).
+    """
+
+    __tablename__ = "privacy_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("screening_results.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("data_subject_requests.id"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    note: Mapped[str | None] = mapped_column(Text)
+    decision: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
+
+
+class Breach(db.Model):
+    """A suspected personal-data breach an admin recorded, with the window and what was compromised.
+
+    Only references (an account, an export, a window): the people affected are computed from the
+    audit trail when asked, never copied here, so the breach record and its logs hold no personal data.
+    """
+
+    __tablename__ = "privacy_breaches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    description: Mapped[str] = mapped_column(Text)
+    discovered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # An audit action of the exports concerned ("report.export", "client.export"), if an export leaked.
+    export_action: Mapped[str | None] = mapped_column(String(60))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    authority_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    people_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[User | None] = relationship(foreign_keys=[account_id])

@@ -249,6 +249,9 @@ def _check_consent(
 def create_referrals(data: NewReferrals, user: Any) -> list[Referral]:
     """One referral per chosen programme, each with its event and outbox rows, in this transaction."""
     client = data.client
+    if client.anonymised_at is not None or client.restricted_at is not None:
+        # A restricted or erased record is shared with no agency (srs.privacy.restriction).
+        raise Conflict(_("This record is restricted or erased: it cannot be referred."))
     if not data.programme_ids:
         raise ValidationFailed(
             _("Choose at least one programme."), {"programmes": [_("Choose at least one programme.")]}

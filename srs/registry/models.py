@@ -126,6 +126,10 @@ class Client(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
     version: Mapped[int] = mapped_column(default=1)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set by srs.privacy: an erased record (identifiers removed, statistics kept; date_of_birth then holds
+    # 1 July of the birth year, never shown as a date) and a restricted one (read-only, not shared).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     region: Mapped[Region] = relationship()
     household: Mapped[Household | None] = relationship(foreign_keys=[household_id])

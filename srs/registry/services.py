@@ -414,6 +414,16 @@ def _stale(client: Client, version: int) -> StaleVersion:
     )
 
 
+def check_writable(client: Client) -> None:
+    """Conflict (409) for a record that may not change: erased, or restricted by the person (srs.privacy)."""
+    if client.anonymised_at is not None:
+        raise Conflict(_("The record has been erased: it can no longer be changed."))
+    if client.restricted_at is not None:
+        raise Conflict(
+            _("Processing of this record is restricted: it is read-only until the restriction is lifted.")
+        )
+
+
 def _field_of(attribute: str) -> Any:
     """The table's field stored in ``attribute`` (consent's three attributes: the consent field)."""
     for f in client_fields():
@@ -494,6 +504,7 @@ def update_client(
         )
     if expected_version != client.version:
         raise _stale(client, expected_version)
+    check_writable(client)
     table = {f.name: f for f in client_fields()}
     unknown = [k for k in data if k not in table and k != "version"]
     if unknown:
