@@ -18,7 +18,7 @@ from srs.registry.models import Client
 
 
 def _client(client_id: int) -> Client:
-    return registry.get_client(client_id, current_user)
+    return registry.load_client(client_id, current_user)
 
 
 def _state(client: Client) -> dict[str, Any]:

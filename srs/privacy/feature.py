@@ -22,7 +22,7 @@ from srs.core.wiring import (
     Slot,
     TimelineItem,
 )
-from srs.privacy import jobs, ops_wiring, views
+from srs.privacy import jobs, ops_wiring, policies, views
 from srs.privacy import requests as ledger
 from srs.privacy.legal import seed_legal_periods
 
@@ -67,4 +67,11 @@ FEATURE = Feature(
     periodic_jobs=PERIODIC_JOBS + ops_wiring.PERIODIC_JOBS,
     seed_steps=SEED_STEPS,
     template_globals={**TEMPLATE_GLOBALS, **ops_wiring.TEMPLATE_GLOBALS},
+    policies=(
+        policies.can_read_requests,
+        policies.can_serve_requests,
+        policies.can_review_screenings,
+        policies.may_review_own_referral,
+        policies.can_set_legal_hold,
+    ),
 )

@@ -17,12 +17,13 @@ from srs.core import audit, clock
 from srs.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from srs.core.ids import parse_id
 from srs.extensions import db
+from srs.privacy import policies
 from srs.privacy.models import DataSubjectRequest, HumanReview
 from srs.programmes.models import OUTCOMES, Screening, ScreeningResult
 from srs.registry.models import Client
 from srs.registry.services import client_is_visible
 
-REVIEWER_ROLES = ("officer", "supervisor")
+REVIEWER_ROLES = policies.REVIEWER_ROLES
 
 
 def _bad(field: str, message: str) -> ValidationFailed:
@@ -63,11 +64,11 @@ def request_review(client: Client, data: dict[str, Any], user: Any) -> HumanRevi
     if (
         reviewer is None
         or not reviewer.active
-        or reviewer.role not in REVIEWER_ROLES
+        or not policies.can_review_screenings(reviewer)
         or not client_is_visible(client, reviewer)
     ):
         raise _bad("reviewer", _("Name an officer or supervisor who covers this person."))
-    if reviewer.id == user.id and user.role != "supervisor":
+    if reviewer.id == user.id and not policies.may_review_own_referral(user):
         raise _bad("reviewer", _("Send it to someone else: the review must be by another person."))
     note = _text(data.get("note"), "note", required=False)
     request_id = parse_id(data.get("request_id")) if data.get("request_id") not in (None, "") else None

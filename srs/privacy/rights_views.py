@@ -15,9 +15,9 @@ from srs.accounts.models import User
 from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import ServiceError
-from srs.core.transaction import rollback
+from srs.core.transaction import attempt
 from srs.extensions import db
-from srs.privacy import breaches, erasure, objection, restriction, retention, ropa
+from srs.privacy import breaches, erasure, objection, policies, restriction, retention, ropa
 from srs.programmes.models import OUTCOMES, Screening, ScreeningResult
 from srs.referrals.models import Referral
 from srs.registry import services as registry
@@ -25,11 +25,11 @@ from srs.registry.models import Client
 
 bp = Blueprint("privacy_ops", __name__, url_prefix="/privacy")
 
-STAFF = ("officer", "supervisor")
+STAFF = policies.STAFF
 
 
 def _client(client_id: int) -> Client:
-    return registry.get_client(client_id, current_user)
+    return registry.load_client(client_id, current_user)
 
 
 def _back(client: Client) -> Any:
@@ -39,9 +39,9 @@ def _back(client: Client) -> Any:
 def _run(client: Client, action: Any, done: str) -> Any:
     """Run one service call, commit, and go back to the profile with what happened."""
     try:
-        action()
+        with attempt():
+            action()
     except ServiceError as exc:
-        rollback()
         messages = [exc.detail or str(exc.title)] + [m for ms in (exc.errors or {}).values() for m in ms]
         flash(" ".join(messages), "error")
         return _back(client)
@@ -180,9 +180,9 @@ def breaches_page():  # type: ignore[no-untyped-def]
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
-            breach = breaches.record_breach(request.form.to_dict(), current_user)
+            with attempt():
+                breach = breaches.record_breach(request.form.to_dict(), current_user)
         except ServiceError as exc:
-            rollback()
             errors = exc.errors or {"description": [exc.detail or str(exc.title)]}
         else:
             flash(_("Breach recorded: the 72-hour countdown has started."), "success")
@@ -234,9 +234,9 @@ def breach_report(breach_id: int):  # type: ignore[no-untyped-def]
 def breach_notified(breach_id: int):  # type: ignore[no-untyped-def]
     breach = breaches.get_breach(breach_id)
     try:
-        breaches.mark_notified(breach, request.form.get("who", ""), current_user)
+        with attempt():
+            breaches.mark_notified(breach, request.form.get("who", ""), current_user)
     except ServiceError:
-        rollback()
         abort(422)
     return redirect(url_for("privacy_ops.breach_page", breach_id=breach.id))
 

@@ -19,9 +19,10 @@ from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.core.pagination import page_args, paginate
+from srs.core.transaction import attempt
 from srs.core.wiring import TimelineItem
-from srs.extensions import db
 from srs.privacy import export as exporting
+from srs.privacy import policies
 from srs.privacy import requests as ledger
 from srs.privacy.models import DataSubjectRequest
 from srs.registry import services as registry
@@ -31,8 +32,8 @@ from srs.registry.views import _region_choices  # the same region list as the no
 
 bp = Blueprint("privacy", __name__)
 
-STAFF = ("officer", "supervisor")
-READERS = ("officer", "supervisor", "admin")
+STAFF = policies.STAFF
+READERS = policies.READERS
 
 
 def _labels() -> dict[str, Any]:
@@ -57,7 +58,7 @@ def _client_page(client: Client, status: int = 200, errors: dict[str, list[str]]
             requests=ledger.requests_of(client),
             errors=errors or {},
             typed=typed or {},
-            can_act=current_user.role in STAFF,
+            can_act=policies.can_serve_requests(current_user),
         ),
         status,
     )
@@ -75,9 +76,9 @@ def record_request(client_id: int):  # type: ignore[no-untyped-def]
     client = registry.load_client(client_id, current_user)
     typed = {k: request.form.get(k) for k in ("kind", "received_via", "note")}
     try:
-        recorded = ledger.record_request(client, typed, current_user)
+        with attempt():
+            recorded = ledger.record_request(client, typed, current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
         return _client_page(client, 422, exc.errors, typed)
     flash(_("Request recorded; due %(due)s.", due=format_datetime(recorded.due_at, "short")), "success")
     return redirect(url_for("privacy.client_requests", client_id=client.id))
@@ -92,14 +93,13 @@ def _act(request_id: int, action: Any, success: str) -> Any:
     found = _load(request_id)
     typed = dict(request.form)
     try:
-        action(found, typed)
+        with attempt():
+            action(found, typed)
     except ValidationFailed as exc:
-        db.session.rollback()
         found = _load(request_id)
         errors = {f"{request_id}-{k}": v for k, v in exc.errors.items()}
         return _client_page(found.client, 422, errors, {f"{request_id}-{k}": v for k, v in typed.items()})
     except Conflict as exc:
-        db.session.rollback()
         flash(exc.detail, "error")
         return _client_page(_load(request_id).client, 409)
     flash(success, "success")
@@ -171,13 +171,12 @@ def correct(request_id: int):  # type: ignore[no-untyped-def]
         registry.read_profile(client, current_user, page="correction")
         return render_template("registry/form.html", **page)
     try:
-        changed = ledger.correct(found, form.to_input(), current_user, form.version.data)
+        with attempt():
+            changed = ledger.correct(found, form.to_input(), current_user, form.version.data)
     except registry.StaleVersion as exc:
-        db.session.rollback()
         flash(exc.detail, "error")
         return render_template("registry/form.html", **page), 409
     except ValidationFailed as exc:
-        db.session.rollback()
         apply_errors(form, exc, FIELD_MAP)
         return render_template("registry/form.html", **page), 422
     flash(
@@ -228,14 +227,14 @@ def home_supervisor(user: Any) -> dict[str, Any]:
 
 def profile_panel(client: Any) -> dict[str, Any]:
     """What the privacy panel on the client profile shows."""
-    if not current_user.is_authenticated or current_user.role not in READERS:
+    if not policies.can_read_requests(current_user):
         return {"visible": False}
     requests = ledger.requests_of(client)
     return {
         "visible": True,
         "open": [r for r in requests if r.status == "open"],
         "closed": sum(1 for r in requests if r.status != "open"),
-        "can_act": current_user.role in STAFF,
+        "can_act": policies.can_serve_requests(current_user),
     }
 
 
