@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from srs.agencies.models import Agency
 from srs.core import clock
 from srs.core.models import UTCDateTime
-from srs.extensions import db
+from srs.extensions import Model
 from srs.regions.models import Region
 
 ROLES = ("officer", "agency_staff", "supervisor", "admin", "partner")
@@ -19,13 +19,13 @@ REGIONAL_ROLES = ("officer", "supervisor")
 
 user_regions = Table(
     "user_regions",
-    db.Model.metadata,
+    Model.metadata,
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("region_id", ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True),
 )
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person who signs in: one role; regions for officers and supervisors; an agency for staff."""
 
     __tablename__ = "users"
@@ -66,7 +66,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.username} {self.role}>"
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """A browser login. Logging out revokes it, so a replayed cookie is refused."""
 
     __tablename__ = "login_sessions"
@@ -86,7 +86,7 @@ class LoginSession(db.Model):
         return describe_user_agent(self.user_agent or "")
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the JSON API; only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"

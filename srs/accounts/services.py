@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app, request
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 
 from srs.accounts import throttle
 from srs.accounts.models import REGIONAL_ROLES, ROLES, ApiToken, LoginSession, User
@@ -419,7 +419,8 @@ def change_own_password(user: User, current: str, new: str, confirm: str) -> Non
     )
 
 
-def list_users(role: str | None = None, q: str | None = None):  # type: ignore[no-untyped-def]
+def list_users(role: str | None = None, q: str | None = None) -> Select[User]:
+    """The users, by username, optionally of one role and matching ``q`` in username or full name."""
     stmt = select(User).order_by(User.username)
     if role:
         stmt = stmt.where(User.role == role)

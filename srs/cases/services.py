@@ -247,7 +247,7 @@ def reassign(case: Case, officer_id: Any, by: User) -> Case:
     return case
 
 
-def task_list_query(user: User) -> Select[tuple[FollowUpTask]]:
+def task_list_query(user: User) -> Select[FollowUpTask]:
     """The user's open tasks in their scope, overdue first, then by due date."""
     return (
         select(FollowUpTask)
@@ -258,7 +258,7 @@ def task_list_query(user: User) -> Select[tuple[FollowUpTask]]:
     )
 
 
-def cases_query(status: str | None = None, officer_id: int | None = None) -> Select[tuple[Case]]:
+def cases_query(status: str | None = None, officer_id: int | None = None) -> Select[Case]:
     """Cases in the current user's scope, those waiting for a closure decision first."""
     stmt = select(Case).where(case_scope())
     if status in CASE_STATUSES:

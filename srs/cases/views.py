@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -90,7 +91,7 @@ def _case_page(
 
 @bp.route("/")
 @roles_required(*STAFF)
-def list_cases():  # type: ignore[no-untyped-def]
+def list_cases() -> ResponseReturnValue:
     status = request.args.get("status") or None
     mine = request.args.get("mine") == "1"
     page, per_page = page_args(strict=False)
@@ -110,7 +111,7 @@ def list_cases():  # type: ignore[no-untyped-def]
 
 @bp.route("/export.<fmt>")
 @roles_required(*STAFF)
-def export_cases(fmt: str):  # type: ignore[no-untyped-def]
+def export_cases(fmt: str) -> ResponseReturnValue:
     if fmt not in exports.FORMATS:
         abort(404)
     status = request.args.get("status") or None
@@ -148,7 +149,7 @@ def export_cases(fmt: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/tasks")
 @roles_required(*STAFF)
-def my_tasks():  # type: ignore[no-untyped-def]
+def my_tasks() -> ResponseReturnValue:
     page, per_page = page_args(strict=False)
     result = paginate(services.task_list_query(current_user), page, per_page)
     audit.record_list("task.list", "task", [t.id for t in result.items], page=result.page, total=result.total)
@@ -157,7 +158,7 @@ def my_tasks():  # type: ignore[no-untyped-def]
 
 @bp.route("/client/<int:client_id>", methods=["GET", "POST"])
 @roles_required(*STAFF)
-def client_case(client_id: int):  # type: ignore[no-untyped-def]
+def client_case(client_id: int) -> ResponseReturnValue:
     client = get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
     case = services.case_for_client(client)
     if request.method == "POST":
@@ -195,7 +196,7 @@ def _act(case_id: int, form_name: str, action: Any, success: str) -> Any:
 
 @bp.route("/<int:case_id>/notes", methods=["POST"])
 @roles_required(*STAFF)
-def add_note(case_id: int):  # type: ignore[no-untyped-def]
+def add_note(case_id: int) -> ResponseReturnValue:
     return _act(
         case_id,
         "note",
@@ -206,7 +207,7 @@ def add_note(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/tasks", methods=["POST"])
 @roles_required(*STAFF)
-def add_task(case_id: int):  # type: ignore[no-untyped-def]
+def add_task(case_id: int) -> ResponseReturnValue:
     def action(case: Case) -> None:
         errors: dict[str, list[str]] = {}
         due = _parse_date(request.form.get("due_on"), "due_on", errors)
@@ -223,7 +224,7 @@ def add_task(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/tasks/<int:task_id>/done", methods=["POST"])
 @roles_required(*STAFF)
-def complete_task(case_id: int, task_id: int):  # type: ignore[no-untyped-def]
+def complete_task(case_id: int, task_id: int) -> ResponseReturnValue:
     case = _load_case(case_id)
     task = db.session.get(FollowUpTask, task_id)
     if task is None or task.case_id != case.id:
@@ -238,7 +239,7 @@ def complete_task(case_id: int, task_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/goals", methods=["POST"])
 @roles_required(*STAFF)
-def add_goal(case_id: int):  # type: ignore[no-untyped-def]
+def add_goal(case_id: int) -> ResponseReturnValue:
     def action(case: Case) -> None:
         errors: dict[str, list[str]] = {}
         target = _parse_date(request.form.get("target_on"), "target_on", errors)
@@ -256,7 +257,7 @@ def add_goal(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/goals/<int:goal_id>", methods=["POST"])
 @roles_required(*STAFF)
-def goal_status(case_id: int, goal_id: int):  # type: ignore[no-untyped-def]
+def goal_status(case_id: int, goal_id: int) -> ResponseReturnValue:
     case = _load_case(case_id)
     goal = db.session.get(PlanGoal, goal_id)
     if goal is None or goal.case_id != case.id:
@@ -271,7 +272,7 @@ def goal_status(case_id: int, goal_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/hold", methods=["POST"])
 @roles_required(*STAFF)
-def hold(case_id: int):  # type: ignore[no-untyped-def]
+def hold(case_id: int) -> ResponseReturnValue:
     on_hold = request.form.get("action") != "reopen"
     return _act(
         case_id,
@@ -283,7 +284,7 @@ def hold(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/closure", methods=["POST"])
 @roles_required(*STAFF)
-def request_closure(case_id: int):  # type: ignore[no-untyped-def]
+def request_closure(case_id: int) -> ResponseReturnValue:
     return _act(
         case_id,
         "closure",
@@ -296,7 +297,7 @@ def request_closure(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/closure/decision", methods=["POST"])
 @roles_required("supervisor", "admin")
-def decide_closure(case_id: int):  # type: ignore[no-untyped-def]
+def decide_closure(case_id: int) -> ResponseReturnValue:
     approve = request.form.get("decision") == "approve"
     return _act(
         case_id,
@@ -308,7 +309,7 @@ def decide_closure(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/reassign", methods=["POST"])
 @roles_required("supervisor", "admin")
-def reassign(case_id: int):  # type: ignore[no-untyped-def]
+def reassign(case_id: int) -> ResponseReturnValue:
     return _act(
         case_id,
         "reassign",
@@ -323,7 +324,7 @@ def reassign(case_id: int):  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/")
 @roles_required(*STAFF)
-def list_complaints():  # type: ignore[no-untyped-def]
+def list_complaints() -> ResponseReturnValue:
     q = (request.args.get("q") or "").strip()
     if q:
         found = complaint_service.find_by_tracking(q)
@@ -355,7 +356,7 @@ def list_complaints():  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/export.<fmt>")
 @roles_required(*STAFF)
-def export_complaints(fmt: str):  # type: ignore[no-untyped-def]
+def export_complaints(fmt: str) -> ResponseReturnValue:
     if fmt not in exports.FORMATS:
         abort(404)
     status = request.args.get("status") or None
@@ -397,7 +398,7 @@ def export_complaints(fmt: str):  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
-def new_complaint():  # type: ignore[no-untyped-def]
+def new_complaint() -> ResponseReturnValue:
     complaint_service.ensure_categories()
     client = None
     client_id = _int(request.values.get("client_id"))
@@ -464,7 +465,7 @@ def _complaint_page(
 
 @complaints_bp.route("/<int:complaint_id>")
 @roles_required(*STAFF)
-def show(complaint_id: int):  # type: ignore[no-untyped-def]
+def show(complaint_id: int) -> ResponseReturnValue:
     complaint = _load_complaint(complaint_id)
     audit.record("complaint.view", "complaint", complaint.id, client_id=complaint.client_id)
     return _complaint_page(complaint)
@@ -472,7 +473,7 @@ def show(complaint_id: int):  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/<int:complaint_id>/status", methods=["POST"])
 @roles_required(*STAFF)
-def change_status(complaint_id: int):  # type: ignore[no-untyped-def]
+def change_status(complaint_id: int) -> ResponseReturnValue:
     complaint = _load_complaint(complaint_id)
     try:
         complaint_service.change_status(
@@ -489,7 +490,7 @@ def change_status(complaint_id: int):  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/<int:complaint_id>/followup", methods=["POST"])
 @roles_required(*STAFF)
-def followup(complaint_id: int):  # type: ignore[no-untyped-def]
+def followup(complaint_id: int) -> ResponseReturnValue:
     complaint = _load_complaint(complaint_id)
     kind = request.form.get("kind")
     if complaint.client_id is None:
@@ -509,7 +510,7 @@ def followup(complaint_id: int):  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/categories", methods=["GET", "POST"])
 @roles_required("admin")
-def categories():  # type: ignore[no-untyped-def]
+def categories() -> ResponseReturnValue:
     complaint_service.ensure_categories()
     cats = complaint_service.categories(active_only=False)
     errors: dict[str, list[str]] = {}

@@ -180,7 +180,7 @@ def audit_query(
     object_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> Select[tuple[AuditEntry]]:
+) -> Select[AuditEntry]:
     """Audit entries, newest first, filtered by what an admin typed; ``since`` <= at < ``until``."""
     stmt = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     if action:

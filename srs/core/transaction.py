@@ -12,9 +12,10 @@ ended, whatever its outcome, each in a transaction of its own (``after_transacti
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, Response, current_app, g
+from sqlalchemy import CursorResult, Executable
 
 from srs.extensions import db
 
@@ -92,3 +93,13 @@ def register_transaction_handling(app: Flask) -> None:
         if g.get("srs_security_entries") or g.get("srs_after_transaction"):
             db.session.rollback()
             _run_after_transaction()
+
+
+def changed_rows(statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the current transaction; the number of rows it changed.
+
+    ``Session.execute`` is typed as returning a plain Result; a DML statement's is a CursorResult,
+    which is the one that counts rows.
+    """
+    result = cast("CursorResult[Any]", db.session.execute(statement))
+    return result.rowcount

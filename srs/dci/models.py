@@ -11,10 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from srs.accounts.models import User
 from srs.core import clock
 from srs.core.models import UTCDateTime
-from srs.extensions import db
+from srs.extensions import Model
 
 
-class DciPartner(db.Model):
+class DciPartner(Model):
     """A partner system's DCI profile: what it may ask, what it may be told, where it is called back.
 
     The partner signs in as its user (role ``partner``); ``sender_id`` is the name it puts in
@@ -38,7 +38,7 @@ class DciPartner(db.Model):
     user: Mapped[User] = relationship()
 
 
-class DciTransaction(db.Model):
+class DciTransaction(Model):
     """One request message a partner sent: its ids, its answer, and each request's outcome.
 
     ``(partner_id, message_id)`` is unique: the same message sent twice is a replay of the first
@@ -72,7 +72,7 @@ class DciTransaction(db.Model):
     partner: Mapped[DciPartner] = relationship()
 
 
-class DciSubscription(db.Model):
+class DciSubscription(Model):
     """A partner's standing request to be told of registry events that match its filter."""
 
     __tablename__ = "dci_subscriptions"
@@ -98,7 +98,7 @@ class DciSubscription(db.Model):
     partner: Mapped[DciPartner] = relationship()
 
 
-class DciChange(db.Model):
+class DciChange(Model):
     """A registry change (a client registered, changed, merged away), written in the change's transaction.
 
     ``client_id`` is a plain number, not a foreign key: merging repoints every foreign key to the
@@ -115,7 +115,7 @@ class DciChange(db.Model):
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class DciOutbox(db.Model):
+class DciOutbox(Model):
     """A callback or notification waiting to go out; it keeps one ``message_id`` across every retry.
 
     ``header``/``message`` are filled when the message is built (an async search runs in the

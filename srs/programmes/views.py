@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -37,7 +38,7 @@ bp = Blueprint("programmes", __name__)
 
 @bp.route("/admin/agencies")
 @roles_required("admin")
-def agencies():  # type: ignore[no-untyped-def]
+def agencies() -> ResponseReturnValue:
     return render_template("programmes/agencies.html", agencies=agencies_services.list_agencies())
 
 
@@ -59,7 +60,7 @@ def _agency_input(form: AgencyForm) -> agencies_services.AgencyInput:
 @bp.route("/admin/agencies/new", methods=["GET", "POST"])
 @bp.route("/admin/agencies/<int:agency_id>", methods=["GET", "POST"])
 @roles_required("admin")
-def agency_form(agency_id: int | None = None):  # type: ignore[no-untyped-def]
+def agency_form(agency_id: int | None = None) -> ResponseReturnValue:
     agency = db.get_or_404(Agency, agency_id) if agency_id is not None else None
     form = AgencyForm(obj=agency)
     status = 200
@@ -82,7 +83,7 @@ def agency_form(agency_id: int | None = None):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/programmes")
 @roles_required("admin", "supervisor")
-def programmes():  # type: ignore[no-untyped-def]
+def programmes() -> ResponseReturnValue:
     items = services.list_programmes(request.args.get("country") or None)
     return render_template(
         "programmes/programmes.html",
@@ -119,7 +120,7 @@ def _programme_input(form: ProgrammeForm, programme: Programme | None) -> servic
 @bp.route("/admin/programmes/new", methods=["GET", "POST"])
 @bp.route("/admin/programmes/<int:programme_id>", methods=["GET", "POST"])
 @roles_required("admin")
-def programme_form(programme_id: int | None = None):  # type: ignore[no-untyped-def]
+def programme_form(programme_id: int | None = None) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id) if programme_id is not None else None
     form = ProgrammeForm()
     form.agency.choices = [
@@ -167,7 +168,7 @@ def _editor_page(
     note: str,
     source: str,
     status: int = 200,
-):  # type: ignore[no-untyped-def]
+) -> ResponseReturnValue:
     draft = versions.draft_of(programme)
     simulation = simulate(draft, current_user) if draft is not None and not errors else None
     return (
@@ -192,7 +193,7 @@ def _editor_page(
 
 @bp.route("/admin/programmes/<int:programme_id>/rules", methods=["GET", "POST"])
 @roles_required("admin", "supervisor")
-def rule_editor(programme_id: int):  # type: ignore[no-untyped-def]
+def rule_editor(programme_id: int) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id)
     if not versions.can_edit_rules(current_user, programme):
         abort(403)  # a supervisor drafts for the countries they cover only (the history stays readable)
@@ -232,7 +233,7 @@ def _draft_or_404(programme: Programme, version_id: int) -> RuleVersion:
 
 @bp.route("/admin/programmes/<int:programme_id>/versions/<int:version_id>/publish", methods=["POST"])
 @roles_required("admin")
-def publish(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
+def publish(programme_id: int, version_id: int) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id)
     version = _draft_or_404(programme, version_id)
     try:
@@ -254,7 +255,7 @@ def publish(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/programmes/<int:programme_id>/versions/<int:version_id>/discard", methods=["POST"])
 @roles_required("admin")
-def discard(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
+def discard(programme_id: int, version_id: int) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id)
     versions.discard(_draft_or_404(programme, version_id))
     flash(_("The draft was discarded; the version in force stays."), "success")
@@ -263,7 +264,7 @@ def discard(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/programmes/<int:programme_id>/history")
 @roles_required("admin", "supervisor")
-def history(programme_id: int):  # type: ignore[no-untyped-def]
+def history(programme_id: int) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id)
     return render_template("programmes/history.html", programme=programme, rows=versions.history(programme))
 
@@ -278,7 +279,7 @@ RESCREEN_STATUS_LABELS = {
 
 @bp.route("/admin/rescreens/<int:run_id>")
 @roles_required("admin", "supervisor")
-def rescreen_page(run_id: int):  # type: ignore[no-untyped-def]
+def rescreen_page(run_id: int) -> ResponseReturnValue:
     run = db.get_or_404(RescreenRun, run_id)
     status_label = RESCREEN_STATUS_LABELS.get(run.status, run.status)
     return render_template("programmes/rescreen.html", run=run, status_label=status_label)
@@ -286,7 +287,7 @@ def rescreen_page(run_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/rescreens/<int:run_id>/status")
 @roles_required("admin", "supervisor")
-def rescreen_status(run_id: int):  # type: ignore[no-untyped-def]
+def rescreen_status(run_id: int) -> ResponseReturnValue:
     run = db.get_or_404(RescreenRun, run_id)
     return jsonify(
         {
@@ -305,7 +306,7 @@ def rescreen_status(run_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/catalogue.yaml")
 @roles_required("admin")
-def export_catalogue():  # type: ignore[no-untyped-def]
+def export_catalogue() -> ResponseReturnValue:
     return Response(
         services.export_yaml(),
         mimetype="application/yaml",
@@ -315,7 +316,7 @@ def export_catalogue():  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/catalogue/import", methods=["POST"])
 @roles_required("admin")
-def import_catalogue():  # type: ignore[no-untyped-def]
+def import_catalogue() -> ResponseReturnValue:
     form = ImportForm()
     if not form.validate_on_submit() or not form.file.data:
         flash(_("Choose a YAML file to import."), "error")
@@ -349,7 +350,7 @@ def _client_or_404(client_id: int) -> Client:
 
 @bp.route("/clients/<int:client_id>/screening")
 @roles_required("officer", "supervisor", "admin")
-def client_screening(client_id: int):  # type: ignore[no-untyped-def]
+def client_screening(client_id: int) -> ResponseReturnValue:
     client = _client_or_404(client_id)
     screenings = screenings_of(client)
     audit.record("screening.list", "client", client.id)
@@ -360,7 +361,7 @@ def client_screening(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/screenings", methods=["POST"])
 @roles_required("officer", "admin")
-def screen_client(client_id: int):  # type: ignore[no-untyped-def]
+def screen_client(client_id: int) -> ResponseReturnValue:
     client = _client_or_404(client_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -370,7 +371,7 @@ def screen_client(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/screenings/<int:screening_id>")
 @roles_required("officer", "supervisor", "admin")
-def screening_result(screening_id: int):  # type: ignore[no-untyped-def]
+def screening_result(screening_id: int) -> ResponseReturnValue:
     screening = db.get_or_404(Screening, screening_id)
     client = _client_or_404(screening.client_id)
     audit.record("screening.read", "client", client.id, screening=screening.id)
@@ -385,7 +386,7 @@ def screening_result(screening_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/eligibility-notices/<int:notice_id>/dismiss", methods=["POST"])
 @roles_required("officer", "admin")
-def dismiss_notice(notice_id: int):  # type: ignore[no-untyped-def]
+def dismiss_notice(notice_id: int) -> ResponseReturnValue:
     notice = db.get_or_404(EligibilityNotice, notice_id)
     _client_or_404(notice.client_id)
     dismiss_eligibility_notice(notice)

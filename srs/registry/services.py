@@ -95,7 +95,7 @@ class Registered:
 # --- lookups -------------------------------------------------------------------------------------
 
 
-def scoped_clients(user: Any) -> Select[tuple[Client]]:
+def scoped_clients(user: Any) -> Select[Client]:
     """Clients the user may see (merged-away records excluded)."""
     return select(Client).where(Client.merged_into_id.is_(None), region_id_condition(Client.region_id, user))
 

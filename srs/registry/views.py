@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -60,7 +61,7 @@ def _region_choices() -> list[tuple[str, str]]:
 
 @bp.route("/", methods=["GET", "POST"])
 @roles_required(*READERS)
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     # The search form posts its query, so an ID number or phone typed there never sits in a URL (the
     # browser's history, a proxy's or the server's access log). ?q= still works for links.
     source = request.form if request.method == "POST" else request.args
@@ -96,7 +97,7 @@ def index():  # type: ignore[no-untyped-def]
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*WRITERS)
 @idempotent_form
-def register():  # type: ignore[no-untyped-def]
+def register() -> ResponseReturnValue:
     form = ClientForm()
     form.region_code.choices = _region_choices()
     if request.method == "GET":
@@ -139,7 +140,7 @@ def _head_form(client: Client, form: HeadForm | None = None) -> HeadForm:
     return form
 
 
-def _profile_page(client: Client, status: int = 200, **forms: Any):  # type: ignore[no-untyped-def]
+def _profile_page(client: Client, status: int = 200, **forms: Any) -> ResponseReturnValue:
     """The profile with its household forms (those given carry the input and errors to show)."""
     services.read_profile(client, current_user)
     return render_template(
@@ -158,7 +159,7 @@ def _profile_page(client: Client, status: int = 200, **forms: Any):  # type: ign
 
 @bp.route("/<int:client_id>")
 @roles_required(*READERS)
-def profile(client_id: int):  # type: ignore[no-untyped-def]
+def profile(client_id: int) -> ResponseReturnValue:
     client = services.get_client(client_id, current_user, include_merged=True)
     if client.merged_into_id:
         flash(_("This record was merged into another one; here is the record that was kept."), "info")
@@ -168,7 +169,7 @@ def profile(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
 @roles_required(*WRITERS)
-def edit(client_id: int):  # type: ignore[no-untyped-def]
+def edit(client_id: int) -> ResponseReturnValue:
     client = services.get_client(client_id, current_user)
     form = ClientForm()
     form.region_code.choices = _region_choices()
@@ -210,7 +211,7 @@ def _typed_value(typed: dict[str, Any], name: str) -> Any:
 
 @bp.route("/<int:client_id>/members", methods=["POST"])
 @roles_required(*WRITERS)
-def add_member(client_id: int):  # type: ignore[no-untyped-def]
+def add_member(client_id: int) -> ResponseReturnValue:
     client = services.get_client(client_id, current_user)
     form = MemberForm()
     try:
@@ -224,7 +225,7 @@ def add_member(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:client_id>/members/<int:member_id>/edit", methods=["GET", "POST"])
 @roles_required(*WRITERS)
-def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
+def edit_member(client_id: int, member_id: int) -> ResponseReturnValue:
     client = services.get_client(client_id, current_user)
     member = members.get_member(client, member_id)
     form = MemberForm()
@@ -245,7 +246,7 @@ def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:client_id>/members/<int:member_id>/remove", methods=["POST"])
 @roles_required(*WRITERS)
-def remove_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
+def remove_member(client_id: int, member_id: int) -> ResponseReturnValue:
     client = services.get_client(client_id, current_user)
     member = members.get_member(client, member_id)
     name = member.full_name
@@ -263,7 +264,7 @@ def remove_member(client_id: int, member_id: int):  # type: ignore[no-untyped-de
 
 @bp.route("/<int:client_id>/household/head", methods=["POST"])
 @roles_required(*WRITERS)
-def change_head(client_id: int):  # type: ignore[no-untyped-def]
+def change_head(client_id: int) -> ResponseReturnValue:
     client = services.get_client(client_id, current_user)
     form = HeadForm()
     try:
@@ -287,7 +288,7 @@ def change_head(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:client_id>/household/move", methods=["POST"])
 @roles_required(*WRITERS)
-def move_household(client_id: int):  # type: ignore[no-untyped-def]
+def move_household(client_id: int) -> ResponseReturnValue:
     client = services.get_client(client_id, current_user)
     form = MoveForm(prefix="move")
     try:
@@ -306,7 +307,7 @@ def move_household(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/review")
 @roles_required("supervisor", "admin")
-def review():  # type: ignore[no-untyped-def]
+def review() -> ResponseReturnValue:
     page, per_page = page_args(strict=False)
     result = merging.review_queue(current_user, page, per_page)
     # The pairs are already scoped: the previews read only these records' households.
@@ -323,7 +324,7 @@ def review():  # type: ignore[no-untyped-def]
 
 @bp.route("/review/<int:candidate_id>/distinct", methods=["POST"])
 @roles_required("supervisor", "admin")
-def mark_distinct(candidate_id: int):  # type: ignore[no-untyped-def]
+def mark_distinct(candidate_id: int) -> ResponseReturnValue:
     candidate = merging.get_candidate(candidate_id, current_user)
     merging.mark_distinct(candidate, current_user)
     flash(_("Marked as two different people."), "success")
@@ -332,7 +333,7 @@ def mark_distinct(candidate_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/review/<int:candidate_id>/merge", methods=["POST"])
 @roles_required("supervisor", "admin")
-def merge(candidate_id: int):  # type: ignore[no-untyped-def]
+def merge(candidate_id: int) -> ResponseReturnValue:
     candidate = merging.get_candidate(candidate_id, current_user)
     if candidate.status != "open":
         flash(_("This pair was already decided."), "error")
@@ -373,7 +374,7 @@ def _batch_or_404(batch_id: int) -> ImportBatch:
 
 @bp.route("/import", methods=["GET", "POST"])
 @roles_required(*WRITERS)
-def import_page():  # type: ignore[no-untyped-def]
+def import_page() -> ResponseReturnValue:
     form = ImportForm()
     recent = db.session.scalars(
         select(ImportBatch)
@@ -400,13 +401,13 @@ def import_page():  # type: ignore[no-untyped-def]
 
 @bp.route("/import/<int:batch_id>")
 @roles_required(*WRITERS)
-def import_status_page(batch_id: int):  # type: ignore[no-untyped-def]
+def import_status_page(batch_id: int) -> ResponseReturnValue:
     return render_template("registry/import_status.html", batch=_batch_or_404(batch_id))
 
 
 @bp.route("/import/<int:batch_id>/status")
 @roles_required(*WRITERS)
-def import_status(batch_id: int):  # type: ignore[no-untyped-def]
+def import_status(batch_id: int) -> ResponseReturnValue:
     batch = _batch_or_404(batch_id)
     return jsonify(
         {
@@ -423,7 +424,7 @@ def import_status(batch_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/import/<int:batch_id>/report.csv")
 @roles_required(*WRITERS)
-def import_report(batch_id: int):  # type: ignore[no-untyped-def]
+def import_report(batch_id: int) -> ResponseReturnValue:
     batch = _batch_or_404(batch_id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -438,7 +439,7 @@ def import_report(batch_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/import/sample.csv")
 @roles_required(*WRITERS)
-def import_sample():  # type: ignore[no-untyped-def]
+def import_sample() -> ResponseReturnValue:
     return Response(
         importer.sample_csv(),
         mimetype="text/csv",
@@ -448,7 +449,7 @@ def import_sample():  # type: ignore[no-untyped-def]
 
 @bp.route("/import/sample.xlsx")
 @roles_required(*WRITERS)
-def import_sample_xlsx():  # type: ignore[no-untyped-def]
+def import_sample_xlsx() -> ResponseReturnValue:
     return Response(
         importer.sample_xlsx(),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
