@@ -217,7 +217,7 @@ def patch_client(client_id: int) -> ResponseReturnValue:
 
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
-_CLIENT_INPUT = {
+_CLIENT_INPUT: dict[str, Any] = {
     "type": "object",
     "required": ["full_name", "sex", "date_of_birth", "region_code", "consent"],
     "properties": {

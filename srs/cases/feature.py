@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from srs.accounts.models import User
 from srs.cases import jobs, services
 from srs.cases.models import COMPLAINT_OPEN_STATUSES, Case, CaseNote, Complaint, FollowUpTask
 from srs.cases.seed import seed_cases
@@ -31,7 +32,7 @@ from srs.regions.scope import region_id_condition
 ESCALATION_EVERY_SECONDS = 3600
 
 
-def _home_tasks(user: Any) -> dict[str, Any]:
+def _home_tasks(user: User) -> dict[str, Any]:
     stmt = services.task_list_query(user)
     today = clock.today()
     tasks = list(db.session.scalars(stmt.limit(10)))
@@ -45,7 +46,7 @@ def _home_tasks(user: Any) -> dict[str, Any]:
     }
 
 
-def _home_supervisor(user: Any) -> dict[str, Any]:
+def _home_supervisor(user: User) -> dict[str, Any]:
     closures = db.session.scalar(
         select(func.count())
         .select_from(Case)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from srs.accounts.models import User
 from srs.core import audit, clock
 from srs.core.iso import iso
 from srs.extensions import db
@@ -41,7 +42,7 @@ def client_country(client: Client) -> str:
 
 
 def screen(
-    client: Client, user: Any, trigger: str = "officer", prepared: list[Prepared] | None = None
+    client: Client, user: User, trigger: str = "officer", prepared: list[Prepared] | None = None
 ) -> Screening:
     """Screen ``client`` against every active programme of their country and store the results."""
     today = clock.today()
@@ -137,7 +138,7 @@ def screening_as_dict(screening: Screening, locale: str = "en") -> dict[str, Any
 # Newly eligible ----------------------------------------------------------------------------------
 
 
-def newly_eligible_for(user: Any, limit: int = 20) -> list[EligibilityNotice]:
+def newly_eligible_for(user: User, limit: int = 20) -> list[EligibilityNotice]:
     """Open notices for clients in the user's scope, newest first."""
     stmt = (
         select(EligibilityNotice)

@@ -17,6 +17,7 @@ import yaml
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+from srs.accounts.models import User
 from srs.agencies.models import Agency
 from srs.agencies.services import CODE_PATTERN, AgencyInput, list_agencies, save_agency
 from srs.core import audit, clock
@@ -230,7 +231,7 @@ class ImportReport:
     versions: int = 0
 
 
-def import_yaml(text: str, user: Any) -> ImportReport:
+def import_yaml(text: str, user: User) -> ImportReport:
     """Import a catalogue: everything or nothing. Every error is listed (with where it is) and then
     nothing changes. Rules that differ from the version in force become new published versions."""
     report = ImportReport()

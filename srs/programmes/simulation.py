@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select
 
+from srs.accounts.models import User
 from srs.core import clock
 from srs.extensions import db
 from srs.programmes.compiler import compile_outcome
@@ -24,7 +25,7 @@ def _district_path(path: str) -> str:
     return "/".join(parts[:3]) + "/"
 
 
-def _scope_clients(country: str, user: Any, everyone: bool = False) -> ColumnElement[bool]:
+def _scope_clients(country: str, user: User, everyone: bool = False) -> ColumnElement[bool]:
     """Registered clients of ``country`` in the user's scope (``everyone``: jobs, which have no user)."""
     conditions = [
         Client.merged_into_id.is_(None),
@@ -48,7 +49,7 @@ def outcome_columns(version: RuleVersion, previous: RuleVersion | None, on: date
     return old, new
 
 
-def simulate(version: RuleVersion, user: Any, sample_size: int = 10) -> dict[str, Any]:
+def simulate(version: RuleVersion, user: User, sample_size: int = 10) -> dict[str, Any]:
     """How many registered clients in the user's scope would become or stop being eligible under ``version``.
 
     Counted in SQL with the compiled rules (before: the version in force), by district and sex.

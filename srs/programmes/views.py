@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from srs.accounts.models import User
 from srs.agencies import services as agencies_services
 from srs.agencies.models import Agency
 from srs.core import audit
@@ -393,7 +394,7 @@ def dismiss_notice(notice_id: int) -> ResponseReturnValue:
     return redirect(url_for("accounts.home"))
 
 
-def newly_eligible_context(user: Any) -> dict[str, Any]:
+def newly_eligible_context(user: User) -> dict[str, Any]:
     notices = newly_eligible_for(user)
     clients = {
         c.id: c

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from srs.accounts.models import User
 from srs.core.wiring import (
     AdminLink,
     Feature,
@@ -25,7 +26,6 @@ from srs.referrals import jobs, overdue, seed, services, views
 
 
 def _referral_timeline(client: Any) -> list[TimelineItem]:
-    from srs.accounts.models import User
     from srs.programmes.models import Programme
     from srs.referrals import services as svc
     from srs.referrals.models import Referral, ReferralEvent
@@ -75,21 +75,21 @@ def _referral_timeline(client: Any) -> list[TimelineItem]:
     return items
 
 
-def _agency_home(user: Any) -> dict[str, Any]:
+def _agency_home(user: User) -> dict[str, Any]:
     from srs.referrals import services as svc
 
     latest = list(db.session.scalars(svc.list_query(user, "delivered").limit(5)))
     return {"counts": svc.inbox_counts(user), "latest": latest}
 
 
-def _officer_home(user: Any) -> dict[str, Any]:
+def _officer_home(user: User) -> dict[str, Any]:
     from srs.referrals import services as svc
     from srs.referrals.views import _rows
 
     return {"rows": _rows(svc.attention_for(user)), "overdue_by_kind": svc.overdue_counts(user)}
 
 
-def _supervisor_home(user: Any) -> dict[str, Any]:
+def _supervisor_home(user: User) -> dict[str, Any]:
     from srs.referrals import services as svc
 
     by_kind = svc.overdue_counts(user)
@@ -100,7 +100,7 @@ def _supervisor_home(user: Any) -> dict[str, Any]:
     }
 
 
-def _admin_home(user: Any) -> dict[str, Any]:
+def _admin_home(user: User) -> dict[str, Any]:
     from srs.referrals.models import OutboxMessage, Referral
 
     return {

@@ -86,7 +86,7 @@ CLIENT_FIELD_LABELS: dict[str, Any] = {
 # ---------------------------------------------------------------- scope
 
 
-def scope_condition(user: Any) -> ColumnElement[bool]:
+def scope_condition(user: User) -> ColumnElement[bool]:
     """Referrals ``user`` may see: agency staff their agency's delivered ones; officers their regions."""
     if user.role == "admin":
         return true()
@@ -97,7 +97,7 @@ def scope_condition(user: Any) -> ColumnElement[bool]:
     return region_id_condition(Referral.region_id, user)
 
 
-def get_referral(referral_id: Any, user: Any) -> Referral | None:
+def get_referral(referral_id: Any, user: User) -> Referral | None:
     """The referral if it exists and ``user`` may see it (else None: the caller answers 404)."""
     try:
         pk = int(referral_id)
@@ -107,7 +107,7 @@ def get_referral(referral_id: Any, user: Any) -> Referral | None:
 
 
 def list_query(
-    user: Any,
+    user: User,
     status: str | None = None,
     programme_code: str | None = None,
     attention: bool = False,
@@ -141,7 +141,7 @@ def attention_condition() -> ColumnElement[bool]:
     )
 
 
-def attention_for(user: Any, limit: int = 20) -> list[Referral]:
+def attention_for(user: User, limit: int = 20) -> list[Referral]:
     """The officer's own referrals (created by them) that need attention."""
     stmt = (
         select(Referral)
@@ -152,7 +152,7 @@ def attention_for(user: Any, limit: int = 20) -> list[Referral]:
     return list(db.session.scalars(stmt))
 
 
-def overdue_counts(user: Any, now: datetime | None = None) -> dict[str, int]:
+def overdue_counts(user: User, now: datetime | None = None) -> dict[str, int]:
     """Overdue referrals in ``user``'s scope per measure (``overdue.KINDS``), from one grouped count."""
     rows = db.session.execute(
         select(Referral.status, func.count())
@@ -162,7 +162,7 @@ def overdue_counts(user: Any, now: datetime | None = None) -> dict[str, int]:
     return overdue_measures.by_kind((status, n) for status, n in rows)
 
 
-def inbox_counts(user: Any) -> dict[str, Any]:
+def inbox_counts(user: User) -> dict[str, Any]:
     """Counts for an agency's inbox: what waits for a decision, what is accepted, what is overdue
     (``overdue``: the total; ``overdue_by_kind``: per measure)."""
     base = select(func.count(Referral.id)).where(scope_condition(user))
@@ -175,7 +175,7 @@ def inbox_counts(user: Any) -> dict[str, Any]:
     }
 
 
-def escalated_for(user: Any, limit: int = 50) -> list[Referral]:
+def escalated_for(user: User, limit: int = 50) -> list[Referral]:
     """Escalated referrals still waiting on the agency's decision, in the supervisor's regions."""
     stmt = (
         select(Referral)
@@ -223,7 +223,7 @@ def channels_for(agency: Agency) -> list[str]:
     return channels
 
 
-def _check_consent(client: Client, user: Any, confirmed: bool, override_reason: str | None) -> str | None:
+def _check_consent(client: Client, user: User, confirmed: bool, override_reason: str | None) -> str | None:
     override = (override_reason or "").strip() or None
     if client.consent_given:
         if not confirmed:
@@ -245,7 +245,7 @@ def _check_consent(client: Client, user: Any, confirmed: bool, override_reason: 
     )
 
 
-def create_referrals(data: NewReferrals, user: Any) -> list[Referral]:
+def create_referrals(data: NewReferrals, user: User) -> list[Referral]:
     """One referral per chosen programme, each with its event and outbox rows, in this transaction."""
     client = data.client
     if not data.programme_ids:
@@ -317,7 +317,7 @@ def _add_referral(
     screening: Screening | None,
     note: str | None,
     override: str | None,
-    user: Any,
+    user: User,
 ) -> Referral:
     agency = programme.agency
     now = clock.now()
@@ -369,7 +369,7 @@ class Action:
     version: int | None = None
 
 
-def allowed_actions(referral: Referral, user: Any) -> list[str]:
+def allowed_actions(referral: Referral, user: User) -> list[str]:
     """The actions ``user`` may take on ``referral`` now (for buttons)."""
     return [
         name
@@ -378,7 +378,7 @@ def allowed_actions(referral: Referral, user: Any) -> list[str]:
     ]
 
 
-def apply_action(referral: Referral, action: Action, user: Any) -> Referral:
+def apply_action(referral: Referral, action: Action, user: User) -> Referral:
     """Move ``referral`` along the state machine; 409 for an illegal change or a stale version.
 
     The update is ``UPDATE ... WHERE version = :read`` (SQLAlchemy's version counter), so when two
@@ -463,7 +463,7 @@ def apply_action(referral: Referral, action: Action, user: Any) -> Referral:
     return referral
 
 
-def retry_delivery(referral: Referral, user: Any) -> int:
+def retry_delivery(referral: Referral, user: User) -> int:
     """Put a referral's failed deliveries back in the outbox (one new delivery each; same key)."""
     messages = list(
         db.session.scalars(

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import JSON, Date, Integer, String, and_, any_, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from srs.accounts.models import User
 from srs.core import clock
 from srs.core.errors import ValidationFailed
 from srs.core.models import AuditEntry
@@ -240,7 +241,7 @@ class _Regions:
         self.path_by_id: dict[int, str] = {}
         self.allowed: dict[int, bool] = {}
 
-    def in_scope_for(self, user: Any) -> Callable[[Region], bool]:
+    def in_scope_for(self, user: User) -> Callable[[Region], bool]:
         def check(region: Region) -> bool:
             if region.id not in self.allowed:
                 self.allowed[region.id] = region_in_scope(region, user)
@@ -266,7 +267,7 @@ class _Regions:
 
 
 def run_import(
-    batch: ImportBatch, user: Any, on_progress: Callable[[ImportBatch], None] | None = None
+    batch: ImportBatch, user: User, on_progress: Callable[[ImportBatch], None] | None = None
 ) -> ImportBatch:
     """Import every row of ``batch`` as ``user`` (their scope applies); update counts as it goes.
 
@@ -279,6 +280,8 @@ def run_import(
     errors: list[list[Any]] = []
     seen_ids: dict[tuple[str, str], int] = {}
     chunk: list[tuple[int, dict[str, Any]]] = []
+    if batch.content is None:  # the job checks first; the file is gone after its retention period
+        raise ValueError(f"import batch {batch.id} has no file left")
     for number, row in read_rows(batch.filename, batch.content):
         if number - 1 > MAX_ROWS:
             errors.append(
@@ -316,7 +319,7 @@ def run_import(
 def _import_chunk(
     batch: ImportBatch,
     chunk: list[tuple[int, dict[str, Any]]],
-    user: Any,
+    user: User,
     regions: _Regions,
     errors: list[list[Any]],
 ) -> None:

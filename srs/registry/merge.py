@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from srs.accounts.models import User
 from srs.core import audit, clock
 from srs.core.errors import Conflict, NotFound
 from srs.core.pagination import Page, paginate
@@ -20,7 +21,7 @@ from srs.registry.models import Client, ClientName, DuplicateCandidate
 from srs.registry.services import client_is_visible
 
 
-def review_queue(user: Any, page: int, per_page: int) -> Page[DuplicateCandidate]:
+def review_queue(user: User, page: int, per_page: int) -> Page[DuplicateCandidate]:
     """Open probable-duplicate pairs where the user may see both clients."""
     a, b = aliased(Client), aliased(Client)
     stmt = (
@@ -37,7 +38,7 @@ def review_queue(user: Any, page: int, per_page: int) -> Page[DuplicateCandidate
     return paginate(stmt, page, per_page)
 
 
-def get_candidate(candidate_id: Any, user: Any) -> DuplicateCandidate:
+def get_candidate(candidate_id: Any, user: User) -> DuplicateCandidate:
     try:
         pk = int(candidate_id)
     except (TypeError, ValueError) as exc:
@@ -64,7 +65,7 @@ def _settle_review_flag(client: Client) -> None:
     client.needs_review = bool(still_open)
 
 
-def open_pairs_of(client: Client, user: Any) -> list[DuplicateCandidate]:
+def open_pairs_of(client: Client, user: User) -> list[DuplicateCandidate]:
     """Open probable-duplicate pairs that involve the client (for its profile)."""
     pairs = db.session.scalars(
         select(DuplicateCandidate)
@@ -77,7 +78,7 @@ def open_pairs_of(client: Client, user: Any) -> list[DuplicateCandidate]:
     return [p for p in pairs if client_is_visible(p.client, user) and client_is_visible(p.other_client, user)]
 
 
-def mark_distinct(candidate: DuplicateCandidate, user: Any) -> None:
+def mark_distinct(candidate: DuplicateCandidate, user: User) -> None:
     """The two records are different people: close the pair and clear the flags it caused."""
     if candidate.status != "open":
         raise Conflict(_("This pair was already decided."))
@@ -121,7 +122,7 @@ class Merged:
     households: dict[str, Any] | None = None
 
 
-def merge_clients(keep: Client, duplicate: Client, user: Any) -> Merged:
+def merge_clients(keep: Client, duplicate: Client, user: User) -> Merged:
     """Fold ``duplicate`` into ``keep``: every record pointing at the duplicate now points at ``keep``.
 
     Screenings, referrals, notes and whatever other features add follow the foreign keys, found

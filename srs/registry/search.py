@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, or_, select
 
+from srs.accounts.models import User
 from srs.core.errors import NotFound
 from srs.core.pagination import Page, paginate
 from srs.extensions import db
@@ -30,7 +31,7 @@ def _digits_query(q: str) -> str | None:
 
 
 def search_clients(
-    q: str | None, user: Any, *, region_code: str | None = None, page: int = 1, per_page: int = 50
+    q: str | None, user: User, *, region_code: str | None = None, page: int = 1, per_page: int = 50
 ) -> Page[Client]:
     """Clients in the user's scope matching an ID number, a phone, or a name (typo-tolerant).
 

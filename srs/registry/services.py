@@ -19,6 +19,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from srs.accounts.models import User
 from srs.core import audit
 from srs.core.errors import Conflict, NotFound, ValidationFailed
 from srs.core.ids import parse_id
@@ -95,12 +96,12 @@ class Registered:
 # --- lookups -------------------------------------------------------------------------------------
 
 
-def scoped_clients(user: Any) -> Select[Client]:
+def scoped_clients(user: User) -> Select[Client]:
     """Clients the user may see (merged-away records excluded)."""
     return select(Client).where(Client.merged_into_id.is_(None), region_id_condition(Client.region_id, user))
 
 
-def get_client(client_id: Any, user: Any, *, include_merged: bool = False) -> Client:
+def get_client(client_id: Any, user: User, *, include_merged: bool = False) -> Client:
     """The client if it exists and lies in the user's scope; NotFound otherwise (never 403)."""
     pk = parse_id(client_id)
     if pk is None:
@@ -114,7 +115,7 @@ def get_client(client_id: Any, user: Any, *, include_merged: bool = False) -> Cl
     return client
 
 
-def read_profile(client: Client, user: Any, *, page: str | None = None) -> Client:
+def read_profile(client: Client, user: User, *, page: str | None = None) -> Client:
     """Record that ``user`` opened a page with the client's full record and ID number.
 
     ``page`` names the page when it is not the profile (the edit form shows every field too).
@@ -171,7 +172,7 @@ def client_input(client: Client) -> dict[str, Any]:
 # --- register and edit ---------------------------------------------------------------------------
 
 
-def _validate_household(data: Mapping[str, Any], user: Any) -> dict[str, Any] | None:
+def _validate_household(data: Mapping[str, Any], user: User) -> dict[str, Any] | None:
     """The optional ``household`` of a new client.
 
     ``{"household_id", "relationship_to_head"}`` joins an existing household in the user's area;
@@ -224,7 +225,7 @@ def _validate_household(data: Mapping[str, Any], user: Any) -> dict[str, Any] | 
 
 
 def _validate_registration(
-    data: Mapping[str, Any], user: Any
+    data: Mapping[str, Any], user: User
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The client's fields and their household part, with the errors of both reported together."""
     errors: dict[str, list[str]] = {}
@@ -244,7 +245,7 @@ def _validate_registration(
     return cleaned, household_input
 
 
-def check_new_client(data: Mapping[str, Any], user: Any) -> list[PossibleDuplicate]:
+def check_new_client(data: Mapping[str, Any], user: User) -> list[PossibleDuplicate]:
     """Validate a registration without saving it; the probable duplicates the user may see.
 
     Raises what register_client would (ValidationFailed, DuplicateId), so the form can show it first.
@@ -259,7 +260,7 @@ def check_new_client(data: Mapping[str, Any], user: Any) -> list[PossibleDuplica
     return visible_duplicates(found, user)
 
 
-def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form") -> Registered:
+def register_client(data: Mapping[str, Any], user: User, *, source: str = "form") -> Registered:
     """Validate and register a client (with an optional household); flag probable duplicates.
 
     Raises ValidationFailed (422) for bad fields and DuplicateId (409) when the ID number is taken.
@@ -313,7 +314,7 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
     return Registered(client, duplicates)
 
 
-def _audit_household_join(client: Client, household: Household, household_input: Any, user: Any) -> None:
+def _audit_household_join(client: Client, household: Household, household_input: Any, user: User) -> None:
     """On the timelines of the new client and of the head whose household they joined."""
     joined = household_input.get("household") is not None
     people = [client.id]
@@ -417,7 +418,7 @@ def _stale(client: Client, version: int) -> StaleVersion:
     )
 
 
-def update_client(client: Client, data: Mapping[str, Any], user: Any, expected_version: Any) -> Client:
+def update_client(client: Client, data: Mapping[str, Any], user: User, expected_version: Any) -> Client:
     """Apply a (partial) change if the caller read the current version; audit what changed.
 
     Raises StaleVersion (409) when someone saved in between, ValidationFailed (422) for bad fields.
@@ -479,7 +480,7 @@ def update_client(client: Client, data: Mapping[str, Any], user: Any, expected_v
     return client
 
 
-def start_import(filename: str, content: bytes, total_rows: int, user: Any) -> ImportBatch:
+def start_import(filename: str, content: bytes, total_rows: int, user: User) -> ImportBatch:
     """Keep an uploaded file for the import job (enqueued by the caller after the commit)."""
     batch = ImportBatch(filename=filename, content=content, uploaded_by_id=user.id, total_rows=total_rows)
     db.session.add(batch)
@@ -490,5 +491,5 @@ def start_import(filename: str, content: bytes, total_rows: int, user: Any) -> I
     return batch
 
 
-def client_is_visible(client: Client, user: Any) -> bool:
+def client_is_visible(client: Client, user: User) -> bool:
     return sees_everything(user) or region_in_scope(client.region, user)

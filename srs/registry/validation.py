@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from srs.accounts.models import User
 from srs.core import clock
 from srs.core.errors import ValidationFailed
 from srs.regions.models import Region
@@ -191,7 +192,7 @@ def _enrolments(value: Any, errors: _Errors) -> list[str]:
 def validate_client(
     data: Mapping[str, Any],
     *,
-    user: Any,
+    user: User,
     lookup_region: RegionLookup,
     current_region: Region | None = None,
     in_scope: Callable[[Region], bool] | None = None,

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from srs.accounts.models import User
 from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, NotFound, ValidationFailed
@@ -457,7 +458,7 @@ def import_sample_xlsx() -> ResponseReturnValue:
     )
 
 
-def home_context(user: Any) -> dict[str, Any]:
+def home_context(user: User) -> dict[str, Any]:
     review_count = 0
     if user.role in ("supervisor", "admin"):
         review_count = merging.review_queue(user, 1, 1).total
