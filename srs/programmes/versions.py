@@ -214,7 +214,6 @@ def changes(older: RuleVersion | None, newer: RuleVersion) -> dict[str, list[str
 
 def history(programme: Programme) -> list[dict[str, Any]]:
     """Every version, newest first, with who made it, when, and what changed from the one before."""
-
     versions = versions_of(programme)
     users = {
         u.id: u

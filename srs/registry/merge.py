@@ -14,6 +14,7 @@ from srs.accounts.models import User
 from srs.core import audit, clock
 from srs.core.errors import Conflict, NotFound
 from srs.core.pagination import Page, paginate
+from srs.core.transaction import changed_rows
 from srs.extensions import db
 from srs.regions.scope import region_id_condition, region_in_scope
 from srs.registry import households
@@ -199,7 +200,7 @@ def merge_clients(keep: Client, duplicate: Client, user: User) -> Merged:
         if table.name == "client_duplicates":
             continue
         try:
-            result = db.session.execute(
+            changed = changed_rows(
                 table.update().where(column == duplicate.id).values({column.name: keep.id})
             )
         except IntegrityError as exc:
@@ -212,8 +213,8 @@ def merge_clients(keep: Client, duplicate: Client, user: User) -> Merged:
                     what=table.name,
                 )
             ) from exc
-        if result.rowcount:
-            moved[f"{table.name}.{column.name}"] = result.rowcount
+        if changed:
+            moved[f"{table.name}.{column.name}"] = changed
     # Open pairs of the duplicate with third clients move to the kept client.
     for pair in db.session.scalars(
         select(DuplicateCandidate).where(

@@ -290,7 +290,7 @@ def register_client(data: Mapping[str, Any], user: User, *, source: str = "form"
         if existing is not None:
             _raise_duplicate_id(existing, user)
         raise
-    if household is not None:
+    if household is not None and household_input is not None:  # a household comes from the input
         _add_new_client_members(client, household, household_input)
     for dup in duplicates:
         db.session.add(
@@ -320,7 +320,7 @@ def _audit_household_join(client: Client, household: Household, household_input:
     people = [client.id]
     if joined:
         head = next((m for m in household.members if m.relationship_to_head == "head"), None)
-        if head is not None and head.client_id not in (None, client.id):
+        if head is not None and head.client_id is not None and head.client_id != client.id:
             people.append(head.client_id)
     for person in people:
         audit.record(
@@ -343,8 +343,9 @@ def _relationship_of(client: Client, household_input: dict[str, Any] | None) -> 
 def _household_for_new_client(client: Client, household_input: dict[str, Any] | None) -> Household | None:
     if household_input is None:
         return None
-    if household_input.get("household") is not None:
-        return household_input["household"]
+    joined: Household | None = household_input.get("household")
+    if joined is not None:
+        return joined
     if not household_input["members"] and not household_input["new"]:
         return None
     household = Household(region=client.region, address=client.address)

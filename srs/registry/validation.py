@@ -271,7 +271,7 @@ def validate_client(
                     "id_type",
                     _("This ID type is not issued in the country of the region %(code)s.", code=region.code),
                 )
-    elif id_type == "none" and raw_number not in (None, "") and normalise_number(raw_number):
+    elif id_type == "none" and raw_number and normalise_number(raw_number):  # a str: checked above
         errors.add("id_number", _("Choose the ID type of this number, or leave the number empty."))
     out["id_type"] = id_type
     out["id_number"] = number if id_type != "none" else None
