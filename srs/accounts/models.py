@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Column, ForeignKey, String, Table
@@ -45,8 +46,12 @@ class User(UserMixin, Model):
     regions: Mapped[list[Region]] = relationship(secondary=user_regions, order_by=Region.code)
     agency: Mapped[Agency | None] = relationship()
 
-    # Set by the user loader to the login session this request runs in (see accounts.services).
-    current_session_id = None
+    # Set by the user loader to the login session this request runs in (see accounts.services). Not a
+    # column: declared for the type checker only, since the ORM refuses a plain annotation here.
+    if TYPE_CHECKING:
+        current_session_id: str | None = None
+    else:
+        current_session_id = None
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

@@ -200,7 +200,7 @@ def add_note(case_id: int) -> ResponseReturnValue:
     return _act(
         case_id,
         "note",
-        lambda c: services.add_note(c, request.form.get("body"), current_user),
+        lambda c: services.add_note(c, request.form.get("body", ""), current_user),
         _("Note added."),
     )
 

@@ -87,7 +87,7 @@ def apply_action(tree: dict[str, Any], action: str) -> dict[str, Any]:
     elif verb == "remove" and path and path != "r":
         parent, index = _node_at(tree, path)
         parent_kind = node_kind(parent)
-        if parent_kind in GROUPS:
+        if parent_kind in GROUPS and parent is not None:
             parent[parent_kind].pop(index)
         elif parent_kind == "not" and parent is not None:
             parent["not"] = dict(BLANK_LEAF)

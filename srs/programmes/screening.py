@@ -42,7 +42,7 @@ def client_country(client: Client) -> str:
 
 
 def screen(
-    client: Client, user: User, trigger: str = "officer", prepared: list[Prepared] | None = None
+    client: Client, user: User | None, trigger: str = "officer", prepared: list[Prepared] | None = None
 ) -> Screening:
     """Screen ``client`` against every active programme of their country and store the results."""
     today = clock.today()
@@ -156,4 +156,4 @@ def dismiss_notice(notice: EligibilityNotice) -> None:
 
 
 def notice_client(notice: EligibilityNotice) -> Client:
-    return db.session.get(Client, notice.client_id)
+    return db.session.get_one(Client, notice.client_id)

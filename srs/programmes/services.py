@@ -104,7 +104,8 @@ def save_programme(data: ProgrammeInput, programme: Programme | None = None) -> 
     if errors:
         raise ValidationFailed(_("The programme could not be saved."), errors)
     created = programme is None
-    agency = db.session.scalar(select(Agency).where(Agency.code == data.agency_code))
+    # _programme_errors refused an unknown agency code: there is one.
+    agency = db.session.execute(select(Agency).where(Agency.code == data.agency_code)).scalar_one()
     if programme is None:
         programme = Programme(code=data.code)
     programme.code = data.code
@@ -294,7 +295,7 @@ def import_yaml(text: str, user: User) -> ImportReport:
             active_from = _date_or_error(raw.get("active_from"), where + ".active_from", date_errors)
             active_to = _date_or_error(raw.get("active_to"), where + ".active_to", date_errors)
             report.errors.extend(date_errors)
-            existing = db.session.scalar(
+            existing_programme = db.session.scalar(
                 select(Programme).where(Programme.code == str(raw.get("code", "")).upper())
             )
             try:
@@ -313,7 +314,7 @@ def import_yaml(text: str, user: User) -> ImportReport:
                         active_from=active_from,
                         active_to=active_to,
                     ),
-                    existing,
+                    existing_programme,
                 )
                 report.programmes += 1
             except ValidationFailed as exc:

@@ -5,6 +5,7 @@ Services never commit: the request (or the job) commits at its edge.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -25,9 +26,9 @@ def _district_path(path: str) -> str:
     return "/".join(parts[:3]) + "/"
 
 
-def _scope_clients(country: str, user: User, everyone: bool = False) -> ColumnElement[bool]:
+def _scope_clients(country: str, user: User | None, everyone: bool = False) -> ColumnElement[bool]:
     """Registered clients of ``country`` in the user's scope (``everyone``: jobs, which have no user)."""
-    conditions = [
+    conditions: list[ColumnElement[bool]] = [
         Client.merged_into_id.is_(None),
         Client.region_id.in_(select(Region.id).where(Region.country == country)),
     ]
@@ -40,6 +41,7 @@ def outcome_columns(version: RuleVersion, previous: RuleVersion | None, on: date
     dialect = db.engine.dialect.name
     code = version.programme.code
     new = compile_outcome(version.criteria, on, dialect, code)
+    old: ColumnElement[str]
     if previous is None:
         from sqlalchemy import literal
 
@@ -63,7 +65,8 @@ def simulate(version: RuleVersion, user: User, sample_size: int = 10) -> dict[st
         .where(_scope_clients(programme.country, user))
         .subquery()
     )
-    grouped_rows = db.session.execute(
+    # (region id, sex, outcome before, outcome after, clients)
+    grouped_rows: Sequence[tuple[int, str, str, str, int]] = db.session.execute(
         select(inner.c.region_id, inner.c.sex, inner.c.old, inner.c.new, func.count()).group_by(
             inner.c.region_id, inner.c.sex, inner.c.old, inner.c.new
         )

@@ -229,8 +229,8 @@ def history(programme: Programme) -> list[dict[str, Any]]:
         rows.append(
             {
                 "version": version,
-                "author": users.get(version.created_by_id),
-                "publisher": users.get(version.published_by_id),
+                "author": users.get(version.created_by_id) if version.created_by_id else None,
+                "publisher": users.get(version.published_by_id) if version.published_by_id else None,
                 "changes": changes(older, version),
             }
         )
