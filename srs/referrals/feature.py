@@ -64,6 +64,8 @@ def _referral_timeline(client: Any) -> list[TimelineItem]:
         .join(Programme, Programme.id == Referral.programme_id)
         .where(Referral.client_id == client.id, Referral.escalated_at.is_not(None))
     ).all():
+        if referral.escalated_at is None:  # never: the query asks for escalated referrals only
+            continue
         items.append(
             TimelineItem(
                 at=referral.escalated_at,

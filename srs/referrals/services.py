@@ -127,7 +127,7 @@ def list_query(
     if attention:
         stmt = stmt.where(attention_condition())
     if overdue:
-        kind = overdue if overdue in overdue_measures.KINDS else None
+        kind = overdue if isinstance(overdue, str) and overdue in overdue_measures.KINDS else None
         stmt = stmt.where(overdue_measures.referral_condition(kind))
     return stmt.order_by(Referral.created_at.desc(), Referral.id.desc())
 
@@ -354,7 +354,7 @@ def _relay_after_commit() -> None:
 
 
 def referral_programme(referral: Referral) -> Programme:
-    return db.session.get(Programme, referral.programme_id)
+    return db.session.get_one(Programme, referral.programme_id)
 
 
 # ---------------------------------------------------------------- state machine
@@ -430,12 +430,14 @@ def apply_action(referral: Referral, action: Action, user: User) -> Referral:
         if action.name == "decline":
             referral.decline_reason = action.reason
             referral.decided_at = now
+            assert action.reason is not None  # checked against DECLINE_REASONS above
             event_note = f"{DECLINE_REASONS[action.reason]}" + (f": {note}" if note else "")
         elif action.name == "accept":
             referral.decided_at = now
         elif action.name == "complete":
             referral.outcome = action.outcome
             referral.closed_at = now
+            assert action.outcome is not None  # checked against OUTCOMES above
             event_note = f"{OUTCOMES[action.outcome]}" + (f": {note}" if note else "")
         elif action.name == "cancel":
             referral.closed_at = now
@@ -506,7 +508,7 @@ def history(referral: Referral) -> list[dict[str, Any]]:
 def shared_client_fields(referral: Referral) -> list[tuple[str, Any, Any]]:
     """(field, label, value) of only the client fields the programme shares with its agency."""
     programme = referral_programme(referral)
-    client = db.session.get(Client, referral.client_id)
+    client = db.session.get_one(Client, referral.client_id)
     fields = [f for f in (programme.shared_fields or DEFAULT_SHARED_FIELDS) if f in CLIENT_FIELD_LABELS]
     rows = []
     for name in fields:

@@ -64,7 +64,7 @@ def programme_options(client: Client, screening: Screening | None) -> list[dict[
             )
         )
     )
-    options = []
+    options: list[dict[str, Any]] = []
     if screening is not None:
         for result in screening.results:
             programme = result.programme
@@ -387,7 +387,9 @@ def retry(referral_id: int) -> ResponseReturnValue:
 @admin_bp.route("/queues")
 @roles_required("admin")
 def queues() -> ResponseReturnValue:
-    queue_rows, failed_jobs, redis_ok = [], [], True
+    queue_rows: list[dict[str, Any]] = []
+    failed_jobs: list[dict[str, Any]] = []
+    redis_ok = True
     try:
         connection = get_redis()
         for name in _queue_names():
