@@ -36,7 +36,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstanceState, Session
 
 from srs.core import clock
 from srs.extensions import db
@@ -117,7 +117,7 @@ def _facts_select(client_ids: list[int] | None) -> Any:
         *demographics,
     )
     result_eligible = ScreeningResult.outcome == "eligible"
-    per_programme_window = {
+    per_programme_window: dict[str, Any] = {
         "partition_by": (base.c.client_id, ScreeningResult.programme_id),
         "order_by": order,
     }
@@ -171,8 +171,11 @@ def _referral_facts_select(client_ids: list[int] | None, dialect: str) -> Any:
     moves the duplicate's referrals to the kept client anyway).
     """
     order = (Referral.created_at, Referral.id)
-    by_client = {"partition_by": Referral.client_id, "order_by": order}
-    by_programme = {"partition_by": (Referral.client_id, Referral.programme_id), "order_by": order}
+    by_client: dict[str, Any] = {"partition_by": Referral.client_id, "order_by": order}
+    by_programme: dict[str, Any] = {
+        "partition_by": (Referral.client_id, Referral.programme_id),
+        "order_by": order,
+    }
     stmt = select(
         Referral.id,
         Referral.client_id,
@@ -437,7 +440,8 @@ def _client_ids_touched(session: Session) -> set[int]:
         elif isinstance(obj, Screening | Referral):
             ids.add(obj.client_id)
             # A record moved from one client to another changes the facts of both.
-            ids.update(v for v in inspect(obj).attrs.client_id.history.deleted if v is not None)
+            state: InstanceState[Screening | Referral] = inspect(obj)
+            ids.update(v for v in state.attrs.client_id.history.deleted if v is not None)
         elif isinstance(obj, ScreeningResult):
             result_screenings.add(obj.screening_id)
     if result_screenings:
