@@ -1,9 +1,10 @@
 """Idempotent creation: a request sent twice (a double tap, a retried sync) creates one record.
 
-An API client sends an ``Idempotency-Key`` header (shared/API.md, "Idempotent creation"); an HTML
-form carries a one-time key in a hidden field, made when the page is rendered. Either way the key is
-claimed by inserting a row into ``idempotency_keys`` *in the request's own transaction*, before the
-view runs, and the row gets the answer in the same transaction as the record the view creates.
+An API client sends an ``Idempotency-Key`` header (the ``Idempotency-Key`` parameter of the OpenAPI
+document, /api/v1/openapi.json); an HTML form carries a one-time key in a hidden field, made when
+the page is rendered. Either way the key is claimed by inserting a row into ``idempotency_keys``
+*in the request's own transaction*, before the view runs, and the row gets the answer in the same
+transaction as the record the view creates.
 The unique constraint on (user_id, key) does the rest:
 
 * a second request with the key while the first is still running waits on the first one's

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, false
 from sqlalchemy.orm import InstrumentedAttribute
 
 from srs.core import clock
@@ -286,7 +286,3 @@ def sort_columns(sort: Any, allowed_attributes: list[str]) -> list[Any]:
             column = sortable[name].asc() if order == "asc" else sortable[name].desc()
         columns.append(column)
     return columns
-
-
-def any_of(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
-    return or_(*conditions) if conditions else false()

@@ -109,7 +109,7 @@ def grouped(screening: Screening) -> dict[str, list[ScreeningResult]]:
 
 
 def screening_as_dict(screening: Screening, locale: str = "en") -> dict[str, Any]:
-    """The API shape of a screening (API.md)."""
+    """The API shape of a screening (schema ``Screening`` of /api/v1/openapi.json)."""
     return {
         "id": screening.id,
         "client_id": screening.client_id,
@@ -153,7 +153,3 @@ def newly_eligible_for(user: User, limit: int = 20) -> list[EligibilityNotice]:
 def dismiss_notice(notice: EligibilityNotice) -> None:
     notice.dismissed_at = clock.now()
     audit.record("eligibility_notice.dismiss", "client", notice.client_id, programme=notice.programme.code)
-
-
-def notice_client(notice: EligibilityNotice) -> Client:
-    return db.session.get_one(Client, notice.client_id)

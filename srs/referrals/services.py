@@ -50,7 +50,8 @@ STATUS_LABELS: dict[str, Any] = {
     "completed": _l("Completed"),
     "cancelled": _l("Cancelled"),
 }
-# Who may move a referral from which status to which (the state machine of API.md).
+# Who may move a referral from which status to which (the state machine the OpenAPI document at
+# /api/v1/openapi.json describes for the referral actions).
 TRANSITIONS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     # action: (from statuses, roles)
     "accept": (("delivered",), frozenset({"agency_staff"})),
@@ -523,7 +524,7 @@ def shared_client_fields(referral: Referral) -> list[tuple[str, Any, Any]]:
 
 
 def to_dict(referral: Referral, with_history: bool = True) -> dict[str, Any]:
-    """The API shape of a referral (API.md)."""
+    """The API shape of a referral (schema ``Referral`` of /api/v1/openapi.json)."""
     programme = referral_programme(referral)
     data: dict[str, Any] = {
         "id": referral.id,

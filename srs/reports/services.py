@@ -579,7 +579,7 @@ def iter_rows(item: Listing, batch: int = 1000) -> Iterator[list[Any]]:
 
 
 def summary(filters: Filters) -> dict[str, Any]:
-    """The numbers of API.md's /reports/summary, within scope and filters."""
+    """The numbers of GET /api/v1/reports/summary (see /api/v1/openapi.json), within scope and filters."""
     board = dashboard(filters)
     referral_conds = referral_conditions(filters)
     by_programme: dict[str, dict[str, int]] = {}
