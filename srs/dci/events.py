@@ -2,7 +2,8 @@
 
 A session listener sees every client the ORM inserts or changes and writes a DciChange row in the
 same transaction (REGISTER for a new client, DELETE when a client is merged away or withdraws
-consent, UPDATE otherwise). Bulk imports insert clients below the ORM (COPY on PostgreSQL); their
+consent, LINK when a registered person joins a household and UNLINK when they leave it, UPDATE
+otherwise). Bulk imports insert clients below the ORM (COPY on PostgreSQL); their
 audit entry lists every client they registered, and the listener reads that. Nothing is lost
 between the change and its notification: the rows wait in the database until the dispatcher
 (srs.dci.jobs.dispatch_changes) matches them against the subscriptions.
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from srs.core import clock
 from srs.core.models import AuditEntry
 from srs.dci.models import DciChange
-from srs.registry.models import Client
+from srs.registry.models import Client, HouseholdMember
 
 _PENDING = "srs_dci_changes"
 _WRITTEN = "srs_dci_written"
@@ -32,16 +33,49 @@ def _changed_to(client: Client, name: str) -> tuple[bool, Any]:
     return True, history.added[0] if history.added else None
 
 
-def _event_for_dirty(client: Client) -> str | None:
+# Columns whose change is a link to a household, not an update of the person.
+_LINK_COLUMNS = frozenset({"household_id"})
+
+
+def _events_for_dirty(client: Client) -> list[str]:
     merged, merged_value = _changed_to(client, "merged_into_id")
     if merged and merged_value is not None:
-        return "DELETE"
+        return ["DELETE"]
     consent, consent_value = _changed_to(client, "consent_given")
     if consent and consent_value is False:
-        return "DELETE"
+        return ["DELETE"]
     if consent and consent_value is True:
-        return "REGISTER"
-    return "UPDATE"
+        return ["REGISTER"]
+    events: list[str] = []
+    linked, household = _changed_to(client, "household_id")
+    if linked:
+        events.append("LINK" if household is not None else "UNLINK")
+    state = inspect(client)
+    changed = {a.key for a in state.attrs if a.history.has_changes() and a.key in state.mapper.column_attrs}
+    if changed - _LINK_COLUMNS:
+        events.append("UPDATE")
+    return events
+
+
+def _membership_events(session: Session) -> list[tuple[int, str]]:
+    """LINK/UNLINK for registered people added to, moved between or removed from a household's members."""
+    events: list[tuple[int, str]] = []
+    for obj in session.new:
+        if isinstance(obj, HouseholdMember) and obj.client_id is not None:
+            events.append((obj.client_id, "LINK"))
+    for obj in session.deleted:
+        if isinstance(obj, HouseholdMember) and obj.client_id is not None:
+            events.append((obj.client_id, "UNLINK"))
+    for obj in session.dirty:
+        if not isinstance(obj, HouseholdMember):
+            continue
+        history = inspect(obj).attrs["client_id"].history
+        if history.has_changes():
+            events += [(old, "UNLINK") for old in history.deleted if old is not None]
+            events += [(new, "LINK") for new in history.added if new is not None]
+        elif inspect(obj).attrs["household_id"].history.has_changes() and obj.client_id is not None:
+            events += [(obj.client_id, "UNLINK"), (obj.client_id, "LINK")]
+    return events
 
 
 def _after_flush(session: Session, _context: Any) -> None:
@@ -55,9 +89,8 @@ def _after_flush(session: Session, _context: Any) -> None:
                     pending.append((client_id, "REGISTER"))
     for obj in session.dirty:
         if isinstance(obj, Client) and session.is_modified(obj, include_collections=False):
-            kind = _event_for_dirty(obj)
-            if kind:
-                pending.append((obj.id, kind))
+            pending += [(obj.id, kind) for kind in _events_for_dirty(obj)]
+    pending += _membership_events(session)
 
 
 def _after_flush_postexec(session: Session, _context: Any) -> None:

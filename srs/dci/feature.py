@@ -24,6 +24,7 @@ FEATURE = Feature(
         PeriodicJob(jobs.relay, every="DCI_RELAY_SECONDS"),
         PeriodicJob(jobs.dispatch_changes, every="DCI_RELAY_SECONDS"),
         PeriodicJob(jobs.reconcile, 60),
+        PeriodicJob(jobs.prune_changes, 3600),
     ),
     seed_steps=(SeedStep(70, seed.seed_partner),),
     setup=_setup,

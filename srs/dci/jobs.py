@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from flask import current_app
 from flask_babel import force_locale
 from redis.exceptions import RedisError
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from srs.core import audit, clock
@@ -240,6 +240,37 @@ def _record_failure(outbox_id: int, error: str) -> None:
 # ---------------------------------------------------------------- changes to notifications
 
 
+@_fresh_session
+def prune_changes() -> int:
+    """Delete registry changes dispatched more than ``DCI_CHANGES_KEEP_DAYS`` ago; returns how many.
+
+    A dispatched change is only needed while its notifications may still be retried (one outbox row
+    per subscription, kept unique by ``change_id``); once none of them is pending, the change is
+    history the outbox rows already carry. Their ``change_id`` is cleared first, so the delivery
+    record stays whatever the database does with foreign keys.
+    """
+    cutoff = clock.now() - timedelta(days=float(svc.setting("CHANGES_KEEP_DAYS", 30)))
+    unsent = exists().where(
+        DciOutbox.change_id == DciChange.id, DciOutbox.status.in_(("pending", "enqueued", "sending"))
+    )
+    old = select(DciChange.id).where(
+        DciChange.dispatched_at.is_not(None), DciChange.dispatched_at < cutoff, ~unsent
+    )
+    ids = list(db.session.scalars(old.limit(5000)))
+    if not ids:
+        db.session.rollback()
+        return 0
+    db.session.execute(
+        update(DciOutbox).where(DciOutbox.change_id.in_(ids)).values(change_id=None),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(
+        delete(DciChange).where(DciChange.id.in_(ids)), execution_options={"synchronize_session": False}
+    )
+    db.session.commit()
+    return len(ids)
+
+
 def _matches(sub: DciSubscription, partner: DciPartner, client_id: int, kind: str) -> bool:
     """Does the change concern this subscription: its filter, consent, and its time window."""
     try:
@@ -352,9 +383,11 @@ def _notify_row(
         "reg_record_type": sub.notify_record_type,
         "reg_records": record,
     }
-    # The spec's notify enum knows REGISTER only; UPDATE and DELETE travel in event_type beside it.
-    if change.event == "REGISTER":
-        data["reg_event_type"] = "REGISTER"
+    # The spec's notify enum knows REGISTER and NewHouseHoldMember only; a LINK (a person joining a
+    # household) is the latter, and every event travels in event_type beside it.
+    spec_event = {"REGISTER": "REGISTER", "LINK": "NewHouseHoldMember"}.get(change.event)
+    if spec_event:
+        data["reg_event_type"] = spec_event
     event: dict[str, Any] = {
         "reference_id": f"{sub.code}-{change.id}",
         "timestamp": env.timestamp(change.at),

@@ -84,7 +84,7 @@ class DciSubscription(Model):
     transaction_id: Mapped[str] = mapped_column(String(99))
     reference_id: Mapped[str] = mapped_column(String(200))
     reg_type: Mapped[str | None] = mapped_column(String(120))
-    reg_event_type: Mapped[str] = mapped_column(String(20))  # REGISTER | UPDATE | DELETE
+    reg_event_type: Mapped[str] = mapped_column(String(20))  # REGISTER | UPDATE | DELETE | LINK | UNLINK
     filter_type: Mapped[str] = mapped_column(String(20))
     filter: Mapped[Any] = mapped_column(JSON)
     notify_record_type: Mapped[str] = mapped_column(String(20))  # Member | Group
@@ -110,7 +110,7 @@ class DciChange(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column()
-    event: Mapped[str] = mapped_column(String(10))  # REGISTER | UPDATE | DELETE
+    event: Mapped[str] = mapped_column(String(10))  # REGISTER | UPDATE | DELETE | LINK | UNLINK
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -100,7 +100,7 @@ RECORD_FIELDS: dict[str, RecordField] = {
 }
 
 
-EVENT_TYPES = ("REGISTER", "UPDATE", "DELETE")
+EVENT_TYPES = ("REGISTER", "UPDATE", "DELETE", "LINK", "UNLINK")
 RECORD_TYPES = ("Member", "Group")
 
 # ISO 639-3 (what DCI's locale carries) to the languages SRS speaks.

@@ -10,7 +10,7 @@ from srs.core import clock
 from srs.dci import jobs
 from srs.dci.models import DciChange, DciOutbox, DciSubscription
 from srs.extensions import db
-from srs.registry.models import Client
+from srs.registry.models import Client, Household, HouseholdMember
 from tests.dci.conftest import header, region, run_jobs, set_profile
 from tests.dci.spec import assert_request, assert_response
 
@@ -197,3 +197,30 @@ def test_unsubscribe_ends_the_notifications(app, client, partner, people, callba
             db.session.scalar(select(DciSubscription.status).where(DciSubscription.code == code))
             == "unsubscribe"
         )
+
+
+def test_a_person_joining_a_household_is_notified_as_link(app, client, partner, people, callbacks):
+    (answer,) = _subscribe(client, partner, callbacks, _criteria("LINK", "Group"))
+    assert answer["status"] == "succ", answer
+    code = answer["subscriptions"][0]["code"]
+    callbacks.wait(_dispatch(app))
+    callbacks.calls.clear()
+
+    poor = _new_client(app, "Anggota Baru", decile=2)
+    with app.app_context():
+        person = db.session.get(Client, poor)
+        household = Household(region_id=person.region_id, address="Jl. Sawah 3")
+        db.session.add(household)
+        db.session.flush()
+        db.session.add(HouseholdMember(household_id=household.id, client_id=poor, full_name=person.full_name))
+        person.household_id = household.id
+        db.session.commit()
+        household_id = household.id
+    assert _dispatch(app) == 1  # the REGISTER before it has no subscriber; the LINK has one
+    callbacks.wait(1)
+    (notify,) = callbacks.bodies("notify")
+    assert_request("/registry/notify", notify)
+    (event,) = notify["message"]["notify_event"]
+    assert event["event_type"] == "LINK" and event["subscription_code"] == code
+    assert event["data"]["reg_event_type"] == "NewHouseHoldMember"
+    assert event["data"]["reg_records"]["@id"] == f"urn:srs:household:{household_id}"
