@@ -104,8 +104,12 @@ def home() -> ResponseReturnValue:
 # --- the signed-in user's own account ---------------------------------------------------------
 
 
-def _render_account(language_form=None, password_form=None, status=200) -> ResponseReturnValue:
-    user = current_user._get_current_object()
+def _render_account(
+    language_form: AccountLanguageForm | None = None,
+    password_form: ChangePasswordForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    user: User = current_user._get_current_object()
     if language_form is None:
         language_form = AccountLanguageForm(locale=user.locale or "")
     return (

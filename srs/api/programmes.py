@@ -31,7 +31,7 @@ def _locale() -> str:
     return str(get_locale() or "en").split("_")[0]
 
 
-def programme_as_dict(programme: Programme, today: date) -> dict:
+def programme_as_dict(programme: Programme, today: date) -> dict[str, Any]:
     version = programme.current_version
     return {
         "code": programme.code,

@@ -35,7 +35,8 @@ def region_paths(user: Any = None) -> list[str]:
     u = _user(user)
     if not (u and u.is_authenticated):
         return []
-    return u.region_paths
+    paths: list[str] = u.region_paths
+    return paths
 
 
 def region_path_condition(path_column: Any, user: Any = None) -> ColumnElement[bool]:
@@ -55,7 +56,10 @@ def region_id_condition(region_id_column: Any, user: Any = None) -> ColumnElemen
     paths = region_paths(user)
     if not paths:
         return false()
-    return region_id_column.in_(select(Region.id).where(region_path_condition(Region.path, user)))
+    condition: ColumnElement[bool] = region_id_column.in_(
+        select(Region.id).where(region_path_condition(Region.path, user))
+    )
+    return condition
 
 
 def region_in_scope(region: Region | None, user: Any = None) -> bool:
