@@ -23,6 +23,7 @@ from flask_login import current_user
 from sqlalchemy import Select, select
 
 from srs.core import audit_chain, clock
+from srs.core.actor import Actor
 from srs.core.models import AuditEntry
 from srs.extensions import db
 
@@ -88,7 +89,7 @@ def client_address() -> str | None:
 
 
 def _entry(
-    action: str, object_type: str | None, object_id: Any, user: Any, details: dict[str, Any]
+    action: str, object_type: str | None, object_id: Any, user: Actor | None, details: dict[str, Any]
 ) -> AuditEntry:
     actor = user
     if actor is None and has_request_context() and current_user and current_user.is_authenticated:
@@ -110,7 +111,7 @@ def record(
     object_type: str | None = None,
     object_id: Any = None,
     *,
-    user: Any = None,
+    user: Actor | None = None,
     **details: Any,
 ) -> AuditEntry:
     """Record an entry with the current transaction: written when it commits, dropped if it rolls back."""
@@ -125,7 +126,7 @@ def record_list(
     ids: Iterable[Any],
     *,
     query: Mapping[str, Any] | None = None,
-    user: Any = None,
+    user: Actor | None = None,
     **details: Any,
 ) -> AuditEntry:
     """Record that a list, search or export showed these records to the user.
@@ -145,7 +146,7 @@ def record_security(
     object_type: str | None = None,
     object_id: Any = None,
     *,
-    user: Any = None,
+    user: Actor | None = None,
     **details: Any,
 ) -> AuditEntry:
     """Record a refusal in a transaction of its own, so that the request's rollback keeps it.
