@@ -7,7 +7,16 @@ from srs.cases.models import Case, CaseNote, Complaint, ComplaintCategory, Follo
 from srs.core.idempotency import IdempotencyKey  # noqa: F401
 from srs.core.models import AuditEntry  # noqa: F401
 from srs.core.workdays import PublicHoliday  # noqa: F401
-from srs.dci.models import DciChange, DciOutbox, DciPartner, DciSubscription, DciTransaction  # noqa: F401
+from srs.dci.models import (  # noqa: F401
+    CivilEvent,
+    DciChange,
+    DciOutbox,
+    DciPartner,
+    DciSubscription,
+    DciTransaction,
+    NationalRegistry,
+    RegistryCheck,
+)
 from srs.programmes.models import (  # noqa: F401
     EligibilityNotice,
     Programme,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -22,6 +23,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from srs import create_app
 from srs.config import TestConfig
@@ -125,6 +127,17 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     with application.app_context():
         db.session.remove()
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    """SRS on a real threaded HTTP server (one thread per request), on the test database."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from srs.core.idempotency import idempotent
 from srs.core.iso import iso
 from srs.core.pagination import page_args
 from srs.extensions import db
-from srs.registry import duplicates, search, services
+from srs.registry import duplicates, fields, search, services
 from srs.registry.duplicates import DuplicateId
 from srs.registry.models import Client
 from srs.registry.services import StaleVersion
@@ -217,70 +217,65 @@ def patch_client(client_id: int) -> ResponseReturnValue:
 
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
-_CLIENT_INPUT: dict[str, Any] = {
+_HOUSEHOLD_INPUT: dict[str, Any] = {
     "type": "object",
-    "required": ["full_name", "sex", "date_of_birth", "region_code", "consent"],
+    "description": "Join a household (household_id + relationship_to_head) or start one "
+    "(new: true and/or members; this client becomes the head).",
     "properties": {
-        "id_type": {"type": "string", "enum": ["nik", "vn_pid", "none"]},
-        "id_number": _NULLABLE_STRING,
-        "full_name": {"type": "string", "maxLength": 200},
-        "sex": {"type": "string", "enum": ["female", "male"]},
-        "date_of_birth": {"type": "string", "format": "date"},
-        "phone": _NULLABLE_STRING,
-        "region_code": {"type": "string"},
-        "address": _NULLABLE_STRING,
-        "occupation": _NULLABLE_STRING,
-        "work_status": {
-            "type": ["string", "null"],
-            "enum": ["informal", "self_employed", "msme_worker", "unemployed", "formal", None],
-        },
-        "monthly_income": {"type": ["integer", "null"], "minimum": 0},
-        "household_size": {"type": ["integer", "null"], "minimum": 1, "maximum": 50},
-        "disability": {"type": ["boolean", "null"]},
-        "in_education": {"type": ["boolean", "null"]},
-        "pregnant": {"type": ["boolean", "null"]},
-        "poverty_status": {"type": "string", "enum": ["poor", "near_poor", "not_poor", "unknown"]},
-        "welfare_decile": {"type": ["integer", "null"], "minimum": 1, "maximum": 10},
-        "welfare_source": _NULLABLE_STRING,
-        "welfare_date": {"type": ["string", "null"], "format": "date"},
-        "enrolments": {"type": "array", "items": {"type": "string"}},
-        "consent": {
-            "type": "object",
-            "required": ["given"],
-            "properties": {
-                "given": {"type": "boolean"},
-                "date": {"type": ["string", "null"], "format": "date"},
-                "scope": _NULLABLE_STRING,
-            },
-        },
-        "household": {
-            "type": "object",
-            "description": "Join a household (household_id + relationship_to_head) or start one "
-            "(new: true and/or members; this client becomes the head).",
-            "properties": {
-                "new": {"type": "boolean"},
-                "household_id": {"type": "integer"},
-                "relationship_to_head": {"type": "string"},
-                "members": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["full_name", "relationship_to_head"],
-                        "properties": {
-                            "full_name": {"type": "string"},
-                            "relationship_to_head": {"type": "string"},
-                            "sex": {"type": "string", "enum": ["female", "male"]},
-                            "date_of_birth": {"type": "string", "format": "date"},
-                            "disability": {"type": "boolean"},
-                            "in_education": {"type": "boolean"},
-                            "pregnant": {"type": "boolean"},
-                        },
-                    },
+        "new": {"type": "boolean"},
+        "household_id": {"type": "integer"},
+        "relationship_to_head": {"type": "string"},
+        "members": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["full_name", "relationship_to_head"],
+                "properties": {
+                    "full_name": {"type": "string"},
+                    "relationship_to_head": {"type": "string"},
+                    "sex": {"type": "string", "enum": ["female", "male"]},
+                    "date_of_birth": {"type": "string", "format": "date"},
+                    "disability": {"type": "boolean"},
+                    "in_education": {"type": "boolean"},
+                    "pregnant": {"type": "boolean"},
                 },
             },
         },
     },
 }
+
+
+def _client_input() -> dict[str, Any]:
+    """A registration: the table's fields (srs/registry/fields.py) and an optional household."""
+    schema = fields.input_schema()
+    return {**schema, "properties": {**schema["properties"], "household": _HOUSEHOLD_INPUT}}
+
+
+def _client_patch() -> dict[str, Any]:
+    """An edit: any of the table's fields, and the version read."""
+    return {
+        "type": "object",
+        "required": ["version"],
+        "properties": {"version": {"type": "integer"}, **fields.input_schema()["properties"]},
+    }
+
+
+def _client_output() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            **_client_input()["properties"],
+            "id": {"type": "integer"},
+            "version": {"type": "integer"},
+            "needs_review": {"type": "boolean"},
+            "needs_id_followup": {"type": "boolean"},
+            "household": {"type": ["object", "null"]},
+            "screenings": {"type": "array", "items": {"type": "object"}},
+            "referrals": {"type": "array", "items": {"type": "object"}},
+        },
+    }
+
+
 _CLIENT_ID = [{"name": "client_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
 add_paths(
@@ -289,7 +284,7 @@ add_paths(
             "post": idempotent_operation(
                 {
                     "summary": "Register a client (probable duplicates are listed, not refused)",
-                    "requestBody": json_request(_CLIENT_INPUT),
+                    "requestBody": json_request(ref("ClientInput")),
                     "responses": {
                         "201": {
                             "description": "Registered; Location names the new client",
@@ -347,13 +342,7 @@ add_paths(
             "patch": {
                 "summary": "Change some fields; send the version read (body `version` or If-Match)",
                 "parameters": _CLIENT_ID,
-                "requestBody": json_request(
-                    {
-                        "type": "object",
-                        "required": ["version"],
-                        "properties": {"version": {"type": "integer"}, **_CLIENT_INPUT["properties"]},
-                    }
-                ),
+                "requestBody": json_request(ref("ClientPatch")),
                 "responses": {
                     "200": json_response("The updated client", ref("Client")),
                     **problem_responses(400, 401, 403, 404, 409, 422),
@@ -378,19 +367,9 @@ add_paths(
                 "version": {"type": "integer"},
             },
         },
-        "Client": {
-            "type": "object",
-            "properties": {
-                **_CLIENT_INPUT["properties"],
-                "id": {"type": "integer"},
-                "version": {"type": "integer"},
-                "needs_review": {"type": "boolean"},
-                "needs_id_followup": {"type": "boolean"},
-                "household": {"type": ["object", "null"]},
-                "screenings": {"type": "array", "items": {"type": "object"}},
-                "referrals": {"type": "array", "items": {"type": "object"}},
-            },
-        },
+        "Client": _client_output,
+        "ClientInput": _client_input,
+        "ClientPatch": _client_patch,
         "ClientCreated": {
             "allOf": [
                 ref("Client"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import jsonify
@@ -12,10 +13,15 @@ from srs.core.access import public
 from srs.core.idempotency import KEY_PATTERN as IDEMPOTENCY_KEY_PATTERN
 
 _PATHS: dict[str, dict[str, Any]] = {}
-_SCHEMAS: dict[str, dict[str, Any]] = {}
+# A schema, or a function that makes it when the document is asked for (one read from a table that
+# may change, like the client's fields).
+_SCHEMAS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {}
 
 
-def add_paths(paths: dict[str, dict[str, Any]], schemas: dict[str, dict[str, Any]] | None = None) -> None:
+def add_paths(
+    paths: dict[str, dict[str, Any]],
+    schemas: Mapping[str, dict[str, Any] | Callable[[], dict[str, Any]]] | None = None,
+) -> None:
     """Describe more endpoints (called by each feature's API module at import)."""
     for path, operations in paths.items():
         _PATHS.setdefault(path, {}).update(operations)
@@ -132,7 +138,9 @@ def document() -> dict[str, Any]:
         "paths": dict(sorted(_PATHS.items())),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": dict(sorted(_SCHEMAS.items())),
+            "schemas": {
+                name: schema() if callable(schema) else schema for name, schema in sorted(_SCHEMAS.items())
+            },
         },
     }
 

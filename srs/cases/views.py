@@ -143,8 +143,18 @@ def export_cases(fmt: str) -> ResponseReturnValue:
                 case.closed_at,
             ]
 
-    audit.record("case.export", "case", None, format=fmt, status=status, mine=mine)
-    return exports.file_response(fmt, "srs-cases", _("Cases"), headers, rows())
+    return exports.audited_file_response(
+        fmt,
+        "srs-cases",
+        _("Cases"),
+        headers,
+        rows(),
+        action="case.export",
+        object_type="case",
+        id_column=0,
+        client_column=1,
+        query={"status": status, "mine": mine},
+    )
 
 
 @bp.route("/tasks")
@@ -392,8 +402,19 @@ def export_complaints(fmt: str) -> ResponseReturnValue:
                 c.resolved_at,
             ]
 
-    audit.record("complaint.export", "complaint", None, format=fmt, status=status, overdue=overdue)
-    return exports.file_response(fmt, "srs-complaints", _("Complaints"), headers, rows())
+    # Complaints are named by their tracking numbers, as on the report lists.
+    return exports.audited_file_response(
+        fmt,
+        "srs-complaints",
+        _("Complaints"),
+        headers,
+        rows(),
+        action="complaint.export",
+        object_type="complaint",
+        id_column=0,
+        client_column=4,
+        query={"status": status, "overdue": overdue},
+    )
 
 
 @complaints_bp.route("/new", methods=["GET", "POST"])

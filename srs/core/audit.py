@@ -88,6 +88,17 @@ def client_address() -> str | None:
     return request.remote_addr
 
 
+def _fit(value: Any, column: str) -> str | None:
+    """``value`` as text cut to its column's length: an over-long value (a forwarded address, an id
+    typed into a URL) must not make the entry fail; on PostgreSQL it would be refused, the length
+    guard refuses it everywhere, and a refusal's entry would be lost with it."""
+    if value is None:
+        return None
+    text = str(value)
+    limit = AuditEntry.__table__.c[column].type.length
+    return text[:limit] if limit else text
+
+
 def _entry(
     action: str, object_type: str | None, object_id: Any, user: Actor | None, details: dict[str, Any]
 ) -> AuditEntry:
@@ -97,11 +108,11 @@ def _entry(
     return AuditEntry(
         at=clock.now(),
         user_id=getattr(actor, "id", None),
-        username=getattr(actor, "username", None),
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        ip_address=client_address(),
+        username=_fit(getattr(actor, "username", None), "username"),
+        action=_fit(action, "action"),
+        object_type=_fit(object_type, "object_type"),
+        object_id=_fit(object_id, "object_id"),
+        ip_address=_fit(client_address(), "ip_address"),
         details=audit_chain.normalise_details(scrub(details)),
     )
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app
 from openpyxl import Workbook
+
+from srs.core import audit
 
 FORMATS = ("csv", "xlsx")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -91,3 +93,39 @@ def file_response(
     if fmt == "csv":
         return csv_response(filename, headers, rows)
     return xlsx_response(filename, title, headers, rows)
+
+
+def audited_file_response(
+    fmt: str,
+    filename: str,
+    title: str,
+    headers: list[Any],
+    rows: Iterable[list[Any]],
+    *,
+    action: str,
+    object_type: str,
+    id_column: int,
+    client_column: int | None = None,
+    query: Mapping[str, Any] | None = None,
+    **details: Any,
+) -> Response:
+    """The file, and an audit entry naming every record that left in it (not only the filters).
+
+    The ids are taken from the rows as they are written, so the entry lists exactly what the file
+    holds: ``id_column`` gives the record's id, ``client_column`` (if any) the client's.
+    """
+    ids: list[Any] = []
+    client_ids: set[Any] = set()
+
+    def written() -> Iterator[list[Any]]:
+        for row in rows:
+            ids.append(row[id_column])
+            if client_column is not None and row[client_column] not in (None, ""):
+                client_ids.add(row[client_column])
+            yield row
+
+    response = file_response(fmt, filename, title, headers, written())
+    if client_column is not None:
+        details["client_ids"] = sorted(client_ids)
+    audit.record_list(action, object_type, ids, query=query, format=fmt, total=len(ids), **details)
+    return response

@@ -1,11 +1,19 @@
-"""The administrator's form for a DCI partner."""
+"""Forms of the DCI pages: partners and national registries (admin), registry checks and civil events."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from srs.dci.vocabulary import ATTRIBUTES, ID_TYPES, RECORD_FIELDS
@@ -62,3 +70,50 @@ class PartnerForm(FlaskForm):
         self.record_fields.choices = [
             (code, _label(f.label, f.sensitive)) for code, f in RECORD_FIELDS.items()
         ]
+
+
+class RegistryForm(FlaskForm):
+    """A national registry SRS asks as a DCI client."""
+
+    kind = SelectField(
+        _l("Kind"),
+        choices=[
+            ("social", _l("Social Registry (welfare database)")),
+            ("crvs", _l("Civil registry (births and deaths)")),
+        ],
+    )
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    country = SelectField(_l("Country"), choices=[("ID", _l("Indonesia")), ("VN", _l("Viet Nam"))])
+    base_url = StringField(
+        _l("Base URL"),
+        validators=[DataRequired(), Length(max=500)],
+        description=_l(
+            "SRS calls <base URL>/registry/sync/search, /registry/search and /registry/subscribe."
+        ),
+    )
+    receiver_id = StringField(
+        _l("Receiver id"), validators=[DataRequired(), Length(max=120)], description=_l("header.receiver_id")
+    )
+    auth_token = PasswordField(
+        _l("Bearer token"),
+        validators=[Optional(), Length(max=500)],
+        description=_l("Leave empty to keep the saved one."),
+    )
+    public_key = TextAreaField(
+        _l("The registry's public key (Ed25519, optional)"),
+        validators=[Optional(), Length(max=2000)],
+        description=_l("When given, every answer and callback must carry the registry's signature."),
+    )
+    timeout_seconds = DecimalField(
+        _l("Timeout (seconds)"), places=1, default=5, validators=[NumberRange(min=0.5, max=60)]
+    )
+    answers_async = BooleanField(_l("Answers by callback (asynchronous search)"))
+    active = BooleanField(_l("Active"), default=True)
+
+
+class TakeOverForm(FlaskForm):
+    fields = _Checkboxes(_l("Take over"), choices=[], validate_choice=False)
+
+
+class CivilEventForm(FlaskForm):
+    outcome = TextAreaField(_l("What was done"), validators=[DataRequired(), Length(max=500)])

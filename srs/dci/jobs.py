@@ -22,7 +22,7 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from srs.core import audit, clock
-from srs.core.queue import get_queue
+from srs.core.queue import get_queue, job
 from srs.core.redis import get_redis
 from srs.core.transaction import changed_rows
 from srs.dci import envelope as env
@@ -410,3 +410,52 @@ def _notify_row(
         savepoint.rollback()  # another dispatcher queued it first
         return None
     return row
+
+
+# ---------------------------------------------------------------- SRS as a registry client
+
+
+@job(summary=lambda count, *_a, **_k: f"national registry: {count} new client(s) checked" if count else None)
+def check_new_registrations(limit: int = 50, within_hours: int = 24) -> int:
+    """Check newly registered clients against their country's Social Registry; returns how many.
+
+    "At registration" without slowing a registration down: the check runs here, seconds later,
+    for clients registered in the last ``within_hours`` with a NIK or Vietnamese ID and no check
+    yet. A registry that is down leaves a failed check (the officer retries from the profile); it
+    is not retried here, so a registry outage costs one call per new client, not one per tick.
+    """
+    from srs.dci import lookup
+    from srs.dci.models import NationalRegistry, RegistryCheck
+    from srs.regions.models import Region
+
+    countries = list(
+        db.session.scalars(
+            select(NationalRegistry.country)
+            .where(NationalRegistry.kind == "social", NationalRegistry.active.is_(True))
+            .distinct()
+        )
+    )
+    if not countries:
+        return 0
+    since = clock.now() - timedelta(hours=within_hours)
+    unchecked = ~exists().where(RegistryCheck.client_id == Client.id)
+    clients = list(
+        db.session.scalars(
+            select(Client)
+            .join(Region, Region.id == Client.region_id)
+            .where(
+                Client.created_at >= since,
+                Client.merged_into_id.is_(None),
+                Client.id_type.in_(("nik", "vn_pid")),
+                Client.id_number.is_not(None),
+                Region.country.in_(countries),
+                unchecked,
+            )
+            .order_by(Client.id)
+            .limit(limit)
+        )
+    )
+    for client in clients:
+        lookup.start_check(client, None)
+        db.session.commit()  # each answer kept as it comes: a slow registry holds no lock on the rest
+    return len(clients)

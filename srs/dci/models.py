@@ -1,11 +1,12 @@
-"""The DCI Social Registry server's records: partners, transactions, subscriptions, changes, outbox."""
+"""DCI records: the Social Registry server (partners, transactions, subscriptions, changes, outbox) and the
+national registries SRS asks as a client (checks, civil events)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from srs.accounts.models import User
@@ -153,3 +154,85 @@ class DciOutbox(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     partner: Mapped[DciPartner] = relationship()
+
+
+# ---------------------------------------------------------------- SRS as a client of national registries
+
+
+class NationalRegistry(db.Model):
+    """A national system SRS asks as a DCI client: a Social Registry (``social``) or a CRVS (``crvs``).
+
+    SRS calls ``base_url`` + ``registry/sync/search`` (or ``registry/search`` when ``answers_async``,
+    answered by callback) with ``receiver_id`` in the header. ``inbound_token`` is the secret part of
+    the callback URLs SRS gives the registry (on-search, on-subscribe, notify); a registry with a
+    ``public_key`` must also sign what it sends.
+    """
+
+    __tablename__ = "dci_registries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # social | crvs
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))  # ID | VN
+    base_url: Mapped[str] = mapped_column(String(500))
+    receiver_id: Mapped[str] = mapped_column(String(120))
+    auth_token: Mapped[str | None] = mapped_column(String(500))
+    public_key: Mapped[str | None] = mapped_column(Text)
+    timeout_seconds: Mapped[float] = mapped_column(default=5.0)
+    answers_async: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    inbound_token: Mapped[str] = mapped_column(String(64), unique=True)
+    subscription_code: Mapped[str | None] = mapped_column(String(120))
+    subscription_status: Mapped[str | None] = mapped_column(String(20))  # requested | subscribed | failed
+    subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class RegistryCheck(db.Model):
+    """One "check the national registry" for a client: what the registry held, and what was taken over.
+
+    ``found`` keeps only the facts SRS shows beside the client's record (poverty status, welfare
+    decile, household size, name, birth date, sex and the date of the registry's data); ``taken``
+    lists each value an officer took over, with who and when.
+    """
+
+    __tablename__ = "dci_registry_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    registry_id: Mapped[int] = mapped_column(ForeignKey("dci_registries.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    transaction_id: Mapped[str] = mapped_column(String(99), unique=True)
+    status: Mapped[str] = mapped_column(String(12))  # pending | found | not_found | failed
+    error: Mapped[str | None] = mapped_column(String(300))
+    found: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    taken: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    source: Mapped[NationalRegistry] = relationship()
+    user: Mapped[User | None] = relationship()
+
+
+class CivilEvent(db.Model):
+    """A birth or death the civil registry notified about a registered person: a task for the area's officer.
+
+    ``client_id`` is the registered person it concerns (the deceased, or the newborn's parent);
+    the officer settles it (household updated, open referrals closed) and marks it done.
+    """
+
+    __tablename__ = "dci_civil_events"
+    __table_args__ = (UniqueConstraint("registry_id", "event_key", name="uq_dci_civil_events_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registry_id: Mapped[int] = mapped_column(ForeignKey("dci_registries.id", ondelete="CASCADE"))
+    event_key: Mapped[str] = mapped_column(String(200))  # the notification's reference, once per registry
+    kind: Mapped[str] = mapped_column(String(10))  # birth | death
+    # Scoped through the client (its current region), never a copy of the region that could go stale.
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    event_date: Mapped[date | None] = mapped_column(Date)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    outcome: Mapped[str | None] = mapped_column(String(500))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -20,7 +22,7 @@ from wtforms.validators import Optional
 from srs.agencies.models import Agency
 from srs.core.lengths import ColumnLength, MaxLength
 from srs.programmes.models import PROGRAMME_KINDS, Programme
-from srs.programmes.services import SHARED_FIELD_CHOICES
+from srs.registry.fields import shared_field_options
 
 CHANNEL_CHOICES = [
     ("inbox", _l("In SRS (agency inbox)")),
@@ -74,12 +76,16 @@ class ProgrammeForm(FlaskForm):
     )
     shared_fields = SelectMultipleField(
         _l("Client fields the agency may see"),
-        choices=[(f, f.replace("_", " ")) for f in SHARED_FIELD_CHOICES],
+        choices=[],  # the table's shareable fields, set when the form is made
         validate_choice=False,
     )
     active = BooleanField(_l("Active"), default=True)
     active_from = DateField(_l("Active from"), validators=[Optional()])
     active_to = DateField(_l("Active until"), validators=[Optional()])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shared_fields.choices = shared_field_options()
 
 
 class ImportForm(FlaskForm):

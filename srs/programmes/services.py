@@ -26,26 +26,9 @@ from srs.extensions import db
 from srs.programmes.models import PROGRAMME_KINDS, Programme
 from srs.programmes.rules import RuleError, check
 from srs.programmes.versions import publish, save_draft
+from srs.registry.fields import shared_field_choices
 
 LANGUAGES = ("en", "id", "vi")
-SHARED_FIELD_CHOICES = (
-    "full_name",
-    "id_number",
-    "sex",
-    "date_of_birth",
-    "phone",
-    "address",
-    "region",
-    "occupation",
-    "work_status",
-    "monthly_income",
-    "household_size",
-    "disability",
-    "in_education",
-    "poverty_status",
-    "welfare_decile",
-    "enrolments",
-)
 
 
 # Programmes --------------------------------------------------------------------------------------
@@ -88,7 +71,8 @@ def _programme_errors(data: ProgrammeInput, existing: Programme | None) -> dict[
         errors["kind"] = [_("Choose the kind of programme.")]
     if not (data.names.get("en") or "").strip():
         errors["name_en"] = [_("Give at least the English name.")]
-    unknown = [f for f in data.shared_fields if f not in SHARED_FIELD_CHOICES]
+    offered = shared_field_choices()
+    unknown = [f for f in data.shared_fields if f not in offered]
     if unknown:
         errors["shared_fields"] = [_("Unknown client fields: %(fields)s.", fields=", ".join(unknown))]
     if data.active_from and data.active_to and data.active_from > data.active_to:

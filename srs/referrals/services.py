@@ -30,6 +30,7 @@ from srs.programmes.models import Programme, Screening
 from srs.referrals import overdue as overdue_measures
 from srs.referrals.models import OPEN_STATUSES, OutboxMessage, Referral, ReferralEvent
 from srs.regions.scope import region_id_condition
+from srs.registry.fields import field_by_share_key
 from srs.registry.models import Client
 
 DECLINE_REASONS: dict[str, Any] = {
@@ -62,26 +63,6 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
 TARGET = {"accept": "accepted", "decline": "declined", "complete": "completed", "cancel": "cancelled"}
 # The client fields an agency sees when its programme lists none.
 DEFAULT_SHARED_FIELDS = ["full_name", "sex", "date_of_birth", "phone", "region", "address"]
-CLIENT_FIELD_LABELS: dict[str, Any] = {
-    "full_name": _l("Name"),
-    "sex": _l("Sex"),
-    "date_of_birth": _l("Date of birth"),
-    "phone": _l("Phone"),
-    "region": _l("Region"),
-    "address": _l("Address"),
-    "id_number": _l("ID number"),
-    "id_type": _l("ID type"),
-    "occupation": _l("Occupation"),
-    "work_status": _l("Work status"),
-    "monthly_income": _l("Monthly income"),
-    "household_size": _l("Household size"),
-    "disability": _l("Disability"),
-    "in_education": _l("In education"),
-    "pregnant": _l("Pregnant"),
-    "poverty_status": _l("Poverty status"),
-    "welfare_decile": _l("Welfare decile"),
-    "enrolments": _l("Enrolments"),
-}
 
 
 # ---------------------------------------------------------------- scope
@@ -510,16 +491,13 @@ def shared_client_fields(referral: Referral) -> list[tuple[str, Any, Any]]:
     """(field, label, value) of only the client fields the programme shares with its agency."""
     programme = referral_programme(referral)
     client = db.session.get_one(Client, referral.client_id)
-    fields = [f for f in (programme.shared_fields or DEFAULT_SHARED_FIELDS) if f in CLIENT_FIELD_LABELS]
     rows = []
-    for name in fields:
-        if name == "region":
-            value: Any = client.region.name
-        elif name == "id_number":
-            value = client.id_number
-        else:
-            value = getattr(client, name, None)
-        rows.append((name, CLIENT_FIELD_LABELS[name], value))
+    for name in programme.shared_fields or DEFAULT_SHARED_FIELDS:
+        field = field_by_share_key(name)  # the client fields' table: label and where the value is
+        if field is None:
+            continue  # a name an older catalogue kept, no longer a field
+        value = client.region.name if field.type == "region" else field.read(client)
+        rows.append((name, field.share_label, value))
     return rows
 
 

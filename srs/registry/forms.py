@@ -10,30 +10,22 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 
 from srs.core.ids import parse_id
+from srs.registry import fields
 from srs.registry.models import RELATIONSHIPS
-from srs.registry.validation import INPUT_FIELDS
 
-YES_NO = [("", _l("Unknown")), ("yes", _l("Yes")), ("no", _l("No"))]
-ID_TYPE_CHOICES = [
-    ("nik", _l("NIK (Indonesia)")),
-    ("vn_pid", _l("Personal ID number (Viet Nam)")),
-    ("none", _l("No ID with them (follow up later)")),
-]
-SEX_CHOICES = [("", _l("Choose…")), ("female", _l("Female")), ("male", _l("Male"))]
-WORK_CHOICES = [
-    ("", _l("Unknown")),
-    ("informal", _l("Informal worker")),
-    ("self_employed", _l("Self-employed")),
-    ("msme_worker", _l("Works in a micro or small business")),
-    ("unemployed", _l("Unemployed")),
-    ("formal", _l("Formal employee")),
-]
-POVERTY_CHOICES = [
-    ("unknown", _l("Unknown")),
-    ("poor", _l("Poor")),
-    ("near_poor", _l("Near-poor")),
-    ("not_poor", _l("Not poor")),
-]
+YES_NO = [("", _l("Unknown")), *fields.YES_NO]
+
+
+def _choices(f: fields.ClientField) -> list[tuple[str, Any]]:
+    """A choice field's options as the form offers them (the empty one first, when it has one)."""
+    return ([("", f.blank)] if f.blank is not None else []) + list(f.choices)
+
+
+# The table's choices (srs/registry/fields.py), for pages that show a stored value's label.
+ID_TYPE_CHOICES = _choices(fields.get_field("id_type"))
+SEX_CHOICES = _choices(fields.get_field("sex"))
+WORK_CHOICES = _choices(fields.get_field("work_status"))
+POVERTY_CHOICES = _choices(fields.get_field("poverty_status"))
 RELATIONSHIP_LABELS = {
     "head": _l("Head of household"),
     "spouse": _l("Spouse"),
@@ -49,39 +41,13 @@ MEMBER_RELATIONSHIP_CHOICES = [(r, RELATIONSHIP_LABELS[r]) for r in RELATIONSHIP
 
 
 class ClientForm(FlaskForm):
-    """Register or edit a client; field names follow the API (consent fields flattened)."""
+    """Register or edit a client; field names follow the API (consent fields flattened).
+
+    The client's own fields are added from the table by ``client_form``; this class holds what the
+    form adds around them (version, consent's three inputs, the household choice).
+    """
 
     version = HiddenField()
-    full_name = StringField(_l("Full name"), render_kw={"autocomplete": "off", "required": True})
-    sex = SelectField(_l("Sex"), choices=SEX_CHOICES, validate_choice=False)
-    date_of_birth = StringField(_l("Date of birth"), render_kw={"type": "date", "required": True})
-    id_type = SelectField(_l("ID type"), choices=ID_TYPE_CHOICES, validate_choice=False)
-    id_number = StringField(
-        _l("ID number"),
-        description=_l("NIK: 16 digits. Viet Nam: 12 digits. Checked against birth date and sex."),
-        render_kw={"inputmode": "numeric", "autocomplete": "off"},
-    )
-    phone = StringField(_l("Phone"), render_kw={"type": "tel", "inputmode": "tel"})
-    region_code = SelectField(_l("Village / commune"), choices=[], validate_choice=False)
-    address = StringField(_l("Address"))
-    occupation = StringField(_l("Occupation"))
-    work_status = SelectField(_l("Work status"), choices=WORK_CHOICES, validate_choice=False)
-    monthly_income = StringField(
-        _l("Monthly income"),
-        description=_l("Whole number in the country's currency (IDR, VND)."),
-        render_kw={"inputmode": "numeric"},
-    )
-    household_size = StringField(_l("Household size"), render_kw={"inputmode": "numeric"})
-    disability = SelectField(_l("Living with a disability"), choices=YES_NO, validate_choice=False)
-    in_education = SelectField(_l("In education"), choices=YES_NO, validate_choice=False)
-    pregnant = SelectField(_l("Pregnant"), choices=YES_NO, validate_choice=False)
-    poverty_status = SelectField(_l("Poverty status"), choices=POVERTY_CHOICES, validate_choice=False)
-    welfare_decile = StringField(_l("Welfare decile (1-10)"), render_kw={"inputmode": "numeric"})
-    welfare_source = StringField(_l("Source of the poverty status"), description=_l("For example DTSEN."))
-    welfare_date = StringField(_l("Date of the poverty status"), render_kw={"type": "date"})
-    enrolments = StringField(
-        _l("Programmes already held"), description=_l("Programme codes separated by commas.")
-    )
     consent_given = BooleanField(_l("The person consents to their data being used and shared"))
     consent_date = StringField(_l("Date of consent"), render_kw={"type": "date"})
     consent_scope = TextAreaField(
@@ -107,12 +73,17 @@ class ClientForm(FlaskForm):
     )
     confirm_not_duplicate = BooleanField(_l("I checked the records above: this is a different person"))
 
+    def section(self, name: str) -> list[Any]:
+        """The bound fields of the table's section ``name``, in the table's order."""
+        shown = [f for f in fields.client_fields() if f.section == name and f.type != "consent"]
+        return [self[f.name] for f in sorted(shown, key=lambda f: f.form_order)]
+
     def to_input(self) -> dict[str, Any]:
         """What was typed, in the API's input shape."""
         data: dict[str, Any] = {
-            name: getattr(self, name).data
-            for name in INPUT_FIELDS
-            if name != "consent"  # a group of three fields on the form, gathered below
+            f.name: getattr(self, f.name).data
+            for f in fields.client_fields()
+            if f.type != "consent"  # a group of three fields on the form, gathered below
         }
         data["consent"] = {
             "given": bool(self.consent_given.data),
@@ -134,6 +105,7 @@ class ClientForm(FlaskForm):
     def fill_from(self, values: dict[str, Any]) -> None:
         """Show a client's stored values (the API's input shape) in the form."""
         bools = {True: "yes", False: "no", None: ""}
+        booleans = {f.name for f in fields.client_fields() if f.type == "boolean"}
         for name, value in values.items():
             if name == "consent":
                 self.consent_given.data = bool(value.get("given"))
@@ -141,10 +113,43 @@ class ClientForm(FlaskForm):
                 self.consent_scope.data = value.get("scope") or ""
             elif name == "enrolments":
                 self.enrolments.data = ", ".join(value or [])
-            elif name in ("disability", "in_education", "pregnant"):
+            elif name in booleans:
                 getattr(self, name).data = bools[value]
             elif hasattr(self, name):
                 getattr(self, name).data = "" if value is None else str(value)
+
+
+def _form_field(f: fields.ClientField) -> Any:
+    """The WTForms field of one row of the table (it only carries what was typed)."""
+    kw: dict[str, Any] = {"description": f.description or "", "render_kw": dict(f.render_kw)}
+    if f.type == "boolean":
+        return SelectField(f.label, choices=YES_NO, validate_choice=False, **kw)
+    if f.type in ("choice", "id_type"):
+        return SelectField(f.label, choices=_choices(f), validate_choice=False, **kw)
+    if f.type == "region":
+        return SelectField(f.label, choices=[], validate_choice=False, **kw)  # the view fills the regions
+    if f.type in ("date", "birth_date"):
+        kw["render_kw"].setdefault("type", "date")
+    return StringField(f.label, **kw)
+
+
+_FORM_CLASSES: dict[int, type[ClientForm]] = {}
+
+
+def client_form_class() -> type[ClientForm]:
+    """ClientForm with a field for each row of the table (built once per table)."""
+    table = fields.client_fields()
+    key = id(table)
+    if key not in _FORM_CLASSES:
+        attrs = {f.name: _form_field(f) for f in table if f.type != "consent"}
+        _FORM_CLASSES.clear()  # one table at a time (a test's replacement, then the real one again)
+        _FORM_CLASSES[key] = type("TableClientForm", (ClientForm,), attrs)
+    return _FORM_CLASSES[key]
+
+
+def client_form(**kwargs: Any) -> ClientForm:
+    """The registration and edit form of the current table."""
+    return client_form_class()(**kwargs)
 
 
 # Errors the service reports under API names, shown next to the flattened form fields.

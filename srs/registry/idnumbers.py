@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 # Province codes in use (Kemendagri); the newer Papua provinces are 92-96.
 NIK_PROVINCES = frozenset(
@@ -172,3 +174,55 @@ def make_vn_pid(province: int, birth_date: date, sex: str, random_part: int) -> 
     """A Vietnamese personal ID for demo and test data."""
     digit = vn_century_sex_digit(birth_date.year, sex)
     return f"{province:03d}{digit}{birth_date.year % 100:02d}{random_part:06d}"
+
+
+# The same structure as data, for clients that check a number before it is sent (the offline form,
+# through GET /api/v1/fields/clients). Digits are counted from 1, both ends included; a test checks
+# these rules against check_nik and check_vn_pid on many numbers.
+ID_NUMBER_RULES: dict[str, dict[str, Any]] = {
+    "nik": {
+        "label": _l("NIK (Indonesia)"),
+        "country": "ID",
+        "length": 16,
+        "pattern": r"^\d{16}$",
+        "separators": r"[\s.\-/]",
+        "parts": [
+            {"name": "province", "digits": [1, 2], "allowed": sorted(NIK_PROVINCES)},
+            {"name": "regency", "digits": [3, 4], "not": ["00"]},
+            {"name": "sub_district", "digits": [5, 6], "not": ["00"]},
+            {
+                "name": "birth_day",
+                "digits": [7, 8],
+                "encodes": "day of birth, plus female_offset for a woman",
+                "female_offset": 40,
+                "ranges": {"male": [1, 31], "female": [41, 71]},
+                "matches": "date_of_birth.day",
+            },
+            {"name": "birth_month", "digits": [9, 10], "range": [1, 12], "matches": "date_of_birth.month"},
+            {"name": "birth_year", "digits": [11, 12], "matches": "date_of_birth.year % 100"},
+            {"name": "serial", "digits": [13, 16], "not": ["0000"]},
+        ],
+        "sex": {"part": "birth_day", "female_if_over": 40},
+    },
+    "vn_pid": {
+        "label": _l("Personal ID number (Viet Nam)"),
+        "country": "VN",
+        "length": 12,
+        "pattern": r"^\d{12}$",
+        "separators": r"[\s.\-/]",
+        "parts": [
+            {"name": "province", "digits": [1, 3], "allowed": sorted(VN_PROVINCES)},
+            {
+                "name": "century_sex",
+                "digits": [4, 4],
+                "encodes": "(century - 20) * 2, plus 1 for a woman: 1900s male 0 female 1, "
+                "2000s male 2 female 3, 2100s male 4 female 5",
+                "century_base": 1900,
+                "matches": "(date_of_birth.year // 100 - 19) * 2 + (1 if female else 0)",
+            },
+            {"name": "birth_year", "digits": [5, 6], "matches": "date_of_birth.year % 100"},
+            {"name": "random", "digits": [7, 12]},
+        ],
+        "sex": {"part": "century_sex", "female_if_odd": True},
+    },
+}

@@ -43,19 +43,14 @@ from srs.extensions import db
 from srs.regions.models import Region
 from srs.regions.scope import region_in_scope
 from srs.regions.services import district_of
+from srs.registry.fields import client_fields, import_columns, required_import_columns
 from srs.registry.models import Client, DuplicateCandidate, ImportBatch
-from srs.registry.validation import INPUT_FIELDS, validate_client
+from srs.registry.validation import validate_client
 
-CONSENT_COLUMNS = ("consent_given", "consent_date", "consent_scope")
-# The client's fields (validation.INPUT_FIELDS) as file columns: consent spread over three columns;
-# pregnancy is recorded at the office, never taken from a survey file.
-COLUMNS = tuple(
-    column
-    for field in INPUT_FIELDS
-    if field != "pregnant"
-    for column in (CONSENT_COLUMNS if field == "consent" else (field,))
-)
-REQUIRED_COLUMNS = ("full_name", "sex", "date_of_birth", "region_code")
+# The file's columns come from the table (srs/registry/fields.py): consent is spread over three
+# columns; pregnancy is recorded at the office, never taken from a survey file.
+COLUMNS = import_columns()
+REQUIRED_COLUMNS = required_import_columns()
 CHUNK = 1000
 MAX_ROWS = 200_000
 
@@ -149,7 +144,7 @@ class ImportFileError(Exception):
 
 def sample_csv() -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=import_columns(), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(SAMPLE_ROWS)
     return out.getvalue()
@@ -163,9 +158,10 @@ def sample_xlsx() -> bytes:
     sheet = workbook.active
     assert isinstance(sheet, Worksheet)  # a new workbook starts with one worksheet, active
     sheet.title = "clients"
-    sheet.append(list(COLUMNS))
+    columns = import_columns()
+    sheet.append(list(columns))
     for row in SAMPLE_ROWS:
-        sheet.append([row[c] for c in COLUMNS])
+        sheet.append([row.get(c, "") for c in columns])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -224,10 +220,11 @@ def _check_header(header: list[str] | None) -> list[tuple[int, str]]:
     if not header:
         raise ImportFileError(_("The file is empty."))
     names = [h.strip().lower() for h in header]
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    missing = [c for c in required_import_columns() if c not in names]
     if missing:
         raise ImportFileError(_("Missing columns: %(cols)s", cols=", ".join(missing)))
-    return [(i, name) for i, name in enumerate(names) if name in COLUMNS]
+    known = set(import_columns())
+    return [(i, name) for i, name in enumerate(names) if name in known]
 
 
 def count_rows(filename: str, content: bytes) -> int:
@@ -235,14 +232,22 @@ def count_rows(filename: str, content: bytes) -> int:
 
 
 def row_to_input(row: dict[str, str]) -> dict[str, Any]:
-    """A file row in the API's input shape (the consent columns become the consent object)."""
-    data: dict[str, Any] = {k: v for k, v in row.items() if not k.startswith("consent_")}
-    data["consent"] = {
-        "given": row.get("consent_given", ""),
-        "date": row.get("consent_date", ""),
-        "scope": row.get("consent_scope", ""),
-    }
+    """A file row in the API's input shape: each field from its columns (consent's three become an object)."""
+    data: dict[str, Any] = {}
+    for f in client_fields():
+        if f.type == "consent":
+            data[f.name] = {
+                part: row.get(column, "") for part, column in zip(CONSENT_PARTS, f.columns, strict=True)
+            }
+        elif f.columns:
+            present = [row[column] for column in f.columns if column in row]
+            if present:
+                data[f.name] = present[0]
     return data
+
+
+# The consent object's parts, in the order of the consent field's columns.
+CONSENT_PARTS = ("given", "date", "scope")
 
 
 def _first_message(exc: ValidationFailed) -> str:
@@ -380,6 +385,7 @@ def _import_chunk(
         else:
             known_without_id.add((cleaned["name_key"], cleaned["date_of_birth"], cleaned["region_id"]))
         values = {k: v for k, v in cleaned.items() if k != "region"}
+        table_extra = values.pop("extra", {})
         now = clock.now()
         values.update(
             created_by_id=user.id,
@@ -388,7 +394,7 @@ def _import_chunk(
             updated_at=now,
             version=1,
             needs_review=False,
-            extra={"import_id": batch.id, "row": number},
+            extra={**table_extra, "import_id": batch.id, "row": number},
         )
         new_rows.append(values)
     if not new_rows:

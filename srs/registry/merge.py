@@ -17,7 +17,8 @@ from srs.core.pagination import Page, paginate
 from srs.core.transaction import changed_rows
 from srs.extensions import db
 from srs.regions.scope import region_id_condition, region_in_scope
-from srs.registry import households
+from srs.registry import fields, households
+from srs.registry.fields import client_fields
 from srs.registry.models import Client, ClientName, DuplicateCandidate
 from srs.registry.services import client_is_visible
 
@@ -115,6 +116,36 @@ def client_foreign_keys() -> list[tuple[Any, Any]]:
     return found
 
 
+def _take_missing_facts(keep: Client, duplicate: Client) -> list[str]:
+    """Each field's merge rule (srs/registry/fields.py): what ``keep`` takes from the duplicate."""
+    filled: list[str] = []
+    for f in client_fields():
+        if f.merge == fields.ID and f.type == "id_number":
+            if keep.id_type == "none" and duplicate.id_type != "none":
+                # The number is unique: free it on the duplicate before the kept record takes it.
+                moved_id = (duplicate.id_type, duplicate.id_number)
+                duplicate.id_type, duplicate.id_number, duplicate.needs_id_followup = "none", None, True
+                db.session.flush()
+                keep.id_type, keep.id_number, keep.needs_id_followup = moved_id[0], moved_id[1], False
+                filled.append(f.name)
+        elif f.merge == fields.FILL:
+            mine, theirs = f.read(keep), f.read(duplicate)
+            if f.is_empty(mine) and not f.is_empty(theirs):
+                f.write(keep, theirs)
+                filled.append(f.name)
+        elif f.merge == fields.UNION:
+            items = list(f.read(keep) or [])
+            items += [item for item in f.read(duplicate) or [] if item not in items]
+            f.write(keep, items)
+        elif f.merge == fields.CONSENT and not keep.consent_given and duplicate.consent_given:
+            keep.consent_given = True
+            keep.consent_date = duplicate.consent_date
+            keep.consent_scope = duplicate.consent_scope
+            keep.consent_recorded_by_id = duplicate.consent_recorded_by_id
+            filled.append(f.name)
+    return filled
+
+
 @dataclass
 class Merged:
     """The kept client, and what the merge did to the households (None: no household involved)."""
@@ -136,45 +167,7 @@ def merge_clients(keep: Client, duplicate: Client, user: User) -> Merged:
     if keep.merged_into_id or duplicate.merged_into_id:
         raise Conflict(_("One of these clients was already merged."))
     households.check_merge(keep, duplicate)
-    filled: list[str] = []
-    moved_id = None
-    if keep.id_type == "none" and duplicate.id_type != "none":
-        moved_id = (duplicate.id_type, duplicate.id_number)
-        duplicate.id_type, duplicate.id_number, duplicate.needs_id_followup = "none", None, True
-        db.session.flush()
-        keep.id_type, keep.id_number, keep.needs_id_followup = moved_id[0], moved_id[1], False
-        filled.append("id_number")
-    for name in (
-        "phone",
-        "address",
-        "occupation",
-        "work_status",
-        "monthly_income",
-        "household_size",
-        "disability",
-        "in_education",
-        "pregnant",
-        "welfare_decile",
-        "welfare_source",
-        "welfare_date",
-    ):
-        if getattr(keep, name) is None and getattr(duplicate, name) is not None:
-            setattr(keep, name, getattr(duplicate, name))
-            filled.append(name)
-    if keep.poverty_status == "unknown" and duplicate.poverty_status != "unknown":
-        keep.poverty_status = duplicate.poverty_status
-        filled.append("poverty_status")
-    enrolments = list(keep.enrolments or [])
-    for code in duplicate.enrolments or []:
-        if code not in enrolments:
-            enrolments.append(code)
-    keep.enrolments = enrolments
-    if not keep.consent_given and duplicate.consent_given:
-        keep.consent_given = True
-        keep.consent_date = duplicate.consent_date
-        keep.consent_scope = duplicate.consent_scope
-        keep.consent_recorded_by_id = duplicate.consent_recorded_by_id
-        filled.append("consent")
+    filled = _take_missing_facts(keep, duplicate)
     db.session.flush()
     household_details = households.merge_households(keep, duplicate, user)
 

@@ -9,6 +9,7 @@ profile and every change is audited; ID numbers never enter the audit details un
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -36,6 +37,7 @@ from srs.registry.duplicates import (
     find_probable_duplicates,
     visible_duplicates,
 )
+from srs.registry.fields import api_value, client_fields, may_edit, personal_fields
 from srs.registry.models import (
     RELATIONSHIPS,
     Client,
@@ -44,36 +46,10 @@ from srs.registry.models import (
     HouseholdMember,
     ImportBatch,
 )
-from srs.registry.validation import INPUT_FIELDS, _Errors, validate_client, validate_member
+from srs.registry.validation import _Errors, validate_client, validate_member
 
-# Model attributes an edit may change (what validate_client returns, minus helpers).
-EDITABLE = (
-    "id_type",
-    "id_number",
-    "full_name",
-    "name_key",
-    "sex",
-    "date_of_birth",
-    "phone",
-    "region_id",
-    "address",
-    "occupation",
-    "work_status",
-    "monthly_income",
-    "household_size",
-    "disability",
-    "in_education",
-    "pregnant",
-    "poverty_status",
-    "welfare_decile",
-    "welfare_source",
-    "welfare_date",
-    "enrolments",
-    "consent_given",
-    "consent_date",
-    "consent_scope",
-    "needs_id_followup",
-)
+# Model attributes an edit may change besides the table's own (what validate_client derives).
+_DERIVED = ("name_key", "needs_id_followup")
 # Attributes that are derived or internal: never shown as "what changed".
 _HIDDEN_CHANGES = {"name_key", "needs_id_followup"}
 
@@ -140,33 +116,18 @@ def _region_lookup() -> Any:
 
 def client_input(client: Client) -> dict[str, Any]:
     """A client's stored values in the API's input shape (the base an edit is applied to)."""
-    return {
-        "id_type": client.id_type,
-        "id_number": client.id_number,
-        "full_name": client.full_name,
-        "sex": client.sex,
-        "date_of_birth": client.date_of_birth.isoformat() if client.date_of_birth else None,
-        "phone": client.phone,
-        "region_code": client.region.code if client.region else None,
-        "address": client.address,
-        "occupation": client.occupation,
-        "work_status": client.work_status,
-        "monthly_income": client.monthly_income,
-        "household_size": client.household_size,
-        "disability": client.disability,
-        "in_education": client.in_education,
-        "pregnant": client.pregnant,
-        "poverty_status": client.poverty_status,
-        "welfare_decile": client.welfare_decile,
-        "welfare_source": client.welfare_source,
-        "welfare_date": client.welfare_date.isoformat() if client.welfare_date else None,
-        "enrolments": list(client.enrolments or []),
-        "consent": {
-            "given": client.consent_given,
-            "date": client.consent_date.isoformat() if client.consent_date else None,
-            "scope": client.consent_scope,
-        },
-    }
+    return {f.name: api_value(f, client) for f in client_fields()}
+
+
+def editable_attributes() -> tuple[str, ...]:
+    """Model attributes an edit may change: the table's (consent's three), and what is derived from them."""
+    names: list[str] = []
+    for f in client_fields():
+        if f.type == "consent":
+            names += ["consent_given", "consent_date", "consent_scope"]
+        elif f.stored_as is not None:
+            names.append(f.stored_as)
+    return (*names, *_DERIVED)
 
 
 # --- register and edit ---------------------------------------------------------------------------
@@ -419,6 +380,62 @@ def _stale(client: Client, version: int) -> StaleVersion:
     )
 
 
+def _field_of(attribute: str) -> Any:
+    """The table's field stored in ``attribute`` (consent's three attributes: the consent field)."""
+    for f in client_fields():
+        if f.stored_as == attribute or (f.type == "consent" and attribute.startswith("consent_")):
+            return f
+    return None
+
+
+def _masked(value: Any) -> Any:
+    """A personal value as the audit log keeps it: every digit but each run's last four hidden."""
+    return _PERSONAL_DIGITS.sub("*", value) if isinstance(value, str) else value
+
+
+_PERSONAL_DIGITS = re.compile(r"\d(?=\d{4})")
+
+
+def _apply_changes(client: Client, cleaned: dict[str, Any], region: Region, user: User) -> dict[str, Any]:
+    """Set what differs; the changes as the audit records them (personal fields masked).
+
+    Refuses (422) a change to a field the user's role may not edit.
+    """
+    changes: dict[str, dict[str, Any]] = {}
+    refused: dict[str, list[str]] = {}
+    personal = personal_fields()
+    updates: list[tuple[Any, str | None, Any]] = []
+    for name in editable_attributes():
+        old, new = getattr(client, name), cleaned[name]
+        if old != new:
+            updates.append((_field_of(name), name, new))
+            if name not in _HIDDEN_CHANGES:
+                label = "region_code" if name == "region_id" else name
+                old_shown = client.region.code if name == "region_id" else display_value(old)
+                new_shown = region.code if name == "region_id" else display_value(new)
+                if label in personal:
+                    old_shown, new_shown = _masked(old_shown), _masked(new_shown)
+                changes[label] = {"from": old_shown, "to": new_shown}
+    for name, new in (cleaned.get("extra") or {}).items():
+        f = next(f for f in client_fields() if f.name == name)
+        old = f.read(client)
+        if old != new:
+            updates.append((f, None, new))
+            change = {"from": display_value(old), "to": display_value(new)}
+            changes[name] = {k: _masked(v) for k, v in change.items()} if name in personal else change
+    for f, _attribute, _new in updates:
+        if f is not None and not may_edit(f, getattr(user, "role", None)):
+            refused[f.name] = [_("This field cannot be changed here.")]
+    if refused:
+        raise ValidationFailed(_("Some fields need attention."), refused)
+    for f, attribute, new in updates:
+        if attribute is None:
+            f.write(client, new)
+        else:
+            setattr(client, attribute, new)
+    return changes
+
+
 def update_client(client: Client, data: Mapping[str, Any], user: User, expected_version: Any) -> Client:
     """Apply a (partial) change if the caller read the current version; audit what changed.
 
@@ -434,7 +451,8 @@ def update_client(client: Client, data: Mapping[str, Any], user: User, expected_
         )
     if expected_version != client.version:
         raise _stale(client, expected_version)
-    unknown = [k for k in data if k not in INPUT_FIELDS and k != "version"]
+    table = {f.name: f for f in client_fields()}
+    unknown = [k for k in data if k not in table and k != "version"]
     if unknown:
         raise ValidationFailed(
             _("Some fields need attention."), {k: [_("This field cannot be changed here.")] for k in unknown}
@@ -445,16 +463,7 @@ def update_client(client: Client, data: Mapping[str, Any], user: User, expected_
     if existing is not None:
         _raise_duplicate_id(existing, user)
     region = cleaned.pop("region")
-    changes: dict[str, dict[str, Any]] = {}
-    for name in EDITABLE:
-        old, new = getattr(client, name), cleaned[name]
-        if old != new:
-            if name not in _HIDDEN_CHANGES:
-                label = "region_code" if name == "region_id" else name
-                old_shown = client.region.code if name == "region_id" else display_value(old)
-                new_shown = region.code if name == "region_id" else display_value(new)
-                changes[label] = {"from": old_shown, "to": new_shown}
-            setattr(client, name, new)
+    changes = _apply_changes(client, cleaned, region, user)
     if not changes:
         return client
     if any(k.startswith("consent_") for k in changes):

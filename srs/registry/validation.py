@@ -9,55 +9,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from srs.accounts.models import User
 from srs.core import clock
 from srs.core.errors import ValidationFailed
 from srs.regions.models import Region
 from srs.regions.scope import region_in_scope
-from srs.registry.idnumbers import check_id_number, normalise_number
-from srs.registry.models import ID_TYPES, POVERTY_STATUSES, RELATIONSHIPS, SEXES, WORK_STATUSES
+from srs.registry.fields import MAX_AGE, ClientField, client_fields, get_field, input_names
+from srs.registry.idnumbers import ID_NUMBER_RULES, check_id_number, normalise_number
+from srs.registry.models import RELATIONSHIPS
 from srs.registry.normalise import clean_spaces, fold_name, parse_phone
 
-MAX_AGE = 120
-MAX_INCOME = 10**13  # far above any monthly income in IDR or VND; keeps the number in a BIGINT
-MAX_HOUSEHOLD = 50
-_ENROLMENT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,39}$")
+MAX_INCOME = get_field("monthly_income").maximum or 10**13
+_ENROLMENT_CODE = re.compile(get_field("enrolments").pattern or "")
 _GROUPED_DIGITS = re.compile(r"^\d{1,3}([., ]\d{3})+$")
 _TRUE = {"true", "yes", "y", "1", "ya", "có", "co"}
 _FALSE = {"false", "no", "n", "0", "tidak", "không", "khong"}
 
 RegionLookup = Callable[[str], Region | None]
 
-# The fields of a client, with the API's names, in the order forms and files list them.
-INPUT_FIELDS = (
-    "id_type",
-    "id_number",
-    "full_name",
-    "sex",
-    "date_of_birth",
-    "phone",
-    "region_code",
-    "address",
-    "occupation",
-    "work_status",
-    "monthly_income",
-    "household_size",
-    "disability",
-    "in_education",
-    "pregnant",
-    "poverty_status",
-    "welfare_decile",
-    "welfare_source",
-    "welfare_date",
-    "enrolments",
-    "consent",
-)
+# The fields of a client, with the API's names, in the order forms and files list them (the table's).
+INPUT_FIELDS = input_names()
 
 
 class _Errors:
@@ -170,23 +148,250 @@ def parse_bool(value: Any, field: str, errors: _Errors) -> bool | None:
     return None
 
 
-def _enrolments(value: Any, errors: _Errors) -> list[str]:
+def _enrolments(value: Any, errors: _Errors, field: str = "enrolments", most: int = 50) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, str):
         value = [part for part in re.split(r"[;,]", value) if part.strip()]
-    if not isinstance(value, list) or len(value) > 50:
-        errors.add("enrolments", _("Give a list of programme codes."))
+    if not isinstance(value, list) or len(value) > most:
+        errors.add(field, _("Give a list of programme codes."))
         return []
     codes: list[str] = []
     for item in value:
         if not isinstance(item, str) or not _ENROLMENT_CODE.match(item.strip()):
-            errors.add("enrolments", _("%(item)s is not a programme code.", item=str(item)[:40]))
+            errors.add(field, _("%(item)s is not a programme code.", item=str(item)[:40]))
             continue
         code = item.strip().upper()
         if code not in codes:
             codes.append(code)
     return codes
+
+
+@dataclass
+class _Context:
+    """One client's validation: the input, what is parsed so far, and how regions are looked up."""
+
+    data: Mapping[str, Any]
+    errors: _Errors
+    user: Any
+    lookup_region: RegionLookup
+    current_region: Region | None
+    in_scope: Callable[[Region], bool] | None
+    out: dict[str, Any] = dataclass_field(default_factory=dict)
+    # Parsed values by field name (what later fields' checks read: sex, birth date, region).
+    values: dict[str, Any] = dataclass_field(default_factory=dict)
+    extra: dict[str, Any] = dataclass_field(default_factory=dict)
+
+    def store(self, f: ClientField, value: Any) -> None:
+        self.values[f.name] = value
+        if f.stored_as is None:
+            self.extra[f.name] = value
+        else:
+            self.out[f.stored_as] = value
+
+
+def _parse_text(f: ClientField, ctx: _Context) -> None:
+    ctx.store(f, _text(ctx.data.get(f.name), f.name, ctx.errors, f.length_limit or 5000, f.required))
+
+
+def _parse_name(f: ClientField, ctx: _Context) -> None:
+    full_name = _text(ctx.data.get(f.name), f.name, ctx.errors, f.length_limit or 200, required=f.required)
+    name_key = fold_name(full_name) if full_name is not None else None
+    if full_name is not None and not name_key:
+        ctx.errors.add(f.name, _("A name needs at least one letter."))
+        full_name = name_key = None
+    ctx.store(f, full_name)
+    ctx.out["name_key"] = name_key
+
+
+def _parse_choice(f: ClientField, ctx: _Context) -> None:
+    value = _choice(ctx.data.get(f.name), f.name, ctx.errors, f.choice_values(), f.required)
+    ctx.store(f, value if value is not None else f.default)
+
+
+def _parse_birth_date(f: ClientField, ctx: _Context) -> None:
+    birth = parse_date(ctx.data.get(f.name), f.name, ctx.errors, required=f.required)
+    if birth is not None:
+        today = clock.today()
+        age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+        if age > MAX_AGE:
+            ctx.errors.add(f.name, _("That makes the person %(age)d years old; at most 120.", age=age))
+            birth = None
+    ctx.store(f, birth)
+
+
+def _parse_date(f: ClientField, ctx: _Context) -> None:
+    ctx.store(f, parse_date(ctx.data.get(f.name), f.name, ctx.errors, required=f.required))
+
+
+def _parse_integer(f: ClientField, ctx: _Context) -> None:
+    low = f.minimum if f.minimum is not None else 0
+    high = f.maximum if f.maximum is not None else MAX_INCOME
+    ctx.store(f, _integer(ctx.data.get(f.name), f.name, ctx.errors, low, high, f.message))
+
+
+def _parse_boolean(f: ClientField, ctx: _Context) -> None:
+    value = parse_bool(ctx.data.get(f.name), f.name, ctx.errors)
+    if value and f.only_for_sex and ctx.values.get("sex") not in (None, f.only_for_sex):
+        ctx.errors.add(f.name, _("Only a woman can be recorded as pregnant."))
+    ctx.store(f, value)
+
+
+def _parse_region(f: ClientField, ctx: _Context) -> None:
+    region: Region | None = None
+    region_code = ctx.data.get(f.name)
+    limit = f.length_limit or 32
+    if region_code is None or region_code == "":
+        ctx.errors.add(f.name, _("This field is required."))
+    elif not isinstance(region_code, str) or len(region_code) > limit:
+        ctx.errors.add(f.name, _("Must be a region code such as 35.16.08.2003."))
+    else:
+        region = ctx.lookup_region(region_code.strip())
+        allowed = region is not None and (
+            (ctx.in_scope(region) if ctx.in_scope else region_in_scope(region, ctx.user))
+            or (ctx.current_region is not None and region.id == ctx.current_region.id)
+        )
+        if not allowed:
+            ctx.errors.add(
+                f.name, _("No region in your area has the code %(code)s.", code=region_code.strip()[:limit])
+            )
+            region = None
+    ctx.values[f.name] = region
+    ctx.out["region"] = region
+    ctx.out[f.stored_as or "region_id"] = region.id if region else None
+
+
+def _parse_id_type(f: ClientField, ctx: _Context) -> None:
+    """Read with the number (``_parse_id_number``): which checks apply depends on both."""
+
+
+def _parse_id_number(f: ClientField, ctx: _Context) -> None:
+    """The ID type and number together: the number's structure, its birth date and sex, its country."""
+    type_field = get_field("id_type")
+    errors, data = ctx.errors, ctx.data
+    birth, sex, region = ctx.values.get("date_of_birth"), ctx.values.get("sex"), ctx.values.get("region_code")
+    id_type = data.get(type_field.name)
+    raw_number = data.get(f.name)
+    if id_type in (None, "") and raw_number in (None, ""):
+        id_type = type_field.default
+    id_type = _choice(id_type, type_field.name, errors, type_field.choice_values(), required=True)
+    number: str | None = None
+    if raw_number not in (None, "") and not isinstance(raw_number, str):
+        errors.add(f.name, _("Must be text."))
+    elif id_type in ID_NUMBER_RULES:
+        number = normalise_number(raw_number or "")
+        if not number:
+            errors.add(f.name, _("Type the ID number, or choose 'no ID' as the ID type."))
+            number = None
+        else:
+            problems = check_id_number(id_type, number, birth, sex)
+            for problem in problems:
+                errors.add(f.name, problem)
+            if problems:
+                number = None
+            elif region is not None and ID_NUMBER_RULES[id_type]["country"] != region.country:
+                errors.add(
+                    type_field.name,
+                    _("This ID type is not issued in the country of the region %(code)s.", code=region.code),
+                )
+    elif id_type == "none" and raw_number not in (None, "") and normalise_number(raw_number):
+        errors.add(f.name, _("Choose the ID type of this number, or leave the number empty."))
+    ctx.store(type_field, id_type)
+    ctx.store(f, number if id_type != "none" else None)
+    ctx.out["needs_id_followup"] = id_type == "none"
+
+
+def _parse_phone(f: ClientField, ctx: _Context) -> None:
+    phone_raw = ctx.data.get(f.name)
+    ctx.store(f, None)
+    if phone_raw in (None, ""):
+        return
+    if not isinstance(phone_raw, str) or len(phone_raw) > (f.length_limit or 40):
+        ctx.errors.add(f.name, _("Must be a phone number such as 0812 3456 7890."))
+    elif phone_raw.strip():
+        region = ctx.values.get("region_code")
+        country = region.country if region is not None else "ID"
+        e164 = parse_phone(phone_raw, country)
+        if e164 is None:
+            ctx.errors.add(
+                f.name,
+                _("%(phone)s is not a valid phone number in %(country)s.", phone=phone_raw, country=country),
+            )
+        ctx.store(f, e164)
+
+
+def _parse_codes(f: ClientField, ctx: _Context) -> None:
+    ctx.store(f, _enrolments(ctx.data.get(f.name), ctx.errors, f.name, f.maximum or 50))
+
+
+def _parse_consent(f: ClientField, ctx: _Context) -> None:
+    errors = ctx.errors
+    birth = ctx.values.get("date_of_birth")
+    consent = ctx.data.get(f.name)
+    ctx.out["consent_given"] = False
+    ctx.out["consent_date"] = None
+    ctx.out["consent_scope"] = None
+    if consent is None:
+        errors.add(f.name, _("Record whether the person gave consent."))
+    elif not isinstance(consent, Mapping):
+        errors.add(f.name, _("Must be an object with given, date and scope."))
+    else:
+        given = consent.get("given")
+        if not isinstance(given, bool):
+            given = parse_bool(given, "consent.given", errors)
+            if given is None and "consent.given" not in errors.by_field:
+                errors.add("consent.given", _("Answer yes or no."))
+        ctx.out["consent_given"] = bool(given)
+        consent_date = parse_date(consent.get("date"), "consent.date", errors, required=bool(given))
+        scope = _text(
+            consent.get("scope"), "consent.scope", errors, f.length_limit or 300, required=bool(given)
+        )
+        if birth is not None and consent_date is not None and consent_date < birth:
+            errors.add("consent.date", _("Consent cannot be given before the person was born."))
+        ctx.out["consent_date"] = consent_date
+        ctx.out["consent_scope"] = scope
+    ctx.values[f.name] = ctx.out["consent_given"]
+
+
+# How each type of field (srs/registry/fields.py) is read.
+PARSERS: dict[str, Callable[[ClientField, _Context], None]] = {
+    "text": _parse_text,
+    "name": _parse_name,
+    "choice": _parse_choice,
+    "boolean": _parse_boolean,
+    "integer": _parse_integer,
+    "date": _parse_date,
+    "birth_date": _parse_birth_date,
+    "id_type": _parse_id_type,
+    "id_number": _parse_id_number,
+    "phone": _parse_phone,
+    "region": _parse_region,
+    "codes": _parse_codes,
+    "consent": _parse_consent,
+}
+
+
+def _in_check_order(table: tuple[ClientField, ...]) -> list[ClientField]:
+    """The table's order, each field after the fields it ``depends_on`` (a region before the phone)."""
+    by_name = {f.name: f for f in table}
+    ordered: list[ClientField] = []
+    seen: set[str] = set()
+
+    def visit(f: ClientField) -> None:
+        if f.name in seen:
+            return
+        seen.add(f.name)
+        for name in f.depends_on:
+            if name in by_name and by_name[name].type != "id_type":
+                visit(by_name[name])
+        ordered.append(f)
+
+    for f in table:
+        if f.type == "id_type":
+            continue  # read with the number, after what the number is checked against
+        visit(f)
+    ordered.extend(f for f in table if f.type == "id_type")
+    return ordered
 
 
 def validate_client(
@@ -197,154 +402,22 @@ def validate_client(
     current_region: Region | None = None,
     in_scope: Callable[[Region], bool] | None = None,
 ) -> dict[str, Any]:
-    """Check every field and return model attributes; raise ValidationFailed with all problems.
+    """Check every field of the table and return model attributes; raise ValidationFailed with all problems.
 
     ``current_region`` is the client's region before an edit: keeping it is always allowed, while a
     new region must lie inside the user's scope (``in_scope`` may supply a cached check for imports).
+    Fields kept in ``Client.extra`` come back as ``extra`` (only theirs: the caller merges).
     """
     if not isinstance(data, Mapping):
         raise ValidationFailed(_("The client data must be an object."), {})
-    errors = _Errors()
-    out: dict[str, Any] = {}
-
-    full_name = _text(data.get("full_name"), "full_name", errors, 200, required=True)
-    name_key = fold_name(full_name) if full_name is not None else None
-    if full_name is not None and not name_key:
-        errors.add("full_name", _("A name needs at least one letter."))
-        full_name = name_key = None
-    out["full_name"] = full_name
-    out["name_key"] = name_key
-    sex = _choice(data.get("sex"), "sex", errors, SEXES, required=True)
-    out["sex"] = sex
-
-    birth = parse_date(data.get("date_of_birth"), "date_of_birth", errors, required=True)
-    if birth is not None:
-        today = clock.today()
-        age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-        if age > MAX_AGE:
-            errors.add("date_of_birth", _("That makes the person %(age)d years old; at most 120.", age=age))
-            birth = None
-    out["date_of_birth"] = birth
-
-    region: Region | None = None
-    region_code = data.get("region_code")
-    if region_code is None or region_code == "":
-        errors.add("region_code", _("This field is required."))
-    elif not isinstance(region_code, str) or len(region_code) > 32:
-        errors.add("region_code", _("Must be a region code such as 35.16.08.2003."))
-    else:
-        region = lookup_region(region_code.strip())
-        allowed = region is not None and (
-            (in_scope(region) if in_scope else region_in_scope(region, user))
-            or (current_region is not None and region.id == current_region.id)
-        )
-        if not allowed:
-            errors.add(
-                "region_code",
-                _("No region in your area has the code %(code)s.", code=region_code.strip()[:32]),
-            )
-            region = None
-    out["region"] = region
-    out["region_id"] = region.id if region else None
-
-    id_type = data.get("id_type")
-    raw_number = data.get("id_number")
-    if id_type in (None, "") and raw_number in (None, ""):
-        id_type = "none"
-    id_type = _choice(id_type, "id_type", errors, ID_TYPES, required=True)
-    number: str | None = None
-    if raw_number not in (None, "") and not isinstance(raw_number, str):
-        errors.add("id_number", _("Must be text."))
-    elif id_type in ("nik", "vn_pid"):
-        number = normalise_number(raw_number or "")
-        if not number:
-            errors.add("id_number", _("Type the ID number, or choose 'no ID' as the ID type."))
-            number = None
-        else:
-            problems = check_id_number(id_type, number, birth, sex)
-            for problem in problems:
-                errors.add("id_number", problem)
-            if problems:
-                number = None
-            elif region is not None and {"nik": "ID", "vn_pid": "VN"}[id_type] != region.country:
-                errors.add(
-                    "id_type",
-                    _("This ID type is not issued in the country of the region %(code)s.", code=region.code),
-                )
-    elif id_type == "none" and raw_number and normalise_number(raw_number):  # a str: checked above
-        errors.add("id_number", _("Choose the ID type of this number, or leave the number empty."))
-    out["id_type"] = id_type
-    out["id_number"] = number if id_type != "none" else None
-    out["needs_id_followup"] = id_type == "none"
-
-    phone_raw = data.get("phone")
-    out["phone"] = None
-    if phone_raw not in (None, ""):
-        if not isinstance(phone_raw, str) or len(phone_raw) > 40:
-            errors.add("phone", _("Must be a phone number such as 0812 3456 7890."))
-        elif phone_raw.strip():
-            country = region.country if region is not None else "ID"
-            e164 = parse_phone(phone_raw, country)
-            if e164 is None:
-                errors.add(
-                    "phone",
-                    _(
-                        "%(phone)s is not a valid phone number in %(country)s.",
-                        phone=phone_raw,
-                        country=country,
-                    ),
-                )
-            out["phone"] = e164
-
-    out["address"] = _text(data.get("address"), "address", errors, 300)
-    out["occupation"] = _text(data.get("occupation"), "occupation", errors, 120)
-    out["work_status"] = _choice(data.get("work_status"), "work_status", errors, WORK_STATUSES, False)
-    out["monthly_income"] = _integer(
-        data.get("monthly_income"),
-        "monthly_income",
-        errors,
-        0,
-        MAX_INCOME,
-        _l("Must be a whole number of 0 or more, in the country's currency unit (no decimals)."),
-    )
-    out["household_size"] = _integer(data.get("household_size"), "household_size", errors, 1, MAX_HOUSEHOLD)
-    for flag in ("disability", "in_education", "pregnant"):
-        out[flag] = parse_bool(data.get(flag), flag, errors)
-    if out["pregnant"] and sex == "male":
-        errors.add("pregnant", _("Only a woman can be recorded as pregnant."))
-    out["poverty_status"] = (
-        _choice(data.get("poverty_status"), "poverty_status", errors, POVERTY_STATUSES, False) or "unknown"
-    )
-    out["welfare_decile"] = _integer(data.get("welfare_decile"), "welfare_decile", errors, 1, 10)
-    out["welfare_source"] = _text(data.get("welfare_source"), "welfare_source", errors, 80)
-    out["welfare_date"] = parse_date(data.get("welfare_date"), "welfare_date", errors)
-    out["enrolments"] = _enrolments(data.get("enrolments"), errors)
-
-    consent = data.get("consent")
-    out["consent_given"] = False
-    out["consent_date"] = None
-    out["consent_scope"] = None
-    if consent is None:
-        errors.add("consent", _("Record whether the person gave consent."))
-    elif not isinstance(consent, Mapping):
-        errors.add("consent", _("Must be an object with given, date and scope."))
-    else:
-        given = consent.get("given")
-        if not isinstance(given, bool):
-            given = parse_bool(given, "consent.given", errors)
-            if given is None and "consent.given" not in errors.by_field:
-                errors.add("consent.given", _("Answer yes or no."))
-        out["consent_given"] = bool(given)
-        consent_date = parse_date(consent.get("date"), "consent.date", errors, required=bool(given))
-        scope = _text(consent.get("scope"), "consent.scope", errors, 300, required=bool(given))
-        if birth is not None and consent_date is not None and consent_date < birth:
-            errors.add("consent.date", _("Consent cannot be given before the person was born."))
-        out["consent_date"] = consent_date
-        out["consent_scope"] = scope
-
-    if errors:
-        raise ValidationFailed(_("Some fields need attention."), errors.by_field)
-    return out
+    ctx = _Context(data, _Errors(), user, lookup_region, current_region, in_scope)
+    for f in _in_check_order(client_fields()):
+        PARSERS[f.type](f, ctx)
+    if ctx.errors:
+        raise ValidationFailed(_("Some fields need attention."), ctx.errors.by_field)
+    if ctx.extra:
+        ctx.out["extra"] = ctx.extra
+    return ctx.out
 
 
 def validate_member(member: Mapping[str, Any], prefix: str, errors: _Errors) -> dict[str, Any]:

@@ -30,12 +30,12 @@ from srs.registry.forms import (
     POVERTY_CHOICES,
     RELATIONSHIP_LABELS,
     WORK_CHOICES,
-    ClientForm,
     HeadForm,
     ImportForm,
     MemberForm,
     MoveForm,
     RemoveMemberForm,
+    client_form,
 )
 from srs.registry.models import Client, ImportBatch
 
@@ -99,7 +99,7 @@ def index() -> ResponseReturnValue:
 @roles_required(*WRITERS)
 @idempotent_form
 def register() -> ResponseReturnValue:
-    form = ClientForm()
+    form = client_form()
     form.region_code.choices = _region_choices()
     if request.method == "GET":
         form.id_type.data = form.id_type.data or "nik"
@@ -172,7 +172,7 @@ def profile(client_id: int) -> ResponseReturnValue:
 @roles_required(*WRITERS)
 def edit(client_id: int) -> ResponseReturnValue:
     client = services.get_client(client_id, current_user)
-    form = ClientForm()
+    form = client_form()
     form.region_code.choices = _region_choices()
     if request.method == "GET":
         form.fill_from(services.client_input(client))

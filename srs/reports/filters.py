@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ARRAY, ColumnElement, DateTime, Select, bindparam, func, select
 
 from srs.core import clock
@@ -16,7 +17,8 @@ from srs.extensions import db
 from srs.programmes.models import Programme
 from srs.regions.models import Region
 from srs.regions.scope import region_id_condition, region_in_scope
-from srs.registry.models import SEXES, WORK_STATUSES, Client
+from srs.registry.fields import ClientField, report_dimensions
+from srs.registry.models import Client
 
 AGE_GROUPS: dict[str, tuple[int, int | None]] = {
     "0-14": (0, 14),
@@ -32,7 +34,11 @@ MAX_SPAN_DAYS = 3660
 
 @dataclass
 class Filters:
-    """What the supervisor chose; ``region`` is None for "all my regions"."""
+    """What the supervisor chose; ``region`` is None for "all my regions".
+
+    One attribute per report dimension of the client fields' table (``param_of``); the facts carry
+    the same columns, and a test checks the three agree.
+    """
 
     date_from: date
     date_to: date
@@ -51,11 +57,10 @@ class Filters:
             args["region"] = self.region.code
         if self.programme is not None:
             args["programme"] = self.programme.code
-        for key in ("sex", "age_group", "work_status"):
-            if getattr(self, key):
-                args[key] = getattr(self, key)
-        if self.disability is not None:
-            args["disability"] = "yes" if self.disability else "no"
+        for f in report_dimensions():
+            value = getattr(self, param_of(f))
+            if value is not None:
+                args[param_of(f)] = ("yes" if value else "no") if f.type == "boolean" else value
         return args
 
     @property
@@ -91,6 +96,50 @@ def _parse_date(raw: str | None, name: str, errors: dict[str, list[str]]) -> dat
         return None
 
 
+def param_of(f: ClientField) -> str:
+    """The query-string name (and Filters attribute) of a report dimension: a birth date by age group."""
+    return "age_group" if f.type == "birth_date" else f.name
+
+
+def dimension_options(f: ClientField) -> list[tuple[str, Any]]:
+    """(value, label) a report dimension is filtered by: the dashboard's short labels, else the field's."""
+    if f.type == "birth_date":
+        return [(group, group) for group in AGE_GROUPS]
+    if f.report is not None and f.report.values:
+        return list(f.report.values)
+    if f.type == "boolean":
+        return [("yes", _l("Yes")), ("no", _l("No"))]
+    return list(f.choices)
+
+
+def dimension_filters() -> list[dict[str, Any]]:
+    """The report dimensions of the client fields' table, as the filter form lists them."""
+    return [
+        {
+            "param": param_of(f),
+            "label": f.report.label if f.report else f.label,
+            "options": dimension_options(f),
+        }
+        for f in report_dimensions()
+    ]
+
+
+def _parse_dimension(f: ClientField, args: Mapping[str, str], errors: dict[str, list[str]]) -> Any:
+    name = param_of(f)
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return None
+    if raw not in {value for value, _label in dimension_options(f)}:
+        message = (
+            f.report.error if f.report is not None and f.report.error else _l("Choose one of the values.")
+        )
+        errors[name] = [str(message)]
+        return None
+    if f.type == "boolean":
+        return raw == "yes"
+    return raw
+
+
 def parse_filters(args: Mapping[str, str]) -> Filters:
     """Read the filters from a query string; raises FilterError with a message per field."""
     errors: dict[str, list[str]] = {}
@@ -118,19 +167,7 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
         programme = db.session.scalar(select(Programme).where(Programme.code == pcode))
         if programme is None:
             errors["programme"] = [_("No programme has the code %(code)s.", code=pcode[:40])]
-    sex = (args.get("sex") or "").strip() or None
-    if sex and sex not in SEXES:
-        errors["sex"] = [_("Choose female or male.")]
-    age_group = (args.get("age_group") or "").strip() or None
-    if age_group and age_group not in AGE_GROUPS:
-        errors["age_group"] = [_("Choose one of the age groups.")]
-    work_status = (args.get("work_status") or "").strip() or None
-    if work_status and work_status not in WORK_STATUSES:
-        errors["work_status"] = [_("Choose one of the work statuses.")]
-    disability_raw = (args.get("disability") or "").strip()
-    disability = {"yes": True, "no": False, "": None}.get(disability_raw)
-    if disability_raw not in ("yes", "no", ""):
-        errors["disability"] = [_("Choose yes or no.")]
+    dimensions = {param_of(f): _parse_dimension(f, args, errors) for f in report_dimensions()}
     if errors:
         raise FilterError(errors, region_out_of_scope=out_of_scope and len(errors) == 1)
     return Filters(
@@ -138,11 +175,8 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
         date_to=date_to,
         region=region,
         programme=programme,
-        sex=sex,
-        age_group=age_group,
-        work_status=work_status,
-        disability=disability,
         today=today,
+        **dimensions,
     )
 
 
@@ -162,20 +196,24 @@ def region_condition(column: Any, filters: Filters) -> ColumnElement[bool]:
 
 
 def demographic_conditions(filters: Filters, source: Any = Client) -> list[ColumnElement[bool]]:
-    """The sex, work status, disability and age group filters on ``source`` (clients or the facts)."""
+    """The report dimensions' filters (sex, age group, work status, disability) on ``source``
+    (clients or the facts, which carry the same columns)."""
     conds: list[ColumnElement[bool]] = []
-    if filters.sex:
-        conds.append(source.sex == filters.sex)
-    if filters.work_status:
-        conds.append(source.work_status == filters.work_status)
-    if filters.disability is not None:
-        conds.append(source.disability.is_(filters.disability))
-    if filters.age_group:
-        low, high = AGE_GROUPS[filters.age_group]
-        # Aged at least ``low`` today: born on or before today minus ``low`` years.
-        conds.append(source.date_of_birth <= _years_before(filters.today, low))
-        if high is not None:
-            conds.append(source.date_of_birth > _years_before(filters.today, high + 1))
+    for f in report_dimensions():
+        value = getattr(filters, param_of(f))
+        if value is None:
+            continue
+        column = getattr(source, f.stored_as or f.name)
+        if f.type == "birth_date":
+            low, high = AGE_GROUPS[value]
+            # Aged at least ``low`` today: born on or before today minus ``low`` years.
+            conds.append(column <= _years_before(filters.today, low))
+            if high is not None:
+                conds.append(column > _years_before(filters.today, high + 1))
+        elif f.type == "boolean":
+            conds.append(column.is_(value))
+        else:
+            conds.append(column == value)
     return conds
 
 
@@ -187,7 +225,7 @@ def _years_before(day: date, years: int) -> date:
 
 
 def has_demographics(filters: Filters) -> bool:
-    return bool(filters.sex or filters.work_status or filters.disability is not None or filters.age_group)
+    return any(getattr(filters, param_of(f)) is not None for f in report_dimensions())
 
 
 def month_grouping(column: Any, filters: Filters) -> tuple[Any, Callable[[Any], str]]:

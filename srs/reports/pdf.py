@@ -24,7 +24,8 @@ from srs.extensions import db
 from srs.referrals import overdue
 from srs.regions.models import Region
 from srs.regions.scope import region_paths, sees_everything
-from srs.reports.filters import Filters
+from srs.registry.fields import report_dimensions
+from srs.reports.filters import Filters, dimension_options, param_of
 from srs.reports.services import DISTRICT_FIGURES
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "static" / "fonts"
@@ -128,22 +129,15 @@ def _filter_lines(filters: Filters) -> list[str]:
     parts: list[str] = []
     if filters.programme is not None:
         parts.append(f"{_('Programme')}: {filters.programme.name_in(str(get_locale()))}")
-    if filters.sex:
-        sex = {"female": _("Female"), "male": _("Male")}.get(filters.sex, filters.sex)
-        parts.append(f"{_('Sex')}: {sex}")
-    if filters.age_group:
-        parts.append(f"{_('Age group')}: {filters.age_group}")
-    if filters.work_status:
-        work = {
-            "informal": _("Informal"),
-            "self_employed": _("Self-employed"),
-            "msme_worker": _("MSME worker"),
-            "unemployed": _("Unemployed"),
-            "formal": _("Formal"),
-        }
-        parts.append(f"{_('Work status')}: {work.get(filters.work_status, filters.work_status)}")
-    if filters.disability is not None:
-        parts.append(f"{_('Disability')}: {_('With a disability') if filters.disability else _('Without')}")
+    for dimension in report_dimensions():
+        value = getattr(filters, param_of(dimension))
+        if value is None:
+            continue
+        if dimension.type == "boolean":
+            value = "yes" if value else "no"
+        label = dict(dimension_options(dimension)).get(value, value)
+        title = dimension.report.label if dimension.report else dimension.label
+        parts.append(f"{title}: {label}")
     return [" · ".join(parts)] if parts else []
 
 

@@ -18,9 +18,8 @@ from srs.referrals import overdue
 from srs.referrals.models import STATUSES
 from srs.referrals.services import STATUS_LABELS
 from srs.regions.scope import scoped_regions
-from srs.registry.models import SEXES, WORK_STATUSES
 from srs.reports import charts, pdf, services
-from srs.reports.filters import AGE_GROUPS, FilterError, Filters
+from srs.reports.filters import FilterError, Filters, dimension_filters
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -37,9 +36,7 @@ def _filter_choices() -> dict[str, Any]:
     return {
         "regions": regions,
         "programmes": programmes,
-        "sexes": SEXES,
-        "age_groups": list(AGE_GROUPS),
-        "work_statuses": WORK_STATUSES,
+        "dimensions": dimension_filters(),  # from the client fields' table
     }
 
 
@@ -168,9 +165,23 @@ def export_list(kind: str, fmt: str) -> ResponseReturnValue:
         filters, status, item = _listing(kind)
     except FilterError as exc:
         return _filter_error_page("reports/list.html", exc, listing=None, kind=kind, page=None)
-    audit.record("report.export", "report", kind, format=fmt, status=status, **filters.as_args())
     filename = f"srs-{kind}-{filters.date_from.isoformat()}-{filters.date_to.isoformat()}"
-    return exports.file_response(fmt, filename, str(item.title), item.headers, services.iter_rows(item))
+    # Every row's own id (a client's, a referral's, a complaint's tracking number) and the clients'.
+    kinds = {None: "complaint", 0: "client"}
+    object_type = kinds.get(item.client_col, "referral")
+    return exports.audited_file_response(
+        fmt,
+        filename,
+        str(item.title),
+        item.headers,
+        services.iter_rows(item),
+        action="report.export",
+        object_type=object_type,
+        id_column=0,
+        client_column=item.client_col,
+        query={"kind": kind, "status": status, **filters.as_args()},
+        kind=kind,
+    )
 
 
 @bp.route("/summary.<fmt>")

@@ -228,3 +228,38 @@ def test_a_number_typed_into_any_list_filter_is_masked(app_ctx):
         "region": "35.16.08.2003",
         "date_from": "2026-01-31",
     }
+
+
+@pytest.mark.parametrize(
+    ("url", "action", "object_type", "record", "query"),
+    [
+        ("/cases/export.csv", "case.export", "case", "case", {}),
+        ("/cases/export.xlsx?status=open", "case.export", "case", "case", {"status": "open"}),
+        ("/complaints/export.csv", "complaint.export", "complaint", "tracking", {}),
+        ("/reports/list/registered/export.csv", "report.export", "client", "client", {"kind": "registered"}),
+        (
+            "/reports/list/referrals/export.xlsx",
+            "report.export",
+            "referral",
+            "referral",
+            {"kind": "referrals"},
+        ),
+    ],
+)
+def test_an_export_names_every_record_that_left_in_the_file(
+    app, login_as, records, url, action, object_type, record, query
+):
+    with app.app_context():
+        from srs.cases.models import Complaint
+
+        records["tracking"] = db.session.get(Complaint, records["complaint"]).tracking_number
+    response = login_as("supervisor").get(url)
+    assert response.status_code == 200
+    entry = _last(app, action)
+    assert entry.username == "supervisor.id" and entry.object_type == object_type
+    assert records[record] in entry.details["ids"]
+    assert entry.details["total"] == len(entry.details["ids"])
+    assert entry.details["format"] == url.rsplit(".", 1)[1].split("?")[0]
+    assert {k: v for k, v in entry.details["query"].items() if k in ("kind", "status")} == query
+    if object_type in ("case", "referral"):
+        assert entry.details["client_ids"] == [records["client"]]

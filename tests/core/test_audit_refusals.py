@@ -119,3 +119,25 @@ def test_outside_a_request_a_refusal_is_written_at_once(app_ctx):
     actions = list(db.session.scalars(select(AuditEntry.action)))
     assert actions == ["login.failed"]
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 1
+
+
+def test_a_value_longer_than_its_audit_column_is_cut_and_the_entry_still_written(app, client, demo):
+    """A forwarded address or an id of 300 characters must not cost the refusal its entry."""
+    long_address = "2001:db8::" + "f" * 300
+    response = client.post(
+        "/login",
+        data={"username": "officer.id1", "password": "wrong-password"},
+        environ_overrides={"REMOTE_ADDR": long_address},
+    )
+    assert response.status_code == 200
+    [failed] = _entries(app, "login.failed")
+    assert failed.ip_address == long_address[:64]
+    with app.test_request_context():
+        audit.record_security("x" * 100, "t" * 100, "9" * 300)
+    assert _entries(app, "x" * 60)[0].object_id == "9" * 64
+    with app.test_request_context():
+        audit.record("y" * 100, "client", "1" * 100)
+        commit()  # the length guard would refuse an over-long value: the entry fits instead
+    [entry] = _entries(app, "y" * 60)
+    assert entry.object_type == "client" and entry.object_id == "1" * 64
+    assert _chain_intact(app)

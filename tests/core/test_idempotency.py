@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
 from sqlalchemy import create_engine, func, select
-from werkzeug.serving import make_server
 
 from srs.core import clock
 from srs.core.idempotency import IdempotencyKey, purge_expired
@@ -195,17 +193,6 @@ def test_the_header_is_documented_on_both_endpoints(client):
 
 
 # --- at the same moment --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def live_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """SRS on a real threaded HTTP server (one thread per request), on the test database."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
 
 
 def _at_once(count: int, send: Any) -> list[requests.Response]:

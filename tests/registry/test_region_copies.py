@@ -339,13 +339,19 @@ def test_moving_back_and_forth_keeps_the_facts_and_summaries_exact(app, world):
     assert accepted.status_code == 200 and version == 2  # created 1, delivered 2: the moves left it
 
 
-def test_a_merge_across_districts_takes_the_duplicates_records_to_the_kept_clients_district(app, world):
+def pair_across_districts(app, w: World) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """A record of the new district paired as a possible duplicate with the world's client:
+    (the record to keep, the pair)."""
     with app.test_request_context():
         keep = make_client(NEW_VILLAGE, full_name="Sri Wahyuni W.")
-        pair = DuplicateCandidate(client_id=keep.id, other_client_id=world.client_id, reason="phone")
+        pair = DuplicateCandidate(client_id=keep.id, other_client_id=w.client_id, reason="phone")
         db.session.add(pair)
         commit()
-        keep_id, pair_id = keep.id, pair.id
+        return keep.id, pair.id
+
+
+def test_a_merge_across_districts_takes_the_duplicates_records_to_the_kept_clients_district(app, world):
+    keep_id, pair_id = pair_across_districts(app, world)
     # Only the supervisor who covers both districts has the pair in the queue.
     assert f"/clients/review/{pair_id}/merge" in _signed_in(app, "supervisor.id").get("/clients/review").text
     for username in ("supervisor.kab", "supervisor.kota"):
