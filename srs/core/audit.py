@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, select
 
 from srs.core import audit_chain, clock
 from srs.core.actor import Actor
@@ -95,7 +95,8 @@ def _fit(value: Any, column: str) -> str | None:
     if value is None:
         return None
     text = str(value)
-    limit = AuditEntry.__table__.c[column].type.length
+    column_type = AuditEntry.__table__.c[column].type
+    limit = column_type.length if isinstance(column_type, String) else None
     return text[:limit] if limit else text
 
 

@@ -159,7 +159,7 @@ class DciOutbox(Model):
 # ---------------------------------------------------------------- SRS as a client of national registries
 
 
-class NationalRegistry(db.Model):
+class NationalRegistry(Model):
     """A national system SRS asks as a DCI client: a Social Registry (``social``) or a CRVS (``crvs``).
 
     SRS calls ``base_url`` + ``registry/sync/search`` (or ``registry/search`` when ``answers_async``,
@@ -188,7 +188,7 @@ class NationalRegistry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
-class RegistryCheck(db.Model):
+class RegistryCheck(Model):
     """One "check the national registry" for a client: what the registry held, and what was taken over.
 
     ``found`` keeps only the facts SRS shows beside the client's record (poverty status, welfare
@@ -214,7 +214,7 @@ class RegistryCheck(db.Model):
     user: Mapped[User | None] = relationship()
 
 
-class CivilEvent(db.Model):
+class CivilEvent(Model):
     """A birth or death the civil registry notified about a registered person: a task for the area's officer.
 
     ``client_id`` is the registered person it concerns (the deceased, or the newborn's parent);

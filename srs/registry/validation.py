@@ -173,7 +173,7 @@ class _Context:
 
     data: Mapping[str, Any]
     errors: _Errors
-    user: Any
+    user: User
     lookup_region: RegionLookup
     current_region: Region | None
     in_scope: Callable[[Region], bool] | None
@@ -294,7 +294,7 @@ def _parse_id_number(f: ClientField, ctx: _Context) -> None:
                     type_field.name,
                     _("This ID type is not issued in the country of the region %(code)s.", code=region.code),
                 )
-    elif id_type == "none" and raw_number not in (None, "") and normalise_number(raw_number):
+    elif id_type == "none" and isinstance(raw_number, str) and raw_number and normalise_number(raw_number):
         errors.add(f.name, _("Choose the ID type of this number, or leave the number empty."))
     ctx.store(type_field, id_type)
     ctx.store(f, number if id_type != "none" else None)
