@@ -13,6 +13,10 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from srs.core.outbound import IPNetwork
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -39,7 +43,7 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from exc
 
 
-def _env_networks(name: str) -> tuple:  # type: ignore[type-arg]
+def _env_networks(name: str) -> tuple[IPNetwork, ...]:
     from srs.core.outbound import parse_networks
 
     try:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -151,7 +152,7 @@ def _duplicate_conflict(exc: DuplicateId) -> Any:
 @bp.route("/clients", methods=["POST"])
 @roles_required("officer", "admin")
 @idempotent
-def create_client():  # type: ignore[no-untyped-def]
+def create_client() -> ResponseReturnValue:
     body = json_body()
     try:
         with attempt():
@@ -172,7 +173,7 @@ def create_client():  # type: ignore[no-untyped-def]
     return response
 
 
-def _search(source: Mapping[str, Any]):  # type: ignore[no-untyped-def]
+def _search(source: Mapping[str, Any]) -> ResponseReturnValue:
     """One search for both forms of the request: the query string or a JSON body."""
     errors: dict[str, list[str]] = {}
     for name in ("q", "region"):
@@ -204,20 +205,20 @@ def _search(source: Mapping[str, Any]):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients")
 @roles_required("officer", "supervisor", "admin")
-def list_clients():  # type: ignore[no-untyped-def]
+def list_clients() -> ResponseReturnValue:
     return _search(request.args)
 
 
 @bp.route("/clients/search", methods=["POST"])
 @roles_required("officer", "supervisor", "admin")
-def search_clients():  # type: ignore[no-untyped-def]
+def search_clients() -> ResponseReturnValue:
     """The same search with the query in the body: an ID number never sits in a URL or access log."""
     return _search(json_body())
 
 
 @bp.route("/clients/<int:client_id>")
 @roles_required("officer", "supervisor", "admin")
-def get_client(client_id: int):  # type: ignore[no-untyped-def]
+def get_client(client_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     services.read_profile(client, current_user)
     response = jsonify(client_detail(client))
@@ -227,7 +228,7 @@ def get_client(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>", methods=["PATCH"])
 @roles_required("officer", "admin")
-def patch_client(client_id: int):  # type: ignore[no-untyped-def]
+def patch_client(client_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     body = json_body()
     version = body.get("version", request.headers.get("If-Match"))
@@ -253,7 +254,7 @@ def patch_client(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/consents")
 @roles_required("officer", "supervisor", "admin")
-def list_consents(client_id: int):  # type: ignore[no-untyped-def]
+def list_consents(client_id: int) -> ResponseReturnValue:
     """The client's consent records, newest first (the reading audited)."""
     client = services.load_client(client_id, current_user)
     records = consent.read_history(client, current_user, channel="api")
@@ -262,7 +263,7 @@ def list_consents(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/consents", methods=["POST"])
 @roles_required("officer", "admin")
-def record_consent(client_id: int):  # type: ignore[no-untyped-def]
+def record_consent(client_id: int) -> ResponseReturnValue:
     """Record a consent (it becomes the one in force); withdrawing is PATCH consent.given=false."""
     client = services.load_client(client_id, current_user)
     data = consent.input_from(json_body())
@@ -273,7 +274,7 @@ def record_consent(client_id: int):  # type: ignore[no-untyped-def]
 
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
-_HOUSEHOLD_INPUT = {
+_HOUSEHOLD_INPUT: dict[str, Any] = {
     "type": "object",
     "description": "Join a household (household_id + relationship_to_head) or start one "
     "(new: true and/or members; this client becomes the head).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -21,7 +22,7 @@ STAFF = ("officer", "supervisor")
 
 @bp.route("/clients/<int:client_id>/requests", methods=["POST"])
 @roles_required(*STAFF)
-def create_request(client_id: int):  # type: ignore[no-untyped-def]
+def create_request(client_id: int) -> ResponseReturnValue:
     client = registry.load_client(client_id, current_user)
     recorded = ledger.record_request(client, json_body(), current_user)
     response = jsonify(ledger.to_dict(recorded))
@@ -32,14 +33,14 @@ def create_request(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/requests")
 @roles_required(*STAFF)
-def list_requests(client_id: int):  # type: ignore[no-untyped-def]
+def list_requests(client_id: int) -> ResponseReturnValue:
     client = registry.load_client(client_id, current_user)
     return jsonify({"items": [ledger.to_dict(r) for r in ledger.requests_of(client)]})
 
 
 @bp.route("/requests/<int:request_id>/close", methods=["POST"])
 @roles_required(*STAFF)
-def close_request(request_id: int):  # type: ignore[no-untyped-def]
+def close_request(request_id: int) -> ResponseReturnValue:
     found = ledger.get_request(request_id, current_user)
     ledger.close_request(found, json_body(), current_user)
     return jsonify(ledger.to_dict(found))
@@ -47,7 +48,7 @@ def close_request(request_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/export")
 @roles_required(*STAFF)
-def export_client(client_id: int):  # type: ignore[no-untyped-def]
+def export_client(client_id: int) -> ResponseReturnValue:
     """Everything SRS holds on the person; ``?format=pdf`` for the copy in their language."""
     client = registry.load_client(client_id, current_user)
     fmt = request.args.get("format", "json")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from srs.api import bp
@@ -34,7 +35,7 @@ def _state(client: Client) -> dict[str, Any]:
 
 @bp.route("/clients/<int:client_id>/erase", methods=["POST"])
 @roles_required("supervisor")
-def erase_client(client_id: int):  # type: ignore[no-untyped-def]
+def erase_client(client_id: int) -> ResponseReturnValue:
     client = _client(client_id)
     body = json_body()
     result = erasure.erase(client, current_user, request_id=body.get("request_id"), note=body.get("note"))
@@ -51,13 +52,13 @@ def erase_client(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/privacy")
 @roles_required("officer", "supervisor")
-def privacy_state(client_id: int):  # type: ignore[no-untyped-def]
+def privacy_state(client_id: int) -> ResponseReturnValue:
     return jsonify(_state(_client(client_id)))
 
 
 @bp.route("/clients/<int:client_id>/legal-hold", methods=["POST", "DELETE"])
 @roles_required("supervisor")
-def legal_hold(client_id: int):  # type: ignore[no-untyped-def]
+def legal_hold(client_id: int) -> ResponseReturnValue:
     client = _client(client_id)
     if request.method == "DELETE":
         erasure.lift_hold(client, current_user)
@@ -68,7 +69,7 @@ def legal_hold(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/restriction", methods=["POST", "DELETE"])
 @roles_required("officer", "supervisor")
-def restriction_route(client_id: int):  # type: ignore[no-untyped-def]
+def restriction_route(client_id: int) -> ResponseReturnValue:
     client = _client(client_id)
     if request.method == "DELETE":
         restriction.lift(client, current_user)
@@ -79,7 +80,7 @@ def restriction_route(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/reviews", methods=["GET", "POST"])
 @roles_required("officer", "supervisor")
-def client_reviews(client_id: int):  # type: ignore[no-untyped-def]
+def client_reviews(client_id: int) -> ResponseReturnValue:
     client = _client(client_id)
     if request.method == "POST":
         review = objection.request_review(client, json_body(), current_user)
@@ -89,7 +90,7 @@ def client_reviews(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/reviews/<int:review_id>/decision", methods=["POST"])
 @roles_required("officer", "supervisor")
-def decide_review(review_id: int):  # type: ignore[no-untyped-def]
+def decide_review(review_id: int) -> ResponseReturnValue:
     review = objection.get_review(review_id)
     _client(review.client_id)  # 404 outside the caller's scope
     objection.decide(review, json_body(), current_user)
@@ -98,7 +99,7 @@ def decide_review(review_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/retention")
 @roles_required("admin")
-def retention_plan():  # type: ignore[no-untyped-def]
+def retention_plan() -> ResponseReturnValue:
     return jsonify(
         {
             "dry_run": True,
@@ -112,13 +113,13 @@ def retention_plan():  # type: ignore[no-untyped-def]
 
 @bp.route("/retention/run", methods=["POST"])
 @roles_required("admin")
-def retention_run():  # type: ignore[no-untyped-def]
+def retention_run() -> ResponseReturnValue:
     return jsonify({"done": retention.apply(user=current_user)})
 
 
 @bp.route("/breaches", methods=["GET", "POST"])
 @roles_required("admin")
-def breach_list():  # type: ignore[no-untyped-def]
+def breach_list() -> ResponseReturnValue:
     if request.method == "POST":
         breach = breaches.record_breach(json_body(), current_user)
         return jsonify(breaches.breach_dict(breach)), 201
@@ -127,19 +128,19 @@ def breach_list():  # type: ignore[no-untyped-def]
 
 @bp.route("/breaches/<int:breach_id>")
 @roles_required("admin")
-def breach_detail(breach_id: int):  # type: ignore[no-untyped-def]
+def breach_detail(breach_id: int) -> ResponseReturnValue:
     return jsonify(breaches.breach_dict(breaches.get_breach(breach_id)))
 
 
 @bp.route("/breaches/<int:breach_id>/report")
 @roles_required("admin")
-def breach_authority_report(breach_id: int):  # type: ignore[no-untyped-def]
+def breach_authority_report(breach_id: int) -> ResponseReturnValue:
     return jsonify(breaches.authority_report(breaches.get_breach(breach_id)))
 
 
 @bp.route("/breaches/<int:breach_id>/letters")
 @roles_required("admin")
-def breach_letters(breach_id: int):  # type: ignore[no-untyped-def]
+def breach_letters(breach_id: int) -> ResponseReturnValue:
     letters = breaches.letters(breaches.get_breach(breach_id))
     audit.record_list(
         "breach.letters", "client", [item["client_id"] for item in letters], breach_id=breach_id
@@ -149,5 +150,5 @@ def breach_letters(breach_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/records-of-processing")
 @roles_required("admin", "supervisor")
-def records_of_processing():  # type: ignore[no-untyped-def]
+def records_of_processing() -> ResponseReturnValue:
     return jsonify(ropa.records_of_processing())

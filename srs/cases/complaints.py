@@ -299,7 +299,7 @@ def record_followup(complaint: Complaint, kind: str | None, url: str, by: User) 
     return complaint
 
 
-def complaints_query(status: str | None = None, overdue: bool = False) -> Select[tuple[Complaint]]:
+def complaints_query(status: str | None = None, overdue: bool = False) -> Select[Complaint]:
     """Complaints in scope, the closest deadline first."""
     stmt = select(Complaint).where(complaint_scope())
     if status in COMPLAINT_STATUSES:

@@ -58,7 +58,7 @@ def record_breach(data: dict[str, Any], user: Any) -> Breach:
     if not isinstance(description, str) or not description.strip():
         raise _bad("description", _("Say what happened."))
     if len(description) > _MAX_DESCRIPTION:
-        raise _bad("description", _("At most %(n)d characters.", n=_MAX_DESCRIPTION))  # type: ignore[str-format]
+        raise _bad("description", _("At most %(n)d characters.", n=_MAX_DESCRIPTION))
     discovered = _instant(data.get("discovered_at"), "discovered_at")
     start = _instant(data.get("window_start"), "window_start")
     end = _instant(data.get("window_end"), "window_end")

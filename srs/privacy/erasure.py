@@ -30,6 +30,7 @@ from srs.agencies.models import Agency
 from srs.cases.models import Case, CaseNote, Complaint
 from srs.core import audit, clock, idempotency
 from srs.core.errors import Conflict, ValidationFailed
+from srs.core.transaction import changed_rows
 from srs.extensions import db
 from srs.privacy.models import DataSubjectRequest, Erasure, LegalHold
 from srs.programmes.models import Programme
@@ -62,9 +63,7 @@ def blockers(client: Client) -> list[str]:
         select(func.count()).where(Referral.client_id == client.id, Referral.status.in_(OPEN_STATUSES))
     )
     if open_referrals:
-        reasons.append(
-            _("%(n)d open referral(s): close or cancel them first.", n=open_referrals)  # type: ignore[str-format]
-        )
+        reasons.append(_("%(n)d open referral(s): close or cancel them first.", n=open_referrals))
     open_case = db.session.scalar(
         select(Case.id).where(Case.client_id == client.id, Case.status.in_(OPEN_CASE_STATUSES))
     )
@@ -148,15 +147,10 @@ def erase(client: Client, user: Any, *, request_id: Any = None, note: str | None
     summary["notes"] = _clear_notes(client)
     summary["idempotency_keys"] = idempotency.forget(*_locations(client))
     summary["household_members"] = _settle_household(client)
-    summary["duplicates"] = (
-        db.session.execute(
-            delete(DuplicateCandidate).where(
-                or_(
-                    DuplicateCandidate.client_id == client.id, DuplicateCandidate.other_client_id == client.id
-                )
-            )
-        ).rowcount
-        or 0
+    summary["duplicates"] = changed_rows(
+        delete(DuplicateCandidate).where(
+            or_(DuplicateCandidate.client_id == client.id, DuplicateCandidate.other_client_id == client.id)
+        )
     )
     summary["agencies"] = _notify_agencies(client)
     _strip_identity(client, now)
@@ -202,7 +196,7 @@ def _settle_household(client: Client) -> int:
         household_id = own.household_id
     if household_id is None:
         return 0
-    household = db.session.get(Household, household_id)
+    household = db.session.get_one(Household, household_id)
     remaining = [m for m in household.members if own is None or m.id != own.id]
     registered = [m for m in remaining if m.client_id is not None]
     if not registered:
@@ -251,7 +245,7 @@ def _clear_notes(client: Client) -> int:
         update(DataSubjectRequest).where(DataSubjectRequest.client_id == client.id).values(note=None),
     ]
     for statement in statements:
-        changed += db.session.execute(statement.execution_options(synchronize_session=False)).rowcount or 0
+        changed += changed_rows(statement.execution_options(synchronize_session=False))
     db.session.expire_all()  # rows loaded before the bulk updates must not be flushed back over them
     return changed
 
@@ -265,10 +259,10 @@ def _locations(client: Client) -> list[str]:
     found: list[str] = []
     for endpoint, values in wanted:
         try:
-            path = url_for(endpoint, **values)
+            path = url_for(endpoint, **values)  # type: ignore[arg-type]  # ids are URL values
         except BuildError:  # a feature not installed in this app
             continue
-        found += [path, url_for(endpoint, **values, _external=True)]
+        found += [path, url_for(endpoint, **values, _external=True)]  # type: ignore[arg-type]
     return found
 
 
@@ -279,12 +273,12 @@ def _notify_agencies(client: Client) -> list[str]:
     """
 
     def payload(referral: Referral) -> dict[str, Any]:
-        programme = db.session.get(Programme, referral.programme_id)
+        programme = db.session.get_one(Programme, referral.programme_id)
         return {"client_id": client.id, "referral": {"id": referral.id, "programme_code": programme.code}}
 
     messages = notices.notify_recipients(client.id, ERASURE_EVENT, payload)
-    agency_ids = {db.session.get(Referral, m.referral_id).agency_id for m in messages}
-    return sorted(db.session.get(Agency, agency_id).code for agency_id in agency_ids)
+    agency_ids = {db.session.get_one(Referral, m.referral_id).agency_id for m in messages}
+    return sorted(db.session.get_one(Agency, agency_id).code for agency_id in agency_ids)
 
 
 def erasure_of(client: Client) -> Erasure | None:

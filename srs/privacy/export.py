@@ -72,7 +72,7 @@ def _referrals(client: Client) -> list[dict[str, Any]]:
     out = []
     for referral in referrals:
         data = referral_services.to_dict(referral)
-        agency = db.session.get(Agency, referral.agency_id)
+        agency = db.session.get_one(Agency, referral.agency_id)
         data["agency_name"] = agency.name
         # What the agency received (only the fields the programme shares), once it was delivered.
         data["shared_with_agency"] = (

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from srs.accounts.models import User
 from srs.core import clock
 from srs.core.models import UTCDateTime
-from srs.extensions import db
+from srs.extensions import Model
 from srs.registry.models import Client
 
 # ---------------------------------------------------------------- requests and legal periods
@@ -28,7 +28,7 @@ PERIOD_UNITS = ("hours", "days", "working_days")
 PERIOD_STAGES = ("answer", "complete")
 
 
-class LegalPeriod(db.Model):
+class LegalPeriod(Model):
     """How long the law gives to answer or complete one kind of request in one country.
 
     Rows are data (seeded from srs/privacy/legal.py and the migration, kept by admins), never
@@ -56,7 +56,7 @@ class LegalPeriod(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-class DataSubjectRequest(db.Model):
+class DataSubjectRequest(Model):
     """A request by a person about their own data, received by an officer, with its legal clock."""
 
     __tablename__ = "data_subject_requests"
@@ -114,7 +114,7 @@ class DataSubjectRequest(db.Model):
 # (srs/privacy/erasure.py, restriction.py, objection.py, breaches.py)
 
 
-class LegalHold(db.Model):
+class LegalHold(Model):
     """A supervisor's hold on a person's record: while it is active the record may not be erased."""
 
     __tablename__ = "privacy_legal_holds"
@@ -130,7 +130,7 @@ class LegalHold(db.Model):
     set_by: Mapped[User | None] = relationship(foreign_keys=[set_by_id])
 
 
-class Erasure(db.Model):
+class Erasure(Model):
     """That a person's record was anonymised: when, by whom, for which request, which agencies were told.
 
     Holds no personal data itself (the record's id and the counts of what was removed).
@@ -147,7 +147,7 @@ class Erasure(db.Model):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class HumanReview(db.Model):
+class HumanReview(Model):
     """A person's objection to an automated screening result, sent to a named reviewer.
 
     ``decision`` is the reviewer's own outcome (eligible, not_eligible, needs_information), shown beside
@@ -171,7 +171,7 @@ class HumanReview(db.Model):
     reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
 
 
-class Breach(db.Model):
+class Breach(Model):
     """A suspected personal-data breach an admin recorded, with the window and what was compromised.
 
     Only references (an account, an export, a window): the people affected are computed from the

@@ -37,7 +37,7 @@ def _text(value: Any, field: str, required: bool, limit: int = 2000) -> str | No
     if required and not text:
         raise _bad(field, _("This field is required."))
     if len(text) > limit:
-        raise _bad(field, _("At most %(n)d characters.", n=limit))  # type: ignore[str-format]
+        raise _bad(field, _("At most %(n)d characters.", n=limit))
     return text or None
 
 
@@ -45,7 +45,7 @@ def result_of(client: Client, raw_result_id: Any) -> ScreeningResult:
     """One of the client's screening results (422 when the id names none of theirs)."""
     pk = parse_id(raw_result_id)
     result = db.session.get(ScreeningResult, pk) if pk is not None else None
-    if result is None or db.session.get(Screening, result.screening_id).client_id != client.id:
+    if result is None or db.session.get_one(Screening, result.screening_id).client_id != client.id:
         raise _bad("result_id", _("Not a screening result of this person."))
     return result
 
@@ -154,7 +154,7 @@ def reviews_for_screening(screening_id: int | None) -> list[HumanReview]:
 
 
 def review_dict(review: HumanReview) -> dict[str, Any]:
-    result = db.session.get(ScreeningResult, review.result_id)
+    result = db.session.get_one(ScreeningResult, review.result_id)
     return {
         "id": review.id,
         "client_id": review.client_id,

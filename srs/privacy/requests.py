@@ -148,7 +148,7 @@ def record_request(client: Client, data: Mapping[str, Any], user: Any) -> DataSu
     return request
 
 
-def scoped_requests(user: Any) -> Select[tuple[DataSubjectRequest]]:
+def scoped_requests(user: Any) -> Select[DataSubjectRequest]:
     """Requests about clients in the user's area (admins: all)."""
     return select(DataSubjectRequest).where(region_id_condition(DataSubjectRequest.region_id, user))
 
@@ -210,6 +210,7 @@ def extend(request: DataSubjectRequest, data: Mapping[str, Any], user: Any) -> D
         errors["reason"] = [_("Say why the extension is needed (the person is told).")]
     if errors:
         raise ValidationFailed(_("The extension needs attention."), errors)
+    assert isinstance(days, int)  # checked above: a refusal raised otherwise
     request.extended_until = request.complete_by + timedelta(days=days)
     request.extension_reason = reason
     audit.record(

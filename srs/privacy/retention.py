@@ -117,7 +117,7 @@ def plan(now: datetime | None = None) -> list[Line]:
 
 def _apply_kind(kind: str, cutoff: datetime, now: datetime) -> int:
     model, condition = _conditions(kind, cutoff)
-    ids = list(db.session.scalars(select(model.id).where(condition)))
+    ids: list[int] = list(db.session.scalars(select(model.id).where(condition)))
     if not ids:
         return 0
     if kind == "closed_cases":

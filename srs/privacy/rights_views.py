@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -51,7 +52,7 @@ def _run(client: Client, action: Any, done: str) -> Any:
 
 @bp.route("/clients/<int:client_id>/erase", methods=["POST"])
 @roles_required("supervisor")
-def erase(client_id: int):  # type: ignore[no-untyped-def]
+def erase(client_id: int) -> ResponseReturnValue:
     client = _client(client_id)
     form = request.form
     return _run(
@@ -63,7 +64,7 @@ def erase(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/hold", methods=["POST"])
 @roles_required("supervisor")
-def hold(client_id: int):  # type: ignore[no-untyped-def]
+def hold(client_id: int) -> ResponseReturnValue:
     client = _client(client_id)
     return _run(
         client,
@@ -74,14 +75,14 @@ def hold(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/hold/lift", methods=["POST"])
 @roles_required("supervisor")
-def lift_hold(client_id: int):  # type: ignore[no-untyped-def]
+def lift_hold(client_id: int) -> ResponseReturnValue:
     client = _client(client_id)
     return _run(client, lambda: erasure.lift_hold(client, current_user), _("Legal hold lifted."))
 
 
 @bp.route("/clients/<int:client_id>/restrict", methods=["POST"])
 @roles_required(*STAFF)
-def restrict(client_id: int):  # type: ignore[no-untyped-def]
+def restrict(client_id: int) -> ResponseReturnValue:
     client = _client(client_id)
     return _run(
         client,
@@ -92,14 +93,14 @@ def restrict(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/restrict/lift", methods=["POST"])
 @roles_required(*STAFF)
-def lift_restriction(client_id: int):  # type: ignore[no-untyped-def]
+def lift_restriction(client_id: int) -> ResponseReturnValue:
     client = _client(client_id)
     return _run(client, lambda: restriction.lift(client, current_user), _("Restriction lifted."))
 
 
 @bp.route("/clients/<int:client_id>/reviews", methods=["POST"])
 @roles_required(*STAFF)
-def request_review(client_id: int):  # type: ignore[no-untyped-def]
+def request_review(client_id: int) -> ResponseReturnValue:
     client = _client(client_id)
     return _run(
         client,
@@ -110,7 +111,7 @@ def request_review(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/reviews/<int:review_id>/decide", methods=["POST"])
 @roles_required(*STAFF)
-def decide_review(review_id: int):  # type: ignore[no-untyped-def]
+def decide_review(review_id: int) -> ResponseReturnValue:
     review = objection.get_review(review_id)
     client = _client(review.client_id)
     return _run(
@@ -162,13 +163,13 @@ def referral_reviews(referral: Referral) -> list[dict[str, Any]]:
 
 @bp.route("/retention")
 @roles_required("admin")
-def retention_page():  # type: ignore[no-untyped-def]
+def retention_page() -> ResponseReturnValue:
     return render_template("privacy/retention.html", lines=retention.plan())
 
 
 @bp.route("/retention/run", methods=["POST"])
 @roles_required("admin")
-def retention_run():  # type: ignore[no-untyped-def]
+def retention_run() -> ResponseReturnValue:
     done = retention.apply(user=current_user)
     flash(_("Retention applied: %(done)s", done=", ".join(f"{k} {v}" for k, v in done.items())), "success")
     return redirect(url_for("privacy_ops.retention_page"))
@@ -176,7 +177,7 @@ def retention_run():  # type: ignore[no-untyped-def]
 
 @bp.route("/breaches", methods=["GET", "POST"])
 @roles_required("admin")
-def breaches_page():  # type: ignore[no-untyped-def]
+def breaches_page() -> ResponseReturnValue:
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
@@ -194,7 +195,7 @@ def breaches_page():  # type: ignore[no-untyped-def]
 
 @bp.route("/breaches/<int:breach_id>")
 @roles_required("admin")
-def breach_page(breach_id: int):  # type: ignore[no-untyped-def]
+def breach_page(breach_id: int) -> ResponseReturnValue:
     breach = breaches.get_breach(breach_id)
     return render_template(
         "privacy/breach.html", breach=breaches.breach_dict(breach), report=breaches.authority_report(breach)
@@ -203,7 +204,7 @@ def breach_page(breach_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/breaches/<int:breach_id>/letters.txt")
 @roles_required("admin")
-def breach_letters(breach_id: int):  # type: ignore[no-untyped-def]
+def breach_letters(breach_id: int) -> ResponseReturnValue:
     breach = breaches.get_breach(breach_id)
     letters = breaches.letters(breach)
     # The letters name people: their download is a read of each record.
@@ -220,7 +221,7 @@ def breach_letters(breach_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/breaches/<int:breach_id>/report.json")
 @roles_required("admin")
-def breach_report(breach_id: int):  # type: ignore[no-untyped-def]
+def breach_report(breach_id: int) -> ResponseReturnValue:
     breach = breaches.get_breach(breach_id)
     return Response(
         json.dumps(breaches.authority_report(breach), indent=2, ensure_ascii=False),
@@ -231,7 +232,7 @@ def breach_report(breach_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/breaches/<int:breach_id>/notified", methods=["POST"])
 @roles_required("admin")
-def breach_notified(breach_id: int):  # type: ignore[no-untyped-def]
+def breach_notified(breach_id: int) -> ResponseReturnValue:
     breach = breaches.get_breach(breach_id)
     try:
         with attempt():
@@ -243,13 +244,13 @@ def breach_notified(breach_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/records")
 @roles_required("admin", "supervisor")
-def records_page():  # type: ignore[no-untyped-def]
+def records_page() -> ResponseReturnValue:
     return render_template("privacy/records.html", record=ropa.records_of_processing())
 
 
 @bp.route("/records.md")
 @roles_required("admin", "supervisor")
-def records_download():  # type: ignore[no-untyped-def]
+def records_download() -> ResponseReturnValue:
     return Response(
         ropa.as_markdown(ropa.records_of_processing()),
         mimetype="text/markdown",

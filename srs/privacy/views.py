@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -50,7 +51,12 @@ def _inject() -> dict[str, Any]:
     return _labels()
 
 
-def _client_page(client: Client, status: int = 200, errors: dict[str, list[str]] | None = None, typed=None):  # type: ignore[no-untyped-def]
+def _client_page(
+    client: Client,
+    status: int = 200,
+    errors: dict[str, list[str]] | None = None,
+    typed: dict[str, Any] | None = None,
+) -> ResponseReturnValue:
     return (
         render_template(
             "privacy/requests.html",
@@ -66,13 +72,13 @@ def _client_page(client: Client, status: int = 200, errors: dict[str, list[str]]
 
 @bp.route("/clients/<int:client_id>/requests")
 @roles_required(*READERS)
-def client_requests(client_id: int):  # type: ignore[no-untyped-def]
+def client_requests(client_id: int) -> ResponseReturnValue:
     return _client_page(registry.load_client(client_id, current_user))
 
 
 @bp.route("/clients/<int:client_id>/requests", methods=["POST"])
 @roles_required(*STAFF)
-def record_request(client_id: int):  # type: ignore[no-untyped-def]
+def record_request(client_id: int) -> ResponseReturnValue:
     client = registry.load_client(client_id, current_user)
     typed = {k: request.form.get(k) for k in ("kind", "received_via", "note")}
     try:
@@ -108,13 +114,13 @@ def _act(request_id: int, action: Any, success: str) -> Any:
 
 @bp.route("/requests/<int:request_id>/close", methods=["POST"])
 @roles_required(*STAFF)
-def close(request_id: int):  # type: ignore[no-untyped-def]
+def close(request_id: int) -> ResponseReturnValue:
     return _act(request_id, lambda r, d: ledger.close_request(r, d, current_user), _("Request closed."))
 
 
 @bp.route("/requests/<int:request_id>/answer", methods=["POST"])
 @roles_required(*STAFF)
-def answer(request_id: int):  # type: ignore[no-untyped-def]
+def answer(request_id: int) -> ResponseReturnValue:
     return _act(
         request_id, lambda r, d: ledger.mark_answered(r, current_user, d.get("note")), _("Answer recorded.")
     )
@@ -122,13 +128,13 @@ def answer(request_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/requests/<int:request_id>/extend", methods=["POST"])
 @roles_required(*STAFF)
-def extend(request_id: int):  # type: ignore[no-untyped-def]
+def extend(request_id: int) -> ResponseReturnValue:
     return _act(request_id, lambda r, d: ledger.extend(r, d, current_user), _("Extension recorded."))
 
 
 @bp.route("/clients/<int:client_id>/export")
 @roles_required(*STAFF)
-def export(client_id: int):  # type: ignore[no-untyped-def]
+def export(client_id: int) -> ResponseReturnValue:
     """Everything SRS holds on the person: JSON (portability) or a PDF in their language (access)."""
     client = registry.load_client(client_id, current_user)
     fmt = request.args.get("format", "json")
@@ -158,7 +164,7 @@ def export(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/requests/<int:request_id>/correct", methods=["GET", "POST"])
 @roles_required("officer")
-def correct(request_id: int):  # type: ignore[no-untyped-def]
+def correct(request_id: int) -> ResponseReturnValue:
     """The normal edit form, for a correction request: saving applies it and tells the agencies."""
     found = _load(request_id)
     client = ledger.correction_request(found.id, found.client, current_user).client
@@ -191,7 +197,7 @@ def correct(request_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/requests")
 @roles_required(*READERS)
-def list_requests():  # type: ignore[no-untyped-def]
+def list_requests() -> ResponseReturnValue:
     """Requests in the user's area, the nearest deadline first; ``?overdue=1`` keeps the late ones."""
     stmt = ledger.scoped_requests(current_user)
     status = request.args.get("status", "open")

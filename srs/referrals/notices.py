@@ -53,7 +53,7 @@ def notify_recipients(
         payload = payload_for(referral)
         if payload is None:
             continue
-        agency = db.session.get(Agency, referral.agency_id)
+        agency = db.session.get_one(Agency, referral.agency_id)
         for channel in channels_for(agency):
             message = OutboxMessage(
                 referral_id=referral.id, channel=channel, available_at=now, event=event, payload=payload

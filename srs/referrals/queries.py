@@ -31,7 +31,7 @@ def programme_options(client: Client, screening: Screening | None, locale: str) 
             )
         )
     )
-    options = []
+    options: list[dict[str, Any]] = []
     if screening is not None:
         for result in screening.results:
             programme = result.programme
@@ -97,8 +97,9 @@ def client_rows(client: Client, user: Any) -> list[dict[str, Any]]:
     return rows(db.session.scalars(stmt.order_by(Referral.created_at.desc())), user)
 
 
-def client_of(referral: Referral) -> Client | None:
-    return db.session.get(Client, referral.client_id)
+def client_of(referral: Referral) -> Client:
+    """The referral's client (a foreign key: always there)."""
+    return db.session.get_one(Client, referral.client_id)
 
 
 def failed_messages(referral: Referral) -> list[OutboxMessage]:

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from fpdf import FPDF, FontFace
 from sqlalchemy import select
 
+from srs.accounts.models import User
 from srs.core import clock
 from srs.extensions import db
 from srs.referrals import overdue
@@ -156,7 +157,7 @@ def monthly_document(
     month: date,
     rows: list[dict[str, Any]],
     totals: dict[str, int],
-    user: Any,
+    user: User,
     now: datetime | None = None,
 ) -> MonthlyDocument:
     """The texts of the monthly summary PDF in the current user's language (needs a request context)."""
