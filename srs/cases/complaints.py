@@ -144,12 +144,12 @@ def set_categories_days(days: Mapping[int, Any], by: User) -> None:
         raise ValidationFailed(_("Give a whole number of working days between 1 and 365."), errors)
 
 
-def complaint_scope(user: Any = None) -> ColumnElement[bool]:
+def complaint_scope(user: User | None = None) -> ColumnElement[bool]:
     """SQL condition: the complaint lies in the user's regions (by default the current user's)."""
     return region_id_condition(Complaint.region_id, user)
 
 
-def load_complaint(complaint_id: Any, user: Any) -> Complaint:
+def load_complaint(complaint_id: Any, user: User) -> Complaint:
     """The complaint if it lies in ``user``'s scope; NotFound (404) otherwise."""
     return load_in_scope(Complaint, complaint_id, user, scope=complaint_scope(user))
 

@@ -33,12 +33,12 @@ from srs.regions.scope import load_in_scope, region_id_condition, region_in_scop
 from srs.registry.models import Client
 
 
-def case_scope(user: Any = None) -> ColumnElement[bool]:
+def case_scope(user: User | None = None) -> ColumnElement[bool]:
     """SQL condition: the case lies in the user's regions (by default the current user's)."""
     return region_id_condition(Case.region_id, user)
 
 
-def load_case(case_id: Any, user: Any) -> Case:
+def load_case(case_id: Any, user: User) -> Case:
     """The case if it lies in ``user``'s scope; NotFound (404) otherwise."""
     return load_in_scope(Case, case_id, user, scope=case_scope(user))
 

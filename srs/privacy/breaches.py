@@ -52,7 +52,7 @@ def _instant(value: Any, field: str) -> datetime:
     return parsed
 
 
-def record_breach(data: dict[str, Any], user: Any) -> Breach:
+def record_breach(data: dict[str, Any], user: User) -> Breach:
     """An admin's record of a suspected breach (in the caller's transaction)."""
     description = data.get("description")
     if not isinstance(description, str) or not description.strip():
@@ -220,7 +220,7 @@ def authority_report(breach: Breach) -> dict[str, Any]:
     }
 
 
-def mark_notified(breach: Breach, who: str, user: Any) -> Breach:
+def mark_notified(breach: Breach, who: str, user: User) -> Breach:
     """Record that the authority (``who="authority"``) or the people (``"people"``) have been told."""
     if who not in ("authority", "people"):
         raise _bad("who", _("Choose authority or people."))

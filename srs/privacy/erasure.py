@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 from werkzeug.routing import BuildError
 
+from srs.accounts.models import User
 from srs.agencies.models import Agency
 from srs.cases.models import Case, CaseNote, Complaint
 from srs.core import audit, clock, idempotency
@@ -83,7 +84,7 @@ def active_hold(client: Client) -> LegalHold | None:
     )
 
 
-def set_hold(client: Client, reason: str | None, user: Any) -> LegalHold:
+def set_hold(client: Client, reason: str | None, user: User) -> LegalHold:
     """A supervisor's legal hold: the record may not be erased while it is active."""
     reason = (reason or "").strip()
     if not reason:
@@ -99,7 +100,7 @@ def set_hold(client: Client, reason: str | None, user: Any) -> LegalHold:
     return hold
 
 
-def lift_hold(client: Client, user: Any) -> LegalHold:
+def lift_hold(client: Client, user: User) -> LegalHold:
     hold = active_hold(client)
     if hold is None:
         raise Conflict(_("The record is not on hold."))
@@ -127,7 +128,7 @@ def _request(client: Client, request_id: Any) -> DataSubjectRequest | None:
     return found
 
 
-def erase(client: Client, user: Any, *, request_id: Any = None, note: str | None = None) -> ErasureResult:
+def erase(client: Client, user: User, *, request_id: Any = None, note: str | None = None) -> ErasureResult:
     """Anonymise the person's record in the current transaction (the caller commits).
 
     Raises ErasureRefused (409) while an open referral, an open case or a legal hold needs the data.

@@ -301,7 +301,7 @@ def language_for(client: Client, asked: str | None) -> str:
 
 def export(
     client: Client,
-    user: Any,
+    user: User,
     fmt: str = "json",
     locale: str = "en",
     request: DataSubjectRequest | None = None,

@@ -50,7 +50,7 @@ def result_of(client: Client, raw_result_id: Any) -> ScreeningResult:
     return result
 
 
-def request_review(client: Client, data: dict[str, Any], user: Any) -> HumanReview:
+def request_review(client: Client, data: dict[str, Any], user: User) -> HumanReview:
     """Send one screening result to a named reviewer (an officer or supervisor who covers the person)."""
     if client.anonymised_at is not None:
         raise Conflict(_("The record has been erased."))
@@ -112,7 +112,7 @@ def get_review(review_id: Any) -> HumanReview:
     return review
 
 
-def decide(review: HumanReview, data: dict[str, Any], user: Any) -> HumanReview:
+def decide(review: HumanReview, data: dict[str, Any], user: User) -> HumanReview:
     """The named reviewer's decision and reason (only they may record it, once)."""
     if review.reviewer_id != user.id:
         raise Forbidden(_("Only the named reviewer may decide."))

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select
 
+from srs.accounts.models import User
 from srs.core import audit, clock
 from srs.core.errors import Conflict, NotFound, ValidationFailed
 from srs.core.ids import parse_id
@@ -94,7 +95,7 @@ def processors_act(client: Client) -> bool:
     )
 
 
-def record_request(client: Client, data: Mapping[str, Any], user: Any) -> DataSubjectRequest:
+def record_request(client: Client, data: Mapping[str, Any], user: User) -> DataSubjectRequest:
     """Record a request received from the person; its deadlines follow the country's legal periods.
 
     Raises ValidationFailed (422) for an unknown kind or channel, or when no period is set for the
@@ -148,12 +149,12 @@ def record_request(client: Client, data: Mapping[str, Any], user: Any) -> DataSu
     return request
 
 
-def scoped_requests(user: Any) -> Select[DataSubjectRequest]:
+def scoped_requests(user: User) -> Select[DataSubjectRequest]:
     """Requests about clients in the user's area (admins: all)."""
     return select(DataSubjectRequest).where(region_id_condition(DataSubjectRequest.region_id, user))
 
 
-def get_request(request_id: Any, user: Any) -> DataSubjectRequest:
+def get_request(request_id: Any, user: User) -> DataSubjectRequest:
     """The request if it exists and its client lies in the user's area; NotFound otherwise (never 403)."""
     pk = parse_id(request_id)
     found = None
@@ -179,7 +180,7 @@ def _open_or_conflict(request: DataSubjectRequest) -> None:
         raise Conflict(_("This request is already closed."))
 
 
-def mark_answered(request: DataSubjectRequest, user: Any, note: str | None = None) -> DataSubjectRequest:
+def mark_answered(request: DataSubjectRequest, user: User, note: str | None = None) -> DataSubjectRequest:
     """Record the first reply to the person (stops the answer clock; the completion clock runs on)."""
     _open_or_conflict(request)
     if request.answered_at is None:
@@ -190,7 +191,7 @@ def mark_answered(request: DataSubjectRequest, user: Any, note: str | None = Non
     return request
 
 
-def extend(request: DataSubjectRequest, data: Mapping[str, Any], user: Any) -> DataSubjectRequest:
+def extend(request: DataSubjectRequest, data: Mapping[str, Any], user: User) -> DataSubjectRequest:
     """Extend the completion period once, by at most the law's extension, with a reason for the person."""
     _open_or_conflict(request)
     errors: dict[str, list[str]] = {}
@@ -225,7 +226,7 @@ def extend(request: DataSubjectRequest, data: Mapping[str, Any], user: Any) -> D
     return request
 
 
-def close_request(request: DataSubjectRequest, data: Mapping[str, Any], user: Any) -> DataSubjectRequest:
+def close_request(request: DataSubjectRequest, data: Mapping[str, Any], user: User) -> DataSubjectRequest:
     """Close the request with an outcome (and a note: the reason, when refused)."""
     if not isinstance(data, Mapping):
         raise ValidationFailed(_("The request must be an object."), {})
@@ -279,7 +280,7 @@ def is_overdue(request: DataSubjectRequest, now: datetime | None = None) -> bool
     return request.status == "open" and request.deadline < (now or clock.now())
 
 
-def open_for(user: Any, limit: int = 20) -> list[DataSubjectRequest]:
+def open_for(user: User, limit: int = 20) -> list[DataSubjectRequest]:
     """Open requests in the user's area, the nearest deadline first (the officer's home page)."""
     stmt = (
         scoped_requests(user)
@@ -290,7 +291,7 @@ def open_for(user: Any, limit: int = 20) -> list[DataSubjectRequest]:
     return list(db.session.scalars(stmt))
 
 
-def counts_for(user: Any) -> dict[str, int]:
+def counts_for(user: User) -> dict[str, int]:
     """Open, overdue and escalated requests in the user's area (the supervisor's dashboard)."""
     base = scoped_requests(user).where(DataSubjectRequest.status == "open").order_by(None)
 
@@ -362,7 +363,7 @@ def to_dict(request: DataSubjectRequest) -> dict[str, Any]:
 # ---------------------------------------------------------------- correction
 
 
-def correction_request(request_id: Any, client: Client, user: Any) -> DataSubjectRequest:
+def correction_request(request_id: Any, client: Client, user: User) -> DataSubjectRequest:
     """The open correction request about ``client`` that an edit serves (422 when it is not one)."""
     found = get_request(request_id, user)
     if found.client_id != client.id or found.kind != "correction":
@@ -374,7 +375,7 @@ def correction_request(request_id: Any, client: Client, user: Any) -> DataSubjec
     return found
 
 
-def correct(request: DataSubjectRequest, data: Mapping[str, Any], user: Any, version: Any) -> list[str]:
+def correct(request: DataSubjectRequest, data: Mapping[str, Any], user: User, version: Any) -> list[str]:
     """Apply a correction through the normal edit, link it to the request, tell the agencies.
 
     The change is the registry's own (validation, version check, audit of every field); then each

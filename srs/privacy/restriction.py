@@ -8,16 +8,15 @@ referral service, the simulation, the DCI query) check it without importing this
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import gettext as _
 
+from srs.accounts.models import User
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.registry.models import Client
 
 
-def restrict(client: Client, user: Any, reason: str | None) -> Client:
+def restrict(client: Client, user: User, reason: str | None) -> Client:
     """Mark the record restricted (in the caller's transaction)."""
     reason = (reason or "").strip()
     if not reason:
@@ -36,7 +35,7 @@ def restrict(client: Client, user: Any, reason: str | None) -> Client:
     return client
 
 
-def lift(client: Client, user: Any) -> Client:
+def lift(client: Client, user: User) -> Client:
     if client.restricted_at is None:
         raise Conflict(_("The record is not restricted."))
     client.restricted_at = None

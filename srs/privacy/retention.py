@@ -27,7 +27,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, func, or_, select, update
 
-from srs.accounts.models import ApiToken, LoginSession
+from srs.accounts.models import ApiToken, LoginSession, User
 from srs.cases.models import Case, CaseNote, Complaint
 from srs.core import audit, clock
 from srs.core.models import AuditEntry
@@ -146,7 +146,7 @@ def _apply_kind(kind: str, cutoff: datetime, now: datetime) -> int:
     return len(ids)
 
 
-def apply(now: datetime | None = None, user: Any = None) -> dict[str, int]:
+def apply(now: datetime | None = None, user: User | None = None) -> dict[str, int]:
     """Apply every period in the current transaction (the caller or the job commits); counts per kind.
 
     Audit entries are only counted (``audit_entries_past_period``), never touched.

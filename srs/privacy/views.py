@@ -15,6 +15,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from srs.accounts.models import User
 from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
@@ -222,12 +223,12 @@ def list_requests() -> ResponseReturnValue:
 # ---------------------------------------------------------------- home page and profile
 
 
-def home_officer(user: Any) -> dict[str, Any]:
+def home_officer(user: User) -> dict[str, Any]:
     """The officer's open requests, the nearest deadline first."""
     return {"requests": ledger.open_for(user, limit=10), **ledger.counts_for(user)}
 
 
-def home_supervisor(user: Any) -> dict[str, Any]:
+def home_supervisor(user: User) -> dict[str, Any]:
     return ledger.counts_for(user)
 
 

@@ -81,7 +81,7 @@ def scope_condition(user: User) -> ColumnElement[bool]:
     return region_id_condition(Referral.region_id, user)
 
 
-def load_referral(referral_id: Any, user: Any) -> Referral:
+def load_referral(referral_id: Any, user: User) -> Referral:
     """The referral if it exists and ``user`` may see it; NotFound (404) otherwise."""
     return load_in_scope(Referral, referral_id, user, scope=scope_condition(user))
 
@@ -204,7 +204,7 @@ def channels_for(agency: Agency) -> list[str]:
 
 
 def _check_consent(
-    client: Client, programmes: list[Programme], user: Any, confirmed: bool, override_reason: str | None
+    client: Client, programmes: list[Programme], user: User, confirmed: bool, override_reason: str | None
 ) -> str | None:
     """None when the client's consent covers every programme's agency; the override reason when a
     supervisor refers without it. ValidationFailed (422) otherwise, saying what is missing."""
@@ -486,7 +486,7 @@ def _stop_deliveries(referral: Referral) -> None:
 CONSENT_WITHDRAWN_REASON = "consent_withdrawn"
 
 
-def on_consent_withdrawn(client: Client, record: Any, user: Any) -> list[Referral]:
+def on_consent_withdrawn(client: Client, record: Any, user: User) -> list[Referral]:
     """The hook for a withdrawal (srs.registry.consent.CONSENT_WITHDRAWN), in its transaction.
 
     Every open referral of the client is cancelled with reason ``consent_withdrawn``, its deliveries
@@ -550,7 +550,7 @@ def shares_client_data(referral: Referral, consent_state: consent.ConsentState |
     return False
 
 
-def retry_delivery(referral: Referral, user: Any) -> int:
+def retry_delivery(referral: Referral, user: User) -> int:
     """Put a referral's failed deliveries back in the outbox (one new delivery each; same key)."""
     messages = list(
         db.session.scalars(

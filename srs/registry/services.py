@@ -78,7 +78,7 @@ def scoped_clients(user: User) -> Select[Client]:
     return select(Client).where(Client.merged_into_id.is_(None), region_id_condition(Client.region_id, user))
 
 
-def load_client(client_id: Any, user: Any) -> Client:
+def load_client(client_id: Any, user: User) -> Client:
     """The client if it exists, lies in the user's scope and was not merged away; NotFound otherwise.
 
     A merged-away record is gone for every purpose (no edit, case, complaint, screening or referral
@@ -93,7 +93,7 @@ def load_client(client_id: Any, user: Any) -> Client:
     )
 
 
-def surviving_client_id(client_id: Any, user: Any) -> int | None:
+def surviving_client_id(client_id: Any, user: User) -> int | None:
     """The record a merged-away client in the user's scope now lives on in (None: no such record)."""
     pk = parse_id(client_id)
     if pk is None:
@@ -490,7 +490,7 @@ def _withdrawal_reason(data: Mapping[str, Any]) -> str | None:
 
 
 def update_client(
-    client: Client, data: Mapping[str, Any], user: Any, expected_version: Any, *, channel: str = "form"
+    client: Client, data: Mapping[str, Any], user: User, expected_version: Any, *, channel: str = "form"
 ) -> Client:
     """Apply a (partial) change if the caller read the current version; audit what changed.
 
