@@ -19,6 +19,7 @@ from srs.dci.models import (  # noqa: F401
 )
 from srs.programmes.models import (  # noqa: F401
     EligibilityNotice,
+    Enrolment,
     Programme,
     RescreenRun,
     RuleVersion,

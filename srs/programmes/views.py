@@ -18,10 +18,19 @@ from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.extensions import db
-from srs.programmes import editor, services, versions
+from srs.programmes import editor, enrolments, services, versions
+from srs.programmes.enrolments import FUNCTION_LABELS, SOURCE_LABELS
 from srs.programmes.fields import OPERATOR_LABELS
-from srs.programmes.forms import KIND_LABELS, AgencyForm, EmptyForm, ImportForm, ProgrammeForm
-from srs.programmes.models import EligibilityNotice, Programme, RescreenRun, RuleVersion, Screening
+from srs.programmes.forms import (
+    KIND_LABELS,
+    AgencyForm,
+    EmptyForm,
+    EndEnrolmentForm,
+    EnrolmentForm,
+    ImportForm,
+    ProgrammeForm,
+)
+from srs.programmes.models import EligibilityNotice, Enrolment, Programme, RescreenRun, RuleVersion, Screening
 from srs.programmes.rules import describe
 from srs.programmes.screening import dismiss_notice as dismiss_eligibility_notice
 from srs.programmes.screening import grouped, newly_eligible_for, screen, screenings_of
@@ -90,6 +99,7 @@ def programmes():  # type: ignore[no-untyped-def]
         drafts={p.id: versions.draft_of(p) for p in items},
         can_edit_rules=versions.can_edit_rules,
         kinds=KIND_LABELS,
+        function_labels=FUNCTION_LABELS,
         form=ImportForm(),
     )
 
@@ -113,6 +123,8 @@ def _programme_input(form: ProgrammeForm, programme: Programme | None) -> servic
         active=bool(form.active.data),
         active_from=form.active_from.data,
         active_to=form.active_to.data,
+        functions=list(form.functions.data or []),
+        contributory=bool(form.contributory.data),
     )
 
 
@@ -140,6 +152,8 @@ def programme_form(programme_id: int | None = None):  # type: ignore[no-untyped-
         form.active.data = programme.active
         form.active_from.data = programme.active_from
         form.active_to.data = programme.active_to
+        form.functions.data = list(programme.functions or [])
+        form.contributory.data = programme.contributory
     status = 200
     if form.validate_on_submit():
         try:
@@ -399,3 +413,68 @@ def newly_eligible_context(user: Any) -> dict[str, Any]:
         for c in db.session.scalars(select(Client).where(Client.id.in_({n.client_id for n in notices})))
     }
     return {"notices": notices, "clients": clients, "form": EmptyForm()}
+
+
+# Enrolments (coverage) ---------------------------------------------------------------------------
+
+
+def coverage_panel_context(client: Client) -> dict[str, Any]:
+    """The profile's coverage panel: what covers the person today per function, the gaps, the
+    enrolments, and the form to record one (the profile's read is audited by the registry)."""
+    form = EnrolmentForm()
+    form.programme.choices = [
+        (p.code, f"{p.name_in('en')} ({p.code})") for p in services.list_programmes(client.region.country)
+    ]
+    coverage = enrolments.coverage_of(client)
+    return {
+        "coverage": coverage,
+        "gap_labels": [str(FUNCTION_LABELS[f]) for f in coverage.gaps],
+        "function_labels": FUNCTION_LABELS,
+        "source_labels": SOURCE_LABELS,
+        "enrolment_form": form,
+        "end_form": EndEnrolmentForm(),
+    }
+
+
+def _back_to_profile(client_id: int) -> Any:
+    return redirect(url_for("registry.profile", client_id=client_id) + "#coverage")
+
+
+@bp.route("/clients/<int:client_id>/enrolments", methods=["POST"])
+@roles_required("officer", "admin")
+def record_enrolment(client_id: int):  # type: ignore[no-untyped-def]
+    client = _client_or_404(client_id)
+    form = EnrolmentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    programme = services.get_programme_by_code(form.programme.data or "")
+    try:
+        enrolments.record_enrolment(
+            client, programme, form.start_on.data, form.end_on.data, source="profile", user=current_user
+        )
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "error")
+    else:
+        flash(_("Coverage recorded."), "success")
+    return _back_to_profile(client.id)
+
+
+@bp.route("/enrolments/<int:enrolment_id>/end", methods=["POST"])
+@roles_required("officer", "admin")
+def end_enrolment(enrolment_id: int):  # type: ignore[no-untyped-def]
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    client = _client_or_404(enrolment.client_id)
+    form = EndEnrolmentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        enrolments.end_enrolment(enrolment, form.end_on.data, user=current_user)
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "error")
+    else:
+        flash(_("Coverage ended."), "success")
+    return _back_to_profile(client.id)
