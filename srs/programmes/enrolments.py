@@ -253,14 +253,14 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     today = clock.today()
     for obj in list(session.dirty):
         # Merged away: the duplicate's enrolments now belong to the kept client.
-        if isinstance(obj, Client) and obj.merged_into_id is not None:
-            if inspect(obj).attrs.merged_into_id.history.added:
-                session.execute(
-                    update(Enrolment)
-                    .where(Enrolment.client_id == obj.id)
-                    .values(client_id=obj.merged_into_id)
-                    .execution_options(synchronize_session=False)
-                )
+        merged = isinstance(obj, Client) and obj.merged_into_id is not None
+        if merged and inspect(obj).attrs.merged_into_id.history.added:
+            session.execute(
+                update(Enrolment)
+                .where(Enrolment.client_id == obj.id)
+                .values(client_id=obj.merged_into_id)
+                .execution_options(synchronize_session=False)
+            )
     for obj in [*session.new, *session.dirty]:
         if not isinstance(obj, Client) or obj.merged_into_id is not None:
             continue
