@@ -304,8 +304,18 @@ def _after_flush(session: Session, _context: Any) -> None:
         entry.object_id = str(client.id)
 
 
+def _flush_before_commit(session: Session) -> None:
+    # The audit log takes its pending entries when the commit starts, before the commit's own flush:
+    # flushing first means the entries the list's changes make (in _before_flush) are among them.
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+
+
 def install() -> None:
     """Keep the rows in step with the lists of codes (every session; idempotent)."""
+    if not event.contains(Session, "before_commit", _flush_before_commit):
+        # Ahead of the audit log's own before_commit listener.
+        event.listen(Session, "before_commit", _flush_before_commit, insert=True)
     if not event.contains(Session, "before_flush", _before_flush):
         event.listen(Session, "before_flush", _before_flush)
     if not event.contains(Session, "after_flush", _after_flush):
