@@ -529,7 +529,7 @@ SERIES_HEADERS = [
     _l("Sex"),
     _l("Numerator"),
     _l("Denominator"),
-    _l("Value (%)"),
+    _l("Value (per cent)"),
     _l("Numerator is"),
     _l("Denominator is"),
     _l("Source"),
