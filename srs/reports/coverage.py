@@ -83,10 +83,12 @@ def parse_query(args: Mapping[str, str]) -> CoverageQuery:
     """The dashboard's filters plus ``cov_function``, ``cov_poverty_status``, ``cov_age`` and
     ``cov_disability``; raises FilterError with a message per field."""
     errors: dict[str, list[str]] = {}
+    out_of_scope = False
     try:
         filters = parse_filters(args)
     except FilterError as exc:
         errors.update(exc.errors)
+        out_of_scope = exc.region_out_of_scope
         filters = None
     choices = {
         "function": FUNCTIONS,
@@ -101,7 +103,7 @@ def parse_query(args: Mapping[str, str]) -> CoverageQuery:
             errors["cov_" + name] = [_("Choose one of: %(values)s.", values=", ".join(allowed))]
         values[name] = raw or None
     if errors or filters is None:
-        raise FilterError(errors)
+        raise FilterError(errors, region_out_of_scope=out_of_scope and len(errors) == 1)
     return CoverageQuery(filters=filters, as_of=as_of_day(filters), **values)
 
 
