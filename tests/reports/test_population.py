@@ -74,7 +74,11 @@ def test_bad_files_give_line_numbered_errors_and_import_nothing(app, login_as):
     assert "Line 1: the columns" in _upload(web, "district,sex\n35.16,female\n").get_data(as_text=True)
     assert _upload(web, "\x00\x01garbage").status_code == 422
     # A province and a district inside it in the same year would be counted twice.
-    nested = "district,sex,age_group,year,source,population\n35,female,0-14,2025,BPS,1\n35.16,female,0-14,2025,BPS,1\n"
+    nested = (
+        "district,sex,age_group,year,source,population\n"
+        "35,female,0-14,2025,BPS,1\n"
+        "35.16,female,0-14,2025,BPS,1\n"
+    )
     assert "lies inside 35" in _upload(web, nested).get_data(as_text=True)
     assert _count(app) == 0
 
