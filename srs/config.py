@@ -144,6 +144,17 @@ class Config:
         # Uploaded import files are deleted this many days after the upload (the batch and its
         # results stay).
         self.IMPORT_FILE_RETENTION_DAYS = _env_int("SRS_IMPORT_FILE_RETENTION_DAYS", 30)
+        # A consent's evidence (a signed form's scan: PDF, PNG or JPEG) may be at most this many bytes.
+        self.CONSENT_EVIDENCE_MAX_BYTES = _env_int("SRS_CONSENT_EVIDENCE_MAX_BYTES", 5 * 1024 * 1024)
+        # Retention (srs/privacy/retention.py): days after which closed cases and complaints are
+        # anonymised, expired sessions and tokens deleted; audit entries past their period are only
+        # reported (the hash chain keeps them). The job runs every RETENTION_JOB_SECONDS.
+        self.RETENTION_CLOSED_CASE_DAYS = _env_int("SRS_RETENTION_CLOSED_CASE_DAYS", 1825)
+        self.RETENTION_COMPLAINT_DAYS = _env_int("SRS_RETENTION_COMPLAINT_DAYS", 1825)
+        self.RETENTION_AUDIT_DAYS = _env_int("SRS_RETENTION_AUDIT_DAYS", 3650)
+        self.RETENTION_SESSION_DAYS = _env_int("SRS_RETENTION_SESSION_DAYS", 90)
+        self.RETENTION_TOKEN_DAYS = _env_int("SRS_RETENTION_TOKEN_DAYS", 90)
+        self.RETENTION_JOB_SECONDS = _env_int("SRS_RETENTION_JOB_SECONDS", 86400)
 
         # Referral delivery: how often the worker relays the outbox, re-enqueues what is stuck and
         # checks deadlines; how deliveries are retried. Read here only (jobs read app.config).

@@ -63,8 +63,14 @@ class Compiled:
 
 
 def base_condition() -> ColumnElement[bool]:
-    """What any partner may ever see: live records (not merged away) whose person gave consent."""
-    return and_(Client.merged_into_id.is_(None), Client.consent_given.is_(True))
+    """What any partner may ever see: live records (not merged away, restricted or erased) with consent."""
+    return and_(
+        Client.merged_into_id.is_(None),
+        Client.consent_given.is_(True),
+        # Restricted or erased records are shared with no partner (srs.privacy).
+        Client.restricted_at.is_(None),
+        Client.anonymised_at.is_(None),
+    )
 
 
 def _idtype_value(query: Any, allowed_id_types: list[str], code: str) -> Compiled:

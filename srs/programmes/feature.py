@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from srs.accounts.models import User
 from srs.core.wiring import AdminLink, Feature, HomeSection, NavEntry, SeedStep, Slot, TimelineItem
 from srs.extensions import db
-from srs.programmes import enrolments, views
+from srs.programmes import enrolments, policies, views
 from srs.programmes.screening import grouped, latest_screening, screenings_of
 from srs.programmes.seed import seed_catalogue, seed_screenings
 
@@ -74,4 +74,11 @@ FEATURE = Feature(
         "client_coverage": views.coverage_panel_context,
     },
     setup=_install_listeners,
+    policies=(
+        policies.can_manage_programmes,
+        policies.can_publish_rules,
+        policies.can_screen_client,
+        policies.can_edit_rules,
+        policies.can_record_enrolment,
+    ),
 )

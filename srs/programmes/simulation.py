@@ -28,6 +28,8 @@ def _scope_clients(country: str, user: Any, everyone: bool = False) -> ColumnEle
     """Registered clients of ``country`` in the user's scope (``everyone``: jobs, which have no user)."""
     conditions = [
         Client.merged_into_id.is_(None),
+        # A record whose processing the person restricted is used for nothing new (srs.privacy).
+        Client.restricted_at.is_(None),
         Client.region_id.in_(select(Region.id).where(Region.country == country)),
     ]
     if not everyone:

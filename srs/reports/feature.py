@@ -6,7 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from srs.core.wiring import AdminLink, Feature, NavEntry, PeriodicJob
-from srs.reports import coverage_facts, coverage_views, facts, jobs
+from srs.reports import coverage_facts, coverage_views, facts, jobs, policies
 from srs.reports.jobs import CHECK_EVERY_SECONDS
 from srs.reports.views import bp
 
@@ -26,4 +26,5 @@ FEATURE = Feature(
     admin_links=(AdminLink("reports.population", _l("Population figures (coverage)"), order=60),),
     periodic_jobs=(PeriodicJob(jobs.check_report_facts, CHECK_EVERY_SECONDS),),
     setup=_install_listeners,
+    policies=(policies.can_import_population,),
 )
