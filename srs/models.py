@@ -27,6 +27,7 @@ from srs.privacy.models import (  # noqa: F401
 )
 from srs.programmes.models import (  # noqa: F401
     EligibilityNotice,
+    Enrolment,
     Programme,
     RescreenRun,
     RuleVersion,
