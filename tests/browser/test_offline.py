@@ -1,0 +1,163 @@
+"""In a real browser with the network switched off: register offline, sync once, wipe at sign-out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from srs.core import clock
+from srs.extensions import db
+from srs.registry.models import Client
+from tests.browser.conftest import sign_in
+from tests.conftest import DEMO_PASSWORD
+from tests.registry.conftest import VILLAGE_ID1, nik_for
+
+pytestmark = pytest.mark.browser
+
+ALL_CREATED = "() => [...document.querySelectorAll('[data-testid=pending-row]')].every(r => r.dataset.state === 'created')"  # noqa: E501
+
+
+def _clients(app: Any) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Client))
+
+
+def _install(page: Any) -> None:
+    """Sign in, open the offline form online once: the service worker, field table and key arrive."""
+    sign_in(page, "officer.id1", DEMO_PASSWORD)
+    page.goto("/offline/")
+    page.wait_for_selector("body[data-offline-ready='1']")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    # The page that installed the worker is not controlled by it until it is loaded again.
+    page.reload()
+    page.wait_for_selector("body[data-offline-ready='1']")
+    assert page.evaluate("!!navigator.serviceWorker.controller")
+
+
+def _fill(page: Any, name: str, birth: str = "1988-06-05", sex: str = "female") -> None:
+    from datetime import date
+
+    page.fill("#f-full_name", name)
+    page.select_option("#f-sex", sex)
+    page.fill("#f-date_of_birth", birth)
+    page.select_option("#f-id_type", "nik")
+    page.fill("#f-id_number", nik_for(date.fromisoformat(birth), sex))
+    page.select_option("#f-region_code", VILLAGE_ID1)
+    page.check("#f-consent_given")
+    page.fill("#f-consent_date", clock.today().isoformat())
+    page.fill("#f-consent_scope", "Screening")
+
+
+def _pending_states(page: Any) -> list[str]:
+    page.goto("/offline/pending")
+    page.wait_for_selector("body[data-offline-ready='1']")
+    return page.eval_on_selector_all("[data-testid=pending-row]", "rows => rows.map(r => r.dataset.state)")
+
+
+def test_three_offline_registrations_survive_a_reload_and_sync_once(page, app, demo):
+    _install(page)
+    page.context.set_offline(True)
+    page.reload()  # from the service worker's cache
+    page.wait_for_selector("body[data-offline-ready='1']")
+    for name in ("Siti Aminah", "Budi Santoso", "Dewi Lestari"):
+        _fill(page, name, sex="female" if name != "Budi Santoso" else "male")
+        page.click("[data-testid=offline-save]")
+        page.wait_for_selector("[data-testid=saved-note]:not([hidden])")
+        page.wait_for_function("() => document.querySelector('#f-full_name').value === ''")
+    assert _pending_states(page) == ["pending"] * 3  # the pending list, offline, after a reload
+    assert "Siti Aminah" in page.inner_text("[data-testid=pending-list]")
+    # Nothing personal in the service worker's caches.
+    cached = page.evaluate(
+        """async () => { const out = [];
+        for (const name of await caches.keys()) { const c = await caches.open(name);
+          for (const r of await c.keys()) { out.push(r.url + ' ' + await (await c.match(r)).text()); } }
+        return out.join('\\n'); }"""
+    )
+    assert "Siti Aminah" not in cached and "officer.id1" not in cached and "/offline/pending" in cached
+    # ... nor in the device store: only ciphertext there.
+    stored = page.evaluate(
+        """() => new Promise(res => { const r = indexedDB.open('srs-offline');
+        r.onsuccess = () => { const q = r.result.transaction('items').objectStore('items').getAll();
+          q.onsuccess = () => res(JSON.stringify(q.result.map(
+            i => [i.state, Array.from(new Uint8Array(i.box.data))]))); }; })"""
+    )
+    assert "Siti" not in stored and "pending" in stored
+    assert _clients(app) == 0
+    page.context.set_offline(False)
+    page.click("[data-testid=sync-now]")
+    page.wait_for_function(ALL_CREATED)
+    assert _clients(app) == 3
+    assert len(page.query_selector_all("[data-testid=pending-row] a")) == 3  # a link to each
+    page.click("[data-testid=sync-now]")  # again: nothing more
+    page.wait_for_timeout(300)
+    assert _clients(app) == 3
+
+
+def test_a_double_tap_on_save_makes_one(page, app, demo):
+    _install(page)
+    _fill(page, "Siti Aminah")
+    page.dblclick("[data-testid=offline-save]")
+    page.wait_for_selector("[data-testid=saved-note]:not([hidden])")
+    states = _pending_states(page)
+    assert states == ["created"]
+    assert _clients(app) == 1
+
+
+def test_a_sync_cut_halfway_and_resumed_makes_each_once(page, app, demo):
+    _install(page)
+    page.context.set_offline(True)
+    for name in ("Siti Aminah", "Ani Wulandari", "Dewi Lestari"):
+        _fill(page, name)
+        page.click("[data-testid=offline-save]")
+        page.wait_for_function("() => document.querySelector('#f-full_name').value === ''")
+    page.context.set_offline(False)
+    cut = {"done": False}
+
+    def half_then_drop(route: Any) -> None:
+        # The server gets the first two items; the connection drops before the answer arrives.
+        if cut["done"]:
+            route.continue_()
+            return
+        body = json.loads(route.request.post_data)
+        body["operations"] = body["operations"][:2]
+        route.fetch(post_data=json.dumps(body))
+        cut["done"] = True
+        route.abort("connectionreset")
+
+    page.route("**/offline/sync", half_then_drop)
+    assert _pending_states(page) == ["pending"] * 3  # the first sync (on load) was cut
+    assert cut["done"] and _clients(app) == 2
+    page.click("[data-testid=sync-now]")
+    page.wait_for_function(ALL_CREATED)
+    assert _clients(app) == 3
+
+
+def test_the_offline_form_refuses_what_the_server_refuses(page, demo):
+    _install(page)
+    page.context.set_offline(True)
+    from datetime import date
+
+    _fill(page, "Siti Aminah", sex="male")
+    page.fill("#f-id_number", nik_for(date(1988, 6, 5), "female"))  # a woman's NIK (day + 40) for a man
+    page.fill("#f-phone", "12")
+    page.click("[data-testid=offline-save]")
+    assert "other sex" in page.inner_text("[data-errors=id_number]")
+    assert "not a valid phone number" in page.inner_text("[data-errors=phone]")
+    assert page.is_hidden("[data-testid=saved-note]")
+
+
+def test_sign_out_wipes_the_device_store(page, demo):
+    _install(page)
+    page.context.set_offline(True)
+    _fill(page, "Siti Aminah")
+    page.click("[data-testid=offline-save]")
+    page.wait_for_selector("[data-testid=saved-note]:not([hidden])")
+    page.context.set_offline(False)
+    page.goto("/")
+    page.click("[data-testid=logout]")
+    page.wait_for_url("**/login")
+    names = page.evaluate("indexedDB.databases().then(dbs => dbs.map(d => d.name))")
+    assert "srs-offline" not in names
