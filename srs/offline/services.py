@@ -23,7 +23,7 @@ from srs.registry.duplicates import DuplicateId
 
 # A device id is the random UUID the browser made for itself.
 DEVICE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
-OPERATIONS = ("client.create",)
+OPERATIONS = ("client.create", "client.update")
 MAX_BATCH = 50
 _KEY = re.compile(KEY_PATTERN)
 
@@ -165,3 +165,83 @@ def create_client(operation: Mapping[str, Any], user: User) -> tuple[int, dict[s
         },
         link,
     )
+
+
+def record_for_device(client_id: Any, user: User) -> dict[str, Any]:
+    """A client as the device keeps it for editing offline: its values and the version they are of.
+
+    The full record (ID number too) leaves the server: audited as a read, like the edit form.
+    """
+    client = services.get_client(client_id, user)
+    services.read_profile(client, user, page="offline")
+    return {"client_id": client.id, "version": client.version, "values": services.client_input(client)}
+
+
+def _edit_parts(body: Mapping[str, Any]) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
+    base, changes = body.get("base"), body.get("changes")
+    errors: dict[str, list[str]] = {}
+    if not isinstance(base, Mapping):
+        errors["base"] = [_("Must be an object.")]
+    if not isinstance(changes, Mapping) or not changes:
+        errors["changes"] = [_("Give at least one changed field.")]
+    if errors:
+        raise ValidationFailed(_("The operation is not valid."), errors)
+    return body.get("client_id"), body.get("version"), dict(base), dict(changes)  # type: ignore[arg-type]
+
+
+def update_client(operation: Mapping[str, Any], user: User) -> tuple[int, dict[str, Any], str | None]:
+    """Apply an edit made offline, from the version it started from (``version``, with ``base``: the
+    values it read). Fields nobody changed since merge; a field the server changed since to another
+    value than the device's is a conflict: nothing is applied, and the answer holds both values per
+    field for the officer to choose (sent again as a new operation from the server's version)."""
+    client_id, version, base, changes = _edit_parts(operation["body"])
+    client = services.get_client(client_id, user)
+    link = url_for("registry.profile", client_id=client.id)
+    current = services.client_input(client)
+    merged = version != client.version
+    if merged:
+        conflicts = {
+            name: {"device": value, "server": current.get(name), "base": base.get(name)}
+            for name, value in changes.items()
+            if name in current and current.get(name) != base.get(name) and current.get(name) != value
+        }
+        if conflicts:
+            return (
+                409,
+                {
+                    "outcome": "conflict",
+                    "client_id": client.id,
+                    "link": link,
+                    "version": client.version,
+                    "conflicts": conflicts,
+                    "detail": _("Someone changed these fields on the server since this device read them."),
+                },
+                None,
+            )
+    updated = services.update_client(client, changes, user, client.version)
+    audit.record(
+        "offline.synced",
+        "client",
+        client.id,
+        recorded_on_device=operation.get("recorded_at"),
+        key=operation["key"],
+    )
+    return (
+        200,
+        {
+            "outcome": "updated",
+            "client_id": client.id,
+            "link": link,
+            "version": updated.version,
+            "merged": merged,
+            "recorded_on_device": operation.get("recorded_at"),
+        },
+        link,
+    )
+
+
+def run_operation(operation: Mapping[str, Any], user: User) -> tuple[int, dict[str, Any], str | None]:
+    """One checked operation, by its kind."""
+    if operation["op"] == "client.update":
+        return update_client(operation, user)
+    return create_client(operation, user)

@@ -17,7 +17,7 @@ from srs.core.idempotency import KeyInProgress, run_keyed
 from srs.offline import services
 
 # How an item's answer is named for the officer when its body did not say.
-_OUTCOMES = {422: "refused", 409: "conflict", 403: "refused", 400: "refused"}
+_OUTCOMES = {422: "refused", 409: "id_taken", 403: "refused", 400: "refused", 404: "refused"}
 
 
 def run_batch(body: Any, user: User) -> list[dict[str, Any]]:
@@ -40,7 +40,7 @@ def _run_one(item: Any, user: User) -> dict[str, Any]:
             operation["key"],
             f"sync:{operation['op']}",
             material,
-            lambda: services.create_client(operation, user),
+            lambda: services.run_operation(operation, user),
         )
     except ValidationFailed as exc:
         # The envelope itself is wrong, or the key was used for something else: nothing is run.

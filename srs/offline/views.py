@@ -30,7 +30,7 @@ bp = Blueprint("offline", __name__)
 
 WRITERS = ("officer", "admin")
 # What the service worker caches: the shells (no data in them) and the static files they use.
-SHELLS = ("offline.register", "offline.household", "offline.pending")
+SHELLS = ("offline.register", "offline.household", "offline.pending", "offline.edit")
 STATIC_FILES = ("css/srs.css", "js/offline.js", "favicon.svg")
 # The device forgets its key this long after fetching it (the session's longest life): a device
 # left signed out cannot decrypt what it stored until its user signs in on it again.
@@ -107,6 +107,20 @@ def household():  # type: ignore[no-untyped-def]
 @public
 def pending():  # type: ignore[no-untyped-def]
     return _shell("pending")
+
+
+@bp.route("/offline/edit")
+@public
+def edit():  # type: ignore[no-untyped-def]
+    """The edit form; which client is in the URL's fragment (#123), read by the script."""
+    return _shell("edit")
+
+
+@bp.route("/offline/clients/<int:client_id>")
+@roles_required(*WRITERS)
+def client_record(client_id: int):  # type: ignore[no-untyped-def]
+    """A client's values and version, for the device to edit offline (kept encrypted there)."""
+    return _no_store(jsonify(services.record_for_device(client_id, current_user)))
 
 
 @bp.route("/offline/session")

@@ -161,3 +161,43 @@ def test_sign_out_wipes_the_device_store(page, demo):
     page.wait_for_url("**/login")
     names = page.evaluate("indexedDB.databases().then(dbs => dbs.map(d => d.name))")
     assert "srs-offline" not in names
+
+
+def test_a_conflicting_offline_edit_reaches_the_conflict_view(page, app, demo):
+    from srs.core.transaction import commit
+    from srs.registry import services
+    from tests.factories import user
+    from tests.offline.conftest import offline_body
+
+    with app.test_request_context():
+        client = services.register_client(offline_body(occupation="Pedagang"), user("officer.id1")).client
+        commit()
+        client_id = client.id
+    _install(page)
+    page.goto(f"/offline/edit#{client_id}")
+    page.wait_for_selector("body[data-offline-ready='1']")
+    assert page.input_value("#f-occupation") == "Pedagang"
+    page.context.set_offline(True)
+    page.reload()  # the record is read back from the device store
+    page.wait_for_selector("body[data-offline-ready='1']")
+    page.fill("#f-occupation", "Petani")
+    page.fill("#f-address", "Dusun Baru RT 01")
+    page.click("[data-testid=offline-save]")
+    page.wait_for_selector("[data-testid=saved-note]:not([hidden])")
+    with app.test_request_context():  # meanwhile, on the server
+        services.update_client(
+            db.session.get(Client, client_id), {"occupation": "Guru"}, user("officer.id1"), 1
+        )
+        commit()
+    page.context.set_offline(False)
+    assert _pending_states(page) == ["conflict"]
+    page.click("[data-testid=choose]")
+    row = page.inner_text("[data-testid=conflict-view] tr[data-field=occupation]")
+    assert "Petani" in row and "Guru" in row
+    assert page.query_selector("[data-testid=conflict-view] tr[data-field=address]") is None
+    page.check("input[name=pick-occupation][value=server]")
+    page.click("[data-testid=resolve]")
+    page.wait_for_function(ALL_CREATED.replace("'created'", "'updated'"))
+    with app.app_context():
+        stored = db.session.get(Client, client_id)
+        assert (stored.occupation, stored.address) == ("Guru", "Dusun Baru RT 01")

@@ -76,7 +76,7 @@ def test_fields_for_the_offline_form_are_the_apis(login_as, api_token, client):
 def test_each_offline_shell_weighs_under_200_kb(client):
     from srs.offline.weight import shell_weight
 
-    for shell in ("/offline/", "/offline/household", "/offline/pending"):
+    for shell in ("/offline/", "/offline/household", "/offline/pending", "/offline/edit"):
         weights = shell_weight(client, shell)
         assert len(weights) == 5 and all(w.raw > 0 for w in weights)
         assert sum(w.raw for w in weights) < 200 * 1024

@@ -338,11 +338,69 @@
     }).catch(function () { return metaGet("fields"); });
   }
 
+  // --- editing a kept record offline --------------------------------------------------------------
+  function same(f, a, b) {
+    if (f.type === "consent") {
+      a = a || {}; b = b || {};
+      return !!a.given === !!b.given && (a.date || null) === (b.date || null) && (a.scope || null) === (b.scope || null);
+    }
+    return JSON.stringify(a === undefined ? null : a) === JSON.stringify(b === undefined ? null : b);
+  }
+  function fillForm(form, table, values) {
+    table.items.forEach(function (f) {
+      var v = values[f.name];
+      if (f.type === "consent") {
+        v = v || {};
+        form.elements.consent_given.checked = !!v.given;
+        form.elements.consent_date.value = v.date || "";
+        form.elements.consent_scope.value = v.scope || "";
+        return;
+      }
+      if (f.type === "boolean") v = v === true ? "yes" : v === false ? "no" : "";
+      else if (f.type === "codes") v = (v || []).join(", ");
+      form.elements[f.name].value = v === null || v === undefined ? "" : String(v);
+    });
+  }
+  // The record to edit: fetched while online (an audited read) and kept encrypted, or read from the store.
+  function loadRecord(clientId) {
+    return getKey().then(function (key) {
+      if (!key) return null;
+      var name = "record:" + clientId;
+      var fromStore = function () { return metaGet(name).then(function (box) { return box ? decrypt(key, box) : null; }); };
+      if (!navigator.onLine) return fromStore();
+      return fetch("/offline/clients/" + encodeURIComponent(clientId), { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+        if (!r.ok || (r.headers.get("Content-Type") || "").indexOf("json") < 0) return fromStore();
+        return r.json().then(function (record) {
+          return encrypt(key, record).then(function (box) { return metaSet(name, box); }).then(function () { return record; });
+        });
+      }).catch(fromStore);
+    });
+  }
+  function storeItem(record) {
+    return getKey().then(function (key) {
+      if (!key) { problem(t("no_key")); return false; }
+      return encrypt(key, record).then(function (box) {
+        return putItem({ key: record.key, state: "pending", box: box });
+      }).then(function () { return true; });
+    });
+  }
+
   var saving = false;
   function setupForm(form) {
+    var editing = document.body.dataset.offlineView === "edit";
     return loadTable().then(function (table) {
       if (!table) { problem(t("no_key")); return; }
       drawForm(form, table);
+      if (!editing) return table;
+      return loadRecord(location.hash.slice(1)).then(function (record) {
+        if (!record) { problem(t("no_record")); return table; }
+        fillForm(form, table, record.values);
+        form.dataset.clientId = record.client_id;
+        form.srsRecord = record;
+        return table;
+      });
+    }).then(function (table) {
+      if (!table) return;
       var add = form.querySelector("[data-add-member]");
       if (add) add.addEventListener("click", function () {
         var tpl = form.querySelector("[data-member-template]");
@@ -355,15 +413,25 @@
         var errors = validate(table, body);
         showErrors(form, errors);
         if (Object.keys(errors).length) { problem(t("fix")); return; }
+        var record = { key: crypto.randomUUID(), recorded_at: new Date().toISOString(), op: "client.create", body: body, result: null };
+        if (editing) {
+          var kept = form.srsRecord;
+          if (!kept) { problem(t("no_record")); return; }
+          var changes = {}, base = {};
+          table.items.forEach(function (f) {
+            if (!same(f, body[f.name], kept.values[f.name])) { changes[f.name] = body[f.name]; base[f.name] = kept.values[f.name]; }
+          });
+          record.op = "client.update";
+          record.display = kept.values.full_name;
+          record.body = { client_id: kept.client_id, version: kept.version, base: base, changes: changes };
+          if (!Object.keys(changes).length) return;
+        }
         saving = true;
         form.querySelector("[data-testid=offline-save]").disabled = true;
-        getKey().then(function (key) {
-          if (!key) { problem(t("no_key")); return; }
-          var record = { key: crypto.randomUUID(), recorded_at: new Date().toISOString(), body: body, result: null };
-          return encrypt(key, record).then(function (box) {
-            return putItem({ key: record.key, state: "pending", box: box });
-          }).then(function () {
-            form.reset();
+        storeItem(record).then(function (stored) {
+          if (!stored) return;
+          return Promise.resolve().then(function () {
+            if (!editing) form.reset();
             form.querySelectorAll(".member-row").forEach(function (r) { r.remove(); });
             problem("");
             document.querySelector("[data-testid=saved-note]").hidden = false;
@@ -391,7 +459,7 @@
         var waiting = items.filter(function (i) { return i.state === "pending" || i.state === "error" || i.state === "in_progress"; });
         if (!waiting.length) return null;
         return Promise.all(waiting.map(function (i) { return decrypt(key, i.box); })).then(function (records) {
-          var ops = records.slice(0, 50).map(function (r) { return { key: r.key, op: "client.create", recorded_at: r.recorded_at, body: r.body }; });
+          var ops = records.slice(0, 50).map(function (r) { return { key: r.key, op: r.op || "client.create", recorded_at: r.recorded_at, body: r.body }; });
           return post("/offline/sync", { operations: ops }).then(function (response) {
             if (!response.ok) return null;
             return response.json().then(function (answer) {
@@ -399,7 +467,9 @@
                 var record = records[index];
                 record.result = result;
                 var state = result.outcome;
-                if (state === "created" || state === "probable_duplicate") record.body = { full_name: record.body.full_name };
+                if (state === "created" || state === "probable_duplicate" || state === "updated") {
+                  record.body = { full_name: record.display || record.body.full_name };
+                }
                 return encrypt(key, record).then(function (box) { return putItem({ key: record.key, state: state, box: box }); });
               }));
             });
@@ -428,12 +498,53 @@
           if (result.errors && item.state !== "created" && item.state !== "probable_duplicate") {
             cell.appendChild(el("span", { class: "field-error" }, [" " + Object.keys(result.errors).map(function (k) { return k + ": " + result.errors[k].join(" "); }).join("; ")]));
           }
+          if (item.state === "conflict" && result.conflicts) {
+            var choose = el("button", { type: "button", "data-testid": "choose" }, [t("resolve")]);
+            choose.addEventListener("click", function () { showConflict(record); });
+            cell.appendChild(document.createTextNode(" "));
+            cell.appendChild(choose);
+          }
           table.appendChild(el("tr", { "data-testid": "pending-row", "data-state": item.state }, [
-            el("td", {}, [record.body.full_name || ""]), el("td", {}, [new Date(record.recorded_at).toLocaleString()]), cell
+            el("td", {}, [record.display || record.body.full_name || ""]), el("td", {}, [new Date(record.recorded_at).toLocaleString()]), cell
           ]));
         });
         var summary = document.querySelector("[data-testid=sync-summary]");
         if (summary) summary.textContent = t("summary", { n: rows.length - done, done: done });
+      });
+    });
+  }
+
+  // Both values per field; the officer's choice goes out as a new edit from the server's version.
+  function showConflict(record) {
+    var view = document.querySelector("[data-testid=conflict-view]");
+    var body = view.querySelector("tbody");
+    var conflicts = record.result.conflicts;
+    body.textContent = "";
+    Object.keys(conflicts).forEach(function (name) {
+      var c = conflicts[name];
+      var shown = function (v) { return v === null || v === undefined ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v); };
+      body.appendChild(el("tr", { "data-field": name }, [
+        el("td", {}, [name]),
+        el("td", {}, [el("label", {}, [el("input", { type: "radio", name: "pick-" + name, value: "device", checked: "checked" }), " " + shown(c.device)])]),
+        el("td", {}, [el("label", {}, [el("input", { type: "radio", name: "pick-" + name, value: "server" }), " " + shown(c.server)])])
+      ]));
+    });
+    view.hidden = false;
+    var button = view.querySelector("[data-testid=resolve]");
+    var fresh = button.cloneNode(true);
+    button.parentNode.replaceChild(fresh, button);
+    fresh.addEventListener("click", function () {
+      var changes = Object.assign({}, record.body.changes), base = Object.assign({}, record.body.base);
+      Object.keys(conflicts).forEach(function (name) {
+        var pick = view.querySelector("input[name='pick-" + name + "']:checked").value;
+        if (pick === "server") delete changes[name]; else base[name] = conflicts[name].server;
+      });
+      var next = { key: crypto.randomUUID(), recorded_at: new Date().toISOString(), op: "client.update", display: record.display,
+        body: { client_id: record.body.client_id, version: record.result.version, base: base, changes: changes }, result: null };
+      var done = Object.keys(changes).length ? storeItem(next) : Promise.resolve(true);
+      done.then(function () { return deleteItem(record.key); }).then(function () {
+        view.hidden = true;
+        return navigator.onLine ? sync() : renderPending();
       });
     });
   }
