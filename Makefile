@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 export FLASK_APP = srs
 
-.PHONY: run test lint format install translations extract-messages update-messages clean
+.PHONY: run test lint format install translations extract-messages update-messages clean bench-writes
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "SRS needs Python 3.11 ($(PYTHON) not found); set PYTHON=..."; exit 1; }
@@ -28,6 +28,11 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Writes over HTTP against a minimal INSERT endpoint (needs PostgreSQL, Redis, wrk; see docs/benchmarks.md).
+bench-writes: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/http_writes.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -11,11 +11,21 @@ listener for every feature, tests' factories included). The registry's merge mov
 UPDATEs, but it also marks the duplicate merged through the ORM, so both clients are rebuilt at that
 flush, after the records moved. Bulk loads outside the ORM call ``rebuild_all`` and
 ``rebuild_referrals`` (the migrations, ``flask rebuild-report-facts`` and the benchmark do).
+
+A write pays only for what it can change (issue 16: the listener was 59% of a registration). The
+listener decides from the columns each kind of fact reads (``CLIENT_COLUMNS`` and its siblings,
+checked against the SELECTs by tests/reports/test_fact_upkeep.py): a new client has no fact; an edit
+of a phone or an address, a delivery attempt, a note, refresh nothing; a screening rebuilds the
+screening facts only; a referral decision the referral facts and summaries only; a new referral,
+a merge or a change of the client's region, sex, birth date, work or disability, both. The
+statements are built once and, on PostgreSQL, a refresh's summary upserts go in one statement per
+direction, so a refresh is a few round trips, not a dozen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -23,6 +33,7 @@ from sqlalchemy import (
     Double,
     Integer,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -55,7 +66,7 @@ ANY_PROGRAMME = 0
 _BATCH = 500
 
 
-def _facts_select(client_ids: list[int] | None) -> Any:
+def _facts_select(client_ids: Any) -> Any:
     """Every fact row of the given clients (all clients for None), as one SELECT."""
     eligible_result = exists().where(
         ScreeningResult.screening_id == Screening.id, ScreeningResult.outcome == "eligible"
@@ -164,7 +175,7 @@ def decision_seconds(dialect: str) -> Any:
     return (func.julianday(Referral.decided_at) - func.julianday(Referral.created_at)) * 86400.0
 
 
-def _referral_facts_select(client_ids: list[int] | None, dialect: str) -> Any:
+def _referral_facts_select(client_ids: Any, dialect: str) -> Any:
     """Every referral fact row of the given clients (all clients for None), as one SELECT.
 
     Not limited to clients not merged away: the dashboard's referral figures never were (a merge
@@ -283,7 +294,7 @@ def _summary_selects(dialect: str) -> list[tuple[Any, dict[str, Any], list[Any],
     return specs
 
 
-def _summary_rows(dialect: str, client_ids: list[int] | None, sign: int) -> list[tuple[Any, list[str], Any]]:
+def _summary_rows(dialect: str, client_ids: Any, sign: int) -> list[tuple[Any, list[str], Any]]:
     """(table, columns, SELECT) giving each summary's rows for these clients' facts (all for None),
     counts multiplied by ``sign``, grouped and ordered by key (a fixed order of row locks)."""
     F = ReferralFact
@@ -299,18 +310,31 @@ def _summary_rows(dialect: str, client_ids: list[int] | None, sign: int) -> list
     return out
 
 
-def _add_to_summaries(conn: Connection, client_ids: list[int], sign: int) -> None:
-    """Add (sign 1) or take away (sign -1) these clients' current facts in the monthly summaries."""
-    upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    for table, columns, stmt in _summary_rows(conn.dialect.name, client_ids, sign):
+def _summary_upserts(dialect: str, client_ids: Any, sign: int) -> list[Any]:
+    """The upserts adding (sign 1) or taking away (sign -1) these clients' current facts in the
+    monthly summaries, one per summary select."""
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statements = []
+    for table, columns, stmt in _summary_rows(dialect, client_ids, sign):
         ins = upsert(table).from_select(columns, stmt)
         counted = [c for c in columns if c in ("referrals", "successful")]
         key = [c.name for c in table.__table__.primary_key.columns]
-        conn.execute(
+        statements.append(
             ins.on_conflict_do_update(
                 index_elements=key, set_={c: table.__table__.c[c] + ins.excluded[c] for c in counted}
             )
         )
+    return statements
+
+
+def _as_one(statements: list[Any], name: str) -> Any:
+    """PostgreSQL: the statements as one, the first ones as data-modifying CTEs of the last. They all
+    read the snapshot the statement starts with (so none may need another's effect) and take one round
+    trip instead of one each: on a busy server the round trips are most of a write's report upkeep."""
+    main = statements[-1]
+    for i, statement in enumerate(statements[:-1]):
+        main = main.add_cte(statement.cte(f"{name}_{i}"))
+    return main
 
 
 def rebuild_summaries(connection: Connection | None = None) -> None:
@@ -337,30 +361,75 @@ def _lock_for_rebuild(conn: Connection, table: str) -> None:
         conn.execute(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
 
 
-def refresh_clients(client_ids: Iterable[int], connection: Connection | None = None) -> None:
+SCREENING = "screening"
+REFERRAL = "referral"
+BOTH = frozenset({SCREENING, REFERRAL})
+
+
+def refresh_clients(
+    client_ids: Iterable[int], connection: Connection | None = None, parts: Iterable[str] = BOTH
+) -> None:
     """Rebuild the facts of these clients from their current records (in the current transaction),
-    and move the monthly summaries by the difference."""
-    ids = sorted({int(i) for i in client_ids if i is not None})
+    and move the monthly summaries by the difference.
+
+    ``parts`` narrows the work to what a change can move: ``SCREENING`` rebuilds the screening facts
+    only, ``REFERRAL`` the referral facts and their summaries only (see ``_parts_touched``)."""
+    wanted = frozenset(parts)
+    refresh_parts({int(i): wanted for i in client_ids if i is not None}, connection)
+
+
+# The client ids of a refresh, bound at execution: the statements are built once per dialect and
+# time zone (see _refresh_statements), not on every write.
+_IDS = bindparam("client_ids", expanding=True)
+
+
+@functools.cache
+def _refresh_statements(dialect: str, _timezone: str) -> dict[str, list[Any]]:
+    """A refresh's statements, in the order they run, per part (the time zone is in the summaries'
+    month keys, so a change of it builds them anew)."""
+    screening = [
+        delete(ScreeningFact).where(ScreeningFact.client_id.in_(_IDS)),
+        insert(ScreeningFact).from_select(_COLUMNS, _facts_select(_IDS)),
+    ]
+    forget = delete(ReferralFact).where(ReferralFact.client_id.in_(_IDS))
+    rebuild = insert(ReferralFact).from_select(_REFERRAL_COLUMNS, _referral_facts_select(_IDS, dialect))
+    minus, plus = _summary_upserts(dialect, _IDS, -1), _summary_upserts(dialect, _IDS, 1)
+    if dialect == "postgresql":
+        # Counted out of the summaries and deleted in one statement: both read the old facts.
+        referral = [_as_one([*minus, forget], "minus"), rebuild, _as_one(plus, "plus")]
+    else:
+        referral = [*minus, forget, rebuild, *plus]
+    lock = select(Client.id).where(Client.id.in_(_IDS)).order_by(Client.id).with_for_update()
+    return {"lock": [lock], SCREENING: screening, REFERRAL: referral}
+
+
+def refresh_parts(parts: Mapping[int, Iterable[str]], connection: Connection | None = None) -> None:
+    """Rebuild, per client, the parts of its facts named (``SCREENING``, ``REFERRAL``)."""
+    wanted = {client_id: frozenset(which) for client_id, which in parts.items() if which}
+    if not wanted:
+        return
     conn = connection if connection is not None else db.session.connection()
-    if ids and conn.dialect.name == "postgresql":
+    statements = _refresh_statements(conn.dialect.name, clock.timezone().key)
+    ids = sorted(wanted)
+    if conn.dialect.name == "postgresql":
         # Before reading any fact: waits for a whole rebuild in progress (see _lock_for_rebuild).
-        conn.execute(text(f"LOCK TABLE {_FACT_TABLES} IN ROW EXCLUSIVE MODE"))
+        # Screening facts first, as before, so two refreshes and a rebuild cannot deadlock.
+        needed = set().union(*wanted.values())
+        tables = [
+            t.__tablename__ for t, p in ((ScreeningFact, SCREENING), (ReferralFact, REFERRAL)) if p in needed
+        ]
+        conn.execute(text(f"LOCK TABLE {', '.join(tables)} IN ROW EXCLUSIVE MODE"))
     for start in range(0, len(ids), _BATCH):
         chunk = ids[start : start + _BATCH]
         if conn.dialect.name == "postgresql":
             # One refresh of a client at a time: two transactions subtracting the same old facts
             # would count them out twice. (SQLite runs one writing transaction at a time anyway.)
-            conn.execute(select(Client.id).where(Client.id.in_(chunk)).order_by(Client.id).with_for_update())
-        conn.execute(delete(ScreeningFact).where(ScreeningFact.client_id.in_(chunk)))
-        conn.execute(insert(ScreeningFact).from_select(_COLUMNS, _facts_select(chunk)))
-        _add_to_summaries(conn, chunk, -1)
-        conn.execute(delete(ReferralFact).where(ReferralFact.client_id.in_(chunk)))
-        conn.execute(
-            insert(ReferralFact).from_select(
-                _REFERRAL_COLUMNS, _referral_facts_select(chunk, conn.dialect.name)
-            )
-        )
-        _add_to_summaries(conn, chunk, 1)
+            # All of them at once, in id order: a fixed order of row locks.
+            conn.execute(statements["lock"][0], {"client_ids": chunk})
+        for part in (SCREENING, REFERRAL):
+            of_part = [i for i in chunk if part in wanted[i]]
+            for statement in statements[part] if of_part else ():
+                conn.execute(statement, {"client_ids": of_part})
 
 
 def rebuild_all(connection: Connection | None = None) -> int:
@@ -425,34 +494,87 @@ def drift(connection: Connection | None = None) -> dict[str, int]:
     return {name: difference for name, difference in found.items() if difference}
 
 
-def _client_ids_touched(session: Session) -> set[int]:
-    ids: set[int] = set()
+# Which columns each kind of fact reads, so a change of any other column (a phone, a note, a
+# delivery attempt, a version) moves no figure and costs no refresh. Kept next to the SELECTs above:
+# a column added to them belongs here too (tests/reports/test_fact_upkeep.py checks both lists).
+# A move re-stamps the referrals' region copies in the same flush (srs.registry.region_copies, with
+# plain UPDATEs the ORM does not see), so the client's region moves the referral facts too.
+CLIENT_COLUMNS = frozenset({"region_id", "sex", "date_of_birth", "work_status", "disability"})
+SCREENING_COLUMNS = frozenset({"client_id", "screened_at"})
+RESULT_COLUMNS = frozenset({"screening_id", "programme_id", "outcome"})
+# A referral's existence per client and programme is all the screening facts read (the gaps).
+REFERRAL_SCREENING_COLUMNS = frozenset({"client_id", "programme_id"})
+REFERRAL_COLUMNS = frozenset(
+    {"client_id", "programme_id", "region_id", "status", "outcome", "created_at", "decided_at", "due_at"}
+)
+
+
+def _changed(obj: Any, columns: frozenset[str]) -> bool:
+    """Whether this flush changes any of these columns of a loaded row."""
+    attrs = inspect(obj).attrs
+    return any(attrs[name].history.has_changes() for name in columns)
+
+
+def _parts_touched(session: Session) -> dict[int, set[str]]:
+    """Per client, the parts of its facts (``SCREENING``, ``REFERRAL``) this flush can change.
+
+    A new client has no screening or referral yet, so no fact (its records, if added in the same
+    flush, name it themselves); an edit counts only when it changes a column a fact reads."""
+    parts: dict[int, set[str]] = {}
+
+    def mark(client_id: int | None, *which: str) -> None:
+        if client_id is not None:
+            parts.setdefault(int(client_id), set()).update(which)
+
+    def mark_moved(obj: Any, *which: str) -> None:
+        mark(obj.client_id, *which)
+        # A record moved from one client to another changes the facts of both.
+        for old in inspect(obj).attrs.client_id.history.deleted:
+            mark(old, *which)
+
     result_screenings: set[int] = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    for obj, gone in (*((o, False) for o in session.dirty), *((o, True) for o in session.deleted)):
         if isinstance(obj, Client):
-            ids.add(obj.id)
-            # Merged away: the records the merge moved now count for the kept client.
-            if obj.merged_into_id is not None:
-                ids.add(obj.merged_into_id)
-        elif isinstance(obj, Screening | Referral):
-            ids.add(obj.client_id)
-            # A record moved from one client to another changes the facts of both.
-            ids.update(v for v in inspect(obj).attrs.client_id.history.deleted if v is not None)
+            if gone or _changed(obj, frozenset({"merged_into_id"})):
+                # A merge moved the duplicate's records to the kept client: both are rebuilt whole.
+                mark(obj.id, *BOTH)
+                mark(obj.merged_into_id, *BOTH)
+            elif _changed(obj, CLIENT_COLUMNS):
+                mark(obj.id, *BOTH)
+        elif isinstance(obj, Screening):
+            if gone or _changed(obj, SCREENING_COLUMNS):
+                mark_moved(obj, SCREENING)
+        elif isinstance(obj, Referral):
+            if gone or _changed(obj, REFERRAL_SCREENING_COLUMNS):
+                mark_moved(obj, *BOTH)
+            elif _changed(obj, REFERRAL_COLUMNS):
+                mark(obj.client_id, REFERRAL)
+        elif isinstance(obj, ScreeningResult) and (gone or _changed(obj, RESULT_COLUMNS)):
+            result_screenings.add(obj.screening_id)
+            result_screenings.update(
+                v for v in inspect(obj).attrs.screening_id.history.deleted if v is not None
+            )
+    for obj in session.new:
+        if isinstance(obj, Screening):
+            mark(obj.client_id, SCREENING)
+        elif isinstance(obj, Referral):
+            mark(obj.client_id, *BOTH)
         elif isinstance(obj, ScreeningResult):
             result_screenings.add(obj.screening_id)
     if result_screenings:
-        ids.update(
+        for client_id in (
             session.connection()
             .execute(select(Screening.client_id).where(Screening.id.in_(result_screenings)))
             .scalars()
-        )
-    return ids
+        ):
+            mark(client_id, SCREENING)
+    return parts
 
 
 def _after_flush(session: Session, _context: Any) -> None:
-    ids = _client_ids_touched(session)
-    if ids:
-        refresh_clients(ids, session.connection())
+    parts = _parts_touched(session)
+    if parts:
+        refresh_parts(parts, session.connection())
 
 
 def install() -> None:
