@@ -1,7 +1,7 @@
 """Offline devices: the key each signed-in device encrypts its offline registrations with
 
-Revision ID: 0025_offline_devices
-Revises: 0024_dci_client
+Revision ID: 0027_offline_devices
+Revises: 0026_dci_search_index
 Create Date: 2026-12-01 13:00:00
 
 One row per (user, device). The device fetches its key only while its session is valid; signing
@@ -14,8 +14,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = "0025_offline_devices"
-down_revision = "0024_dci_client"
+revision = "0027_offline_devices"
+down_revision = "0026_dci_search_index"
 branch_labels = None
 depends_on = None
 
