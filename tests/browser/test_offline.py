@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from srs.core import clock
 from srs.extensions import db
 from srs.registry.models import Client
 from tests.browser.conftest import sign_in
@@ -47,7 +46,8 @@ def _fill(page: Any, name: str, birth: str = "1988-06-05", sex: str = "female") 
     page.fill("#f-id_number", nik_for(date.fromisoformat(birth), sex))
     page.select_option("#f-region_code", VILLAGE_ID1)
     page.check("#f-consent_given")
-    page.fill("#f-consent_date", clock.today().isoformat())
+    # A date in the past for the browser and the server alike, whatever instant the suite runs at.
+    page.fill("#f-consent_date", "2020-01-15")
     page.fill("#f-consent_scope", "Screening")
 
 
@@ -169,8 +169,13 @@ def test_a_conflicting_offline_edit_reaches_the_conflict_view(page, app, demo):
     from tests.factories import user
     from tests.offline.conftest import offline_body
 
+    # Consent dated in the past for the browser too (its clock is not the suite's frozen one).
+    CONSENT = {"given": True, "date": "2020-01-15", "scope": "Screening"}  # noqa: N806
+
     with app.test_request_context():
-        client = services.register_client(offline_body(occupation="Pedagang"), user("officer.id1")).client
+        client = services.register_client(
+            offline_body(occupation="Pedagang", consent=CONSENT), user("officer.id1")
+        ).client
         commit()
         client_id = client.id
     _install(page)

@@ -10,10 +10,9 @@ from tests.registry.conftest import payload
 
 
 def offline_body(**overrides: Any) -> dict[str, Any]:
-    """A valid registration (officer.id1's village) with consent given today."""
-    return payload(
-        consent={"given": True, "date": clock.today().isoformat(), "scope": "Screening"}, **overrides
-    )
+    """A valid registration (officer.id1's village) with consent given today (unless overridden)."""
+    consent = {"given": True, "date": clock.today().isoformat(), "scope": "Screening"}
+    return payload(**{"consent": consent, **overrides})
 
 
 def operation(body: dict[str, Any] | None = None, key: str | None = None, **extra: Any) -> dict[str, Any]:
