@@ -168,16 +168,23 @@
     }
     return problems;
   }
-  function checkPhone(rules, raw) {
+  // ``country``'s rules for a national number; a number typed with + is read by its calling code (as
+  // the server does). A calling code SRS has no rules for is left to the server's check.
+  function checkPhone(allRules, country, raw) {
     var digits = raw.replace(/[\s().\-\/]/g, "");
-    var national = null;
+    var rules = allRules[country];
+    var national = digits;
     if (digits.charAt(0) === "+") {
-      if (digits.slice(1, 1 + rules.calling_code.length) !== rules.calling_code) return false;
+      rules = null;
+      Object.keys(allRules).forEach(function (c) {
+        if (digits.slice(1, 1 + allRules[c].calling_code.length) === allRules[c].calling_code) rules = allRules[c];
+      });
+      if (!rules) return /^\+\d{7,15}$/.test(digits);
       national = digits.slice(1 + rules.calling_code.length);
+    } else if (!rules) {
+      return true;
     } else if (rules.national_prefix && digits.indexOf(rules.national_prefix) === 0) {
       national = digits.slice(rules.national_prefix.length);
-    } else {
-      national = digits;
     }
     if (!/^\d+$/.test(national) || rules.lengths.indexOf(national.length) < 0) return false;
     return rules.patterns.some(function (p) { return new RegExp("^(?:" + p + ")$").test(national); });
@@ -239,7 +246,7 @@
       }
       if (f.type === "phone") {
         var country = region ? region.country : "ID";
-        if (f.phone_rules[country] && !checkPhone(f.phone_rules[country], v)) add(errors, f.name, t("phone", { country: country }));
+        if (!checkPhone(f.phone_rules, country, v)) add(errors, f.name, t("phone", { country: country }));
       }
       if (f.type === "codes") {
         var re = new RegExp(f.pattern);
