@@ -206,3 +206,33 @@ def test_a_conflicting_offline_edit_reaches_the_conflict_view(page, app, demo):
     with app.app_context():
         stored = db.session.get(Client, client_id)
         assert (stored.occupation, stored.address) == ("Guru", "Dusun Baru RT 01")
+
+
+def test_an_id_number_taken_meanwhile_is_kept_to_fix_and_resend(page, app, demo):
+    from datetime import date
+
+    from srs.core.transaction import commit
+    from srs.registry import services
+    from tests.factories import user
+    from tests.offline.conftest import offline_body
+
+    _install(page)
+    page.context.set_offline(True)
+    _fill(page, "Siti Aminah")
+    taken = page.input_value("#f-id_number")
+    page.click("[data-testid=offline-save]")
+    page.wait_for_selector("[data-testid=saved-note]:not([hidden])")
+    with app.test_request_context():  # meanwhile another officer registers that NIK
+        body = offline_body(full_name="Siti A.", id_number=taken, consent={"given": False})
+        services.register_client(body, user("officer.id1"))
+        commit()
+    page.context.set_offline(False)
+    assert _pending_states(page) == ["id_taken"]  # a question, not a lost record
+    page.click("[data-testid=fix]")
+    page.wait_for_selector("body[data-offline-ready='1']")
+    assert page.input_value("#f-full_name") == "Siti Aminah"
+    page.fill("#f-id_number", nik_for(date(1988, 6, 5), "female"))
+    page.click("[data-testid=offline-save]")
+    page.wait_for_selector("[data-testid=saved-note]:not([hidden])")
+    assert _pending_states(page) == ["created"]
+    assert _clients(app) == 2

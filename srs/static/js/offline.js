@@ -37,6 +37,7 @@
   function metaDelete(name) { return tx("meta", "readwrite", function (s) { s.delete(name); }); }
   function allItems() { return tx("items", "readonly", function (s) { return s.getAll(); }); }
   function putItem(item) { return tx("items", "readwrite", function (s) { s.put(item); }); }
+  function getItem(key) { return tx("items", "readonly", function (s) { return s.get(key); }); }
   function deleteItem(key) { return tx("items", "readwrite", function (s) { s.delete(key); }); }
 
   function wipe() {
@@ -398,6 +399,19 @@
     return loadTable().then(function (table) {
       if (!table) { problem(t("no_key")); return; }
       drawForm(form, table);
+      var fixing = /^#fix=/.test(location.hash) ? decodeURIComponent(location.hash.slice(5)) : null;
+      if (fixing) {
+        // A refused registration back in the form: fixed, it goes out under a new key (the old key's
+        // answer stays the refusal), and the refused copy is dropped.
+        return Promise.all([getKey(), getItem(fixing)]).then(function (both) {
+          if (!both[0] || !both[1]) return table;
+          return decrypt(both[0], both[1].box).then(function (record) {
+            fillForm(form, table, record.body);
+            form.srsFixing = fixing;
+            return table;
+          });
+        });
+      }
       if (!editing) return table;
       return loadRecord(location.hash.slice(1)).then(function (record) {
         if (!record) { problem(t("no_record")); return table; }
@@ -437,7 +451,8 @@
         form.querySelector("[data-testid=offline-save]").disabled = true;
         storeItem(record).then(function (stored) {
           if (!stored) return;
-          return Promise.resolve().then(function () {
+          return Promise.resolve(form.srsFixing ? deleteItem(form.srsFixing) : null).then(function () {
+            form.srsFixing = null;
             if (!editing) form.reset();
             form.querySelectorAll(".member-row").forEach(function (r) { r.remove(); });
             problem("");
@@ -504,6 +519,14 @@
           if (result.existing_link) { cell.appendChild(document.createTextNode(" ")); cell.appendChild(el("a", { href: result.existing_link }, [t("open")])); }
           if (result.errors && item.state !== "created" && item.state !== "probable_duplicate") {
             cell.appendChild(el("span", { class: "field-error" }, [" " + Object.keys(result.errors).map(function (k) { return k + ": " + result.errors[k].join(" "); }).join("; ")]));
+          }
+          if ((item.state === "refused" || item.state === "id_taken") && (record.op || "client.create") === "client.create") {
+            cell.appendChild(document.createTextNode(" "));
+            cell.appendChild(el("a", { href: "/offline/#fix=" + encodeURIComponent(item.key), "data-testid": "fix" }, [t("edit")]));
+            var discard = el("button", { type: "button", "data-testid": "discard" }, [t("discard")]);
+            discard.addEventListener("click", function () { deleteItem(item.key).then(renderPending); });
+            cell.appendChild(document.createTextNode(" "));
+            cell.appendChild(discard);
           }
           if (item.state === "conflict" && result.conflicts) {
             var choose = el("button", { type: "button", "data-testid": "choose" }, [t("resolve")]);
