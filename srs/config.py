@@ -144,6 +144,8 @@ class Config:
         # Uploaded import files are deleted this many days after the upload (the batch and its
         # results stay).
         self.IMPORT_FILE_RETENTION_DAYS = _env_int("SRS_IMPORT_FILE_RETENTION_DAYS", 30)
+        # A consent's evidence (a signed form's scan: PDF, PNG or JPEG) may be at most this many bytes.
+        self.CONSENT_EVIDENCE_MAX_BYTES = _env_int("SRS_CONSENT_EVIDENCE_MAX_BYTES", 5 * 1024 * 1024)
 
         # Referral delivery: how often the worker relays the outbox, re-enqueues what is stuck and
         # checks deadlines; how deliveries are retried. Read here only (jobs read app.config).

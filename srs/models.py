@@ -30,6 +30,7 @@ from srs.referrals.models import Delivery, OutboxMessage, Referral, ReferralEven
 from srs.regions.models import Region  # noqa: F401
 from srs.registry.models import (  # noqa: F401
     Client,
+    ConsentRecord,
     DuplicateCandidate,
     Household,
     HouseholdMember,

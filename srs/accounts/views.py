@@ -27,6 +27,7 @@ from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.core.home import home_sections
 from srs.core.pagination import page_args, paginate
+from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.regions.models import Region
 
@@ -47,7 +48,8 @@ def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = services.sign_in(form.username.data or "", form.password.data or "", channel="web")
+            with attempt():
+                user = services.sign_in(form.username.data or "", form.password.data or "", channel="web")
         except TooManyAttempts as exc:
             flash(exc.detail, "error")
             return render_template("accounts/login.html", form=form), 429
@@ -146,12 +148,13 @@ def account_password():  # type: ignore[no-untyped-def]
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_own_password(
-                current_user._get_current_object(),
-                form.current_password.data or "",
-                form.new_password.data or "",
-                form.confirm_password.data or "",
-            )
+            with attempt():
+                services.change_own_password(
+                    current_user._get_current_object(),
+                    form.current_password.data or "",
+                    form.new_password.data or "",
+                    form.confirm_password.data or "",
+                )
         except TooManyAttempts as exc:
             apply_errors(form, exc)
             return _render_account(password_form=form, status=429)
@@ -217,7 +220,8 @@ def create_user():  # type: ignore[no-untyped-def]
     _fill_choices(form)
     if form.validate_on_submit():
         try:
-            user = services.create_user(_user_input(form, form.username.data or ""))
+            with attempt():
+                user = services.create_user(_user_input(form, form.username.data or ""))
         except (ValidationFailed, Conflict) as exc:
             apply_errors(form, exc)
         else:
@@ -244,7 +248,8 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
             flash(_("You cannot remove your own administrator access."), "error")
         else:
             try:
-                services.update_user(user, _user_input(form, user.username))
+                with attempt():
+                    services.update_user(user, _user_input(form, user.username))
             except ValidationFailed as exc:
                 apply_errors(form, exc)
             else:
@@ -278,7 +283,8 @@ def reset_password(user_id: int):  # type: ignore[no-untyped-def]
     form = PasswordResetForm()
     if form.validate_on_submit():
         try:
-            services.reset_password(user, form.password.data or "")
+            with attempt():
+                services.reset_password(user, form.password.data or "")
         except ValidationFailed as exc:
             for message in exc.errors.get("password", []):
                 flash(message, "error")

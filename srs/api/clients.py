@@ -29,8 +29,9 @@ from srs.core.errors import ValidationFailed, problem
 from srs.core.idempotency import idempotent
 from srs.core.iso import iso
 from srs.core.pagination import page_args
+from srs.core.transaction import attempt
 from srs.extensions import db
-from srs.registry import duplicates, fields, search, services
+from srs.registry import consent, duplicates, fields, search, services
 from srs.registry.duplicates import DuplicateId
 from srs.registry.models import Client
 from srs.registry.services import StaleVersion
@@ -98,7 +99,8 @@ def client_detail(client: Client) -> dict[str, Any]:
             ],
         }
     stored = services.client_input(client)
-    stored["consent"]["recorded_by"] = client.consent_recorded_by_id
+    # The consent as its records say (API.md: given, date, scope, withdrawn_at), not the edit's base.
+    stored["consent"] = {**consent.view(client), "recorded_by": client.consent_recorded_by_id}
     return {
         "id": client.id,
         "version": client.version,
@@ -124,9 +126,9 @@ def _duplicate_conflict(exc: DuplicateId) -> Any:
 def create_client():  # type: ignore[no-untyped-def]
     body = json_body()
     try:
-        registered = services.register_client(body, current_user, source="api")
+        with attempt():
+            registered = services.register_client(body, current_user, source="api")
     except DuplicateId as exc:
-        db.session.rollback()
         return _duplicate_conflict(exc)
     client = registered.client
     payload = client_detail(client)
@@ -188,7 +190,7 @@ def search_clients():  # type: ignore[no-untyped-def]
 @bp.route("/clients/<int:client_id>")
 @roles_required("officer", "supervisor", "admin")
 def get_client(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     services.read_profile(client, current_user)
     response = jsonify(client_detail(client))
     response.headers["ETag"] = f'"{client.version}"'
@@ -198,20 +200,40 @@ def get_client(client_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/clients/<int:client_id>", methods=["PATCH"])
 @roles_required("officer", "admin")
 def patch_client(client_id: int):  # type: ignore[no-untyped-def]
-    client = services.get_client(client_id, current_user)
+    client = services.load_client(client_id, current_user)
     body = json_body()
     version = body.get("version", request.headers.get("If-Match"))
     try:
-        services.update_client(client, body, current_user, version)
+        with attempt():
+            services.update_client(client, body, current_user, version, channel="api")
     except StaleVersion as exc:
-        db.session.rollback()
         changed = [{"field": c["field"], "by": c["by"], "value": c["value"]} for c in exc.changes]
         return problem(409, str(exc.title), exc.detail, current_version=exc.current_version, changed=changed)
     except DuplicateId as exc:
-        db.session.rollback()
         return _duplicate_conflict(exc)
     response = jsonify(client_detail(client))
     response.headers["ETag"] = f'"{client.version}"'
+    return response
+
+
+@bp.route("/clients/<int:client_id>/consents")
+@roles_required("officer", "supervisor", "admin")
+def list_consents(client_id: int):  # type: ignore[no-untyped-def]
+    """The client's consent records, newest first (the reading audited)."""
+    client = services.load_client(client_id, current_user)
+    records = consent.read_history(client, current_user, channel="api")
+    return jsonify({"consent": consent.view(client), "items": [consent.record_dict(r) for r in records]})
+
+
+@bp.route("/clients/<int:client_id>/consents", methods=["POST"])
+@roles_required("officer", "admin")
+def record_consent(client_id: int):  # type: ignore[no-untyped-def]
+    """Record a consent (it becomes the one in force); withdrawing is PATCH consent.given=false."""
+    client = services.load_client(client_id, current_user)
+    data = consent.input_from(json_body())
+    record = consent.record_consent(client, data, current_user, source="api")
+    response = jsonify(consent.record_dict(record))
+    response.status_code = 201
     return response
 
 
@@ -329,6 +351,45 @@ add_paths(
                 },
             }
         },
+        "/clients/{client_id}/consents": {
+            "get": {
+                "summary": "The client's consent in force and its records, newest first (audited)",
+                "parameters": _CLIENT_ID,
+                "responses": {
+                    "200": json_response(
+                        "Consent records",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "consent": {"type": "object"},
+                                "items": {"type": "array", "items": ref("ConsentRecord")},
+                            },
+                        },
+                    ),
+                    **problem_responses(401, 403, 404),
+                },
+            },
+            "post": {
+                "summary": "Record a consent (officer, admin): date, scope, purposes, agencies",
+                "parameters": _CLIENT_ID,
+                "requestBody": json_request(
+                    {
+                        "type": "object",
+                        "required": ["date", "scope"],
+                        "properties": {
+                            "date": {"type": "string", "format": "date"},
+                            "scope": {"type": "string", "maxLength": 300},
+                            "purposes": {"type": "array", "items": {"type": "string"}},
+                            "agencies": {"description": "all, or a list of agency codes"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "201": json_response("The new record", ref("ConsentRecord")),
+                    **problem_responses(400, 401, 403, 404, 422),
+                },
+            },
+        },
         "/clients/{client_id}": {
             "get": {
                 "summary": "One client with version, household, screenings and referrals (audited)",
@@ -350,6 +411,24 @@ add_paths(
         },
     },
     {
+        "ConsentRecord": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "client_id": {"type": "integer"},
+                "recorded_at": {"type": "string", "format": "date-time"},
+                "recorded_by": {"type": ["integer", "null"]},
+                "date": {"type": ["string", "null"], "format": "date"},
+                "scope": _NULLABLE_STRING,
+                "purposes": {"type": "array", "items": {"type": "string"}},
+                "agencies": {"description": "all, or the agency codes"},
+                "source": {"type": "string"},
+                "evidence": {"type": ["object", "null"]},
+                "withdrawn_at": {"type": ["string", "null"], "format": "date-time"},
+                "withdrawn_by": {"type": ["integer", "null"]},
+                "withdrawal_reason": _NULLABLE_STRING,
+            },
+        },
         "ClientSummary": {
             "type": "object",
             "properties": {

@@ -19,11 +19,10 @@ from srs.core.errors import Forbidden, ValidationFailed
 from srs.core.iso import iso
 from srs.core.lengths import check_long_text
 from srs.extensions import db
-from srs.programmes import services, versions
+from srs.programmes import policies, services, versions
 from srs.programmes.models import Programme, RuleVersion, Screening
 from srs.programmes.screening import screen, screening_as_dict
-from srs.regions.scope import get_in_scope_or_404, region_id_condition
-from srs.registry.models import Client
+from srs.registry.services import load_client
 
 
 def _locale() -> str:
@@ -58,7 +57,7 @@ def list_programmes():  # type: ignore[no-untyped-def]
 @bp.route("/clients/<int:client_id>/screenings", methods=["POST"])
 @roles_required("officer", "admin")
 def create_screening(client_id: int):  # type: ignore[no-untyped-def]
-    client = get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
+    client = load_client(client_id, current_user)
     screening = screen(client, current_user, trigger="api")
     response = jsonify(screening_as_dict(screening, _locale()))
     response.status_code = 201
@@ -70,7 +69,7 @@ def create_screening(client_id: int):  # type: ignore[no-untyped-def]
 @roles_required("officer", "supervisor", "admin")
 def get_screening(screening_id: int):  # type: ignore[no-untyped-def]
     screening = db.get_or_404(Screening, screening_id)
-    get_in_scope_or_404(Client, screening.client_id, region_id_condition(Client.region_id))
+    load_client(screening.client_id, current_user)
     audit.record("screening.read", "client", screening.client_id, screening=screening.id)
     return jsonify(screening_as_dict(screening, _locale()))
 
@@ -83,7 +82,7 @@ def _programme_for_rules(code: str) -> Programme:
     programme = services.get_programme_by_code(code)
     if programme is None:
         abort(404)
-    if not versions.can_edit_rules(current_user, programme):
+    if not policies.can_edit_rules(current_user, programme):
         raise Forbidden(
             _(
                 "You may draft rules only for programmes of the countries you cover; "

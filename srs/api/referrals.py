@@ -26,9 +26,10 @@ from srs.core.access import login_required, roles_required
 from srs.core.errors import NotFound, ValidationFailed
 from srs.core.idempotency import idempotent
 from srs.core.pagination import page_args, paginate
+from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.programmes.models import Programme
-from srs.referrals import overdue
+from srs.referrals import overdue, policies
 from srs.referrals import services as svc
 from srs.registry import services as registry_services
 
@@ -72,7 +73,8 @@ def create_referral():  # type: ignore[no-untyped-def]
             _("Please correct the marked fields."), {"programme_code": [_("This field is required.")]}
         )
     try:
-        client = registry_services.get_client(client_id, current_user)
+        with attempt():
+            client = registry_services.load_client(client_id, current_user)
     except NotFound as exc:
         raise ValidationFailed(
             _("Unknown client."), {"client_id": [_("No client with this id in your regions.")]}
@@ -83,18 +85,19 @@ def create_referral():  # type: ignore[no-untyped-def]
             _("Unknown programme."), {"programme_code": [_("No programme has this code.")]}
         )
     try:
-        [referral] = svc.create_referrals(
-            svc.NewReferrals(
-                client=client,
-                programme_ids=[programme.id],
-                note=_text(body, "note"),
-                screening_id=screening_id,
-                # Through the API the client's recorded consent is the confirmation.
-                consent_confirmed=True,
-                consent_override_reason=_text(body, "consent_override_reason"),
-            ),
-            current_user,
-        )
+        with attempt():
+            [referral] = svc.create_referrals(
+                svc.NewReferrals(
+                    client=client,
+                    programme_ids=[programme.id],
+                    note=_text(body, "note"),
+                    screening_id=screening_id,
+                    # Through the API the client's recorded consent is the confirmation.
+                    consent_confirmed=True,
+                    consent_override_reason=_text(body, "consent_override_reason"),
+                ),
+                current_user,
+            )
     except ValidationFailed as exc:
         if "programmes" in exc.errors:
             exc.errors["programme_code"] = exc.errors.pop("programmes")
@@ -115,7 +118,7 @@ def list_referrals():  # type: ignore[no-untyped-def]
     stmt = svc.list_query(current_user, status, request.args.get("programme") or None)
     result = paginate(stmt, page, per_page)
     audit.record_list(
-        "referral.inbox" if current_user.role == "agency_staff" else "referral.list",
+        "referral.inbox" if policies.works_for_agency(current_user) else "referral.list",
         "referral",
         [r.id for r in result.items],
         query={"status": status, "programme": request.args.get("programme")},
@@ -124,32 +127,29 @@ def list_referrals():  # type: ignore[no-untyped-def]
         client_ids=sorted({r.client_id for r in result.items}),
         channel="api",
     )
+    if policies.works_for_agency(current_user):
+        states = svc.consent_states(result.items)
+        return jsonify(
+            result.as_dict(
+                lambda r: svc.for_agency(r, svc.to_dict(r, with_history=False), states[r.client_id])
+            )
+        )
     return jsonify(result.as_dict(lambda r: svc.to_dict(r, with_history=False)))
-
-
-def _load(referral_id: int) -> Any:
-    referral = svc.get_referral(referral_id, current_user)
-    if referral is None:
-        raise NotFound()
-    return referral
 
 
 @bp.route("/referrals/<int:referral_id>", methods=["GET"])
 @login_required
 def get_referral(referral_id: int):  # type: ignore[no-untyped-def]
-    referral = _load(referral_id)
+    referral = svc.load_referral(referral_id, current_user)
     audit.record("referral.view", "referral", referral.id, client_id=referral.client_id)
     data = svc.to_dict(referral)
-    if current_user.role == "agency_staff":
-        data["client"] = {
-            name: (value.isoformat() if hasattr(value, "isoformat") else value)
-            for name, _label, value in svc.shared_client_fields(referral)
-        }
+    if policies.works_for_agency(current_user):
+        svc.for_agency(referral, data)
     return jsonify(data)
 
 
 def _action(referral_id: int, name: str) -> Any:
-    referral = _load(referral_id)
+    referral = svc.load_referral(referral_id, current_user)
     body = _optional_body()
     version = _int_field(body, "version", False)
     if version is None and request.headers.get("If-Match", "").strip().strip('"').isdigit():
@@ -165,7 +165,10 @@ def _action(referral_id: int, name: str) -> Any:
         ),
         current_user,
     )
-    return jsonify(svc.to_dict(referral))
+    data = svc.to_dict(referral)
+    if policies.works_for_agency(current_user):
+        svc.for_agency(referral, data)
+    return jsonify(data)
 
 
 @bp.route("/referrals/<int:referral_id>/accept", methods=["POST"])
@@ -226,7 +229,21 @@ _REFERRAL = {
         "outcome": {"type": ["string", "null"], "enum": ["successful", "unsuccessful", None]},
         "note": {"type": ["string", "null"]},
         "history": {"type": "array", "items": _HISTORY},
-        "client": {"type": "object", "description": "Agency staff only: the fields the programme shares."},
+        "cancel_reason": {
+            "type": ["string", "null"],
+            "description": "Why it was cancelled: consent_withdrawn when the client withdrew consent, "
+            "else the reason the officer gave",
+        },
+        "consent_override_reason": {
+            "type": ["string", "null"],
+            "description": "A supervisor referred without the client's consent, for this reason",
+        },
+        "client": {
+            "type": ["object", "null"],
+            "description": "Agency staff only: the fields the programme shares; null (and note null) "
+            "when the client's consent does not, or no longer, cover the agency",
+        },
+        "client_withheld": {"type": "boolean", "description": "Agency staff only: client is null by consent"},
         "version": {"type": "integer"},
     },
 }

@@ -54,6 +54,7 @@ from werkzeug.wrappers import Response
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ServiceError, ValidationFailed
 from srs.core.models import UTCDateTime
+from srs.core.queue import job
 from srs.core.transaction import commit, rollback
 from srs.extensions import db
 
@@ -504,9 +505,9 @@ def forget(*locations: str) -> int:
     return result.rowcount or 0
 
 
+@job
 def purge_expired(now: datetime | None = None) -> int:
-    """Periodic: delete keys older than RETENTION and commit; the number deleted."""
+    """Periodic: delete keys older than RETENTION (the job commits); the number deleted."""
     cutoff = (now or clock.now()) - RETENTION
     result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
-    commit()
     return result.rowcount or 0

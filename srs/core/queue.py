@@ -92,6 +92,7 @@ def job(
                 job_log.info("%s", text, extra={"srs_console": console})
             return result
 
+        wrapper.srs_job = True  # type: ignore[attr-defined]  # what tests/core/test_jobs_rule.py looks for
         return wrapper  # type: ignore[return-value]
 
     return decorate(func) if func is not None else decorate

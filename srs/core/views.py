@@ -25,8 +25,7 @@ def healthz():  # type: ignore[no-untyped-def]
     try:
         db.session.execute(text("SELECT 1"))
         checks["database"] = "ok"
-    except Exception:  # any failure means "not answering"
-        db.session.rollback()
+    except Exception:  # any failure means "not answering"; the 503 is rolled back at the edge
         checks["database"] = "unavailable"
     try:
         get_redis().ping()

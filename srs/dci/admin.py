@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
+from srs.core.transaction import attempt
 from srs.dci import partners as partner_service
 from srs.dci.forms import PartnerForm
 from srs.dci.models import DciOutbox, DciPartner, DciSubscription
@@ -64,7 +65,8 @@ def create_partner():  # type: ignore[no-untyped-def]
         form.record_fields.data = ["identifiers", "name", "sex", "birth_date"]
     if form.validate_on_submit():
         try:
-            partner = partner_service.create_partner(_input(form, form.username.data or ""))
+            with attempt():
+                partner = partner_service.create_partner(_input(form, form.username.data or ""))
         except (ValidationFailed, Conflict) as exc:
             apply_errors(form, exc, {"password": "password", "role": "username"})
         else:
@@ -92,7 +94,8 @@ def edit_partner(partner_id: int):  # type: ignore[no-untyped-def]
         form.active.data = partner.user.active
     if form.validate_on_submit():
         try:
-            partner_service.update_partner(partner, _input(form, partner.user.username))
+            with attempt():
+                partner_service.update_partner(partner, _input(form, partner.user.username))
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:

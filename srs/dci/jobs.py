@@ -9,7 +9,6 @@ until it is delivered; then the row forgets it.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -22,7 +21,7 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from srs.core import audit, clock
-from srs.core.queue import get_queue, job
+from srs.core.queue import get_queue, job, job_name
 from srs.core.redis import get_redis
 from srs.dci import envelope as env
 from srs.dci import services as svc
@@ -36,20 +35,6 @@ from srs.registry.models import Client
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
-DELIVER = "srs.dci.jobs.deliver"
-
-
-def _fresh_session(job: F) -> F:
-    @functools.wraps(job)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        db.session.remove()
-        try:
-            return job(*args, **kwargs)
-        finally:
-            db.session.remove()
-
-    return wrapper  # type: ignore[return-value]
-
 
 def backoff_seconds(attempts: int) -> float:
     """Exponential backoff: base, 2*base, 4*base ... capped at an hour."""
@@ -60,7 +45,7 @@ def backoff_seconds(attempts: int) -> float:
 def enqueue_delivery(outbox_id: int) -> None:
     """Put one delivery on the queue now (after the commit that wrote its row)."""
     try:
-        get_queue().enqueue(DELIVER, outbox_id, job_timeout=120, result_ttl=60)
+        get_queue().enqueue(job_name(deliver), outbox_id, job_timeout=120, result_ttl=60)
     except RedisError:
         log.warning("Redis not answering; the DCI relay will send outbox row %s", outbox_id)
 
@@ -68,7 +53,7 @@ def enqueue_delivery(outbox_id: int) -> None:
 # ---------------------------------------------------------------- relay and reconciler
 
 
-@_fresh_session
+@job(summary=lambda count, *_a, **_k: f"dci relay: {count} outbox row(s) queued" if count else None)
 def relay(limit: int = 500) -> int:
     """Put due pending outbox rows on the queue; returns how many (SKIP LOCKED on PostgreSQL)."""
     postgres = db.engine.dialect.name == "postgresql"
@@ -98,7 +83,10 @@ def relay(limit: int = 500) -> int:
         queue = get_queue()
         try:
             queue.enqueue_many(
-                [queue.prepare_data(DELIVER, args=(row.id,), timeout=120, result_ttl=60) for row in rows]
+                [
+                    queue.prepare_data(job_name(deliver), args=(row.id,), timeout=120, result_ttl=60)
+                    for row in rows
+                ]
             )
         except RedisError:
             db.session.rollback()
@@ -113,7 +101,7 @@ def relay(limit: int = 500) -> int:
                 log.warning("could not release the DCI relay lock; it expires by itself")
 
 
-@_fresh_session
+@job(summary=lambda count, *_a, **_k: f"dci reconcile: {count} row(s) put back" if count else None)
 def reconcile() -> int:
     """Put back outbox rows stuck 'enqueued' or 'sending' (a worker died) past the deadline."""
     now = clock.now()
@@ -171,7 +159,7 @@ def build_search_callback(row: DciOutbox) -> None:
     tx.request = None  # the question may name a person; the answer is in the row until delivered
 
 
-@_fresh_session
+@job(console=False)
 def deliver(outbox_id: int) -> str:
     """Send one callback or notification; returns what happened (for logs and tests)."""
     row = db.session.get(DciOutbox, outbox_id)
@@ -229,7 +217,7 @@ def _record_failure(outbox_id: int, error: str) -> None:
 # ---------------------------------------------------------------- changes to notifications
 
 
-@_fresh_session
+@job(summary=lambda count: f"dci changes: {count} dispatched change(s) pruned" if count else None)
 def prune_changes() -> int:
     """Delete registry changes dispatched more than ``DCI_CHANGES_KEEP_DAYS`` ago; returns how many.
 
@@ -303,7 +291,7 @@ def _notify_record(
     return member_record(client, fields), [client.id]
 
 
-@_fresh_session
+@job(summary=lambda count, *_a, **_k: f"dci changes: {count} notification(s) queued" if count else None)
 def dispatch_changes(limit: int = 500) -> int:
     """Match pending registry changes with the subscriptions; queue one notify per match. Returns how many."""
     postgres = db.engine.dialect.name == "postgresql"

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from srs.accounts.models import User
 from srs.core.wiring import AdminLink, Feature, HomeSection, NavEntry, SeedStep, Slot, TimelineItem
 from srs.extensions import db
-from srs.programmes import views
+from srs.programmes import policies, views
 from srs.programmes.screening import grouped, latest_screening, screenings_of
 from srs.programmes.seed import seed_catalogue, seed_screenings
 
@@ -62,4 +62,10 @@ FEATURE = Feature(
     ),
     seed_steps=(SeedStep(20, seed_catalogue), SeedStep(40, seed_screenings)),
     template_globals={"programme_latest_screening": latest_screening, "programme_counts": _counts},
+    policies=(
+        policies.can_manage_programmes,
+        policies.can_publish_rules,
+        policies.can_screen_client,
+        policies.can_edit_rules,
+    ),
 )

@@ -18,6 +18,7 @@ from srs.core.ids import parse_id
 from srs.core.queue import enqueue_after_commit
 from srs.extensions import db
 from srs.programmes.models import Programme, RescreenRun, RuleVersion
+from srs.programmes.policies import can_edit_rules
 from srs.programmes.rules import RuleError, check, criterion_text, node_kind
 
 
@@ -40,25 +41,6 @@ def rule_errors_as_fields(error: RuleError) -> dict[str, list[str]]:
     for path, message in error.errors:
         errors.setdefault(f"criteria.{path}", []).append(message)
     return errors
-
-
-def rule_countries(user: Any) -> set[str] | None:
-    """The countries whose programmes' rules ``user`` may draft: None for every country (admins).
-
-    A supervisor drafts for the countries of the regions they cover; nobody else drafts.
-    """
-    role = getattr(user, "role", None)
-    if role == "admin":
-        return None
-    if role == "supervisor":
-        return {region.country for region in user.regions}
-    return set()
-
-
-def can_edit_rules(user: Any, programme: Programme) -> bool:
-    """Whether ``user`` may save drafts of ``programme``'s rules (the policy beside the aggregate)."""
-    countries = rule_countries(user)
-    return countries is None or programme.country in countries
 
 
 def _flush_rule_version() -> None:

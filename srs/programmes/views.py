@@ -17,8 +17,9 @@ from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
+from srs.core.transaction import attempt
 from srs.extensions import db
-from srs.programmes import editor, services, versions
+from srs.programmes import editor, policies, services, versions
 from srs.programmes.fields import OPERATOR_LABELS
 from srs.programmes.forms import KIND_LABELS, AgencyForm, EmptyForm, ImportForm, ProgrammeForm
 from srs.programmes.models import EligibilityNotice, Programme, RescreenRun, RuleVersion, Screening
@@ -26,8 +27,8 @@ from srs.programmes.rules import describe
 from srs.programmes.screening import dismiss_notice as dismiss_eligibility_notice
 from srs.programmes.screening import grouped, newly_eligible_for, screen, screenings_of
 from srs.programmes.simulation import simulate
-from srs.regions.scope import get_in_scope_or_404, region_id_condition
 from srs.registry.models import Client
+from srs.registry.services import load_client
 
 bp = Blueprint("programmes", __name__)
 
@@ -65,7 +66,8 @@ def agency_form(agency_id: int | None = None):  # type: ignore[no-untyped-def]
     status = 200
     if form.validate_on_submit():
         try:
-            agencies_services.save_agency(_agency_input(form), agency)
+            with attempt():
+                agencies_services.save_agency(_agency_input(form), agency)
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -88,7 +90,6 @@ def programmes():  # type: ignore[no-untyped-def]
         "programmes/programmes.html",
         programmes=items,
         drafts={p.id: versions.draft_of(p) for p in items},
-        can_edit_rules=versions.can_edit_rules,
         kinds=KIND_LABELS,
         form=ImportForm(),
     )
@@ -143,7 +144,8 @@ def programme_form(programme_id: int | None = None):  # type: ignore[no-untyped-
     status = 200
     if form.validate_on_submit():
         try:
-            saved = services.save_programme(_programme_input(form, programme), programme)
+            with attempt():
+                saved = services.save_programme(_programme_input(form, programme), programme)
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -194,7 +196,7 @@ def _editor_page(
 @roles_required("admin", "supervisor")
 def rule_editor(programme_id: int):  # type: ignore[no-untyped-def]
     programme = db.get_or_404(Programme, programme_id)
-    if not versions.can_edit_rules(current_user, programme):
+    if not policies.can_edit_rules(current_user, programme):
         abort(403)  # a supervisor drafts for the countries they cover only (the history stays readable)
     draft = versions.draft_of(programme)
     source_version = draft or programme.current_version
@@ -214,7 +216,8 @@ def rule_editor(programme_id: int):  # type: ignore[no-untyped-def]
     if action != "save":
         return _editor_page(programme, editor.apply_action(tree, action), {}, note, source)
     try:
-        versions.save_draft(programme, tree, current_user, note, source)
+        with attempt():
+            versions.save_draft(programme, tree, current_user, note, source)
     except ValidationFailed as exc:
         errors = {key.removeprefix("criteria."): msgs for key, msgs in exc.errors.items()}
         flash(_("The rule has errors; nothing was saved and the version in force stays."), "error")
@@ -237,9 +240,9 @@ def publish(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
     version = _draft_or_404(programme, version_id)
     try:
         # The hidden field carries the revision whose simulation the admin had on the page.
-        run = versions.publish(version, current_user, request.form.get("revision"))
+        with attempt():
+            run = versions.publish(version, current_user, request.form.get("revision"))
     except (Conflict, ValidationFailed) as exc:
-        db.session.rollback()
         flash(exc.detail, "error")
         draft = versions.draft_of(programme)
         tree = copy.deepcopy(draft.criteria) if draft else {"all": [dict(editor.BLANK_LEAF)]}
@@ -343,14 +346,10 @@ def import_catalogue():  # type: ignore[no-untyped-def]
 # Screening ---------------------------------------------------------------------------------------
 
 
-def _client_or_404(client_id: int) -> Client:
-    return get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
-
-
 @bp.route("/clients/<int:client_id>/screening")
 @roles_required("officer", "supervisor", "admin")
 def client_screening(client_id: int):  # type: ignore[no-untyped-def]
-    client = _client_or_404(client_id)
+    client = load_client(client_id, current_user)
     screenings = screenings_of(client)
     audit.record("screening.list", "client", client.id)
     return render_template(
@@ -361,7 +360,7 @@ def client_screening(client_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/clients/<int:client_id>/screenings", methods=["POST"])
 @roles_required("officer", "admin")
 def screen_client(client_id: int):  # type: ignore[no-untyped-def]
-    client = _client_or_404(client_id)
+    client = load_client(client_id, current_user)
     if not EmptyForm().validate_on_submit():
         abort(400)
     screening = screen(client, current_user)
@@ -372,7 +371,7 @@ def screen_client(client_id: int):  # type: ignore[no-untyped-def]
 @roles_required("officer", "supervisor", "admin")
 def screening_result(screening_id: int):  # type: ignore[no-untyped-def]
     screening = db.get_or_404(Screening, screening_id)
-    client = _client_or_404(screening.client_id)
+    client = load_client(screening.client_id, current_user)
     audit.record("screening.read", "client", client.id, screening=screening.id)
     return render_template(
         "programmes/screening_result.html",
@@ -387,7 +386,7 @@ def screening_result(screening_id: int):  # type: ignore[no-untyped-def]
 @roles_required("officer", "admin")
 def dismiss_notice(notice_id: int):  # type: ignore[no-untyped-def]
     notice = db.get_or_404(EligibilityNotice, notice_id)
-    _client_or_404(notice.client_id)
+    load_client(notice.client_id, current_user)
     dismiss_eligibility_notice(notice)
     return redirect(url_for("accounts.home"))
 

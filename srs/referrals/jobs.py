@@ -306,19 +306,35 @@ def _deliver(outbox_id: int) -> str:
         return "taken by another worker"
     db.session.refresh(message)
     referral = db.session.get(Referral, message.referral_id)
-    if referral.status == "cancelled" and message.channel != "escalation":
+    if referral.status == "cancelled" and message.channel in AGENCY_CHANNELS:
         message.status = "cancelled"
         db.session.commit()
         return "cancelled"
     # The claim is committed before the outside call so another worker leaves the row alone; a
     # worker killed from here on leaves the row 'sending' for the reconciler to put back.
     db.session.commit()
+    # Checked again at send time, after the claim's commit: a cancellation (a withdrawn consent) that
+    # committed meanwhile stops the delivery, and the payload below reads the consent as it is now.
+    db.session.refresh(referral)
+    if referral.status == "cancelled" and message.channel in AGENCY_CHANNELS:
+        _cancel_message(outbox_id)
+        return "cancelled"
     try:
         response_status = _send_outside(message, referral)
     except channels.DeliveryError as exc:
         _record_failure(outbox_id, str(exc))
         return "failed attempt"
     return _record_sent(outbox_id, message.referral_id, message.channel, key, response_status)
+
+
+def _cancel_message(outbox_id: int) -> None:
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id)
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def _record_sent(
@@ -496,6 +512,8 @@ def _record_failure(message_id: int, error: str) -> None:
 def _send_outside(message: OutboxMessage, referral: Referral) -> int | None:
     agency = db.session.get(Agency, referral.agency_id)
     key = idempotency_key(message)
+    if message.channel == "cancellation":
+        return _send_cancellation(agency, referral, key)
     if message.channel == "webhook":
         if not agency.webhook_url:
             raise channels.DeliveryError("the agency has no webhook URL")
@@ -518,6 +536,41 @@ def _send_outside(message: OutboxMessage, referral: Referral) -> int | None:
             channels.send_mail(addresses, subject, text, mail_key)
         return None
     raise channels.DeliveryError(f"unknown channel {message.channel}")
+
+
+def _send_cancellation(agency: Agency, referral: Referral, key: str) -> int | None:
+    """Tell the agency, through its own channel, that a referral is cancelled (no personal data)."""
+    if agency.channel == "webhook" and agency.webhook_url:
+        payload = {"event": "referral.cancelled", "referral": cancelled_referral(referral)}
+        timeout = float(current_app.config["REFERRAL_WEBHOOK_TIMEOUT_SECONDS"])
+        return channels.post_webhook(agency.webhook_url, agency.webhook_secret or "", key, payload, timeout)
+    if agency.channel == "email":
+        recipients = agency_recipients(agency)
+        if not recipients:
+            raise channels.DeliveryError("nobody to send the e-mail to")
+        programme = db.session.get(Programme, referral.programme_id)
+        groups = _by_language(recipients)
+        for locale, addresses in groups.items():
+            with force_locale(locale):
+                subject, text = _mail_text("cancellation", referral, programme, agency)
+            channels.send_mail(addresses, subject, text, key if len(groups) == 1 else f"{key}-{locale}")
+        return None
+    return None  # the agency works in the SRS inbox only, which shows the referral cancelled
+
+
+def cancelled_referral(referral: Referral) -> dict[str, Any]:
+    """The cancellation notice's referral: which one, and why; never the client."""
+    programme = db.session.get(Programme, referral.programme_id)
+    return {
+        "id": referral.id,
+        "programme_code": programme.code,
+        "agency_code": programme.agency.code,
+        "status": referral.status,
+        "cancel_reason": referral.cancel_reason,
+        "closed_at": iso(referral.closed_at),
+        "client": None,
+        "url": f"{current_app.config['BASE_URL']}/referrals/{referral.id}",
+    }
 
 
 # A recipient: an e-mail address and the language its reader chose (None: the default language).
@@ -571,7 +624,15 @@ def _mail_text(channel: str, referral: Referral, programme: Programme, agency: A
         "due": format_date(referral.due_at, "medium") if referral.due_at else "-",
         "url": url,
     }
-    if channel == "escalation":
+    if channel == "cancellation":
+        subject = _("[SRS] Referral #%(id)d to %(programme)s is cancelled", **values)
+        text = _(
+            "Referral #%(id)d to %(programme)s (%(code)s) is cancelled: the client withdrew their consent "
+            "to share their data. Do not use or keep any of their data you received with it.\n"
+            "SRS: %(url)s\n",
+            **values,
+        )
+    elif channel == "escalation":
         subject = _("[SRS] Overdue referral #%(id)d to %(programme)s", **values)
         text = _(
             "Referral #%(id)d to %(programme)s (%(agency)s) was due on %(due)s and has no decision yet.\n"
@@ -590,11 +651,18 @@ def _mail_text(channel: str, referral: Referral, programme: Programme, agency: A
 
 
 def webhook_referral(referral: Referral) -> dict[str, Any]:
-    """What the agency's system receives: the referral and only the client fields it shares."""
+    """What the agency's system receives: the referral and only the client fields it shares.
+
+    ``client`` is null when the client's consent does not (or no longer) cover the agency; the
+    consent is read here, at send time.
+    """
     programme = db.session.get(Programme, referral.programme_id)
-    client_fields = {}
-    for name, _label, value in svc.shared_client_fields(referral):
-        client_fields[name] = iso(value) if hasattr(value, "isoformat") else value
+    client_fields: dict[str, Any] | None = None
+    shared = svc.shares_client_data(referral)
+    if shared:
+        client_fields = {}
+        for name, _label, value in svc.shared_client_fields(referral):
+            client_fields[name] = iso(value) if hasattr(value, "isoformat") else value
     return {
         "id": referral.id,
         "programme_code": programme.code,
@@ -602,7 +670,9 @@ def webhook_referral(referral: Referral) -> dict[str, Any]:
         "status": "delivered",
         "created_at": iso(referral.created_at),
         "due_at": iso(referral.due_at),
-        "note": referral.note,
+        # The officer's note may speak of the person: withheld with the rest.
+        "note": referral.note if shared else None,
+        "consent_override_reason": referral.consent_override_reason,
         "client": client_fields,
         "url": f"{current_app.config['BASE_URL']}/referrals/{referral.id}",
     }

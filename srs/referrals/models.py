@@ -37,6 +37,8 @@ class Referral(db.Model):
     outcome: Mapped[str | None] = mapped_column(String(12))  # successful | unsuccessful
     decline_reason: Mapped[str | None] = mapped_column(String(40))
     consent_override_reason: Mapped[str | None] = mapped_column(Text)
+    # Why it was cancelled: ``consent_withdrawn`` when the person withdrew consent, else the reason typed.
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -77,7 +79,8 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
-    channel: Mapped[str] = mapped_column(String(12))  # inbox | webhook | email
+    # inbox | webhook | email | escalation | cancellation (the notice that a referral was withdrawn)
+    channel: Mapped[str] = mapped_column(String(12))
     # pending | enqueued | sending | done | failed | cancelled
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)

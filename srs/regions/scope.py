@@ -11,14 +11,19 @@ same flush), so scoping a record by its own region is scoping it by its client's
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
-from flask import abort
 from flask_login import current_user
 from sqlalchemy import ColumnElement, false, or_, select, true
 
+from srs.core.errors import NotFound
+from srs.core.ids import parse_id
 from srs.extensions import db
+from srs.regions import policies
 from srs.regions.models import Region
+
+T = TypeVar("T")
 
 
 def _user(user: Any = None) -> Any:
@@ -26,9 +31,8 @@ def _user(user: Any = None) -> Any:
 
 
 def sees_everything(user: Any = None) -> bool:
-    """Admins configure and see all records."""
-    u = _user(user)
-    return bool(u and u.is_authenticated and u.role == "admin")
+    """Admins configure and see all records (``regions.policies.sees_everything``)."""
+    return policies.sees_everything(_user(user))
 
 
 def region_paths(user: Any = None) -> list[str]:
@@ -73,14 +77,31 @@ def scoped_regions(user: Any = None) -> list[Region]:
     return list(db.session.scalars(stmt))
 
 
-def get_in_scope_or_404(model: Any, record_id: Any, condition: ColumnElement[bool]) -> Any:
-    """Load ``model`` by primary key only if ``condition`` (a scope condition) holds, else 404."""
-    try:
-        pk = int(record_id)
-    except (TypeError, ValueError):
-        abort(404)
-    mapper_pk = model.__mapper__.primary_key[0]
-    obj = db.session.scalar(select(model).where(mapper_pk == pk).where(condition))
+def load_in_scope(
+    model: type[T],
+    record_id: Any,
+    user: Any = None,
+    *,
+    scope: ColumnElement[bool] | None = None,
+    where: Iterable[ColumnElement[bool]] = (),
+    message: str | None = None,
+) -> T:
+    """The one loader: ``model`` by primary key if it lies in ``user``'s scope, else ``NotFound`` (404).
+
+    ``record_id`` may be anything a URL, a form or JSON carries; one that is not a record id (text,
+    a negative number, a number past every id column) names no record, like one outside the scope:
+    404, never a 500. ``scope`` is the aggregate's scope condition (by default: its ``region_id`` lies
+    in the user's regions); ``where`` adds conditions (a client's loader leaves merged-away records
+    out). Each aggregate has a thin loader beside it (``registry.services.load_client``,
+    ``referrals.services.load_referral``, ``cases.services.load_case``...), all calling this one.
+    """
+    pk = parse_id(record_id)
+    if pk is None:
+        raise NotFound(message)
+    if scope is None:
+        scope = region_id_condition(model.region_id, user)  # type: ignore[attr-defined]
+    mapper_pk = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
+    obj = db.session.scalar(select(model).where(mapper_pk == pk, scope, *where))
     if obj is None:
-        abort(404)
+        raise NotFound(message)
     return obj

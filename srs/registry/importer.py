@@ -27,6 +27,7 @@ from srs.extensions import db
 from srs.regions.models import Region
 from srs.regions.scope import region_in_scope
 from srs.regions.services import district_of
+from srs.registry import consent
 from srs.registry.fields import client_fields, import_columns, required_import_columns
 from srs.registry.models import Client, DuplicateCandidate, ImportBatch
 from srs.registry.validation import validate_client
@@ -347,6 +348,7 @@ def _import_chunk(
             known_without_id.add((name_key, birth, region_id))
 
     new_rows: list[dict[str, Any]] = []
+    consents: list[consent.ConsentInput] = []
     for number, cleaned in chunk:
         if cleaned["id_number"]:
             existing = taken.get((cleaned["id_type"], cleaned["id_number"]))
@@ -361,8 +363,16 @@ def _import_chunk(
             continue
         else:
             known_without_id.add((cleaned["name_key"], cleaned["date_of_birth"], cleaned["region_id"]))
-        values = {k: v for k, v in cleaned.items() if k != "region"}
+        values = {k: v for k, v in cleaned.items() if k not in ("region", *consent.INPUT_KEYS)}
         table_extra = values.pop("extra", {})
+        # The row's consent columns say what its consent record (written below) says.
+        row_consent = consent.take_input(dict(cleaned))
+        values.update(
+            consent_given=row_consent.given,
+            consent_date=row_consent.given_on,
+            consent_scope=row_consent.scope,
+        )
+        consents.append(row_consent)
         now = clock.now()
         values.update(
             created_by_id=user.id,
@@ -385,6 +395,7 @@ def _import_chunk(
         for values, new_id in zip(new_rows, ids, strict=True):
             values["id"] = new_id
     batch.imported += len(ids)
+    consent_records = consent.import_rows(dict(zip(ids, consents, strict=True)), user, clock.now())
     # One audit entry per chunk names every client it registered (the client rows carry the batch
     # and row number in ``extra``): 100,000 single entries would cost more than the clients.
     db.session.add(
@@ -394,7 +405,11 @@ def _import_chunk(
             action="clients.import",
             object_type="client_import",
             object_id=str(batch.id),
-            details={"client_ids": ids, "rows": [v["extra"]["row"] for v in new_rows]},
+            details={
+                "client_ids": ids,
+                "rows": [v["extra"]["row"] for v in new_rows],
+                "consent_records": consent_records,
+            },
         )
     )
     _flag_chunk_duplicates(new_rows, regions)

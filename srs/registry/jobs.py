@@ -70,6 +70,7 @@ def import_clients(batch_id: int) -> dict[str, int]:
     return {"imported": batch.imported, "skipped": len(batch.errors), "already": batch.already_registered}
 
 
+@job
 def delete_expired_import_files(now: datetime | None = None) -> int:
     """Delete the uploaded files of import batches older than ``SRS_IMPORT_FILE_RETENTION_DAYS``.
 

@@ -13,9 +13,10 @@ from sqlalchemy import select, update
 
 from srs.core import audit
 from srs.core.errors import NotFound, ValidationFailed
+from srs.core.ids import parse_id
 from srs.extensions import db
 from srs.registry.models import RELATIONSHIPS, Client, Household, HouseholdMember
-from srs.registry.services import display_value, get_client
+from srs.registry.services import display_value, load_client
 from srs.registry.validation import _Errors, parse_bool, parse_pregnant, validate_member
 
 _MEMBER_FACTS = ("full_name", "sex", "date_of_birth", "disability", "in_education", "pregnant")
@@ -36,7 +37,7 @@ def _client_to_link(
 ) -> Client | None:
     """The registered client a household member is (to be) linked to, checked for the user's area."""
     try:
-        linked = get_client(raw_id, user)
+        linked = load_client(raw_id, user)
     except NotFound:
         errors.add("member_client_id", _("No client with this number in your area."))
         return None
@@ -143,7 +144,8 @@ def add_household_member(client: Client, data: Mapping[str, Any], user: Any) -> 
 
 def get_member(client: Client, member_id: Any) -> HouseholdMember:
     """A member of the client's household; anything else is a 404 (the client is already scoped)."""
-    member = db.session.get(HouseholdMember, member_id) if isinstance(member_id, int) else None
+    pk = parse_id(member_id)
+    member = db.session.get(HouseholdMember, pk) if pk is not None else None
     if member is None or client.household_id is None or member.household_id != client.household_id:
         raise NotFound(_("No such household member."))
     return member

@@ -15,7 +15,7 @@ from srs.core.errors import Conflict, NotFound
 from srs.core.pagination import Page, paginate
 from srs.extensions import db
 from srs.regions.scope import region_id_condition, region_in_scope
-from srs.registry import fields, households
+from srs.registry import consent, fields, households
 from srs.registry.fields import client_fields
 from srs.registry.models import Client, ClientName, DuplicateCandidate
 from srs.registry.services import client_is_visible
@@ -135,12 +135,7 @@ def _take_missing_facts(keep: Client, duplicate: Client) -> list[str]:
             items = list(f.read(keep) or [])
             items += [item for item in f.read(duplicate) or [] if item not in items]
             f.write(keep, items)
-        elif f.merge == fields.CONSENT and not keep.consent_given and duplicate.consent_given:
-            keep.consent_given = True
-            keep.consent_date = duplicate.consent_date
-            keep.consent_scope = duplicate.consent_scope
-            keep.consent_recorded_by_id = duplicate.consent_recorded_by_id
-            filled.append(f.name)
+        # fields.CONSENT: through its records, in merge_clients (srs/registry/consent.py merge_into).
     return filled
 
 
@@ -166,6 +161,9 @@ def merge_clients(keep: Client, duplicate: Client, user: Any) -> Merged:
         raise Conflict(_("One of these clients was already merged."))
     households.check_merge(keep, duplicate)
     filled = _take_missing_facts(keep, duplicate)
+    consent_change = consent.merge_into(keep, duplicate, user)
+    if consent_change is not None:
+        filled.append(consent_change)
     db.session.flush()
     household_details = households.merge_households(keep, duplicate, user)
 

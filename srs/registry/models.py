@@ -29,6 +29,9 @@ ID_TYPES = ("nik", "vn_pid", "none")
 SEXES = ("female", "male")
 WORK_STATUSES = ("informal", "self_employed", "msme_worker", "unemployed", "formal")
 POVERTY_STATUSES = ("poor", "near_poor", "not_poor", "unknown")
+# What a person may consent to: screening for programmes, sharing with agencies through referrals,
+# and follow-up in a case file. A referral needs "referral".
+CONSENT_PURPOSES = ("screening", "referral", "case_management")
 RELATIONSHIPS = ("head", "spouse", "child", "parent", "sibling", "grandchild", "other_relative", "other")
 
 
@@ -242,3 +245,36 @@ class ImportBatch(db.Model):
     # [[row number, reason], ...] for every row that was skipped as bad.
     errors: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
     failure: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsentRecord(db.Model):
+    """One consent the person gave: who recorded it, when, for which purposes and agencies, and its end.
+
+    Records are history, never overwritten: giving consent again adds a record; withdrawing it stamps
+    ``withdrawn_at`` on the current one. The client's current consent (``Client.consent_*``) is derived
+    from the newest record by ``srs.registry.consent.sync_current``.
+    """
+
+    __tablename__ = "consent_records"
+    __table_args__ = (Index("ix_consent_records_client_recorded", "client_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    given_on: Mapped[date | None] = mapped_column(Date)
+    scope: Mapped[str | None] = mapped_column(String(300))
+    # Purpose codes (srs.registry.consent.PURPOSES).
+    purposes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # True: every agency; False: only the agency codes in ``agencies``.
+    all_agencies: Mapped[bool] = mapped_column(default=True)
+    agencies: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(12), default="form")  # form | api | import | merge | migration
+    # A signed form's scan, kept in the database like an import file (any worker can read it).
+    evidence_filename: Mapped[str | None] = mapped_column(String(200))
+    evidence_type: Mapped[str | None] = mapped_column(String(40))
+    evidence_size: Mapped[int | None] = mapped_column()
+    evidence: Mapped[bytes | None] = mapped_column(LargeBinary)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawal_reason: Mapped[str | None] = mapped_column(String(500))

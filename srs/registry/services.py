@@ -21,13 +21,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from srs.core import audit
-from srs.core.errors import Conflict, NotFound, ValidationFailed
+from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
 from srs.core.models import AuditEntry
 from srs.extensions import db
 from srs.regions.models import Region
-from srs.regions.scope import region_id_condition, region_in_scope, sees_everything
+from srs.regions.scope import load_in_scope, region_id_condition, region_in_scope, sees_everything
 from srs.regions.services import get_by_code
+from srs.registry import consent, policies
 from srs.registry.duplicates import (
     PossibleDuplicate,
     _flag_duplicates,
@@ -36,7 +37,7 @@ from srs.registry.duplicates import (
     find_probable_duplicates,
     visible_duplicates,
 )
-from srs.registry.fields import api_value, client_fields, may_edit, personal_fields
+from srs.registry.fields import api_value, client_fields, personal_fields
 from srs.registry.models import (
     RELATIONSHIPS,
     Client,
@@ -76,18 +77,31 @@ def scoped_clients(user: Any) -> Select[tuple[Client]]:
     return select(Client).where(Client.merged_into_id.is_(None), region_id_condition(Client.region_id, user))
 
 
-def get_client(client_id: Any, user: Any, *, include_merged: bool = False) -> Client:
-    """The client if it exists and lies in the user's scope; NotFound otherwise (never 403)."""
+def load_client(client_id: Any, user: Any) -> Client:
+    """The client if it exists, lies in the user's scope and was not merged away; NotFound otherwise.
+
+    A merged-away record is gone for every purpose (no edit, case, complaint, screening or referral
+    for it by URL); only the profile page asks ``surviving_client_id`` to send the reader on.
+    """
+    return load_in_scope(
+        Client,
+        client_id,
+        user,
+        where=(Client.merged_into_id.is_(None),),
+        message=_("No client with this number in your area."),
+    )
+
+
+def surviving_client_id(client_id: Any, user: Any) -> int | None:
+    """The record a merged-away client in the user's scope now lives on in (None: no such record)."""
     pk = parse_id(client_id)
     if pk is None:
-        raise NotFound(_("No client with this number in your area."))
-    stmt = select(Client).where(Client.id == pk, region_id_condition(Client.region_id, user))
-    if not include_merged:
-        stmt = stmt.where(Client.merged_into_id.is_(None))
-    client = db.session.scalar(stmt)
-    if client is None:
-        raise NotFound(_("No client with this number in your area."))
-    return client
+        return None
+    return db.session.scalar(
+        select(Client.merged_into_id).where(
+            Client.id == pk, Client.merged_into_id.is_not(None), region_id_condition(Client.region_id, user)
+        )
+    )
 
 
 def read_profile(client: Client, user: Any, *, page: str | None = None) -> Client:
@@ -115,16 +129,31 @@ def _region_lookup() -> Any:
 
 def client_input(client: Client) -> dict[str, Any]:
     """A client's stored values in the API's input shape (the base an edit is applied to)."""
-    return {f.name: api_value(f, client) for f in client_fields()}
+    data = {f.name: api_value(f, client) for f in client_fields()}
+    data["consent"] = _consent_input(client)
+    return data
+
+
+def _consent_input(client: Client) -> dict[str, Any]:
+    """The current consent as an edit's base: given, date and scope, and what it covers."""
+    now = consent.view(client) if client.id is not None else None
+    return {
+        "given": client.consent_given,
+        "date": client.consent_date.isoformat() if client.consent_date else None,
+        "scope": client.consent_scope,
+        "purposes": now["purposes"] if now and now["purposes"] else None,
+        "agencies": now["agencies"] if now else None,
+    }
 
 
 def editable_attributes() -> tuple[str, ...]:
-    """Model attributes an edit may change: the table's (consent's three), and what is derived from them."""
+    """Model attributes an edit may change: the table's, and what is derived from them.
+
+    Not consent's: it changes through its records (srs/registry/consent.py), never set directly.
+    """
     names: list[str] = []
     for f in client_fields():
-        if f.type == "consent":
-            names += ["consent_given", "consent_date", "consent_scope"]
-        elif f.stored_as is not None:
+        if f.type != "consent" and f.stored_as is not None:
             names.append(f.stored_as)
     return (*names, *_DERIVED)
 
@@ -230,12 +259,17 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
     if existing is not None:
         _raise_duplicate_id(existing, user)
     region = cleaned.pop("region")
-    # Everything the new row needs is settled before its INSERT, so it starts at version 1.
+    consent_input = consent.take_input(cleaned)
+    # Everything the new row needs is settled before its INSERT, so it starts at version 1 (its
+    # consent columns too: they are what the consent record recorded below says).
     duplicates = find_probable_duplicates(
         cleaned["name_key"], cleaned["date_of_birth"], region, cleaned["phone"]
     )
     client = Client(**cleaned, region=region, created_by_id=user.id, version=1, needs_review=bool(duplicates))
-    if client.consent_given:
+    if consent_input.given:
+        client.consent_given = True
+        client.consent_date = consent_input.given_on
+        client.consent_scope = consent_input.scope
         client.consent_recorded_by_id = user.id
     household = _household_for_new_client(client, household_input)
     if household is not None:
@@ -252,6 +286,8 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
         raise
     if household is not None:
         _add_new_client_members(client, household, household_input)
+    if consent_input.given:
+        consent.record_consent(client, consent_input, user, source=source)
     for dup in duplicates:
         db.session.add(
             DuplicateCandidate(client_id=client.id, other_client_id=dup.client.id, reason=dup.reason)
@@ -422,7 +458,7 @@ def _apply_changes(client: Client, cleaned: dict[str, Any], region: Region, user
             change = {"from": display_value(old), "to": display_value(new)}
             changes[name] = {k: _masked(v) for k, v in change.items()} if name in personal else change
     for f, _attribute, _new in updates:
-        if f is not None and not may_edit(f, getattr(user, "role", None)):
+        if f is not None and not policies.can_edit_field(user, f):
             refused[f.name] = [_("This field cannot be changed here.")]
     if refused:
         raise ValidationFailed(_("Some fields need attention."), refused)
@@ -434,7 +470,16 @@ def _apply_changes(client: Client, cleaned: dict[str, Any], region: Region, user
     return changes
 
 
-def update_client(client: Client, data: Mapping[str, Any], user: Any, expected_version: Any) -> Client:
+def _withdrawal_reason(data: Mapping[str, Any]) -> str | None:
+    """The optional ``consent.reason`` of an edit that withdraws consent."""
+    value = data.get("consent")
+    reason = value.get("reason") if isinstance(value, Mapping) else None
+    return reason if isinstance(reason, str) else None
+
+
+def update_client(
+    client: Client, data: Mapping[str, Any], user: Any, expected_version: Any, *, channel: str = "form"
+) -> Client:
     """Apply a (partial) change if the caller read the current version; audit what changed.
 
     Raises StaleVersion (409) when someone saved in between, ValidationFailed (422) for bad fields.
@@ -455,19 +500,43 @@ def update_client(client: Client, data: Mapping[str, Any], user: Any, expected_v
         raise ValidationFailed(
             _("Some fields need attention."), {k: [_("This field cannot be changed here.")] for k in unknown}
         )
-    merged = {**client_input(client), **{k: v for k, v in data.items() if k != "version"}}
+    base = client_input(client)
+    merged = {**base, **{k: v for k, v in data.items() if k != "version"}}
+    if isinstance(data.get("consent"), Mapping):
+        # What the edit does not say about the consent (its purposes, its agencies) stays as it is.
+        merged["consent"] = {**base["consent"], **data["consent"]}
+        merged["consent"].pop("reason", None)
     cleaned = validate_client(merged, user=user, lookup_region=_region_lookup(), current_region=client.region)
     existing = _id_taken(cleaned["id_type"], cleaned["id_number"], exclude_id=client.id)
     if existing is not None:
         _raise_duplicate_id(existing, user)
     region = cleaned.pop("region")
+    consent_input = consent.take_input(cleaned)
+    if consent_input.given != client.consent_given or (
+        consent_input.given
+        and (consent_input.given_on, consent_input.scope) != (client.consent_date, client.consent_scope)
+    ):
+        consent_field = next(f for f in client_fields() if f.type == "consent")
+        if not policies.role_may_edit_field(getattr(user, "role", None), consent_field):
+            raise ValidationFailed(
+                _("Some fields need attention."), {"consent": [_("This field cannot be changed here.")]}
+            )
     changes = _apply_changes(client, cleaned, region, user)
-    if not changes:
-        return client
-    if any(k.startswith("consent_") for k in changes):
-        client.consent_recorded_by_id = user.id
     client.region = region
     try:
+        # Withdrawn or recorded anew through its records (and the hook for a withdrawal), never set
+        # here; the client row is written once, with the consent's copy and the other changes.
+        changes.update(
+            consent.apply_input(
+                client,
+                consent_input,
+                user,
+                source="api" if channel == "api" else "form",
+                reason=_withdrawal_reason(data),
+            )
+        )
+        if not changes:
+            return client
         db.session.flush()
     except StaleDataError as exc:
         # Saved by someone else between our version check and our write.
