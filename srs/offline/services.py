@@ -172,7 +172,7 @@ def record_for_device(client_id: Any, user: User) -> dict[str, Any]:
 
     The full record (ID number too) leaves the server: audited as a read, like the edit form.
     """
-    client = services.get_client(client_id, user)
+    client = services.load_client(client_id, user)
     services.read_profile(client, user, page="offline")
     return {"client_id": client.id, "version": client.version, "values": services.client_input(client)}
 
@@ -195,7 +195,7 @@ def update_client(operation: Mapping[str, Any], user: User) -> tuple[int, dict[s
     value than the device's is a conflict: nothing is applied, and the answer holds both values per
     field for the officer to choose (sent again as a new operation from the server's version)."""
     client_id, version, base, changes = _edit_parts(operation["body"])
-    client = services.get_client(client_id, user)
+    client = services.load_client(client_id, user)
     link = url_for("registry.profile", client_id=client.id)
     current = services.client_input(client)
     merged = version != client.version

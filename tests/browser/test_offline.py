@@ -113,23 +113,26 @@ def test_a_sync_cut_halfway_and_resumed_makes_each_once(page, app, demo):
         _fill(page, name)
         page.click("[data-testid=offline-save]")
         page.wait_for_function("() => document.querySelector('#f-full_name').value === ''")
-    page.context.set_offline(False)
-    cut = {"done": False}
+    cut = {"forwarded": False, "open": False}
 
     def half_then_drop(route: Any) -> None:
-        # The server gets the first two items; the connection drops before the answer arrives.
-        if cut["done"]:
+        # The first sync: the server gets the first two items, and the connection drops before the
+        # answer arrives. Until the test opens the line again, every sync drops.
+        if cut["open"]:
             route.continue_()
             return
-        body = json.loads(route.request.post_data)
-        body["operations"] = body["operations"][:2]
-        route.fetch(post_data=json.dumps(body))
-        cut["done"] = True
+        if not cut["forwarded"]:
+            body = json.loads(route.request.post_data)
+            body["operations"] = body["operations"][:2]
+            route.fetch(post_data=json.dumps(body))
+            cut["forwarded"] = True
         route.abort("connectionreset")
 
     page.route("**/offline/sync", half_then_drop)
-    assert _pending_states(page) == ["pending"] * 3  # the first sync (on load) was cut
-    assert cut["done"] and _clients(app) == 2
+    page.context.set_offline(False)
+    assert _pending_states(page) == ["pending"] * 3  # the device never heard back
+    assert cut["forwarded"] and _clients(app) == 2
+    cut["open"] = True
     page.click("[data-testid=sync-now]")
     page.wait_for_function(ALL_CREATED)
     assert _clients(app) == 3
