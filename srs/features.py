@@ -18,6 +18,7 @@ def all_features() -> list[Feature]:
     from srs.core.feature import FEATURE as core
     from srs.dci.feature import FEATURE as dci
     from srs.offline.feature import FEATURE as offline
+    from srs.privacy.feature import FEATURE as privacy
     from srs.programmes.feature import FEATURE as programmes
     from srs.referrals.feature import FEATURE as referrals
     from srs.regions.feature import FEATURE as regions
@@ -34,6 +35,7 @@ def all_features() -> list[Feature]:
         referrals,
         cases,
         reports,
+        privacy,
         dci,
         offline,
         api,

@@ -18,6 +18,14 @@ from srs.dci.models import (  # noqa: F401
     RegistryCheck,
 )
 from srs.offline.models import OfflineDevice  # noqa: F401
+from srs.privacy.models import (  # noqa: F401
+    Breach,
+    DataSubjectRequest,
+    Erasure,
+    HumanReview,
+    LegalHold,
+    LegalPeriod,
+)
 from srs.programmes.models import (  # noqa: F401
     EligibilityNotice,
     Programme,

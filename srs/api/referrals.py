@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -63,7 +64,7 @@ def _text(body: dict[str, Any], name: str) -> str | None:
 @bp.route("/referrals", methods=["POST"])
 @roles_required("officer", "supervisor")
 @idempotent
-def create_referral():  # type: ignore[no-untyped-def]
+def create_referral() -> ResponseReturnValue:
     body = json_body()
     client_id = _int_field(body, "client_id", True)
     screening_id = _int_field(body, "screening_id", False)
@@ -110,7 +111,7 @@ def create_referral():  # type: ignore[no-untyped-def]
 
 @bp.route("/referrals", methods=["GET"])
 @login_required
-def list_referrals():  # type: ignore[no-untyped-def]
+def list_referrals() -> ResponseReturnValue:
     page, per_page = page_args(strict=True)
     status = request.args.get("status") or None
     if status is not None and status not in svc.STATUS_LABELS:
@@ -139,7 +140,7 @@ def list_referrals():  # type: ignore[no-untyped-def]
 
 @bp.route("/referrals/<int:referral_id>", methods=["GET"])
 @login_required
-def get_referral(referral_id: int):  # type: ignore[no-untyped-def]
+def get_referral(referral_id: int) -> ResponseReturnValue:
     referral = svc.load_referral(referral_id, current_user)
     audit.record("referral.view", "referral", referral.id, client_id=referral.client_id)
     data = svc.to_dict(referral)
@@ -173,25 +174,25 @@ def _action(referral_id: int, name: str) -> Any:
 
 @bp.route("/referrals/<int:referral_id>/accept", methods=["POST"])
 @roles_required("agency_staff")
-def accept_referral(referral_id: int):  # type: ignore[no-untyped-def]
+def accept_referral(referral_id: int) -> ResponseReturnValue:
     return _action(referral_id, "accept")
 
 
 @bp.route("/referrals/<int:referral_id>/decline", methods=["POST"])
 @roles_required("agency_staff")
-def decline_referral(referral_id: int):  # type: ignore[no-untyped-def]
+def decline_referral(referral_id: int) -> ResponseReturnValue:
     return _action(referral_id, "decline")
 
 
 @bp.route("/referrals/<int:referral_id>/complete", methods=["POST"])
 @roles_required("agency_staff")
-def complete_referral(referral_id: int):  # type: ignore[no-untyped-def]
+def complete_referral(referral_id: int) -> ResponseReturnValue:
     return _action(referral_id, "complete")
 
 
 @bp.route("/referrals/<int:referral_id>/cancel", methods=["POST"])
 @roles_required("officer", "supervisor")
-def cancel_referral(referral_id: int):  # type: ignore[no-untyped-def]
+def cancel_referral(referral_id: int) -> ResponseReturnValue:
     return _action(referral_id, "cancel")
 
 

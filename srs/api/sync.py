@@ -7,6 +7,7 @@ in with a bearer token.
 from __future__ import annotations
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from srs.api import bp
@@ -20,7 +21,7 @@ from srs.offline.sync import run_batch
 
 @bp.route("/sync", methods=["POST"])
 @roles_required("officer", "admin")
-def sync():  # type: ignore[no-untyped-def]
+def sync() -> ResponseReturnValue:
     results = run_batch(json_body(), current_user)
     db.session.commit()  # each item committed itself; nothing is left open
     response = jsonify({"results": results})

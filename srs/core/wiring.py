@@ -115,7 +115,7 @@ class Hook:
     """
 
     name: str
-    func: Callable[..., None]
+    func: Callable[..., object]  # what it returns is not used
     order: int = 100
 
 

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from srs.core import clock
 from srs.core.models import UTCDateTime
-from srs.extensions import db
+from srs.extensions import Model
 
 
-class OfflineDevice(db.Model):
+class OfflineDevice(Model):
     """One browser of one user; ``secret`` is the AES-GCM key its device store is encrypted with.
 
     Handed out only to a valid session of the user on that device; revoked (never handed out again)

@@ -16,6 +16,7 @@ from srs.accounts.models import User
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.idempotency import KEY_PATTERN
+from srs.core.transaction import changed_rows
 from srs.extensions import db
 from srs.offline.models import OfflineDevice
 from srs.registry import duplicates, services
@@ -60,7 +61,7 @@ def device_key(user: User, raw_device_id: Any) -> str:
 def forget_device(user: User, raw_device_id: Any) -> bool:
     """Revoke the device's key (signing out there): what it stored can never be read again."""
     device_id = _device_id(raw_device_id)
-    done = db.session.execute(
+    done = changed_rows(
         update(OfflineDevice)
         .where(
             OfflineDevice.user_id == user.id,
@@ -69,9 +70,9 @@ def forget_device(user: User, raw_device_id: Any) -> bool:
         )
         .values(revoked_at=clock.now())
     )
-    if done.rowcount:
+    if done:
         audit.record("offline.device_revoked", "user", user.id, device=device_id)
-    return bool(done.rowcount)
+    return bool(done)
 
 
 def must_wipe(raw_device_id: Any) -> bool:

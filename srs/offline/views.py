@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -51,7 +52,7 @@ def _version() -> str:
 
 @bp.route("/sw.js")
 @public
-def service_worker():  # type: ignore[no-untyped-def]
+def service_worker() -> ResponseReturnValue:
     """The service worker, served from / so that its scope is the whole app."""
     source = (Path(str(current_app.static_folder)) / "js" / "sw.js").read_text(encoding="utf-8")
     assets = [url_for(endpoint) for endpoint in SHELLS] + [
@@ -67,7 +68,7 @@ def service_worker():  # type: ignore[no-untyped-def]
 
 @bp.route("/manifest.webmanifest")
 @public
-def manifest():  # type: ignore[no-untyped-def]
+def manifest() -> ResponseReturnValue:
     data = {
         "name": _("SRS — Single Referral System"),
         "short_name": "SRS",
@@ -86,46 +87,46 @@ def manifest():  # type: ignore[no-untyped-def]
     return response
 
 
-def _shell(view: str):  # type: ignore[no-untyped-def]
+def _shell(view: str) -> ResponseReturnValue:
     # No data of anyone in the shell (not even who is signed in): it is cached on the device.
     return render_template("offline/shell.html", view=view)
 
 
 @bp.route("/offline/")
 @public
-def register():  # type: ignore[no-untyped-def]
+def register() -> ResponseReturnValue:
     return _shell("register")
 
 
 @bp.route("/offline/household")
 @public
-def household():  # type: ignore[no-untyped-def]
+def household() -> ResponseReturnValue:
     return _shell("household")
 
 
 @bp.route("/offline/pending")
 @public
-def pending():  # type: ignore[no-untyped-def]
+def pending() -> ResponseReturnValue:
     return _shell("pending")
 
 
 @bp.route("/offline/edit")
 @public
-def edit():  # type: ignore[no-untyped-def]
+def edit() -> ResponseReturnValue:
     """The edit form; which client is in the URL's fragment (#123), read by the script."""
     return _shell("edit")
 
 
 @bp.route("/offline/clients/<int:client_id>")
 @roles_required(*WRITERS)
-def client_record(client_id: int):  # type: ignore[no-untyped-def]
+def client_record(client_id: int) -> ResponseReturnValue:
     """A client's values and version, for the device to edit offline (kept encrypted there)."""
     return _no_store(jsonify(services.record_for_device(client_id, current_user)))
 
 
 @bp.route("/offline/session")
 @public
-def session_state():  # type: ignore[no-untyped-def]
+def session_state() -> ResponseReturnValue:
     """Who the device works for now, and whether a device whose session ended must wipe its store."""
     if not current_user.is_authenticated:
         return _no_store(
@@ -148,7 +149,7 @@ def session_state():  # type: ignore[no-untyped-def]
 
 @bp.route("/offline/fields")
 @roles_required(*WRITERS)
-def client_fields():  # type: ignore[no-untyped-def]
+def client_fields() -> ResponseReturnValue:
     """The field table (the same payload as GET /api/v1/fields/clients) and the regions to choose."""
     payload = fields.describe_all(current_user.role)
     payload["regions"] = [
@@ -159,13 +160,13 @@ def client_fields():  # type: ignore[no-untyped-def]
 
 @bp.route("/offline/key", methods=["POST"])
 @roles_required(*WRITERS)
-def device_key():  # type: ignore[no-untyped-def]
+def device_key() -> ResponseReturnValue:
     return _no_store(jsonify({"key": services.device_key(current_user, _posted_device())}))
 
 
 @bp.route("/offline/forget", methods=["POST"])
 @roles_required(*WRITERS)
-def forget():  # type: ignore[no-untyped-def]
+def forget() -> ResponseReturnValue:
     return _no_store(jsonify({"revoked": services.forget_device(current_user, _posted_device())}))
 
 
@@ -177,7 +178,7 @@ def _posted_device() -> Any:
 
 @bp.route("/offline/sync", methods=["POST"])
 @roles_required(*WRITERS)
-def sync():  # type: ignore[no-untyped-def]
+def sync() -> ResponseReturnValue:
     body = request.get_json(silent=True)
     try:
         results = run_batch(body, current_user)

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from srs.accounts.models import User
 from srs.core.wiring import (
     AdminLink,
     Feature,
@@ -55,18 +56,18 @@ def _referral_timeline(client: Any) -> list[TimelineItem]:
     return items
 
 
-def _agency_home(user: Any) -> dict[str, Any]:
+def _agency_home(user: User) -> dict[str, Any]:
     return {"counts": services.inbox_counts(user), "latest": queries.latest_delivered(user, 5)}
 
 
-def _officer_home(user: Any) -> dict[str, Any]:
+def _officer_home(user: User) -> dict[str, Any]:
     return {
         "rows": queries.rows(services.attention_for(user), user),
         "overdue_by_kind": services.overdue_counts(user),
     }
 
 
-def _supervisor_home(user: Any) -> dict[str, Any]:
+def _supervisor_home(user: User) -> dict[str, Any]:
     by_kind = services.overdue_counts(user)
     return {
         "escalated": services.escalated_for(user, limit=10),
@@ -75,7 +76,7 @@ def _supervisor_home(user: Any) -> dict[str, Any]:
     }
 
 
-def _admin_home(user: Any) -> dict[str, Any]:
+def _admin_home(user: User) -> dict[str, Any]:
     return queries.delivery_health()
 
 

@@ -70,7 +70,7 @@ DEFAULT_SHARED_FIELDS = ["full_name", "sex", "date_of_birth", "phone", "region",
 # ---------------------------------------------------------------- scope
 
 
-def scope_condition(user: Any) -> ColumnElement[bool]:
+def scope_condition(user: User) -> ColumnElement[bool]:
     """Referrals ``user`` may see: agency staff their agency's delivered ones; officers their regions."""
     if sees_everything(user):
         return true()
@@ -81,13 +81,13 @@ def scope_condition(user: Any) -> ColumnElement[bool]:
     return region_id_condition(Referral.region_id, user)
 
 
-def load_referral(referral_id: Any, user: Any) -> Referral:
+def load_referral(referral_id: Any, user: User) -> Referral:
     """The referral if it exists and ``user`` may see it; NotFound (404) otherwise."""
     return load_in_scope(Referral, referral_id, user, scope=scope_condition(user))
 
 
 def list_query(
-    user: Any,
+    user: User,
     status: str | None = None,
     programme_code: str | None = None,
     attention: bool = False,
@@ -107,7 +107,7 @@ def list_query(
     if attention:
         stmt = stmt.where(attention_condition())
     if overdue:
-        kind = overdue if overdue in overdue_measures.KINDS else None
+        kind = overdue if isinstance(overdue, str) and overdue in overdue_measures.KINDS else None
         stmt = stmt.where(overdue_measures.referral_condition(kind))
     return stmt.order_by(Referral.created_at.desc(), Referral.id.desc())
 
@@ -121,7 +121,7 @@ def attention_condition() -> ColumnElement[bool]:
     )
 
 
-def attention_for(user: Any, limit: int = 20) -> list[Referral]:
+def attention_for(user: User, limit: int = 20) -> list[Referral]:
     """The officer's own referrals (created by them) that need attention."""
     stmt = (
         select(Referral)
@@ -132,7 +132,7 @@ def attention_for(user: Any, limit: int = 20) -> list[Referral]:
     return list(db.session.scalars(stmt))
 
 
-def overdue_counts(user: Any, now: datetime | None = None) -> dict[str, int]:
+def overdue_counts(user: User, now: datetime | None = None) -> dict[str, int]:
     """Overdue referrals in ``user``'s scope per measure (``overdue.KINDS``), from one grouped count."""
     rows = db.session.execute(
         select(Referral.status, func.count())
@@ -142,7 +142,7 @@ def overdue_counts(user: Any, now: datetime | None = None) -> dict[str, int]:
     return overdue_measures.by_kind((status, n) for status, n in rows)
 
 
-def inbox_counts(user: Any) -> dict[str, Any]:
+def inbox_counts(user: User) -> dict[str, Any]:
     """Counts for an agency's inbox: what waits for a decision, what is accepted, what is overdue
     (``overdue``: the total; ``overdue_by_kind``: per measure)."""
     base = select(func.count(Referral.id)).where(scope_condition(user))
@@ -155,7 +155,7 @@ def inbox_counts(user: Any) -> dict[str, Any]:
     }
 
 
-def escalated_for(user: Any, limit: int = 50) -> list[Referral]:
+def escalated_for(user: User, limit: int = 50) -> list[Referral]:
     """Escalated referrals still waiting on the agency's decision, in the supervisor's regions."""
     stmt = (
         select(Referral)
@@ -204,7 +204,7 @@ def channels_for(agency: Agency) -> list[str]:
 
 
 def _check_consent(
-    client: Client, programmes: list[Programme], user: Any, confirmed: bool, override_reason: str | None
+    client: Client, programmes: list[Programme], user: User, confirmed: bool, override_reason: str | None
 ) -> str | None:
     """None when the client's consent covers every programme's agency; the override reason when a
     supervisor refers without it. ValidationFailed (422) otherwise, saying what is missing."""
@@ -246,9 +246,12 @@ def _check_consent(
     )
 
 
-def create_referrals(data: NewReferrals, user: Any) -> list[Referral]:
+def create_referrals(data: NewReferrals, user: User) -> list[Referral]:
     """One referral per chosen programme, each with its event and outbox rows, in this transaction."""
     client = data.client
+    if client.anonymised_at is not None or client.restricted_at is not None:
+        # A restricted or erased record is shared with no agency (srs.privacy.restriction).
+        raise Conflict(_("This record is restricted or erased: it cannot be referred."))
     if not data.programme_ids:
         raise ValidationFailed(
             _("Choose at least one programme."), {"programmes": [_("Choose at least one programme.")]}
@@ -319,7 +322,7 @@ def _add_referral(
     screening: Screening | None,
     note: str | None,
     override: str | None,
-    user: Any,
+    user: User,
 ) -> Referral:
     agency = programme.agency
     now = clock.now()
@@ -356,7 +359,7 @@ def _relay_after_commit() -> None:
 
 
 def referral_programme(referral: Referral) -> Programme:
-    return db.session.get(Programme, referral.programme_id)
+    return db.session.get_one(Programme, referral.programme_id)
 
 
 # ---------------------------------------------------------------- state machine
@@ -371,7 +374,7 @@ class Action:
     version: int | None = None
 
 
-def allowed_actions(referral: Referral, user: Any) -> list[str]:
+def allowed_actions(referral: Referral, user: User) -> list[str]:
     """The actions ``user`` may take on ``referral`` now (for buttons)."""
     return [
         name
@@ -380,7 +383,7 @@ def allowed_actions(referral: Referral, user: Any) -> list[str]:
     ]
 
 
-def apply_action(referral: Referral, action: Action, user: Any) -> Referral:
+def apply_action(referral: Referral, action: Action, user: User) -> Referral:
     """Move ``referral`` along the state machine; 409 for an illegal change or a stale version.
 
     The update is ``UPDATE ... WHERE version = :read`` (SQLAlchemy's version counter), so when two
@@ -432,12 +435,14 @@ def apply_action(referral: Referral, action: Action, user: Any) -> Referral:
         if action.name == "decline":
             referral.decline_reason = action.reason
             referral.decided_at = now
+            assert action.reason is not None  # checked against DECLINE_REASONS above
             event_note = f"{DECLINE_REASONS[action.reason]}" + (f": {note}" if note else "")
         elif action.name == "accept":
             referral.decided_at = now
         elif action.name == "complete":
             referral.outcome = action.outcome
             referral.closed_at = now
+            assert action.outcome is not None  # checked against OUTCOMES above
             event_note = f"{OUTCOMES[action.outcome]}" + (f": {note}" if note else "")
         elif action.name == "cancel":
             referral.closed_at = now
@@ -481,7 +486,7 @@ def _stop_deliveries(referral: Referral) -> None:
 CONSENT_WITHDRAWN_REASON = "consent_withdrawn"
 
 
-def on_consent_withdrawn(client: Client, record: Any, user: Any) -> list[Referral]:
+def on_consent_withdrawn(client: Client, record: Any, user: User) -> list[Referral]:
     """The hook for a withdrawal (srs.registry.consent.CONSENT_WITHDRAWN), in its transaction.
 
     Every open referral of the client is cancelled with reason ``consent_withdrawn``, its deliveries
@@ -535,7 +540,7 @@ def shares_client_data(referral: Referral, consent_state: consent.ConsentState |
     """
     now = consent_state
     if now is None:
-        client = db.session.get(Client, referral.client_id)
+        client = db.session.get_one(Client, referral.client_id)
         now = consent.state(client)
     agency = db.session.get(Agency, referral.agency_id)
     if now.covers(agency.code if agency else None, "referral"):
@@ -545,7 +550,7 @@ def shares_client_data(referral: Referral, consent_state: consent.ConsentState |
     return False
 
 
-def retry_delivery(referral: Referral, user: Any) -> int:
+def retry_delivery(referral: Referral, user: User) -> int:
     """Put a referral's failed deliveries back in the outbox (one new delivery each; same key)."""
     messages = list(
         db.session.scalars(
@@ -602,7 +607,7 @@ def shared_client_fields(
     if not shares_client_data(referral, consent_state):
         return []
     programme = referral_programme(referral)
-    client = db.session.get(Client, referral.client_id)
+    client = db.session.get_one(Client, referral.client_id)
     rows = []
     for name in programme.shared_fields or DEFAULT_SHARED_FIELDS:
         field = field_by_share_key(name)  # the client fields' table: label and where the value is
@@ -614,7 +619,7 @@ def shared_client_fields(
 
 
 def to_dict(referral: Referral, with_history: bool = True) -> dict[str, Any]:
-    """The API shape of a referral (API.md)."""
+    """The API shape of a referral (schema ``Referral`` of /api/v1/openapi.json)."""
     programme = referral_programme(referral)
     data: dict[str, Any] = {
         "id": referral.id,

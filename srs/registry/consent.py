@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 
+from srs.accounts.models import User
 from srs.agencies.models import Agency
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
@@ -141,7 +142,7 @@ def states(client_ids: Iterable[int]) -> dict[int, ConsentState]:
     return {pk: _state_of(records) for pk, records in by_client.items()}
 
 
-def read_history(client: Client, user: Any, *, channel: str = "html") -> list[ConsentRecord]:
+def read_history(client: Client, user: User, *, channel: str = "html") -> list[ConsentRecord]:
     """The records for a page or the API, the reading audited."""
     records = history(client)
     audit.record(
@@ -156,7 +157,7 @@ def get_record(client: Client, record_id: int) -> ConsentRecord | None:
     return record if record is not None and record.client_id == client.id else None
 
 
-def read_evidence(record: ConsentRecord, user: Any) -> tuple[str, str, bytes] | None:
+def read_evidence(record: ConsentRecord, user: User) -> tuple[str, str, bytes] | None:
     """(filename, content type, bytes) of the record's evidence, the reading audited; None if none."""
     if record.evidence is None:
         return None
@@ -307,7 +308,7 @@ def sync_current(client: Client, consent_state: ConsentState | None = None) -> N
             setattr(client, name, value)
 
 
-def record_consent(client: Client, data: ConsentInput, user: Any, *, source: str = "form") -> ConsentRecord:
+def record_consent(client: Client, data: ConsentInput, user: User, *, source: str = "form") -> ConsentRecord:
     """Add a consent record (it becomes the current consent) and audit it."""
     errors: dict[str, list[str]] = {}
     if data.given_on is None:
@@ -365,7 +366,7 @@ def record_consent(client: Client, data: ConsentInput, user: Any, *, source: str
     return record
 
 
-def withdraw(client: Client, user: Any, reason: str | None = None, *, source: str = "form") -> ConsentRecord:
+def withdraw(client: Client, user: User, reason: str | None = None, *, source: str = "form") -> ConsentRecord:
     """Withdraw the current consent; the referrals (through the hook) stop sharing from now on.
 
     Raises Conflict (409) when no consent is in force.
@@ -409,7 +410,7 @@ def _same(record: ConsentRecord | None, data: ConsentInput) -> bool:
 
 
 def apply_input(
-    client: Client, data: ConsentInput, user: Any, *, source: str, reason: str | None = None
+    client: Client, data: ConsentInput, user: User, *, source: str, reason: str | None = None
 ) -> dict[str, dict[str, Any]]:
     """Bring the client's consent to what an edit says: withdraw it, record it anew, or nothing.
 
@@ -432,7 +433,7 @@ def apply_input(
     return changes
 
 
-def merge_into(keep: Client, duplicate: Client, user: Any) -> str | None:
+def merge_into(keep: Client, duplicate: Client, user: User) -> str | None:
     """The kept record's consent after a merge: the person's latest word on either record wins.
 
     The duplicate's consent is recorded on the kept record when that has none (its evidence travels
@@ -465,7 +466,7 @@ def merge_into(keep: Client, duplicate: Client, user: Any) -> str | None:
     return "consent"
 
 
-def import_rows(rows: Mapping[int, ConsentInput], user: Any, now: datetime) -> int:
+def import_rows(rows: Mapping[int, ConsentInput], user: User, now: datetime) -> int:
     """Consent records for clients a bulk import inserted (``rows``: client id -> its consent).
 
     One multi-row INSERT: the import already wrote each client row's consent columns from the same

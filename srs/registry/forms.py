@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -55,6 +55,10 @@ class ClientForm(FlaskForm):
     The client's own fields are added from the table by ``client_form``; this class holds what the
     form adds around them (version, consent's three inputs, the household choice).
     """
+
+    if TYPE_CHECKING:
+        # The table's fields, added by client_form_class(): to the type checker, any field name.
+        def __getattr__(self, name: str) -> Any: ...
 
     version = HiddenField()
     consent_given = BooleanField(_l("The person consents to their data being used and shared"))

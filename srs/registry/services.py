@@ -20,6 +20,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from srs.accounts.models import User
 from srs.core import audit
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
@@ -72,12 +73,12 @@ class Registered:
 # --- lookups -------------------------------------------------------------------------------------
 
 
-def scoped_clients(user: Any) -> Select[tuple[Client]]:
+def scoped_clients(user: User) -> Select[Client]:
     """Clients the user may see (merged-away records excluded)."""
     return select(Client).where(Client.merged_into_id.is_(None), region_id_condition(Client.region_id, user))
 
 
-def load_client(client_id: Any, user: Any) -> Client:
+def load_client(client_id: Any, user: User) -> Client:
     """The client if it exists, lies in the user's scope and was not merged away; NotFound otherwise.
 
     A merged-away record is gone for every purpose (no edit, case, complaint, screening or referral
@@ -92,7 +93,7 @@ def load_client(client_id: Any, user: Any) -> Client:
     )
 
 
-def surviving_client_id(client_id: Any, user: Any) -> int | None:
+def surviving_client_id(client_id: Any, user: User) -> int | None:
     """The record a merged-away client in the user's scope now lives on in (None: no such record)."""
     pk = parse_id(client_id)
     if pk is None:
@@ -104,7 +105,7 @@ def surviving_client_id(client_id: Any, user: Any) -> int | None:
     )
 
 
-def read_profile(client: Client, user: Any, *, page: str | None = None) -> Client:
+def read_profile(client: Client, user: User, *, page: str | None = None) -> Client:
     """Record that ``user`` opened a page with the client's full record and ID number.
 
     ``page`` names the page when it is not the profile (the edit form shows every field too).
@@ -161,7 +162,7 @@ def editable_attributes() -> tuple[str, ...]:
 # --- register and edit ---------------------------------------------------------------------------
 
 
-def _validate_household(data: Mapping[str, Any], user: Any) -> dict[str, Any] | None:
+def _validate_household(data: Mapping[str, Any], user: User) -> dict[str, Any] | None:
     """The optional ``household`` of a new client.
 
     ``{"household_id", "relationship_to_head"}`` joins an existing household in the user's area;
@@ -214,7 +215,7 @@ def _validate_household(data: Mapping[str, Any], user: Any) -> dict[str, Any] | 
 
 
 def _validate_registration(
-    data: Mapping[str, Any], user: Any
+    data: Mapping[str, Any], user: User
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The client's fields and their household part, with the errors of both reported together."""
     errors: dict[str, list[str]] = {}
@@ -234,7 +235,7 @@ def _validate_registration(
     return cleaned, household_input
 
 
-def check_new_client(data: Mapping[str, Any], user: Any) -> list[PossibleDuplicate]:
+def check_new_client(data: Mapping[str, Any], user: User) -> list[PossibleDuplicate]:
     """Validate a registration without saving it; the probable duplicates the user may see.
 
     Raises what register_client would (ValidationFailed, DuplicateId), so the form can show it first.
@@ -249,7 +250,7 @@ def check_new_client(data: Mapping[str, Any], user: Any) -> list[PossibleDuplica
     return visible_duplicates(found, user)
 
 
-def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form") -> Registered:
+def register_client(data: Mapping[str, Any], user: User, *, source: str = "form") -> Registered:
     """Validate and register a client (with an optional household); flag probable duplicates.
 
     Raises ValidationFailed (422) for bad fields and DuplicateId (409) when the ID number is taken.
@@ -284,7 +285,7 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
         if existing is not None:
             _raise_duplicate_id(existing, user)
         raise
-    if household is not None:
+    if household is not None and household_input is not None:  # a household comes from the input
         _add_new_client_members(client, household, household_input)
     if consent_input.given:
         consent.record_consent(client, consent_input, user, source=source)
@@ -310,13 +311,13 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
     return Registered(client, duplicates)
 
 
-def _audit_household_join(client: Client, household: Household, household_input: Any, user: Any) -> None:
+def _audit_household_join(client: Client, household: Household, household_input: Any, user: User) -> None:
     """On the timelines of the new client and of the head whose household they joined."""
     joined = household_input.get("household") is not None
     people = [client.id]
     if joined:
         head = next((m for m in household.members if m.relationship_to_head == "head"), None)
-        if head is not None and head.client_id not in (None, client.id):
+        if head is not None and head.client_id is not None and head.client_id != client.id:
             people.append(head.client_id)
     for person in people:
         audit.record(
@@ -339,8 +340,9 @@ def _relationship_of(client: Client, household_input: dict[str, Any] | None) -> 
 def _household_for_new_client(client: Client, household_input: dict[str, Any] | None) -> Household | None:
     if household_input is None:
         return None
-    if household_input.get("household") is not None:
-        return household_input["household"]
+    joined: Household | None = household_input.get("household")
+    if joined is not None:
+        return joined
     if not household_input["members"] and not household_input["new"]:
         return None
     household = Household(region=client.region, address=client.address)
@@ -414,6 +416,16 @@ def _stale(client: Client, version: int) -> StaleVersion:
     )
 
 
+def check_writable(client: Client) -> None:
+    """Conflict (409) for a record that may not change: erased, or restricted by the person (srs.privacy)."""
+    if client.anonymised_at is not None:
+        raise Conflict(_("The record has been erased: it can no longer be changed."))
+    if client.restricted_at is not None:
+        raise Conflict(
+            _("Processing of this record is restricted: it is read-only until the restriction is lifted.")
+        )
+
+
 def _field_of(attribute: str) -> Any:
     """The table's field stored in ``attribute`` (consent's three attributes: the consent field)."""
     for f in client_fields():
@@ -430,7 +442,7 @@ def _masked(value: Any) -> Any:
 _PERSONAL_DIGITS = re.compile(r"\d(?=\d{4})")
 
 
-def _apply_changes(client: Client, cleaned: dict[str, Any], region: Region, user: Any) -> dict[str, Any]:
+def _apply_changes(client: Client, cleaned: dict[str, Any], region: Region, user: User) -> dict[str, Any]:
     """Set what differs; the changes as the audit records them (personal fields masked).
 
     Refuses (422) a change to a field the user's role may not edit.
@@ -478,7 +490,7 @@ def _withdrawal_reason(data: Mapping[str, Any]) -> str | None:
 
 
 def update_client(
-    client: Client, data: Mapping[str, Any], user: Any, expected_version: Any, *, channel: str = "form"
+    client: Client, data: Mapping[str, Any], user: User, expected_version: Any, *, channel: str = "form"
 ) -> Client:
     """Apply a (partial) change if the caller read the current version; audit what changed.
 
@@ -494,6 +506,7 @@ def update_client(
         )
     if expected_version != client.version:
         raise _stale(client, expected_version)
+    check_writable(client)
     table = {f.name: f for f in client_fields()}
     unknown = [k for k in data if k not in table and k != "version"]
     if unknown:
@@ -557,7 +570,7 @@ def update_client(
     return client
 
 
-def start_import(filename: str, content: bytes, total_rows: int, user: Any) -> ImportBatch:
+def start_import(filename: str, content: bytes, total_rows: int, user: User) -> ImportBatch:
     """Keep an uploaded file for the import job (enqueued by the caller after the commit)."""
     batch = ImportBatch(filename=filename, content=content, uploaded_by_id=user.id, total_rows=total_rows)
     db.session.add(batch)
@@ -568,5 +581,5 @@ def start_import(filename: str, content: bytes, total_rows: int, user: Any) -> I
     return batch
 
 
-def client_is_visible(client: Client, user: Any) -> bool:
+def client_is_visible(client: Client, user: User) -> bool:
     return sees_everything(user) or region_in_scope(client.region, user)

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from srs.accounts.models import User
 from srs.core import clock
 from srs.core.errors import ValidationFailed
 from srs.regions.models import Region
@@ -176,7 +177,7 @@ class _Context:
 
     data: Mapping[str, Any]
     errors: _Errors
-    user: Any
+    user: User
     lookup_region: RegionLookup
     current_region: Region | None
     in_scope: Callable[[Region], bool] | None
@@ -297,7 +298,7 @@ def _parse_id_number(f: ClientField, ctx: _Context) -> None:
                     type_field.name,
                     _("This ID type is not issued in the country of the region %(code)s.", code=region.code),
                 )
-    elif id_type == "none" and raw_number not in (None, "") and normalise_number(raw_number):
+    elif id_type == "none" and isinstance(raw_number, str) and raw_number and normalise_number(raw_number):
         errors.add(f.name, _("Choose the ID type of this number, or leave the number empty."))
     ctx.store(type_field, id_type)
     ctx.store(f, number if id_type != "none" else None)
@@ -404,7 +405,7 @@ def _in_check_order(table: tuple[ClientField, ...]) -> list[ClientField]:
 def validate_client(
     data: Mapping[str, Any],
     *,
-    user: Any,
+    user: User,
     lookup_region: RegionLookup,
     current_region: Region | None = None,
     in_scope: Callable[[Region], bool] | None = None,

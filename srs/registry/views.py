@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -62,7 +63,7 @@ def _region_choices() -> list[tuple[str, str]]:
 
 @bp.route("/", methods=["GET", "POST"])
 @roles_required(*READERS)
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     # The search form posts its query, so an ID number or phone typed there never sits in a URL (the
     # browser's history, a proxy's or the server's access log). ?q= still works for links.
     source = request.form if request.method == "POST" else request.args
@@ -99,7 +100,7 @@ def index():  # type: ignore[no-untyped-def]
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*WRITERS)
 @idempotent_form
-def register():  # type: ignore[no-untyped-def]
+def register() -> ResponseReturnValue:
     form = client_form()
     form.region_code.choices = _region_choices()
     if request.method == "GET":
@@ -180,7 +181,7 @@ def _consent_panel(client: Client, forms: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _profile_page(client: Client, status: int = 200, **forms: Any):  # type: ignore[no-untyped-def]
+def _profile_page(client: Client, status: int = 200, **forms: Any) -> ResponseReturnValue:
     """The profile with its household and consent forms (those given carry the input and errors)."""
     services.read_profile(client, current_user)
     return render_template(
@@ -200,7 +201,7 @@ def _profile_page(client: Client, status: int = 200, **forms: Any):  # type: ign
 
 @bp.route("/<int:client_id>")
 @roles_required(*READERS)
-def profile(client_id: int):  # type: ignore[no-untyped-def]
+def profile(client_id: int) -> ResponseReturnValue:
     survivor = services.surviving_client_id(client_id, current_user)
     if survivor is not None:
         flash(_("This record was merged into another one; here is the record that was kept."), "info")
@@ -220,7 +221,7 @@ CONSENT_FIELDS = {
 
 @bp.route("/<int:client_id>/consent", methods=["POST"])
 @roles_required(*policies.CONSENT_RECORDERS)
-def record_consent(client_id: int):  # type: ignore[no-untyped-def]
+def record_consent(client_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     form = _consent_form(client, ConsentForm())
     if not form.validate_on_submit():
@@ -253,7 +254,7 @@ def record_consent(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:client_id>/consent/withdraw", methods=["POST"])
 @roles_required(*policies.CONSENT_WITHDRAWERS)
-def withdraw_consent(client_id: int):  # type: ignore[no-untyped-def]
+def withdraw_consent(client_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     form = WithdrawConsentForm()
     if not form.validate_on_submit():
@@ -277,11 +278,11 @@ def withdraw_consent(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:client_id>/consent/<int:record_id>/evidence")
 @roles_required(*READERS)
-def consent_evidence(client_id: int, record_id: int):  # type: ignore[no-untyped-def]
+def consent_evidence(client_id: int, record_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     record = consent.get_record(client, record_id)
     found = consent.read_evidence(record, current_user) if record is not None else None
-    if found is None:
+    if record is None or found is None:
         raise NotFound()
     _filename, content_type, content = found
     response = Response(content, mimetype=content_type)
@@ -298,7 +299,7 @@ def _suffix(content_type: str) -> str:
 
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
 @roles_required(*WRITERS)
-def edit(client_id: int):  # type: ignore[no-untyped-def]
+def edit(client_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     form = client_form()
     form.region_code.choices = _region_choices()
@@ -339,7 +340,7 @@ def _typed_value(typed: dict[str, Any], name: str) -> Any:
 
 @bp.route("/<int:client_id>/members", methods=["POST"])
 @roles_required(*WRITERS)
-def add_member(client_id: int):  # type: ignore[no-untyped-def]
+def add_member(client_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     form = MemberForm()
     try:
@@ -354,7 +355,7 @@ def add_member(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:client_id>/members/<int:member_id>/edit", methods=["GET", "POST"])
 @roles_required(*WRITERS)
-def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
+def edit_member(client_id: int, member_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     member = members.get_member(client, member_id)
     form = MemberForm()
@@ -373,7 +374,7 @@ def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:client_id>/members/<int:member_id>/remove", methods=["POST"])
 @roles_required(*WRITERS)
-def remove_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
+def remove_member(client_id: int, member_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     member = members.get_member(client, member_id)
     name = member.full_name
@@ -392,7 +393,7 @@ def remove_member(client_id: int, member_id: int):  # type: ignore[no-untyped-de
 
 @bp.route("/<int:client_id>/household/head", methods=["POST"])
 @roles_required(*WRITERS)
-def change_head(client_id: int):  # type: ignore[no-untyped-def]
+def change_head(client_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     form = HeadForm()
     try:
@@ -415,7 +416,7 @@ def change_head(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:client_id>/household/move", methods=["POST"])
 @roles_required(*WRITERS)
-def move_household(client_id: int):  # type: ignore[no-untyped-def]
+def move_household(client_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     form = MoveForm(prefix="move")
     try:
@@ -433,7 +434,7 @@ def move_household(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/review")
 @roles_required(*REVIEWERS)
-def review():  # type: ignore[no-untyped-def]
+def review() -> ResponseReturnValue:
     page, per_page = page_args(strict=False)
     result = merging.review_queue(current_user, page, per_page)
     # The pairs are already scoped: the previews read only these records' households.
@@ -450,7 +451,7 @@ def review():  # type: ignore[no-untyped-def]
 
 @bp.route("/review/<int:candidate_id>/distinct", methods=["POST"])
 @roles_required(*REVIEWERS)
-def mark_distinct(candidate_id: int):  # type: ignore[no-untyped-def]
+def mark_distinct(candidate_id: int) -> ResponseReturnValue:
     candidate = merging.get_candidate(candidate_id, current_user)
     merging.mark_distinct(candidate, current_user)
     flash(_("Marked as two different people."), "success")
@@ -459,7 +460,7 @@ def mark_distinct(candidate_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/review/<int:candidate_id>/merge", methods=["POST"])
 @roles_required(*REVIEWERS)
-def merge(candidate_id: int):  # type: ignore[no-untyped-def]
+def merge(candidate_id: int) -> ResponseReturnValue:
     candidate = merging.get_candidate(candidate_id, current_user)
     if candidate.status != "open":
         flash(_("This pair was already decided."), "error")
@@ -500,7 +501,7 @@ def _batch_or_404(batch_id: int) -> ImportBatch:
 
 @bp.route("/import", methods=["GET", "POST"])
 @roles_required(*WRITERS)
-def import_page():  # type: ignore[no-untyped-def]
+def import_page() -> ResponseReturnValue:
     form = ImportForm()
     recent = db.session.scalars(
         select(ImportBatch)
@@ -527,13 +528,13 @@ def import_page():  # type: ignore[no-untyped-def]
 
 @bp.route("/import/<int:batch_id>")
 @roles_required(*WRITERS)
-def import_status_page(batch_id: int):  # type: ignore[no-untyped-def]
+def import_status_page(batch_id: int) -> ResponseReturnValue:
     return render_template("registry/import_status.html", batch=_batch_or_404(batch_id))
 
 
 @bp.route("/import/<int:batch_id>/status")
 @roles_required(*WRITERS)
-def import_status(batch_id: int):  # type: ignore[no-untyped-def]
+def import_status(batch_id: int) -> ResponseReturnValue:
     batch = _batch_or_404(batch_id)
     return jsonify(
         {
@@ -550,7 +551,7 @@ def import_status(batch_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/import/<int:batch_id>/report.csv")
 @roles_required(*WRITERS)
-def import_report(batch_id: int):  # type: ignore[no-untyped-def]
+def import_report(batch_id: int) -> ResponseReturnValue:
     batch = _batch_or_404(batch_id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -565,7 +566,7 @@ def import_report(batch_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/import/sample.csv")
 @roles_required(*WRITERS)
-def import_sample():  # type: ignore[no-untyped-def]
+def import_sample() -> ResponseReturnValue:
     return Response(
         importer.sample_csv(),
         mimetype="text/csv",
@@ -575,7 +576,7 @@ def import_sample():  # type: ignore[no-untyped-def]
 
 @bp.route("/import/sample.xlsx")
 @roles_required(*WRITERS)
-def import_sample_xlsx():  # type: ignore[no-untyped-def]
+def import_sample_xlsx() -> ResponseReturnValue:
     return Response(
         importer.sample_xlsx(),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -583,7 +584,7 @@ def import_sample_xlsx():  # type: ignore[no-untyped-def]
     )
 
 
-def home_context(user: Any) -> dict[str, Any]:
+def home_context(user: User) -> dict[str, Any]:
     review_count = 0
     if policies.can_review_duplicates(user):
         review_count = merging.review_queue(user, 1, 1).total
