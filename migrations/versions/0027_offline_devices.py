@@ -1,7 +1,7 @@
 """Offline devices: the key each signed-in device encrypts its offline registrations with
 
 Revision ID: 0027_offline_devices
-Revises: 0022_erasure
+Revises: 0025_coverage
 Create Date: 2026-12-01 13:00:00
 
 One row per (user, device). The device fetches its key only while its session is valid; signing
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0027_offline_devices"
-down_revision = "0022_erasure"
+down_revision = "0025_coverage"
 branch_labels = None
 depends_on = None
 

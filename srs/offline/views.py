@@ -21,15 +21,17 @@ from flask_wtf.csrf import generate_csrf
 
 from srs.core.access import public, roles_required
 from srs.core.errors import ValidationFailed, problem
+from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.offline import services
 from srs.offline.sync import run_batch
 from srs.regions.scope import scoped_regions
 from srs.registry import fields
+from srs.registry import policies as registry_policies
 
 bp = Blueprint("offline", __name__)
 
-WRITERS = ("officer", "admin")
+WRITERS = registry_policies.WRITERS
 # What the service worker caches: the shells (no data in them) and the static files they use.
 SHELLS = ("offline.register", "offline.household", "offline.pending", "offline.edit")
 STATIC_FILES = ("css/srs.css", "js/offline.js", "favicon.svg")
@@ -137,7 +139,7 @@ def session_state() -> ResponseReturnValue:
             {
                 "signed_in": True,
                 "user": current_user.id,
-                "may_register": current_user.role in WRITERS,
+                "may_register": registry_policies.can_register_client(current_user),
                 "csrf_token": generate_csrf(),
                 "locale": str(get_locale()),
                 "key_hours": int(current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds() // 3600)
@@ -181,7 +183,9 @@ def _posted_device() -> Any:
 def sync() -> ResponseReturnValue:
     body = request.get_json(silent=True)
     try:
-        results = run_batch(body, current_user)
+        # A malformed batch is refused before any item runs; each item then commits on its own.
+        with attempt():
+            results = run_batch(body, current_user)
     except ValidationFailed as exc:
         # JSON for the device's script, as the API would answer (not the HTML error page).
         return problem(422, str(exc.title), exc.detail, exc.errors)
