@@ -20,6 +20,7 @@ from srs.dci.models import (  # noqa: F401
 from srs.programmes.models import (  # noqa: F401
     EligibilityNotice,
     Programme,
+    RateVersion,
     RescreenRun,
     RuleVersion,
     Screening,

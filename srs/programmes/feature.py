@@ -13,7 +13,7 @@ from srs.core.wiring import AdminLink, Feature, HomeSection, NavEntry, SeedStep,
 from srs.extensions import db
 from srs.programmes import views
 from srs.programmes.screening import grouped, latest_screening, screenings_of
-from srs.programmes.seed import seed_catalogue, seed_screenings
+from srs.programmes.seed import seed_catalogue, seed_rates, seed_screenings
 
 
 def _screening_timeline(client: Any) -> list[Any]:
@@ -60,6 +60,6 @@ FEATURE = Feature(
     home_sections=(
         HomeSection({"officer"}, "programmes/_newly_eligible.html", views.newly_eligible_context, order=20),
     ),
-    seed_steps=(SeedStep(20, seed_catalogue), SeedStep(40, seed_screenings)),
+    seed_steps=(SeedStep(20, seed_catalogue), SeedStep(21, seed_rates), SeedStep(40, seed_screenings)),
     template_globals={"programme_latest_screening": latest_screening, "programme_counts": _counts},
 )

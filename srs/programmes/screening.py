@@ -6,6 +6,7 @@ Services never commit: the request (or the job) commits at its edge.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -13,8 +14,16 @@ from sqlalchemy import select
 from srs.core import audit, clock
 from srs.core.iso import iso
 from srs.extensions import db
+from srs.programmes.estimates import estimate_as_dict, estimate_for, rates_in_force
 from srs.programmes.fields import facts_for
-from srs.programmes.models import EligibilityNotice, Programme, RuleVersion, Screening, ScreeningResult
+from srs.programmes.models import (
+    EligibilityNotice,
+    Programme,
+    RateVersion,
+    RuleVersion,
+    Screening,
+    ScreeningResult,
+)
 from srs.programmes.rules import PreparedRule, fast_i18n
 from srs.programmes.services import active_programmes
 from srs.regions.scope import region_id_condition
@@ -26,13 +35,16 @@ class Prepared:
     programme: Programme
     version: RuleVersion
     rule: PreparedRule
+    rates: RateVersion | None = None
 
 
-def prepare(programmes: list[Programme]) -> list[Prepared]:
+def prepare(programmes: list[Programme], on: date | None = None) -> list[Prepared]:
+    """The programmes' rules ready to evaluate, each with its rate version in force on ``on`` (today)."""
+    with_rules = [p for p in programmes if p.current_version]
+    rates = rates_in_force([p.id for p in with_rules], on or clock.today())
     return [
-        Prepared(p, p.current_version, PreparedRule(p.current_version.criteria, p.code))
-        for p in programmes
-        if p.current_version
+        Prepared(p, p.current_version, PreparedRule(p.current_version.criteria, p.code), rates.get(p.id))
+        for p in with_rules
     ]
 
 
@@ -46,7 +58,7 @@ def screen(
     """Screen ``client`` against every active programme of their country and store the results."""
     today = clock.today()
     if prepared is None:
-        prepared = prepare(active_programmes(client_country(client), today))
+        prepared = prepare(active_programmes(client_country(client), today), today)
     facts = facts_for(client, today)
     screening = Screening(client_id=client.id, screened_by_id=getattr(user, "id", None), trigger=trigger)
     with fast_i18n():
@@ -68,6 +80,12 @@ def screen(
                 rule_version_id=item.version.id,
                 outcome=evaluation.outcome,
                 reasons=reasons,
+                # What it would cost, for a programme the person may join (not for one they cannot).
+                estimate=(
+                    estimate_for(item.rates, facts)
+                    if item.rates is not None and evaluation.outcome != "not_eligible"
+                    else None
+                ),
             )
         )
     db.session.add(screening)
@@ -128,6 +146,7 @@ def screening_as_dict(screening: Screening, locale: str = "en") -> dict[str, Any
                     (reason.get("ask", []) for reason in r.reasons if reason.get("criterion") == "ask"), []
                 ),
                 "hints": [reason["hint"] for reason in r.reasons if reason.get("hint")],
+                **({"estimate": estimate_as_dict(r.estimate)} if r.estimate else {}),
             }
             for r in screening.results
         ],
