@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from srs.extensions import db
 from srs.programmes.fields import Facts
-from srs.programmes.models import Programme, RateVersion
+from srs.programmes.models import RateVersion
 from srs.programmes.rules import format_decimal, text_of
 
 PERIOD = "month"
@@ -319,12 +319,3 @@ def estimate_as_dict(estimate: dict[str, Any]) -> dict[str, Any]:
         "explanation": explain(estimate),
         "source": estimate["source"],
     }
-
-
-def programme_rates(programme: Programme) -> list[RateVersion]:
-    stmt = (
-        select(RateVersion)
-        .where(RateVersion.programme_id == programme.id)
-        .order_by(RateVersion.number.desc())
-    )
-    return list(db.session.scalars(stmt))

@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 from srs.accounts.models import User
 from srs.core.wiring import AdminLink, Feature, HomeSection, NavEntry, SeedStep, Slot, TimelineItem
 from srs.extensions import db
-from srs.programmes import views
+from srs.programmes import rate_views, views
+from srs.programmes.estimates import explain
 from srs.programmes.screening import grouped, latest_screening, screenings_of
 from srs.programmes.seed import seed_catalogue, seed_rates, seed_screenings
 
@@ -49,7 +50,7 @@ def _counts(screening: Any) -> dict[str, int]:
 
 FEATURE = Feature(
     name="programmes",
-    blueprints=(views.bp,),
+    blueprints=(rate_views.bp,),  # the programmes' blueprint, with the rate pages on it
     nav=(NavEntry("programmes.programmes", _l("Programmes"), {"admin", "supervisor"}, order=50),),
     admin_links=(
         AdminLink("programmes.agencies", _l("Agencies"), order=30),
@@ -61,5 +62,9 @@ FEATURE = Feature(
         HomeSection({"officer"}, "programmes/_newly_eligible.html", views.newly_eligible_context, order=20),
     ),
     seed_steps=(SeedStep(20, seed_catalogue), SeedStep(21, seed_rates), SeedStep(40, seed_screenings)),
-    template_globals={"programme_latest_screening": latest_screening, "programme_counts": _counts},
+    template_globals={
+        "programme_latest_screening": latest_screening,
+        "programme_counts": _counts,
+        "estimate_sentences": explain,
+    },
 )

@@ -302,3 +302,52 @@ def test_no_estimate_for_a_programme_the_person_cannot_join(ctx):
 
 def test_explain_skips_steps_it_does_not_know():
     assert explain({"steps": [["no_such_sentence", {}]]}) == []
+
+
+# On the screening page and in the API -----------------------------------------------------------
+
+
+def vn_setup(app) -> int:
+    from srs.core.transaction import commit
+    from srs.programmes.seed import seed_catalogue, seed_rates
+
+    with app.test_request_context():
+        seed_catalogue("x")
+        seed_rates("x")
+        person = make_client(
+            HANOI_COMMUNE,
+            date_of_birth=date(1990, 3, 1),
+            work_status="informal",
+            monthly_income=1_500_000,
+            poverty_status="near_poor",
+        )
+        commit()
+        return person.id
+
+
+def test_the_api_and_the_page_carry_the_estimate(app, api_token, login_as):
+    person_id = vn_setup(app)
+    response = app.test_client().post(
+        f"/api/v1/clients/{person_id}/screenings", headers=api_token("officer_vn")
+    )
+    assert response.status_code == 201, response.get_json()
+    by_code = {r["programme"]["code"]: r for r in response.get_json()["results"]}
+    vsi = by_code["VN-BHXH-TN"]["estimate"]
+    assert set(vsi) == {
+        "currency",
+        "period",
+        "contribution",
+        "state_support",
+        "client_pays",
+        "explanation",
+        "source",
+    }
+    # Decree 159/2025 near-poor 40% (132,000) plus the Ha Noi row's 15% (49,500).
+    assert figures(vsi) == (330_000, 181_500, 148_500)
+    # Household health insurance, one person near-poor: 105,300, 70% = 73,710 paid by the state.
+    assert figures(by_code["VN-BHYT-HGD"]["estimate"]) == (105_300, 73_710, 31_590)
+    assert "estimate" not in by_code["VN-TCXH"]  # no rate table
+    page = login_as("officer_vn").get(f"/screenings/{response.get_json()['id']}").get_data(as_text=True)
+    assert 'data-testid="estimate-VN-BHXH-TN"' in page
+    assert "22% of 1,500,000 = 330,000 a month." in page
+    assert "You pay 148,500 a month." in page
