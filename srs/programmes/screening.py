@@ -24,7 +24,7 @@ from srs.programmes.models import (
     Screening,
     ScreeningResult,
 )
-from srs.programmes.rules import PreparedRule, fast_i18n
+from srs.programmes.rules import GROUPS, PreparedRule, combine, fast_i18n, node_kind
 from srs.programmes.services import active_programmes
 from srs.regions.scope import region_id_condition
 from srs.registry.models import Client
@@ -123,6 +123,39 @@ def grouped(screening: Screening) -> dict[str, list[ScreeningResult]]:
     for result in screening.results:
         groups[result.outcome].append(result)
     return groups
+
+
+def reason_tree(result: ScreeningResult) -> list[dict[str, Any]]:
+    """The result's reasons as the rule reads: each ``{"kind": "leaf", "reason": ...}`` or a group
+    ``{"kind": "all"|"any"|"not", "passed": ..., "children": [...]}``, the enrolment check first.
+
+    Reasons stored before they carried their place in the tree come back as a flat list of leaves.
+    """
+    reasons = [r for r in result.reasons if r.get("criterion") != "ask"]
+    by_path = {r["path"]: r for r in reasons if r.get("path")}
+    leaves = [{"kind": "leaf", "reason": r} for r in reasons if not r.get("path")]
+    if not by_path:
+        return leaves
+
+    def walk(node: dict[str, Any], path: str) -> dict[str, Any]:
+        kind = node_kind(node)
+        if kind in GROUPS:
+            children = [walk(child, f"{path}.{i}") for i, child in enumerate(node[kind])]
+            return {
+                "kind": kind,
+                "passed": combine(kind, [c["passed"] for c in children]),
+                "children": children,
+            }
+        if kind == "not":
+            inner = walk(node["not"], f"{path}.0")
+            passed = None if inner["passed"] is None else not inner["passed"]
+            return {"kind": "not", "passed": passed, "children": [inner]}
+        reason = by_path.get(path, {"criterion": "", "passed": None, "detail": ""})
+        return {"kind": "leaf", "reason": reason, "passed": reason.get("passed")}
+
+    root = walk(result.rule_version.criteria, "r")
+    # The top "all" is the rule itself: its criteria are listed at the top level, beside the enrolment check.
+    return leaves + (root["children"] if root["kind"] == "all" else [root])
 
 
 def screening_as_dict(screening: Screening, locale: str = "en") -> dict[str, Any]:

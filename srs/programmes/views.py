@@ -24,7 +24,7 @@ from srs.programmes.forms import KIND_LABELS, AgencyForm, EmptyForm, ImportForm,
 from srs.programmes.models import EligibilityNotice, Programme, RescreenRun, RuleVersion, Screening
 from srs.programmes.rules import describe
 from srs.programmes.screening import dismiss_notice as dismiss_eligibility_notice
-from srs.programmes.screening import grouped, newly_eligible_for, screen, screenings_of
+from srs.programmes.screening import grouped, newly_eligible_for, reason_tree, screen, screenings_of
 from srs.programmes.simulation import simulate
 from srs.regions.scope import get_in_scope_or_404, region_id_condition
 from srs.registry.models import Client
@@ -380,6 +380,7 @@ def screening_result(screening_id: int):  # type: ignore[no-untyped-def]
         screening=screening,
         groups=grouped(screening),
         describe=describe,
+        reason_tree=reason_tree,
     )
 
 
