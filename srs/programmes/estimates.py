@@ -66,6 +66,10 @@ SENTENCES: dict[str, Any] = {
         "The state pays %(percent)s%% of %(base)s (the contribution on the rural poverty line) = %(result)s "
         "because %(group)s, for at most %(months)s months."
     ),
+    "vn_support_open": _l(
+        "The state pays %(percent)s%% of %(base)s (the contribution on the rural poverty line) = %(result)s "
+        "because %(group)s."
+    ),
     "vn_topup": _l("%(region)s adds %(percent)s%% of %(base)s = %(result)s."),
     "vn_support_limited": _l("The support cannot be more than the contribution, so it is %(result)s."),
     "hi_member": _l("Member %(n)s: %(share)s%% of %(first)s = %(result)s."),
@@ -193,14 +197,11 @@ def vn_voluntary_si(p: dict[str, Any], facts: Facts, currency: str) -> Estimate:
     share = p.get("support", {}).get(group, 0)
     support = percent_of(share, base)
     if share:
-        e.say(
-            "vn_support",
-            percent=share,
-            base=base,
-            result=support,
-            group=group,
-            months=p.get("support_months"),
-        )
+        months = p.get("support_months")
+        if months:
+            e.say("vn_support", percent=share, base=base, result=support, group=group, months=months)
+        else:
+            e.say("vn_support_open", percent=share, base=base, result=support, group=group)
     for row in _topups(p, facts, group):
         extra = percent_of(row["percent"], base)
         support += extra

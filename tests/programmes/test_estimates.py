@@ -273,6 +273,7 @@ def test_a_rate_change_takes_effect_on_its_date(app, demo):
         # Decree 134/2015: near-poor 25% of 330,000 = 82,500.
         # Decree 159/2025: 40% = 132,000, and Ha Noi's row adds 15% = 49,500.
         assert figures(before) == (330_000, 82_500, 247_500)
+        assert "months" not in " ".join(before["explanation"])  # Decree 134/2015 set no limit
         assert figures(after) == (330_000, 181_500, 148_500)
         assert rates_in_force([programme.id], date(2021, 12, 31)) == {}
         db.session.rollback()
