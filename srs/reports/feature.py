@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from srs.core.wiring import Feature, NavEntry, PeriodicJob
+from srs.core.wiring import Feature, NavEntry, PeriodicJob, Slot
 from srs.reports import facts, jobs
 from srs.reports.jobs import CHECK_EVERY_SECONDS
 from srs.reports.views import bp
@@ -20,5 +20,6 @@ FEATURE = Feature(
     blueprints=(bp,),
     nav=(NavEntry("reports.dashboard", _l("Reports"), {"supervisor", "admin"}, order=50),),
     periodic_jobs=(PeriodicJob(jobs.check_report_facts, CHECK_EVERY_SECONDS),),
+    slots=(Slot("referral_detail", "reports/_slot_letter.html", order=40),),
     setup=_install_listeners,
 )

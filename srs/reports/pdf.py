@@ -53,8 +53,8 @@ class MonthlyDocument:
 
 
 class _SummaryPDF(FPDF):
-    def __init__(self, page_label: str, orientation: str = "P") -> None:
-        super().__init__(orientation=orientation, unit="mm", format="A4")
+    def __init__(self, page_label: str, orientation: str = "P", page_format: Any = "A4") -> None:
+        super().__init__(orientation=orientation, unit="mm", format=page_format)
         self._page_label = page_label
 
     def footer(self) -> None:
@@ -66,18 +66,26 @@ class _SummaryPDF(FPDF):
         self.cell(0, 6, text, align="C")
 
 
+def new_pdf(
+    page_label: str, title: str, language: str, orientation: str = "P", page_format: Any = "A4"
+) -> FPDF:
+    """A page of SRS's PDFs: the Unicode font, the numbered footer, the document's title and language."""
+    pdf = _SummaryPDF(page_label, orientation, page_format)
+    pdf.add_font(FONT, "", FONT_DIR / "DejaVuSans.ttf")
+    pdf.add_font(FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
+    pdf.set_title(title)
+    pdf.set_creator("SRS")
+    pdf.set_lang(language)
+    pdf.set_auto_page_break(auto=True, margin=18)
+    pdf.add_page()
+    return pdf
+
+
 def render(doc: MonthlyDocument) -> bytes:
     """The PDF bytes of a monthly summary; an empty ``rows`` still gives the headers and the total."""
     figures = max(len(doc.headers) - 1, 1)
-    pdf = _SummaryPDF(doc.page_label, "P" if figures <= PORTRAIT_FIGURES else "L")
-    pdf.add_font(FONT, "", FONT_DIR / "DejaVuSans.ttf")
-    pdf.add_font(FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
-    pdf.set_title(doc.title)
+    pdf = new_pdf(doc.page_label, doc.title, doc.language, "P" if figures <= PORTRAIT_FIGURES else "L")
     pdf.set_subject(doc.scope)
-    pdf.set_creator("SRS")
-    pdf.set_lang(doc.language)
-    pdf.set_auto_page_break(auto=True, margin=18)
-    pdf.add_page()
 
     pdf.set_font(FONT, "B", 15)
     pdf.multi_cell(0, 8, doc.title, new_x="LMARGIN", new_y="NEXT")

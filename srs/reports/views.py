@@ -14,10 +14,11 @@ from srs.core.access import roles_required
 from srs.core.pagination import page_args, paginate
 from srs.programmes.services import list_programmes
 from srs.referrals import overdue
+from srs.referrals import services as referral_services
 from srs.referrals.models import STATUSES
 from srs.referrals.services import STATUS_LABELS
 from srs.regions.scope import scoped_regions
-from srs.reports import charts, pdf, services
+from srs.reports import charts, letter, pdf, services
 from srs.reports.filters import FilterError, Filters, dimension_filters
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -278,4 +279,26 @@ def monthly_pdf():  # type: ignore[no-untyped-def]
         pdf.render(document),
         mimetype=pdf.PDF_MIME,
         headers={"Content-Disposition": f"attachment; filename=srs-monthly-{ym}.pdf"},
+    )
+
+
+# The referral letter ------------------------------------------------------------------------------
+
+
+@bp.route("/letters/referral-<int:referral_id>.pdf")
+@roles_required("officer", "supervisor", "admin")
+def referral_letter(referral_id: int):  # type: ignore[no-untyped-def]
+    """The letter the person takes home (``?size=a4|phone``, ``?lang=en|id|vi``; else their country's)."""
+    referral = referral_services.get_referral(referral_id, current_user)
+    if referral is None:
+        abort(404)
+    size = request.args.get("size", "a4")
+    if size not in letter.FORMATS:
+        abort(400)
+    language = letter.letter_language(referral, request.args.get("lang"))
+    audit.record("referral.letter", "referral", referral.id, client_id=referral.client_id, size=size)
+    return Response(
+        letter.render_letter(letter.letter_document(referral, language), size),
+        mimetype=pdf.PDF_MIME,
+        headers={"Content-Disposition": f"inline; filename=srs-referral-{referral.id}-{size}.pdf"},
     )
