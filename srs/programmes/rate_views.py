@@ -13,20 +13,33 @@ from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.extensions import db
 from srs.programmes import rates
+from srs.programmes.budget import budget
 from srs.programmes.forms import EmptyForm, RateForm
 from srs.programmes.models import Programme, RateVersion
 from srs.programmes.views import bp
 
 
 def _page(programme: Programme, form: RateForm, status: int = 200):  # type: ignore[no-untyped-def]
+    draft, current = rates.draft_of(programme), rates.in_force(programme)
+    rule = programme.current_version
+    # What the draft would cost the state beside what the rates in force cost, for the rule in force.
+    costs = [
+        (title, budget(rule, version, current_user))
+        for title, version in (
+            (_("Monthly cost to the state now"), current),
+            (_("With the draft rates"), draft),
+        )
+        if version is not None and rule is not None
+    ]
     return (
         render_template(
             "programmes/rates.html",
             programme=programme,
             form=form,
             versions=rates.versions_of(programme),
-            in_force=rates.in_force(programme),
-            draft=rates.draft_of(programme),
+            in_force=current,
+            draft=draft,
+            costs=costs,
             button_form=EmptyForm(),
         ),
         status,

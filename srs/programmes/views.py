@@ -19,9 +19,11 @@ from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.extensions import db
 from srs.programmes import editor, services, versions
+from srs.programmes.budget import budget
 from srs.programmes.fields import OPERATOR_LABELS
 from srs.programmes.forms import KIND_LABELS, AgencyForm, EmptyForm, ImportForm, ProgrammeForm
 from srs.programmes.models import EligibilityNotice, Programme, RescreenRun, RuleVersion, Screening
+from srs.programmes.rates import in_force as in_force_rates
 from srs.programmes.rules import describe
 from srs.programmes.screening import dismiss_notice as dismiss_eligibility_notice
 from srs.programmes.screening import grouped, newly_eligible_for, reason_tree, screen, screenings_of
@@ -170,6 +172,8 @@ def _editor_page(
 ):  # type: ignore[no-untyped-def]
     draft = versions.draft_of(programme)
     simulation = simulate(draft, current_user) if draft is not None and not errors else None
+    rates = in_force_rates(programme)
+    cost = budget(draft, rates, current_user) if simulation is not None and rates is not None else None
     return (
         render_template(
             "programmes/rule_editor.html",
@@ -180,6 +184,7 @@ def _editor_page(
             source=source,
             draft=draft,
             simulation=simulation,
+            budget=cost,
             fields=editor.field_options(),
             field_keys=[f["key"] for f in editor.field_options()],
             operator_labels=OPERATOR_LABELS,
