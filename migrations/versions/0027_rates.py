@@ -1,7 +1,7 @@
 """Contribution and support rates as data: rate_versions, and the estimate kept on a screening result
 
 Revision ID: 0027_rates
-Revises: 0026_dci_search_index
+Revises: 0022_erasure
 Create Date: 2026-12-01 13:30:00
 
 Each version of a programme's rate table (BPJS Ketenagakerjaan BPU, JKN classes, Viet Nam voluntary
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0027_rates"
-down_revision = "0026_dci_search_index"
+down_revision = "0022_erasure"
 branch_labels = None
 depends_on = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
@@ -27,6 +28,7 @@ from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.core.home import home_sections
 from srs.core.pagination import page_args, paginate
+from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.regions.models import Region
 
@@ -41,13 +43,14 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("accounts.home"))
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = services.sign_in(form.username.data or "", form.password.data or "", channel="web")
+            with attempt():
+                user = services.sign_in(form.username.data or "", form.password.data or "", channel="web")
         except TooManyAttempts as exc:
             flash(exc.detail, "error")
             return render_template("accounts/login.html", form=form), 429
@@ -72,7 +75,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     services.end_login_session(current_user._get_current_object())
     logout_user()
     lang = session.get("lang")
@@ -85,7 +88,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.route("/language", methods=["POST"])
 @public
-def set_language():  # type: ignore[no-untyped-def]
+def set_language() -> ResponseReturnValue:
     form = LanguageForm()
     if form.validate_on_submit():
         session["lang"] = form.lang.data
@@ -96,15 +99,19 @@ def set_language():  # type: ignore[no-untyped-def]
 
 @bp.route("/")
 @login_required
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     return render_template("accounts/home.html", sections=home_sections(current_user))
 
 
 # --- the signed-in user's own account ---------------------------------------------------------
 
 
-def _render_account(language_form=None, password_form=None, status=200):  # type: ignore[no-untyped-def]
-    user = current_user._get_current_object()
+def _render_account(
+    language_form: AccountLanguageForm | None = None,
+    password_form: ChangePasswordForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    user: User = current_user._get_current_object()
     if language_form is None:
         language_form = AccountLanguageForm(locale=user.locale or "")
     return (
@@ -121,13 +128,13 @@ def _render_account(language_form=None, password_form=None, status=200):  # type
 
 @bp.route("/account")
 @login_required
-def account():  # type: ignore[no-untyped-def]
+def account() -> ResponseReturnValue:
     return _render_account()
 
 
 @bp.route("/account/language", methods=["POST"])
 @login_required
-def account_language():  # type: ignore[no-untyped-def]
+def account_language() -> ResponseReturnValue:
     form = AccountLanguageForm()
     if not form.validate_on_submit():
         return _render_account(language_form=form, status=422)
@@ -142,16 +149,17 @@ def account_language():  # type: ignore[no-untyped-def]
 
 @bp.route("/account/password", methods=["POST"])
 @login_required
-def account_password():  # type: ignore[no-untyped-def]
+def account_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_own_password(
-                current_user._get_current_object(),
-                form.current_password.data or "",
-                form.new_password.data or "",
-                form.confirm_password.data or "",
-            )
+            with attempt():
+                services.change_own_password(
+                    current_user._get_current_object(),
+                    form.current_password.data or "",
+                    form.new_password.data or "",
+                    form.confirm_password.data or "",
+                )
         except TooManyAttempts as exc:
             apply_errors(form, exc)
             return _render_account(password_form=form, status=429)
@@ -165,7 +173,7 @@ def account_password():  # type: ignore[no-untyped-def]
 
 @bp.route("/account/sessions/end-others", methods=["POST"])
 @login_required
-def end_other_sessions():  # type: ignore[no-untyped-def]
+def end_other_sessions() -> ResponseReturnValue:
     count = services.end_other_sessions(current_user._get_current_object())
     flash(ngettext("%(num)d other session ended.", "%(num)d other sessions ended.", count), "success")
     return redirect(url_for("accounts.account"))
@@ -202,7 +210,7 @@ def _user_input(form: UserForm, username: str) -> services.UserInput:
 
 @admin_bp.route("/")
 @roles_required("admin")
-def list_users():  # type: ignore[no-untyped-def]
+def list_users() -> ResponseReturnValue:
     page, per_page = page_args(strict=False)
     role = request.args.get("role") or None
     q = request.args.get("q") or None
@@ -212,12 +220,13 @@ def list_users():  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/new", methods=["GET", "POST"])
 @roles_required("admin")
-def create_user():  # type: ignore[no-untyped-def]
+def create_user() -> ResponseReturnValue:
     form = UserForm()
     _fill_choices(form)
     if form.validate_on_submit():
         try:
-            user = services.create_user(_user_input(form, form.username.data or ""))
+            with attempt():
+                user = services.create_user(_user_input(form, form.username.data or ""))
         except (ValidationFailed, Conflict) as exc:
             apply_errors(form, exc)
         else:
@@ -230,7 +239,7 @@ def create_user():  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/<int:user_id>", methods=["GET", "POST"])
 @roles_required("admin")
-def edit_user(user_id: int):  # type: ignore[no-untyped-def]
+def edit_user(user_id: int) -> ResponseReturnValue:
     user = db.get_or_404(User, user_id)
     form = UserForm(obj=None if request.method == "POST" else user)
     _fill_choices(form)
@@ -244,7 +253,8 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
             flash(_("You cannot remove your own administrator access."), "error")
         else:
             try:
-                services.update_user(user, _user_input(form, user.username))
+                with attempt():
+                    services.update_user(user, _user_input(form, user.username))
             except ValidationFailed as exc:
                 apply_errors(form, exc)
             else:
@@ -261,7 +271,7 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/<int:user_id>/sessions/end", methods=["POST"])
 @roles_required("admin")
-def end_sessions(user_id: int):  # type: ignore[no-untyped-def]
+def end_sessions(user_id: int) -> ResponseReturnValue:
     user = db.get_or_404(User, user_id)
     if user.id == current_user.id:
         flash(_("To end your own other sessions, use your account page."), "error")
@@ -273,12 +283,13 @@ def end_sessions(user_id: int):  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/<int:user_id>/password", methods=["POST"])
 @roles_required("admin")
-def reset_password(user_id: int):  # type: ignore[no-untyped-def]
+def reset_password(user_id: int) -> ResponseReturnValue:
     user = db.get_or_404(User, user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
         try:
-            services.reset_password(user, form.password.data or "")
+            with attempt():
+                services.reset_password(user, form.password.data or "")
         except ValidationFailed as exc:
             for message in exc.errors.get("password", []):
                 flash(message, "error")

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from flask import abort, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,18 +20,17 @@ from srs.core.errors import Forbidden, ValidationFailed
 from srs.core.iso import iso
 from srs.core.lengths import check_long_text
 from srs.extensions import db
-from srs.programmes import services, versions
+from srs.programmes import policies, services, versions
 from srs.programmes.models import Programme, RuleVersion, Screening
 from srs.programmes.screening import screen, screening_as_dict
-from srs.regions.scope import get_in_scope_or_404, region_id_condition
-from srs.registry.models import Client
+from srs.registry.services import load_client
 
 
 def _locale() -> str:
     return str(get_locale() or "en").split("_")[0]
 
 
-def programme_as_dict(programme: Programme, today: date) -> dict:
+def programme_as_dict(programme: Programme, today: date) -> dict[str, Any]:
     version = programme.current_version
     return {
         "code": programme.code,
@@ -47,7 +47,7 @@ def programme_as_dict(programme: Programme, today: date) -> dict:
 
 @bp.route("/programmes")
 @login_required
-def list_programmes():  # type: ignore[no-untyped-def]
+def list_programmes() -> ResponseReturnValue:
     today = clock.today()
     items = [
         programme_as_dict(p, today) for p in services.list_programmes(request.args.get("country") or None)
@@ -57,8 +57,8 @@ def list_programmes():  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/screenings", methods=["POST"])
 @roles_required("officer", "admin")
-def create_screening(client_id: int):  # type: ignore[no-untyped-def]
-    client = get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
+def create_screening(client_id: int) -> ResponseReturnValue:
+    client = load_client(client_id, current_user)
     screening = screen(client, current_user, trigger="api")
     response = jsonify(screening_as_dict(screening, _locale()))
     response.status_code = 201
@@ -68,9 +68,9 @@ def create_screening(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/screenings/<int:screening_id>")
 @roles_required("officer", "supervisor", "admin")
-def get_screening(screening_id: int):  # type: ignore[no-untyped-def]
+def get_screening(screening_id: int) -> ResponseReturnValue:
     screening = db.get_or_404(Screening, screening_id)
-    get_in_scope_or_404(Client, screening.client_id, region_id_condition(Client.region_id))
+    load_client(screening.client_id, current_user)
     audit.record("screening.read", "client", screening.client_id, screening=screening.id)
     return jsonify(screening_as_dict(screening, _locale()))
 
@@ -83,7 +83,7 @@ def _programme_for_rules(code: str) -> Programme:
     programme = services.get_programme_by_code(code)
     if programme is None:
         abort(404)
-    if not versions.can_edit_rules(current_user, programme):
+    if not policies.can_edit_rules(current_user, programme):
         raise Forbidden(
             _(
                 "You may draft rules only for programmes of the countries you cover; "
@@ -119,7 +119,7 @@ def _optional_text(body: dict[str, Any], name: str, errors: dict[str, list[str]]
 
 @bp.route("/programmes/<code>/draft")
 @roles_required("admin", "supervisor")
-def get_draft(code: str):  # type: ignore[no-untyped-def]
+def get_draft(code: str) -> ResponseReturnValue:
     draft = versions.draft_of(_programme_for_rules(code))
     if draft is None:
         abort(404)
@@ -128,7 +128,7 @@ def get_draft(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/programmes/<code>/draft", methods=["PUT"])
 @roles_required("admin", "supervisor")
-def save_draft(code: str):  # type: ignore[no-untyped-def]
+def save_draft(code: str) -> ResponseReturnValue:
     programme = _programme_for_rules(code)
     body = json_body()
     errors: dict[str, list[str]] = {}
@@ -144,7 +144,7 @@ def save_draft(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/programmes/<code>/draft/publish", methods=["POST"])
 @roles_required("admin")
-def publish_draft(code: str):  # type: ignore[no-untyped-def]
+def publish_draft(code: str) -> ResponseReturnValue:
     programme = _programme_for_rules(code)
     body = json_body()
     draft = versions.draft_of(programme)

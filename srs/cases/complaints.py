@@ -8,6 +8,7 @@ instead of finding somebody else's complaint.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,14 +27,14 @@ from srs.cases.models import (
     ComplaintCategory,
 )
 from srs.core import audit, clock
-from srs.core.errors import Conflict, ValidationFailed
+from srs.core.errors import Conflict, NotFound, ValidationFailed
 from srs.core.ids import parse_id
 from srs.core.lengths import check_length, check_long_text
 from srs.core.workdays import due_date
 from srs.extensions import db
 from srs.regions.models import Region
-from srs.regions.scope import region_id_condition, region_in_scope
-from srs.registry.models import Client
+from srs.regions.scope import load_in_scope, region_id_condition, region_in_scope
+from srs.registry.services import load_client
 
 # Indonesian public-service complaint deadlines (working days); admins may change them.
 DEFAULT_CATEGORIES = [
@@ -125,8 +126,32 @@ def set_category_days(category: ComplaintCategory, days: Any, by: User) -> Compl
     return category
 
 
-def complaint_scope() -> ColumnElement[bool]:
-    return region_id_condition(Complaint.region_id)
+def set_categories_days(days: Mapping[int, Any], by: User) -> None:
+    """Change several categories' deadlines (category id: days, as typed); all or none.
+
+    Raises ValidationFailed with every refused field (``days_<id>``) when one is not a whole number
+    of working days; the caller runs this in ``attempt()`` so the accepted ones are undone too.
+    """
+    errors: dict[str, list[str]] = {}
+    for category in categories(active_only=False):
+        if category.id not in days:
+            continue
+        try:
+            set_category_days(category, days[category.id], by)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(_("Give a whole number of working days between 1 and 365."), errors)
+
+
+def complaint_scope(user: Any = None) -> ColumnElement[bool]:
+    """SQL condition: the complaint lies in the user's regions (by default the current user's)."""
+    return region_id_condition(Complaint.region_id, user)
+
+
+def load_complaint(complaint_id: Any, user: Any) -> Complaint:
+    """The complaint if it lies in ``user``'s scope; NotFound (404) otherwise."""
+    return load_in_scope(Complaint, complaint_id, user, scope=complaint_scope(user))
 
 
 @dataclass
@@ -168,10 +193,9 @@ def create_complaint(data: ComplaintInput, by: User) -> Complaint:
     client = None
     region = None
     if data.client_id is not None:
-        client = db.session.scalar(
-            select(Client).where(Client.id == data.client_id, region_id_condition(Client.region_id, by))
-        )
-        if client is None:
+        try:
+            client = load_client(data.client_id, by)  # a merged-away record takes no complaint
+        except NotFound:
             errors["client_id"] = [_("No such client in your regions.")]
         else:
             region = client.region
@@ -275,7 +299,7 @@ def record_followup(complaint: Complaint, kind: str | None, url: str, by: User) 
     return complaint
 
 
-def complaints_query(status: str | None = None, overdue: bool = False) -> Select[tuple[Complaint]]:
+def complaints_query(status: str | None = None, overdue: bool = False) -> Select[Complaint]:
     """Complaints in scope, the closest deadline first."""
     stmt = select(Complaint).where(complaint_scope())
     if status in COMPLAINT_STATUSES:

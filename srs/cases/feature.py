@@ -7,10 +7,8 @@ from typing import Any
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
 
-from srs.cases import jobs, services
-from srs.cases.models import COMPLAINT_OPEN_STATUSES, Case, CaseNote, Complaint, FollowUpTask
+from srs.cases import jobs, policies, queries, services
 from srs.cases.seed import seed_cases
 from srs.cases.views import bp, complaints_bp
 from srs.core import clock
@@ -25,53 +23,28 @@ from srs.core.wiring import (
     Slot,
     TimelineItem,
 )
-from srs.extensions import db
-from srs.regions.scope import region_id_condition
 
 ESCALATION_EVERY_SECONDS = 3600
 
 
 def _home_tasks(user: Any) -> dict[str, Any]:
-    stmt = services.task_list_query(user)
-    today = clock.today()
-    tasks = list(db.session.scalars(stmt.limit(10)))
-    overdue = db.session.scalar(
-        select(func.count()).select_from(stmt.where(FollowUpTask.due_on < today).order_by(None).subquery())
-    )
+    tasks, overdue = queries.home_tasks(user, 10)
     return {
         "page": Page(items=tasks, page=1, per_page=10, total=len(tasks)),
-        "today": today,
+        "today": clock.today(),
         "overdue": overdue,
     }
 
 
 def _home_supervisor(user: Any) -> dict[str, Any]:
-    closures = db.session.scalar(
-        select(func.count())
-        .select_from(Case)
-        .where(
-            Case.closure_requested_at.is_not(None),
-            Case.status != "closed",
-            region_id_condition(Case.region_id, user),
-        )
-    )
-    overdue, escalated = db.session.execute(
-        select(func.count(), func.count(Complaint.escalated_at))
-        .select_from(Complaint)
-        .where(
-            Complaint.status.in_(COMPLAINT_OPEN_STATUSES),
-            Complaint.due_on < clock.today(),
-            region_id_condition(Complaint.region_id, user),
-        )
-    ).one()
-    return {"closures": closures or 0, "overdue": overdue, "escalated": escalated}
+    return queries.supervisor_figures(user)
 
 
 def case_panel(client: Any) -> dict[str, Any]:
     """What the case panel on the client profile shows (the profile page calls the slot)."""
     from flask_login import current_user
 
-    if not current_user.is_authenticated or current_user.role not in ("officer", "supervisor", "admin"):
+    if not policies.can_work_cases(current_user):
         return {"visible": False}
     case = services.case_for_client(client)
     today = clock.today()
@@ -80,18 +53,14 @@ def case_panel(client: Any) -> dict[str, Any]:
         open_tasks = sum(1 for t in case.tasks if t.done_at is None)
         overdue = sum(1 for t in case.tasks if t.done_at is None and t.due_on < today)
         goals = len(case.goals)
-    open_complaints = db.session.scalar(
-        select(func.count())
-        .select_from(Complaint)
-        .where(Complaint.client_id == client.id, Complaint.status.in_(COMPLAINT_OPEN_STATUSES))
-    )
+    open_complaints = queries.open_complaints_of(client)
     return {
         "visible": True,
         "case": case,
         "open_tasks": open_tasks,
         "overdue_tasks": overdue,
         "goals": goals,
-        "open_complaints": open_complaints or 0,
+        "open_complaints": open_complaints,
     }
 
 
@@ -103,7 +72,7 @@ def case_timeline(client: Any) -> list[TimelineItem]:
         url = url_for("cases.client_case", client_id=client.id)
         officer = case.officer.full_name if case.officer else None
         items.append(TimelineItem(case.created_at, "case", _("Case file opened"), by=officer, url=url))
-        for note in db.session.scalars(select(CaseNote).where(CaseNote.case_id == case.id)):
+        for note in queries.notes_of(case):
             by = note.author.full_name if note.author else None
             items.append(TimelineItem(note.created_at, "note", _("Case note"), note.body[:200], by, url))
         for task in case.tasks:
@@ -114,7 +83,7 @@ def case_timeline(client: Any) -> list[TimelineItem]:
                 items.append(TimelineItem(task.done_at, "task", _("Task done: %(t)s", t=task.title), url=url))
         if case.closed_at:
             items.append(TimelineItem(case.closed_at, "case", _("Case file closed"), url=url))
-    for complaint in db.session.scalars(select(Complaint).where(Complaint.client_id == client.id)):
+    for complaint in queries.complaints_of(client):
         items.append(
             TimelineItem(
                 complaint.created_at,
@@ -146,4 +115,5 @@ FEATURE = Feature(
     periodic_jobs=(PeriodicJob(jobs.escalate_overdue_complaints, ESCALATION_EVERY_SECONDS),),
     seed_steps=(SeedStep(60, seed_cases),),
     template_globals={"case_panel": case_panel},
+    policies=(policies.can_work_cases, policies.can_decide_closure, policies.can_reassign_case),
 )

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, select
 
 from srs.accounts.models import User
+from srs.cases import policies
 from srs.cases.models import (
     CASE_STATUSES,
     CLOSURE_REASONS,
@@ -24,17 +25,40 @@ from srs.cases.models import (
     PlanGoal,
 )
 from srs.core import audit, clock
-from srs.core.errors import Conflict, ValidationFailed
+from srs.core.errors import Conflict, NotFound, ValidationFailed
 from srs.core.ids import parse_id
 from srs.core.lengths import check_length, check_long_text
 from srs.extensions import db
-from srs.regions.scope import region_id_condition, region_in_scope
+from srs.regions.scope import load_in_scope, region_id_condition, region_in_scope
 from srs.registry.models import Client
 
 
-def case_scope() -> ColumnElement[bool]:
-    """SQL condition: the case lies in the current user's regions."""
-    return region_id_condition(Case.region_id)
+def case_scope(user: Any = None) -> ColumnElement[bool]:
+    """SQL condition: the case lies in the user's regions (by default the current user's)."""
+    return region_id_condition(Case.region_id, user)
+
+
+def load_case(case_id: Any, user: Any) -> Case:
+    """The case if it lies in ``user``'s scope; NotFound (404) otherwise."""
+    return load_in_scope(Case, case_id, user, scope=case_scope(user))
+
+
+def load_task(case: Case, task_id: Any) -> FollowUpTask:
+    """A task of ``case`` (loaded in scope first); NotFound for another case's task."""
+    pk = parse_id(task_id)
+    task = db.session.get(FollowUpTask, pk) if pk is not None else None
+    if task is None or task.case_id != case.id:
+        raise NotFound()
+    return task
+
+
+def load_goal(case: Case, goal_id: Any) -> PlanGoal:
+    """A goal of ``case``'s plan (loaded in scope first); NotFound for another case's goal."""
+    pk = parse_id(goal_id)
+    goal = db.session.get(PlanGoal, pk) if pk is not None else None
+    if goal is None or goal.case_id != case.id:
+        raise NotFound()
+    return goal
 
 
 def case_for_client(client: Client) -> Case | None:
@@ -116,20 +140,19 @@ def add_task(case: Case, data: TaskInput, by: User) -> FollowUpTask:
         errors["title"] = [_("Say what is to be done.")]
     else:
         check_length(title, FollowUpTask.title, "title", errors)
-    if data.due_on is None:
+    due_on = data.due_on
+    if due_on is None:
         errors["due_on"] = [_("Give a due date.")]
     try:
         assignee = _officer(data.assignee_id, case.region_id, "assignee_id")
     except ValidationFailed as exc:
         errors.update(exc.errors)
-    if errors:
+    if errors or due_on is None:  # no due date is one of the errors
         raise ValidationFailed(_("The task is not complete."), errors)
-    task = FollowUpTask(
-        case=case, title=title, due_on=data.due_on, assignee_id=assignee.id, created_by_id=by.id
-    )
+    task = FollowUpTask(case=case, title=title, due_on=due_on, assignee_id=assignee.id, created_by_id=by.id)
     db.session.add(task)
     db.session.flush()
-    audit.record("case.task_add", "case", case.id, task_id=task.id, due_on=data.due_on.isoformat())
+    audit.record("case.task_add", "case", case.id, task_id=task.id, due_on=due_on.isoformat())
     return task
 
 
@@ -209,7 +232,7 @@ def request_closure(case: Case, reason: str | None, note: str | None, by: User) 
 
 def decide_closure(case: Case, approve: bool, note: str | None, by: User) -> Case:
     """A supervisor approves the requested closure or sends the case back to the officer."""
-    if by.role not in ("supervisor", "admin"):
+    if not policies.can_decide_closure(by, case):
         raise Conflict(_("Only a supervisor can approve a closure."))
     if case.closure_requested_at is None or case.status == "closed":
         raise Conflict(_("No closure is waiting for approval."))
@@ -233,7 +256,7 @@ def decide_closure(case: Case, approve: bool, note: str | None, by: User) -> Cas
 
 def reassign(case: Case, officer_id: Any, by: User) -> Case:
     """A supervisor hands the case (and its open tasks of the old officer) to another officer."""
-    if by.role not in ("supervisor", "admin"):
+    if not policies.can_reassign_case(by, case):
         raise Conflict(_("Only a supervisor can reassign a case."))
     officer = _officer(officer_id, case.region_id, "officer_id")
     old = case.officer_id
@@ -247,7 +270,7 @@ def reassign(case: Case, officer_id: Any, by: User) -> Case:
     return case
 
 
-def task_list_query(user: User) -> Select[tuple[FollowUpTask]]:
+def task_list_query(user: User) -> Select[FollowUpTask]:
     """The user's open tasks in their scope, overdue first, then by due date."""
     return (
         select(FollowUpTask)
@@ -258,7 +281,7 @@ def task_list_query(user: User) -> Select[tuple[FollowUpTask]]:
     )
 
 
-def cases_query(status: str | None = None, officer_id: int | None = None) -> Select[tuple[Case]]:
+def cases_query(status: str | None = None, officer_id: int | None = None) -> Select[Case]:
     """Cases in the current user's scope, those waiting for a closure decision first."""
     stmt = select(Case).where(case_scope())
     if status in CASE_STATUSES:

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from srs.cases import complaints as complaint_service
-from srs.cases import services
+from srs.cases import queries, services
+from srs.cases.forms import (
+    CaseForm,
+    ClosureDecisionForm,
+    ClosureForm,
+    ComplaintForm,
+    ComplaintStatusForm,
+    FollowupForm,
+    GoalForm,
+    GoalStatusForm,
+    HoldForm,
+    NoteForm,
+    OpenCaseForm,
+    ReassignForm,
+    TaskDoneForm,
+    TaskForm,
+    category_days_form,
+)
 from srs.cases.links import client_edit_url, client_profile_url
 from srs.cases.models import (
     CASE_STATUSES,
@@ -22,37 +38,25 @@ from srs.cases.models import (
     GOAL_STATUSES,
     Case,
     Complaint,
-    FollowUpTask,
-    PlanGoal,
 )
+from srs.cases.policies import DECIDERS, STAFF
 from srs.core import audit, clock, exports
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
 from srs.core.pagination import page_args, paginate
+from srs.core.transaction import attempt
 from srs.extensions import db
-from srs.regions.scope import get_in_scope_or_404, region_id_condition, scoped_regions
+from srs.regions.scope import scoped_regions
 from srs.registry.models import Client
+from srs.registry.services import load_client
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 complaints_bp = Blueprint("complaints", __name__, url_prefix="/complaints")
 
-STAFF = ("officer", "supervisor", "admin")
-
-
-def _parse_date(raw: str | None, field: str, errors: dict[str, list[str]]) -> date | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    try:
-        return clock.parse_date(raw)
-    except ValueError:
-        errors[field] = [_("%(value)s is not a date (use YYYY-MM-DD).", value=raw[:40])]
-        return None
-
 
 def _load_case(case_id: int) -> Case:
-    return get_in_scope_or_404(Case, case_id, services.case_scope())
+    return services.load_case(case_id, current_user)
 
 
 def _case_page(
@@ -61,13 +65,10 @@ def _case_page(
     errors: dict[str, list[str]] | None = None,
     status: int = 200,
     form_name: str | None = None,
+    form: CaseForm | None = None,
 ) -> Any:
     officers = services.officers_for(client.region_id)
-    complaints = list(
-        db.session.scalars(
-            select(Complaint).where(Complaint.client_id == client.id).order_by(Complaint.id.desc())
-        )
-    )
+    complaints = queries.complaints_of(client)
     return (
         render_template(
             "cases/case.html",
@@ -77,7 +78,7 @@ def _case_page(
             complaints=complaints,
             errors=errors or {},
             form_name=form_name,
-            values=request.form if request.method == "POST" else {},
+            values=form.values() if form is not None else {},
             closure_reasons=CLOSURE_REASONS,
             goal_kinds=GOAL_KINDS,
             goal_statuses=GOAL_STATUSES,
@@ -90,7 +91,7 @@ def _case_page(
 
 @bp.route("/")
 @roles_required(*STAFF)
-def list_cases():  # type: ignore[no-untyped-def]
+def list_cases() -> ResponseReturnValue:
     status = request.args.get("status") or None
     mine = request.args.get("mine") == "1"
     page, per_page = page_args(strict=False)
@@ -110,7 +111,7 @@ def list_cases():  # type: ignore[no-untyped-def]
 
 @bp.route("/export.<fmt>")
 @roles_required(*STAFF)
-def export_cases(fmt: str):  # type: ignore[no-untyped-def]
+def export_cases(fmt: str) -> ResponseReturnValue:
     if fmt not in exports.FORMATS:
         abort(404)
     status = request.args.get("status") or None
@@ -158,7 +159,7 @@ def export_cases(fmt: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/tasks")
 @roles_required(*STAFF)
-def my_tasks():  # type: ignore[no-untyped-def]
+def my_tasks() -> ResponseReturnValue:
     page, per_page = page_args(strict=False)
     result = paginate(services.task_list_query(current_user), page, per_page)
     audit.record_list("task.list", "task", [t.id for t in result.items], page=result.page, total=result.total)
@@ -167,14 +168,16 @@ def my_tasks():  # type: ignore[no-untyped-def]
 
 @bp.route("/client/<int:client_id>", methods=["GET", "POST"])
 @roles_required(*STAFF)
-def client_case(client_id: int):  # type: ignore[no-untyped-def]
-    client = get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
+def client_case(client_id: int) -> ResponseReturnValue:
+    client = load_client(client_id, current_user)
     case = services.case_for_client(client)
     if request.method == "POST":
+        form = OpenCaseForm()
         try:
-            case = services.open_case(client, current_user, _int(request.form.get("officer_id")))
+            with attempt():
+                case = services.open_case(client, current_user, parse_id(form.officer_id.data))
         except ValidationFailed as exc:
-            return _case_page(client, None, exc.errors, 422, "open")
+            return _case_page(client, None, exc.errors, 422, "open", form)
         except Conflict as exc:
             flash(exc.detail, "error")
             return redirect(url_for("cases.client_case", client_id=client.id))
@@ -184,18 +187,17 @@ def client_case(client_id: int):  # type: ignore[no-untyped-def]
     return _case_page(client, case)
 
 
-def _int(raw: Any) -> int | None:
-    # A number past every id column (or none) names no record: the service says which field.
-    return parse_id(raw)
+def _act(case_id: int, form_name: str, form: CaseForm, action: Any, success: str) -> Any:
+    """Run one case action; on bad input show the case page again with the messages and the input.
 
-
-def _act(case_id: int, form_name: str, action: Any, success: str) -> Any:
-    """Run one case action; on bad input show the case page again with the messages and the input."""
+    A refused action is undone before the answer (``attempt``), the page or the redirect alike.
+    """
     case = _load_case(case_id)
     try:
-        action(case)
+        with attempt():
+            action(case)
     except ValidationFailed as exc:
-        return _case_page(case.client, case, exc.errors, 422, form_name)
+        return _case_page(case.client, case, exc.errors, 422, form_name, form)
     except Conflict as exc:
         flash(exc.detail, "error")
         return redirect(url_for("cases.client_case", client_id=case.client_id))
@@ -205,124 +207,133 @@ def _act(case_id: int, form_name: str, action: Any, success: str) -> Any:
 
 @bp.route("/<int:case_id>/notes", methods=["POST"])
 @roles_required(*STAFF)
-def add_note(case_id: int):  # type: ignore[no-untyped-def]
+def add_note(case_id: int) -> ResponseReturnValue:
+    form = NoteForm()
     return _act(
         case_id,
         "note",
-        lambda c: services.add_note(c, request.form.get("body"), current_user),
+        form,
+        lambda c: services.add_note(c, form.body.data, current_user),
         _("Note added."),
     )
 
 
 @bp.route("/<int:case_id>/tasks", methods=["POST"])
 @roles_required(*STAFF)
-def add_task(case_id: int):  # type: ignore[no-untyped-def]
+def add_task(case_id: int) -> ResponseReturnValue:
+    form = TaskForm()
+
     def action(case: Case) -> None:
         errors: dict[str, list[str]] = {}
-        due = _parse_date(request.form.get("due_on"), "due_on", errors)
-        data = services.TaskInput(request.form.get("title"), due, _int(request.form.get("assignee_id")))
+        due = form.parsed_date("due_on", errors)
+        data = services.TaskInput(form.title.data, due, parse_id(form.assignee_id.data))
         try:
-            services.add_task(case, data, current_user)
+            with attempt():
+                services.add_task(case, data, current_user)
         except ValidationFailed as exc:
             errors = {**exc.errors, **errors}
         if errors:
             raise ValidationFailed(_("The task is not complete."), errors)
 
-    return _act(case_id, "task", action, _("Task added."))
+    return _act(case_id, "task", form, action, _("Task added."))
 
 
 @bp.route("/<int:case_id>/tasks/<int:task_id>/done", methods=["POST"])
 @roles_required(*STAFF)
-def complete_task(case_id: int, task_id: int):  # type: ignore[no-untyped-def]
+def complete_task(case_id: int, task_id: int) -> ResponseReturnValue:
     case = _load_case(case_id)
-    task = db.session.get(FollowUpTask, task_id)
-    if task is None or task.case_id != case.id:
-        abort(404)
+    task = services.load_task(case, task_id)
     services.complete_task(task, current_user)
     flash(_("Task done."), "success")
-    target = request.form.get("next")
-    if target == "tasks":
+    if TaskDoneForm().next.data == "tasks":
         return redirect(url_for("cases.my_tasks"))
     return redirect(url_for("cases.client_case", client_id=case.client_id))
 
 
 @bp.route("/<int:case_id>/goals", methods=["POST"])
 @roles_required(*STAFF)
-def add_goal(case_id: int):  # type: ignore[no-untyped-def]
+def add_goal(case_id: int) -> ResponseReturnValue:
+    form = GoalForm()
+
     def action(case: Case) -> None:
         errors: dict[str, list[str]] = {}
-        target = _parse_date(request.form.get("target_on"), "target_on", errors)
+        target = form.parsed_date("target_on", errors)
         try:
-            services.add_goal(
-                case, request.form.get("kind"), request.form.get("description"), target, current_user
-            )
+            with attempt():
+                services.add_goal(case, form.kind.data, form.description.data, target, current_user)
         except ValidationFailed as exc:
             errors = {**exc.errors, **errors}
         if errors:
             raise ValidationFailed(_("The goal is not complete."), errors)
 
-    return _act(case_id, "goal", action, _("Goal added to the plan."))
+    return _act(case_id, "goal", form, action, _("Goal added to the plan."))
 
 
 @bp.route("/<int:case_id>/goals/<int:goal_id>", methods=["POST"])
 @roles_required(*STAFF)
-def goal_status(case_id: int, goal_id: int):  # type: ignore[no-untyped-def]
+def goal_status(case_id: int, goal_id: int) -> ResponseReturnValue:
     case = _load_case(case_id)
-    goal = db.session.get(PlanGoal, goal_id)
-    if goal is None or goal.case_id != case.id:
-        abort(404)
+    goal = services.load_goal(case, goal_id)
+    form = GoalStatusForm()
     return _act(
         case_id,
         "goal_status",
-        lambda c: services.set_goal_status(goal, request.form.get("status"), current_user),
+        form,
+        lambda c: services.set_goal_status(goal, form.status.data, current_user),
         _("Goal updated."),
     )
 
 
 @bp.route("/<int:case_id>/hold", methods=["POST"])
 @roles_required(*STAFF)
-def hold(case_id: int):  # type: ignore[no-untyped-def]
-    on_hold = request.form.get("action") != "reopen"
+def hold(case_id: int) -> ResponseReturnValue:
+    form = HoldForm()
+    on_hold = form.action.data != "reopen"
     return _act(
         case_id,
         "hold",
-        lambda c: services.set_hold(c, on_hold, request.form.get("reason"), current_user),
+        form,
+        lambda c: services.set_hold(c, on_hold, form.reason.data, current_user),
         _("Case put on hold.") if on_hold else _("Case reopened."),
     )
 
 
 @bp.route("/<int:case_id>/closure", methods=["POST"])
 @roles_required(*STAFF)
-def request_closure(case_id: int):  # type: ignore[no-untyped-def]
+def request_closure(case_id: int) -> ResponseReturnValue:
+    form = ClosureForm()
     return _act(
         case_id,
         "closure",
-        lambda c: services.request_closure(
-            c, request.form.get("reason"), request.form.get("note"), current_user
-        ),
+        form,
+        lambda c: services.request_closure(c, form.reason.data, form.note.data, current_user),
         _("Closure requested; a supervisor will decide."),
     )
 
 
 @bp.route("/<int:case_id>/closure/decision", methods=["POST"])
-@roles_required("supervisor", "admin")
-def decide_closure(case_id: int):  # type: ignore[no-untyped-def]
-    approve = request.form.get("decision") == "approve"
+@roles_required(*DECIDERS)
+def decide_closure(case_id: int) -> ResponseReturnValue:
+    form = ClosureDecisionForm()
+    approve = form.decision.data == "approve"
     return _act(
         case_id,
         "decision",
-        lambda c: services.decide_closure(c, approve, request.form.get("note"), current_user),
+        form,
+        lambda c: services.decide_closure(c, approve, form.note.data, current_user),
         _("Case closed.") if approve else _("Closure sent back to the officer."),
     )
 
 
 @bp.route("/<int:case_id>/reassign", methods=["POST"])
-@roles_required("supervisor", "admin")
-def reassign(case_id: int):  # type: ignore[no-untyped-def]
+@roles_required(*DECIDERS)
+def reassign(case_id: int) -> ResponseReturnValue:
+    form = ReassignForm()
     return _act(
         case_id,
         "reassign",
-        lambda c: services.reassign(c, request.form.get("officer_id"), current_user),
+        form,
+        lambda c: services.reassign(c, form.officer_id.data, current_user),
         _("Case reassigned."),
     )
 
@@ -333,7 +344,7 @@ def reassign(case_id: int):  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/")
 @roles_required(*STAFF)
-def list_complaints():  # type: ignore[no-untyped-def]
+def list_complaints() -> ResponseReturnValue:
     q = (request.args.get("q") or "").strip()
     if q:
         found = complaint_service.find_by_tracking(q)
@@ -365,7 +376,7 @@ def list_complaints():  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/export.<fmt>")
 @roles_required(*STAFF)
-def export_complaints(fmt: str):  # type: ignore[no-untyped-def]
+def export_complaints(fmt: str) -> ResponseReturnValue:
     if fmt not in exports.FORMATS:
         abort(404)
     status = request.args.get("status") or None
@@ -418,29 +429,32 @@ def export_complaints(fmt: str):  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
-def new_complaint():  # type: ignore[no-untyped-def]
+def new_complaint() -> ResponseReturnValue:
     complaint_service.ensure_categories()
+    form = ComplaintForm()
     client = None
-    client_id = _int(request.values.get("client_id"))
+    # The client comes with the link (?client_id=) and the form posts it back.
+    client_id = parse_id(request.args.get("client_id") or form.client_id.data)
     if client_id is not None:
-        client = get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
+        client = load_client(client_id, current_user)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        received = _parse_date(request.form.get("received_on"), "received_on", errors)
+        received = form.parsed_date("received_on", errors)
         data = complaint_service.ComplaintInput(
-            channel=request.form.get("channel"),
-            category_id=request.form.get("category_id"),
-            subject=request.form.get("subject"),
-            description=request.form.get("description"),
+            channel=form.channel.data,
+            category_id=form.category_id.data,
+            subject=form.subject.data,
+            description=form.description.data,
             client_id=client.id if client else None,
-            region_id=request.form.get("region_id"),
-            complainant_name=request.form.get("complainant_name"),
-            complainant_phone=request.form.get("complainant_phone"),
+            region_id=form.region_id.data,
+            complainant_name=form.complainant_name.data,
+            complainant_phone=form.complainant_phone.data,
             received_on=received,
         )
         if not errors:
             try:
-                complaint = complaint_service.create_complaint(data, current_user)
+                with attempt():
+                    complaint = complaint_service.create_complaint(data, current_user)
             except ValidationFailed as exc:
                 errors = exc.errors
             else:
@@ -455,7 +469,7 @@ def new_complaint():  # type: ignore[no-untyped-def]
             regions=scoped_regions(),
             channels=COMPLAINT_CHANNELS,
             errors=errors,
-            values=request.form,
+            values=form.values(),
             today=clock.today(),
         ),
         422 if errors else 200,
@@ -463,18 +477,21 @@ def new_complaint():  # type: ignore[no-untyped-def]
 
 
 def _load_complaint(complaint_id: int) -> Complaint:
-    return get_in_scope_or_404(Complaint, complaint_id, complaint_service.complaint_scope())
+    return complaint_service.load_complaint(complaint_id, current_user)
 
 
 def _complaint_page(
-    complaint: Complaint, errors: dict[str, list[str]] | None = None, status: int = 200
+    complaint: Complaint,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+    form: CaseForm | None = None,
 ) -> Any:
     return (
         render_template(
             "cases/complaint.html",
             complaint=complaint,
             errors=errors or {},
-            values=request.form if request.method == "POST" else {},
+            values=form.values() if form is not None else {},
             overdue=complaint_service.is_overdue(complaint),
             category_label=complaint_service.category_label,
             profile_url=client_profile_url(complaint.client_id) if complaint.client_id else None,
@@ -485,7 +502,7 @@ def _complaint_page(
 
 @complaints_bp.route("/<int:complaint_id>")
 @roles_required(*STAFF)
-def show(complaint_id: int):  # type: ignore[no-untyped-def]
+def show(complaint_id: int) -> ResponseReturnValue:
     complaint = _load_complaint(complaint_id)
     audit.record("complaint.view", "complaint", complaint.id, client_id=complaint.client_id)
     return _complaint_page(complaint)
@@ -493,14 +510,14 @@ def show(complaint_id: int):  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/<int:complaint_id>/status", methods=["POST"])
 @roles_required(*STAFF)
-def change_status(complaint_id: int):  # type: ignore[no-untyped-def]
+def change_status(complaint_id: int) -> ResponseReturnValue:
     complaint = _load_complaint(complaint_id)
+    form = ComplaintStatusForm()
     try:
-        complaint_service.change_status(
-            complaint, request.form.get("status"), request.form.get("text"), current_user
-        )
+        with attempt():
+            complaint_service.change_status(complaint, form.status.data, form.text.data, current_user)
     except ValidationFailed as exc:
-        return _complaint_page(complaint, exc.errors, 422)
+        return _complaint_page(complaint, exc.errors, 422, form)
     except Conflict as exc:
         flash(exc.detail, "error")
         return redirect(url_for("complaints.show", complaint_id=complaint.id))
@@ -510,9 +527,10 @@ def change_status(complaint_id: int):  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/<int:complaint_id>/followup", methods=["POST"])
 @roles_required(*STAFF)
-def followup(complaint_id: int):  # type: ignore[no-untyped-def]
+def followup(complaint_id: int) -> ResponseReturnValue:
     complaint = _load_complaint(complaint_id)
-    kind = request.form.get("kind")
+    form = FollowupForm()
+    kind = form.kind.data
     if complaint.client_id is None:
         flash(_("An anonymous complaint has no client to refer or correct."), "error")
         return redirect(url_for("complaints.show", complaint_id=complaint.id))
@@ -522,38 +540,37 @@ def followup(complaint_id: int):  # type: ignore[no-untyped-def]
         else client_profile_url(complaint.client_id)
     )
     try:
-        complaint_service.record_followup(complaint, kind, url, current_user)
+        with attempt():
+            complaint_service.record_followup(complaint, kind, url, current_user)
     except ValidationFailed as exc:
-        return _complaint_page(complaint, exc.errors, 422)
+        return _complaint_page(complaint, exc.errors, 422, form)
     return redirect(url)
 
 
 @complaints_bp.route("/categories", methods=["GET", "POST"])
 @roles_required("admin")
-def categories():  # type: ignore[no-untyped-def]
+def categories() -> ResponseReturnValue:
     complaint_service.ensure_categories()
     cats = complaint_service.categories(active_only=False)
     errors: dict[str, list[str]] = {}
+    form = category_days_form([c.id for c in cats])
     if request.method == "POST":
-        for category in cats:
-            raw = request.form.get(f"days_{category.id}")
-            if raw is None:
-                continue
-            try:
-                complaint_service.set_category_days(category, raw, current_user)
-            except ValidationFailed as exc:
-                errors.update(exc.errors)
-        if not errors:
+        days = {c.id: form[f"days_{c.id}"].data for c in cats if form[f"days_{c.id}"].data is not None}
+        try:
+            # All or none: a refused deadline undoes the accepted ones too.
+            with attempt():
+                complaint_service.set_categories_days(days, current_user)
+        except ValidationFailed as exc:
+            errors = exc.errors
+        else:
             flash(_("Deadlines saved."), "success")
             return redirect(url_for("complaints.categories"))
-        db.session.rollback()
-        cats = complaint_service.categories(active_only=False)
     return (
         render_template(
             "cases/categories.html",
             categories=cats,
             errors=errors,
-            values=request.form,
+            values=form.values(),
             category_label=complaint_service.category_label,
         ),
         422 if errors else 200,

@@ -17,6 +17,15 @@ ALL_ROLES = frozenset({"officer", "agency_staff", "supervisor", "admin"})
 KNOWN_ROLES = ALL_ROLES | {"partner"}
 
 
+def has_role(user: Any, *roles: str) -> bool:
+    """Whether ``user`` is signed in with one of ``roles`` (anonymous visitors have none).
+
+    The one place a role is compared: the ``can_*`` policies beside each aggregate
+    (``srs/<feature>/policies.py``) call it, and views and templates call the policies.
+    """
+    return bool(user is not None and user.is_authenticated and getattr(user, "role", None) in roles)
+
+
 def public(view: F) -> F:
     """Anyone, signed in or not, may call this route."""
     view.srs_access = "public"  # type: ignore[attr-defined]
@@ -40,7 +49,7 @@ def roles_required(*roles: str) -> Callable[[F], F]:
                 if request.path.startswith("/api/"):
                     abort(401)
                 return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
-            if current_user.role not in roles:
+            if not has_role(current_user, *roles):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -10,15 +10,17 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from srs.core.access import has_role
+from srs.core.actor import Actor
 from srs.core.wiring import wiring
 
 
-def home_sections(user: Any) -> list[tuple[str, dict[str, Any]]]:
+def home_sections(user: Actor) -> list[tuple[str, dict[str, Any]]]:
     """The (template, context) of every home section for the user's role, in order."""
     return [
         (s.template, s.context(user) if s.context else {})
         for s in wiring().home_sections
-        if user.role in s.roles
+        if has_role(user, *s.roles)
     ]
 
 
@@ -26,7 +28,7 @@ def nav_for(user: Any) -> list[tuple[str, Any]]:
     """The (endpoint, label) of every navigation entry for the user's role, in order."""
     if not (user and user.is_authenticated):
         return []
-    return [(e.endpoint, e.label) for e in wiring().nav if user.role in e.roles]
+    return [(e.endpoint, e.label) for e in wiring().nav if has_role(user, *e.roles)]
 
 
 def admin_links() -> list[tuple[str, Any]]:

@@ -7,15 +7,24 @@ Jobs queued during the request are put on Redis only after the commit succeeded.
 Some writes must not share the request's fate: the audit entry of a refused request (a failed
 sign-in, a 403) and the "last seen" time of a session. They run once the request's transaction has
 ended, whatever its outcome, each in a transaction of its own (``after_transaction``).
+
+The rule, in one place: a request whose answer is below 400 commits, so a view that catches a
+refusal (a domain error) and answers with a redirect or a page would commit whatever the refused
+change had begun. Such a view runs the change in ``attempt()``: on a domain error the change alone
+is undone (a savepoint) before the view sees the error, whatever it answers next. No view rolls
+back by hand (``tests/core/test_transaction_rule.py`` reads them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, cast
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, has_app_context
+from sqlalchemy import CursorResult, Executable
 
+from srs.core.errors import ServiceError
 from srs.extensions import db
 
 
@@ -47,6 +56,33 @@ def rollback() -> None:
     """Roll back now and forget what waited for a commit (the work it belonged to is undone)."""
     db.session.rollback()
     g.pop("srs_after_commit", None)
+
+
+@contextmanager
+def attempt(*refusals: type[BaseException]) -> Iterator[None]:
+    """Run a change that may be refused; on a refusal undo that change alone, then let the error go on.
+
+    ``refusals`` are the errors that mean "refused" (by default every domain error,
+    ``ServiceError``). The change runs in a savepoint: when it raises one of them, what it added,
+    changed or queued for after the commit is undone, and objects it changed are expired (they
+    reload as they are in the database), so the view may answer with a redirect or a page. What
+    the request did before the attempt (the reads it audited) stays. Any other exception propagates
+    unchanged and the request's error handling rolls everything back.
+    """
+    caught = refusals or (ServiceError,)
+    queued = len(g.get("srs_after_commit", [])) if has_app_context() else 0
+    savepoint = db.session.begin_nested()
+    try:
+        yield
+    except caught:
+        # A service may have rolled the whole transaction back already (after a failed flush).
+        if savepoint.is_active:
+            savepoint.rollback()
+        if has_app_context() and "srs_after_commit" in g:
+            del g.srs_after_commit[queued:]
+        raise
+    if savepoint.is_active:
+        savepoint.commit()
 
 
 def _run_after_commit() -> None:
@@ -92,3 +128,13 @@ def register_transaction_handling(app: Flask) -> None:
         if g.get("srs_security_entries") or g.get("srs_after_transaction"):
             db.session.rollback()
             _run_after_transaction()
+
+
+def changed_rows(statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the current transaction; the number of rows it changed.
+
+    ``Session.execute`` is typed as returning a plain Result; a DML statement's is a CursorResult,
+    which is the one that counts rows.
+    """
+    result = cast("CursorResult[Any]", db.session.execute(statement))
+    return result.rowcount

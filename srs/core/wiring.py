@@ -107,6 +107,19 @@ class SeedStep:
 
 
 @dataclass(frozen=True)
+class Hook:
+    """``func(**event)`` called, in the caller's transaction, when a lower layer emits ``name``.
+
+    A lower package announces what happened (the registry: a consent withdrawn) without knowing who
+    reacts; a feature above registers its reaction here (the referrals cancel what was open).
+    """
+
+    name: str
+    func: Callable[..., object]  # what it returns is not used
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class Feature:
     """Everything one feature package adds to the app."""
 
@@ -121,6 +134,10 @@ class Feature:
     seed_steps: tuple[SeedStep, ...] = ()
     template_globals: Mapping[str, Any] = field(default_factory=dict)
     template_filters: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    # The feature's ``can_*`` policies (``srs/<feature>/policies.py``), template globals by their
+    # own names, so a page asks ``can_edit_client(current_user, client)`` instead of comparing roles.
+    policies: tuple[Callable[..., bool], ...] = ()
+    hooks: tuple[Hook, ...] = ()
     # What fits none of the above, done once when the app registers the feature (listeners, say).
     setup: Callable[[Flask], None] | None = None
 
@@ -137,6 +154,7 @@ class Wiring:
     timeline_sources: list[Callable[[Any], list[TimelineItem]]] = field(default_factory=list)
     periodic_jobs: list[ScheduledJob] = field(default_factory=list)
     seed_steps: list[SeedStep] = field(default_factory=list)
+    hooks: dict[str, list[Hook]] = field(default_factory=dict)
 
 
 def register_feature(app: Flask, feature: Feature) -> None:
@@ -149,6 +167,10 @@ def register_feature(app: Flask, feature: Feature) -> None:
         app.register_blueprint(blueprint)
     for name, value in feature.template_globals.items():
         app.add_template_global(value, name)
+    for policy in feature.policies:
+        if policy.__name__ in app.jinja_env.globals:
+            raise ValueError(f"the policy {policy.__name__!r} is registered twice")
+        app.add_template_global(policy, policy.__name__)
     for name, function in feature.template_filters.items():
         app.add_template_filter(function, name)
     wiring.nav.extend(feature.nav)
@@ -167,6 +189,10 @@ def register_feature(app: Flask, feature: Feature) -> None:
         wiring.periodic_jobs.append(ScheduledJob(job_name(job.func), every))
     wiring.seed_steps.extend(feature.seed_steps)
     wiring.seed_steps.sort(key=lambda step: step.order)
+    for hook in feature.hooks:
+        hooks = wiring.hooks.setdefault(hook.name, [])
+        hooks.append(hook)
+        hooks.sort(key=lambda entry: entry.order)
     if feature.setup is not None:
         feature.setup(app)
 
@@ -176,3 +202,14 @@ def wiring(app: Flask | None = None) -> Wiring:
     target = app if app is not None else current_app
     found: Wiring = target.extensions["srs"]
     return found
+
+
+def emit(name: str, **event: Any) -> int:
+    """Call every hook registered for ``name`` with ``event``, in order; returns how many ran.
+
+    The hooks run in the caller's transaction: what they change commits or rolls back with it.
+    """
+    hooks = wiring().hooks.get(name, [])
+    for hook in hooks:
+        hook.func(**event)
+    return len(hooks)

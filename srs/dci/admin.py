@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
+from srs.core.transaction import attempt
 from srs.dci import partners as partner_service
 from srs.dci.forms import PartnerForm
 from srs.dci.models import DciOutbox, DciPartner, DciSubscription
@@ -36,7 +38,7 @@ def _input(form: PartnerForm, username: str) -> partner_service.PartnerInput:
 
 @bp.route("/")
 @roles_required("admin")
-def partners():  # type: ignore[no-untyped-def]
+def partners() -> ResponseReturnValue:
     rows = partner_service.list_partners()
     subscriptions = dict(
         db.session.execute(
@@ -55,7 +57,7 @@ def partners():  # type: ignore[no-untyped-def]
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("admin")
-def create_partner():  # type: ignore[no-untyped-def]
+def create_partner() -> ResponseReturnValue:
     form = PartnerForm()
     form.fill_choices()
     if request.method == "GET":
@@ -64,7 +66,8 @@ def create_partner():  # type: ignore[no-untyped-def]
         form.record_fields.data = ["identifiers", "name", "sex", "birth_date"]
     if form.validate_on_submit():
         try:
-            partner = partner_service.create_partner(_input(form, form.username.data or ""))
+            with attempt():
+                partner = partner_service.create_partner(_input(form, form.username.data or ""))
         except (ValidationFailed, Conflict) as exc:
             apply_errors(form, exc, {"password": "password", "role": "username"})
         else:
@@ -76,7 +79,7 @@ def create_partner():  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:partner_id>", methods=["GET", "POST"])
 @roles_required("admin")
-def edit_partner(partner_id: int):  # type: ignore[no-untyped-def]
+def edit_partner(partner_id: int) -> ResponseReturnValue:
     partner = db.get_or_404(DciPartner, partner_id)
     form = PartnerForm()
     form.fill_choices()
@@ -92,7 +95,8 @@ def edit_partner(partner_id: int):  # type: ignore[no-untyped-def]
         form.active.data = partner.user.active
     if form.validate_on_submit():
         try:
-            partner_service.update_partner(partner, _input(form, partner.user.username))
+            with attempt():
+                partner_service.update_partner(partner, _input(form, partner.user.username))
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:

@@ -10,22 +10,29 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from srs.accounts.models import User
 from srs.core import audit
 from srs.core.access import public, roles_required
 from srs.core.errors import ServiceError, ValidationFailed
 from srs.core.outbound import OutboundRefused, check_url, current_policy
 from srs.core.pagination import page_args, paginate
+from srs.core.transaction import attempt
 from srs.dci import crvs, lookup, signing
 from srs.dci import envelope as env
 from srs.dci.forms import CivilEventForm, RegistryForm, TakeOverForm
 from srs.dci.models import CivilEvent, NationalRegistry, RegistryCheck
+from srs.dci.policies import CORRECTORS
 from srs.extensions import db
+from srs.regions.scope import load_in_scope
+from srs.registry import policies as registry_policies
 from srs.registry import services as registry_services
+from srs.registry.models import Client
 
 bp = Blueprint("dci_client", __name__)
 admin_bp = Blueprint("dci_registries", __name__, url_prefix="/admin/dci/registries")
@@ -44,7 +51,7 @@ TAKE_LABELS = {
 
 def registry_panel(client: Any) -> dict[str, Any]:
     """What the national-registry panel on the profile shows (the profile page calls the slot)."""
-    if not current_user.is_authenticated or current_user.role not in STAFF:
+    if not registry_policies.can_read_clients(current_user):
         return {"visible": False}
     target = lookup.registry_for(client)
     checks = lookup.checks_of(client)
@@ -60,10 +67,11 @@ def registry_panel(client: Any) -> dict[str, Any]:
 
 @bp.route("/clients/<client_id>/national-registry", methods=["POST"])
 @roles_required(*STAFF)
-def check(client_id: str):  # type: ignore[no-untyped-def]
-    client = registry_services.get_client(client_id, current_user)
+def check(client_id: str) -> ResponseReturnValue:
+    client = registry_services.load_client(client_id, current_user)
     try:
-        result = lookup.start_check(client, current_user)
+        with attempt():
+            result = lookup.start_check(client, current_user)
     except ValidationFailed as exc:
         flash(exc.detail, "error")
         return redirect(url_for("registry.profile", client_id=client.id), 303)
@@ -85,9 +93,9 @@ def check(client_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/clients/<client_id>/national-registry/<int:check_id>/take-over", methods=["POST"])
-@roles_required("officer", "supervisor")
-def take_over(client_id: str, check_id: int):  # type: ignore[no-untyped-def]
-    client = registry_services.get_client(client_id, current_user)
+@roles_required(*CORRECTORS)
+def take_over(client_id: str, check_id: int) -> ResponseReturnValue:
+    client = registry_services.load_client(client_id, current_user)
     found = db.session.scalar(
         select(RegistryCheck).where(RegistryCheck.id == check_id, RegistryCheck.client_id == client.id)
     )
@@ -98,9 +106,9 @@ def take_over(client_id: str, check_id: int):  # type: ignore[no-untyped-def]
         flash(_("The form expired; please try again."), "error")
     else:
         try:
-            lookup.take_over(found, list(form.fields.data or []), current_user)
+            with attempt():
+                lookup.take_over(found, list(form.fields.data or []), current_user)
         except ServiceError as exc:
-            db.session.rollback()
             # The record is validated whole: say which of its fields stand in the way.
             reasons = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in exc.errors.items())
             flash(f"{exc.detail} {reasons}".strip(), "error")
@@ -114,7 +122,7 @@ def take_over(client_id: str, check_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/civil-events")
 @roles_required(*STAFF)
-def civil_events():  # type: ignore[no-untyped-def]
+def civil_events() -> ResponseReturnValue:
     stmt = crvs.open_events_query(current_user)
     if request.args.get("show") == "done":
         stmt = (
@@ -137,16 +145,17 @@ def _event_in_scope(event_id: int) -> CivilEvent:
 
 @bp.route("/civil-events/<int:event_id>", methods=["GET", "POST"])
 @roles_required(*STAFF)
-def civil_event(event_id: int):  # type: ignore[no-untyped-def]
+def civil_event(event_id: int) -> ResponseReturnValue:
     event = _event_in_scope(event_id)
-    client = registry_services.get_client(event.client_id, current_user, include_merged=True)
+    # The event names the record the civil registry matched, even one merged away since.
+    client = load_in_scope(Client, event.client_id, current_user)
     form = CivilEventForm()
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                crvs.settle(event, form.outcome.data or "", current_user)
+                with attempt():
+                    crvs.settle(event, form.outcome.data or "", current_user)
             except ServiceError as exc:
-                db.session.rollback()
                 flash(exc.detail, "error")
             else:
                 flash(_("Task done."), "success")
@@ -156,7 +165,7 @@ def civil_event(event_id: int):  # type: ignore[no-untyped-def]
     return render_template("dci/civil_event.html", event=event, client=client, form=form)
 
 
-def home_civil_events(user: Any) -> dict[str, Any]:
+def home_civil_events(user: User) -> dict[str, Any]:
     """The officer's home section: open births and deaths from the civil registry in their area."""
     events = list(db.session.scalars(crvs.open_events_query(user).limit(5)))
     return {"events": events, "total": crvs.open_count(user) if events else 0}
@@ -167,7 +176,7 @@ def home_civil_events(user: Any) -> dict[str, Any]:
 
 @admin_bp.route("/")
 @roles_required("admin")
-def registries():  # type: ignore[no-untyped-def]
+def registries() -> ResponseReturnValue:
     rows = list(
         db.session.scalars(select(NationalRegistry).order_by(NationalRegistry.kind, NationalRegistry.name))
     )
@@ -206,7 +215,7 @@ def _fill(row: NationalRegistry, form: RegistryForm) -> None:
 @admin_bp.route("/new", methods=["GET", "POST"], defaults={"registry_id": None})
 @admin_bp.route("/<int:registry_id>", methods=["GET", "POST"])
 @roles_required("admin")
-def edit_registry(registry_id: int | None):  # type: ignore[no-untyped-def]
+def edit_registry(registry_id: int | None) -> ResponseReturnValue:
     row = db.get_or_404(NationalRegistry, registry_id) if registry_id is not None else None
     form = RegistryForm(obj=row) if request.method == "GET" and row is not None else RegistryForm()
     if request.method == "GET" and row is not None:
@@ -231,10 +240,11 @@ def edit_registry(registry_id: int | None):  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/<int:registry_id>/subscribe", methods=["POST"])
 @roles_required("admin")
-def subscribe(registry_id: int):  # type: ignore[no-untyped-def]
+def subscribe(registry_id: int) -> ResponseReturnValue:
     row = db.get_or_404(NationalRegistry, registry_id)
     try:
-        crvs.subscribe(row, current_user)
+        with attempt():
+            crvs.subscribe(row, current_user)
     except ValidationFailed as exc:
         flash(exc.detail, "error")
     else:
@@ -278,14 +288,14 @@ def _registry_by_token(token: str) -> NationalRegistry:
 
 @inbound_bp.route("/<token>/", methods=["POST"])
 @public
-def base(token: str):  # type: ignore[no-untyped-def]
+def base(token: str) -> ResponseReturnValue:
     """The callback base a registry is given; only the actions below it are answered."""
     abort(404)
 
 
 @inbound_bp.route("/<token>/<action>", methods=["POST"])
 @public
-def receive(token: str, action: str):  # type: ignore[no-untyped-def]
+def receive(token: str, action: str) -> ResponseReturnValue:
     registry = _registry_by_token(token)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -294,15 +304,15 @@ def receive(token: str, action: str):  # type: ignore[no-untyped-def]
     if problem:
         return _ack(action, body, f"The message's {problem}.", 401)
     try:
-        if action == "on-search" and registry.kind == "social":
-            lookup.receive_on_search(registry, body)
-        elif action == "on-subscribe" and registry.kind == "crvs":
-            crvs.receive_on_subscribe(registry, body)
-        elif action == "notify" and registry.kind == "crvs":
-            crvs.receive_notify(registry, body)
-        else:
-            abort(404)
+        with attempt():
+            if action == "on-search" and registry.kind == "social":
+                lookup.receive_on_search(registry, body)
+            elif action == "on-subscribe" and registry.kind == "crvs":
+                crvs.receive_on_subscribe(registry, body)
+            elif action == "notify" and registry.kind == "crvs":
+                crvs.receive_notify(registry, body)
+            else:
+                abort(404)
     except ServiceError as exc:
-        db.session.rollback()
         return _ack(action, body, exc.detail, 400)
     return _ack(action, body)

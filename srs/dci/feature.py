@@ -7,7 +7,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from srs.core.wiring import AdminLink, Feature, HomeSection, NavEntry, PeriodicJob, SeedStep, Slot
-from srs.dci import admin, client_views, events, jobs, seed, views
+from srs.dci import admin, client_views, events, jobs, policies, seed, views
 from srs.extensions import csrf
 
 
@@ -35,6 +35,7 @@ FEATURE = Feature(
     ),
     slots=(Slot("client_profile", "dci/_registry_panel.html", order=30),),
     template_globals={"registry_panel": client_views.registry_panel},
+    policies=(policies.can_take_over_registry_values,),
     admin_links=(
         AdminLink("dci_admin.partners", _l("DCI partner systems"), order=70),
         AdminLink("dci_registries.registries", _l("National registries (DCI)"), order=71),

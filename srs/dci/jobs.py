@@ -9,7 +9,6 @@ until it is delivered; then the row forgets it.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -22,8 +21,9 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from srs.core import audit, clock
-from srs.core.queue import get_queue, job
+from srs.core.queue import get_queue, job, job_name
 from srs.core.redis import get_redis
+from srs.core.transaction import changed_rows
 from srs.dci import envelope as env
 from srs.dci import services as svc
 from srs.dci import transport
@@ -36,20 +36,6 @@ from srs.registry.models import Client
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
-DELIVER = "srs.dci.jobs.deliver"
-
-
-def _fresh_session(job: F) -> F:
-    @functools.wraps(job)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        db.session.remove()
-        try:
-            return job(*args, **kwargs)
-        finally:
-            db.session.remove()
-
-    return wrapper  # type: ignore[return-value]
-
 
 def backoff_seconds(attempts: int) -> float:
     """Exponential backoff: base, 2*base, 4*base ... capped at an hour."""
@@ -60,7 +46,7 @@ def backoff_seconds(attempts: int) -> float:
 def enqueue_delivery(outbox_id: int) -> None:
     """Put one delivery on the queue now (after the commit that wrote its row)."""
     try:
-        get_queue().enqueue(DELIVER, outbox_id, job_timeout=120, result_ttl=60)
+        get_queue().enqueue(job_name(deliver), outbox_id, job_timeout=120, result_ttl=60)
     except RedisError:
         log.warning("Redis not answering; the DCI relay will send outbox row %s", outbox_id)
 
@@ -68,7 +54,7 @@ def enqueue_delivery(outbox_id: int) -> None:
 # ---------------------------------------------------------------- relay and reconciler
 
 
-@_fresh_session
+@job(summary=lambda count, *_a, **_k: f"dci relay: {count} outbox row(s) queued" if count else None)
 def relay(limit: int = 500) -> int:
     """Put due pending outbox rows on the queue; returns how many (SKIP LOCKED on PostgreSQL)."""
     postgres = db.engine.dialect.name == "postgresql"
@@ -98,7 +84,10 @@ def relay(limit: int = 500) -> int:
         queue = get_queue()
         try:
             queue.enqueue_many(
-                [queue.prepare_data(DELIVER, args=(row.id,), timeout=120, result_ttl=60) for row in rows]
+                [
+                    queue.prepare_data(job_name(deliver), args=(row.id,), timeout=120, result_ttl=60)
+                    for row in rows
+                ]
             )
         except RedisError:
             db.session.rollback()
@@ -113,18 +102,18 @@ def relay(limit: int = 500) -> int:
                 log.warning("could not release the DCI relay lock; it expires by itself")
 
 
-@_fresh_session
+@job(summary=lambda count, *_a, **_k: f"dci reconcile: {count} row(s) put back" if count else None)
 def reconcile() -> int:
     """Put back outbox rows stuck 'enqueued' or 'sending' (a worker died) past the deadline."""
     now = clock.now()
     cutoff = now - timedelta(seconds=float(svc.setting("STUCK_SECONDS", 300.0)))
-    result = db.session.execute(
+    put_back = changed_rows(
         update(DciOutbox)
         .where(DciOutbox.status.in_(("enqueued", "sending")), DciOutbox.enqueued_at < cutoff)
         .values(status="pending", available_at=now)
     )
     db.session.commit()
-    return result.rowcount or 0
+    return put_back
 
 
 # ---------------------------------------------------------------- delivery
@@ -132,7 +121,7 @@ def reconcile() -> int:
 
 def _claim(outbox_id: int) -> bool:
     now = clock.now()
-    result = db.session.execute(
+    claimed = changed_rows(
         update(DciOutbox)
         .where(
             DciOutbox.id == outbox_id,
@@ -142,13 +131,14 @@ def _claim(outbox_id: int) -> bool:
         .values(status="sending", attempts=DciOutbox.attempts + 1, enqueued_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return claimed == 1
 
 
 def build_search_callback(row: DciOutbox) -> None:
     """Run the async search of ``row``'s transaction once and keep its answer in the row."""
-    tx = db.session.get(DciTransaction, row.transaction_row_id)
-    partner = db.session.get(DciPartner, row.partner_id)
+    tx = db.session.get_one(DciTransaction, row.transaction_row_id)
+    partner = db.session.get_one(DciPartner, row.partner_id)
+    response: dict[str, Any]
     if tx.request is None:
         # Built before by an attempt that then died before keeping it: nothing left to run.
         response, status = (
@@ -171,7 +161,7 @@ def build_search_callback(row: DciOutbox) -> None:
     tx.request = None  # the question may name a person; the answer is in the row until delivered
 
 
-@_fresh_session
+@job(console=False)
 def deliver(outbox_id: int) -> str:
     """Send one callback or notification; returns what happened (for logs and tests)."""
     row = db.session.get(DciOutbox, outbox_id)
@@ -186,6 +176,8 @@ def deliver(outbox_id: int) -> str:
     # The claim (and a built answer) is committed before the call, so another worker leaves the row
     # alone; a worker killed from here leaves it 'sending' for the reconciler to put back.
     db.session.commit()
+    # Every row is queued with its header except an async search's, built just above.
+    assert row.header is not None
     payload = env.envelope(row.header, row.message)
     timeout = float(svc.setting("CALLBACK_TIMEOUT_SECONDS", 10.0))
     try:
@@ -213,12 +205,19 @@ def deliver(outbox_id: int) -> str:
 def _record_failure(outbox_id: int, error: str) -> None:
     db.session.rollback()
     row = db.session.get(DciOutbox, outbox_id)
+    if row is None:  # deleted while the call was out: nothing left to retry
+        return
     row.last_error = error[:500]
     if row.attempts >= int(svc.setting("MAX_ATTEMPTS", 6)):
         row.status = "failed"
         row.header = row.message = None
+        # callback_action, not action: that name is audit.record's own (the entry's action).
         audit.record(
-            "dci.callback_failed", "dci_partner", row.partner_id, action=row.action, error=row.last_error
+            "dci.callback_failed",
+            "dci_partner",
+            row.partner_id,
+            callback_action=row.action,
+            error=row.last_error,
         )
     else:
         row.status = "pending"
@@ -229,7 +228,7 @@ def _record_failure(outbox_id: int, error: str) -> None:
 # ---------------------------------------------------------------- changes to notifications
 
 
-@_fresh_session
+@job(summary=lambda count: f"dci changes: {count} dispatched change(s) pruned" if count else None)
 def prune_changes() -> int:
     """Delete registry changes dispatched more than ``DCI_CHANGES_KEEP_DAYS`` ago; returns how many.
 
@@ -303,7 +302,7 @@ def _notify_record(
     return member_record(client, fields), [client.id]
 
 
-@_fresh_session
+@job(summary=lambda count, *_a, **_k: f"dci changes: {count} notification(s) queued" if count else None)
 def dispatch_changes(limit: int = 500) -> int:
     """Match pending registry changes with the subscriptions; queue one notify per match. Returns how many."""
     postgres = db.engine.dialect.name == "postgresql"
@@ -342,6 +341,7 @@ def dispatch_changes(limit: int = 500) -> int:
                 row = _notify_row(sub, partner, change, record)
                 if row is None:
                     continue
+                assert row.message is not None  # _notify_row builds the message with the row
                 svc._audit_shared(partner, shared, row.message["transaction_id"], sub.code, "notify")
                 queued.append(row.id)
         db.session.commit()

@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 from srs.accounts.models import User
 from srs.core.wiring import AdminLink, Feature, HomeSection, NavEntry, SeedStep, Slot, TimelineItem
 from srs.extensions import db
-from srs.programmes import rate_views, views
+from srs.programmes import policies, views
+from srs.programmes import rate_views as _rate_views  # noqa: F401 - puts the rate pages on views.bp
 from srs.programmes.estimates import explain
 from srs.programmes.screening import grouped, latest_screening, screenings_of
 from srs.programmes.seed import seed_catalogue, seed_rates, seed_screenings
@@ -50,7 +51,7 @@ def _counts(screening: Any) -> dict[str, int]:
 
 FEATURE = Feature(
     name="programmes",
-    blueprints=(rate_views.bp,),  # the programmes' blueprint, with the rate pages on it
+    blueprints=(views.bp,),
     nav=(NavEntry("programmes.programmes", _l("Programmes"), {"admin", "supervisor"}, order=50),),
     admin_links=(
         AdminLink("programmes.agencies", _l("Agencies"), order=30),
@@ -67,4 +68,10 @@ FEATURE = Feature(
         "programme_counts": _counts,
         "estimate_sentences": explain,
     },
+    policies=(
+        policies.can_manage_programmes,
+        policies.can_publish_rules,
+        policies.can_screen_client,
+        policies.can_edit_rules,
+    ),
 )

@@ -110,7 +110,7 @@ def save_draft(
         table = parse_params(scheme, params, currency)
     except ValidationFailed as exc:
         errors.update(exc.errors)
-    if errors:
+    if errors or effective_from is None:
         raise ValidationFailed(_("The rates have errors; nothing was saved."), errors)
     draft = draft_of(programme)
     if draft is None:

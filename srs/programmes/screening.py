@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from srs.accounts.models import User
 from srs.core import audit, clock
 from srs.core.iso import iso
 from srs.extensions import db
@@ -40,12 +41,9 @@ class Prepared:
 
 def prepare(programmes: list[Programme], on: date | None = None) -> list[Prepared]:
     """The programmes' rules ready to evaluate, each with its rate version in force on ``on`` (today)."""
-    with_rules = [p for p in programmes if p.current_version]
-    rates = rates_in_force([p.id for p in with_rules], on or clock.today())
-    return [
-        Prepared(p, p.current_version, PreparedRule(p.current_version.criteria, p.code), rates.get(p.id))
-        for p in with_rules
-    ]
+    with_rules = [(p, p.current_version) for p in programmes if p.current_version is not None]
+    rates = rates_in_force([p.id for p, _v in with_rules], on or clock.today())
+    return [Prepared(p, v, PreparedRule(v.criteria, p.code), rates.get(p.id)) for p, v in with_rules]
 
 
 def client_country(client: Client) -> str:
@@ -53,7 +51,7 @@ def client_country(client: Client) -> str:
 
 
 def screen(
-    client: Client, user: Any, trigger: str = "officer", prepared: list[Prepared] | None = None
+    client: Client, user: User | None, trigger: str = "officer", prepared: list[Prepared] | None = None
 ) -> Screening:
     """Screen ``client`` against every active programme of their country and store the results."""
     today = clock.today()
@@ -159,7 +157,7 @@ def reason_tree(result: ScreeningResult) -> list[dict[str, Any]]:
 
 
 def screening_as_dict(screening: Screening, locale: str = "en") -> dict[str, Any]:
-    """The API shape of a screening (API.md)."""
+    """The API shape of a screening (schema ``Screening`` of /api/v1/openapi.json)."""
     return {
         "id": screening.id,
         "client_id": screening.client_id,
@@ -189,7 +187,7 @@ def screening_as_dict(screening: Screening, locale: str = "en") -> dict[str, Any
 # Newly eligible ----------------------------------------------------------------------------------
 
 
-def newly_eligible_for(user: Any, limit: int = 20) -> list[EligibilityNotice]:
+def newly_eligible_for(user: User, limit: int = 20) -> list[EligibilityNotice]:
     """Open notices for clients in the user's scope, newest first."""
     stmt = (
         select(EligibilityNotice)
@@ -204,7 +202,3 @@ def newly_eligible_for(user: Any, limit: int = 20) -> list[EligibilityNotice]:
 def dismiss_notice(notice: EligibilityNotice) -> None:
     notice.dismissed_at = clock.now()
     audit.record("eligibility_notice.dismiss", "client", notice.client_id, programme=notice.programme.code)
-
-
-def notice_client(notice: EligibilityNotice) -> Client:
-    return db.session.get(Client, notice.client_id)

@@ -12,12 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
+from srs.accounts.models import User
 from srs.core import audit, clock
 from srs.core.errors import Conflict, Forbidden, ValidationFailed
 from srs.core.ids import parse_id
 from srs.core.queue import enqueue_after_commit
 from srs.extensions import db
 from srs.programmes.models import Programme, RescreenRun, RuleVersion
+from srs.programmes.policies import can_edit_rules
 from srs.programmes.rules import RuleError, check, criterion_text, node_kind
 
 
@@ -42,25 +44,6 @@ def rule_errors_as_fields(error: RuleError) -> dict[str, list[str]]:
     return errors
 
 
-def rule_countries(user: Any) -> set[str] | None:
-    """The countries whose programmes' rules ``user`` may draft: None for every country (admins).
-
-    A supervisor drafts for the countries of the regions they cover; nobody else drafts.
-    """
-    role = getattr(user, "role", None)
-    if role == "admin":
-        return None
-    if role == "supervisor":
-        return {region.country for region in user.regions}
-    return set()
-
-
-def can_edit_rules(user: Any, programme: Programme) -> bool:
-    """Whether ``user`` may save drafts of ``programme``'s rules (the policy beside the aggregate)."""
-    countries = rule_countries(user)
-    return countries is None or programme.country in countries
-
-
 def _flush_rule_version() -> None:
     try:
         db.session.flush()
@@ -71,7 +54,7 @@ def _flush_rule_version() -> None:
 
 
 def save_draft(
-    programme: Programme, criteria: Any, user: Any, note: str | None = None, source: str | None = None
+    programme: Programme, criteria: Any, user: User, note: str | None = None, source: str | None = None
 ) -> RuleVersion:
     """Save ``criteria`` as the programme's draft (a new version number; published versions never change).
 
@@ -127,7 +110,7 @@ def save_draft(
     return draft
 
 
-def publish(version: RuleVersion, user: Any, revision: Any, *, rescreen: bool = True) -> RescreenRun | None:
+def publish(version: RuleVersion, user: User, revision: Any, *, rescreen: bool = True) -> RescreenRun | None:
     """Put a draft in force: the previous version stays in history; re-screening starts after the commit.
 
     ``revision`` is the revision of the draft the admin reviewed (its simulation): when the draft was
@@ -213,8 +196,6 @@ def changes(older: RuleVersion | None, newer: RuleVersion) -> dict[str, list[str
 
 def history(programme: Programme) -> list[dict[str, Any]]:
     """Every version, newest first, with who made it, when, and what changed from the one before."""
-    from srs.accounts.models import User
-
     versions = versions_of(programme)
     users = {
         u.id: u
@@ -230,8 +211,8 @@ def history(programme: Programme) -> list[dict[str, Any]]:
         rows.append(
             {
                 "version": version,
-                "author": users.get(version.created_by_id),
-                "publisher": users.get(version.published_by_id),
+                "author": users.get(version.created_by_id) if version.created_by_id else None,
+                "publisher": users.get(version.published_by_id) if version.published_by_id else None,
                 "changes": changes(older, version),
             }
         )

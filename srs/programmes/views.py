@@ -6,19 +6,22 @@ import copy
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from srs.accounts.models import User
 from srs.agencies import services as agencies_services
 from srs.agencies.models import Agency
 from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
+from srs.core.transaction import attempt
 from srs.extensions import db
-from srs.programmes import editor, services, versions
+from srs.programmes import editor, policies, services, versions
 from srs.programmes.budget import budget
 from srs.programmes.fields import OPERATOR_LABELS
 from srs.programmes.forms import KIND_LABELS, AgencyForm, EmptyForm, ImportForm, ProgrammeForm
@@ -28,8 +31,8 @@ from srs.programmes.rules import describe
 from srs.programmes.screening import dismiss_notice as dismiss_eligibility_notice
 from srs.programmes.screening import grouped, newly_eligible_for, reason_tree, screen, screenings_of
 from srs.programmes.simulation import simulate
-from srs.regions.scope import get_in_scope_or_404, region_id_condition
 from srs.registry.models import Client
+from srs.registry.services import load_client
 
 bp = Blueprint("programmes", __name__)
 
@@ -39,7 +42,7 @@ bp = Blueprint("programmes", __name__)
 
 @bp.route("/admin/agencies")
 @roles_required("admin")
-def agencies():  # type: ignore[no-untyped-def]
+def agencies() -> ResponseReturnValue:
     return render_template("programmes/agencies.html", agencies=agencies_services.list_agencies())
 
 
@@ -61,13 +64,14 @@ def _agency_input(form: AgencyForm) -> agencies_services.AgencyInput:
 @bp.route("/admin/agencies/new", methods=["GET", "POST"])
 @bp.route("/admin/agencies/<int:agency_id>", methods=["GET", "POST"])
 @roles_required("admin")
-def agency_form(agency_id: int | None = None):  # type: ignore[no-untyped-def]
+def agency_form(agency_id: int | None = None) -> ResponseReturnValue:
     agency = db.get_or_404(Agency, agency_id) if agency_id is not None else None
     form = AgencyForm(obj=agency)
     status = 200
     if form.validate_on_submit():
         try:
-            agencies_services.save_agency(_agency_input(form), agency)
+            with attempt():
+                agencies_services.save_agency(_agency_input(form), agency)
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -84,13 +88,12 @@ def agency_form(agency_id: int | None = None):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/programmes")
 @roles_required("admin", "supervisor")
-def programmes():  # type: ignore[no-untyped-def]
+def programmes() -> ResponseReturnValue:
     items = services.list_programmes(request.args.get("country") or None)
     return render_template(
         "programmes/programmes.html",
         programmes=items,
         drafts={p.id: versions.draft_of(p) for p in items},
-        can_edit_rules=versions.can_edit_rules,
         kinds=KIND_LABELS,
         form=ImportForm(),
     )
@@ -121,7 +124,7 @@ def _programme_input(form: ProgrammeForm, programme: Programme | None) -> servic
 @bp.route("/admin/programmes/new", methods=["GET", "POST"])
 @bp.route("/admin/programmes/<int:programme_id>", methods=["GET", "POST"])
 @roles_required("admin")
-def programme_form(programme_id: int | None = None):  # type: ignore[no-untyped-def]
+def programme_form(programme_id: int | None = None) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id) if programme_id is not None else None
     form = ProgrammeForm()
     form.agency.choices = [
@@ -145,7 +148,8 @@ def programme_form(programme_id: int | None = None):  # type: ignore[no-untyped-
     status = 200
     if form.validate_on_submit():
         try:
-            saved = services.save_programme(_programme_input(form, programme), programme)
+            with attempt():
+                saved = services.save_programme(_programme_input(form, programme), programme)
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -169,11 +173,15 @@ def _editor_page(
     note: str,
     source: str,
     status: int = 200,
-):  # type: ignore[no-untyped-def]
+) -> ResponseReturnValue:
     draft = versions.draft_of(programme)
     simulation = simulate(draft, current_user) if draft is not None and not errors else None
     rates = in_force_rates(programme)
-    cost = budget(draft, rates, current_user) if simulation is not None and rates is not None else None
+    cost = (
+        budget(draft, rates, current_user)
+        if draft is not None and simulation is not None and rates is not None
+        else None
+    )
     return (
         render_template(
             "programmes/rule_editor.html",
@@ -197,9 +205,9 @@ def _editor_page(
 
 @bp.route("/admin/programmes/<int:programme_id>/rules", methods=["GET", "POST"])
 @roles_required("admin", "supervisor")
-def rule_editor(programme_id: int):  # type: ignore[no-untyped-def]
+def rule_editor(programme_id: int) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id)
-    if not versions.can_edit_rules(current_user, programme):
+    if not policies.can_edit_rules(current_user, programme):
         abort(403)  # a supervisor drafts for the countries they cover only (the history stays readable)
     draft = versions.draft_of(programme)
     source_version = draft or programme.current_version
@@ -219,7 +227,8 @@ def rule_editor(programme_id: int):  # type: ignore[no-untyped-def]
     if action != "save":
         return _editor_page(programme, editor.apply_action(tree, action), {}, note, source)
     try:
-        versions.save_draft(programme, tree, current_user, note, source)
+        with attempt():
+            versions.save_draft(programme, tree, current_user, note, source)
     except ValidationFailed as exc:
         errors = {key.removeprefix("criteria."): msgs for key, msgs in exc.errors.items()}
         flash(_("The rule has errors; nothing was saved and the version in force stays."), "error")
@@ -237,14 +246,14 @@ def _draft_or_404(programme: Programme, version_id: int) -> RuleVersion:
 
 @bp.route("/admin/programmes/<int:programme_id>/versions/<int:version_id>/publish", methods=["POST"])
 @roles_required("admin")
-def publish(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
+def publish(programme_id: int, version_id: int) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id)
     version = _draft_or_404(programme, version_id)
     try:
         # The hidden field carries the revision whose simulation the admin had on the page.
-        run = versions.publish(version, current_user, request.form.get("revision"))
+        with attempt():
+            run = versions.publish(version, current_user, request.form.get("revision"))
     except (Conflict, ValidationFailed) as exc:
-        db.session.rollback()
         flash(exc.detail, "error")
         draft = versions.draft_of(programme)
         tree = copy.deepcopy(draft.criteria) if draft else {"all": [dict(editor.BLANK_LEAF)]}
@@ -259,7 +268,7 @@ def publish(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/programmes/<int:programme_id>/versions/<int:version_id>/discard", methods=["POST"])
 @roles_required("admin")
-def discard(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
+def discard(programme_id: int, version_id: int) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id)
     versions.discard(_draft_or_404(programme, version_id))
     flash(_("The draft was discarded; the version in force stays."), "success")
@@ -268,7 +277,7 @@ def discard(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/programmes/<int:programme_id>/history")
 @roles_required("admin", "supervisor")
-def history(programme_id: int):  # type: ignore[no-untyped-def]
+def history(programme_id: int) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id)
     return render_template("programmes/history.html", programme=programme, rows=versions.history(programme))
 
@@ -283,7 +292,7 @@ RESCREEN_STATUS_LABELS = {
 
 @bp.route("/admin/rescreens/<int:run_id>")
 @roles_required("admin", "supervisor")
-def rescreen_page(run_id: int):  # type: ignore[no-untyped-def]
+def rescreen_page(run_id: int) -> ResponseReturnValue:
     run = db.get_or_404(RescreenRun, run_id)
     status_label = RESCREEN_STATUS_LABELS.get(run.status, run.status)
     return render_template("programmes/rescreen.html", run=run, status_label=status_label)
@@ -291,7 +300,7 @@ def rescreen_page(run_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/rescreens/<int:run_id>/status")
 @roles_required("admin", "supervisor")
-def rescreen_status(run_id: int):  # type: ignore[no-untyped-def]
+def rescreen_status(run_id: int) -> ResponseReturnValue:
     run = db.get_or_404(RescreenRun, run_id)
     return jsonify(
         {
@@ -310,7 +319,7 @@ def rescreen_status(run_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/catalogue.yaml")
 @roles_required("admin")
-def export_catalogue():  # type: ignore[no-untyped-def]
+def export_catalogue() -> ResponseReturnValue:
     return Response(
         services.export_yaml(),
         mimetype="application/yaml",
@@ -320,7 +329,7 @@ def export_catalogue():  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/catalogue/import", methods=["POST"])
 @roles_required("admin")
-def import_catalogue():  # type: ignore[no-untyped-def]
+def import_catalogue() -> ResponseReturnValue:
     form = ImportForm()
     if not form.validate_on_submit() or not form.file.data:
         flash(_("Choose a YAML file to import."), "error")
@@ -348,14 +357,10 @@ def import_catalogue():  # type: ignore[no-untyped-def]
 # Screening ---------------------------------------------------------------------------------------
 
 
-def _client_or_404(client_id: int) -> Client:
-    return get_in_scope_or_404(Client, client_id, region_id_condition(Client.region_id))
-
-
 @bp.route("/clients/<int:client_id>/screening")
 @roles_required("officer", "supervisor", "admin")
-def client_screening(client_id: int):  # type: ignore[no-untyped-def]
-    client = _client_or_404(client_id)
+def client_screening(client_id: int) -> ResponseReturnValue:
+    client = load_client(client_id, current_user)
     screenings = screenings_of(client)
     audit.record("screening.list", "client", client.id)
     return render_template(
@@ -365,8 +370,8 @@ def client_screening(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/screenings", methods=["POST"])
 @roles_required("officer", "admin")
-def screen_client(client_id: int):  # type: ignore[no-untyped-def]
-    client = _client_or_404(client_id)
+def screen_client(client_id: int) -> ResponseReturnValue:
+    client = load_client(client_id, current_user)
     if not EmptyForm().validate_on_submit():
         abort(400)
     screening = screen(client, current_user)
@@ -375,9 +380,9 @@ def screen_client(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/screenings/<int:screening_id>")
 @roles_required("officer", "supervisor", "admin")
-def screening_result(screening_id: int):  # type: ignore[no-untyped-def]
+def screening_result(screening_id: int) -> ResponseReturnValue:
     screening = db.get_or_404(Screening, screening_id)
-    client = _client_or_404(screening.client_id)
+    client = load_client(screening.client_id, current_user)
     audit.record("screening.read", "client", client.id, screening=screening.id)
     return render_template(
         "programmes/screening_result.html",
@@ -391,14 +396,14 @@ def screening_result(screening_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/eligibility-notices/<int:notice_id>/dismiss", methods=["POST"])
 @roles_required("officer", "admin")
-def dismiss_notice(notice_id: int):  # type: ignore[no-untyped-def]
+def dismiss_notice(notice_id: int) -> ResponseReturnValue:
     notice = db.get_or_404(EligibilityNotice, notice_id)
-    _client_or_404(notice.client_id)
+    load_client(notice.client_id, current_user)
     dismiss_eligibility_notice(notice)
     return redirect(url_for("accounts.home"))
 
 
-def newly_eligible_context(user: Any) -> dict[str, Any]:
+def newly_eligible_context(user: User) -> dict[str, Any]:
     notices = newly_eligible_for(user)
     clients = {
         c.id: c

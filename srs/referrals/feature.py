@@ -5,46 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from srs.core.wiring import (
     AdminLink,
     Feature,
     HomeSection,
+    Hook,
     NavEntry,
     PeriodicJob,
     SeedStep,
     Slot,
     TimelineItem,
 )
-from srs.extensions import db
-from srs.referrals import jobs, overdue, seed, services, views
+from srs.referrals import jobs, overdue, policies, queries, seed, services, views
+from srs.registry.consent import CONSENT_WITHDRAWN
 
 
 def _referral_timeline(client: Any) -> list[TimelineItem]:
-    from srs.accounts.models import User
-    from srs.programmes.models import Programme
-    from srs.referrals import services as svc
-    from srs.referrals.models import Referral, ReferralEvent
-
-    rows = db.session.execute(
-        select(ReferralEvent, Referral, Programme)
-        .join(Referral, Referral.id == ReferralEvent.referral_id)
-        .join(Programme, Programme.id == Referral.programme_id)
-        .where(Referral.client_id == client.id)
-        .order_by(ReferralEvent.id)
-    ).all()
-    users = {
-        u.id: u.username
-        for u in db.session.scalars(
-            select(User).where(User.id.in_({e.by_id for e, _r, _p in rows if e.by_id}))
-        )
-    }
+    events, users = queries.timeline_events(client)
     items = []
-    for event, referral, programme in rows:
+    for event, referral, programme in events:
         items.append(
             TimelineItem(
                 at=event.at,
@@ -52,18 +36,14 @@ def _referral_timeline(client: Any) -> list[TimelineItem]:
                 title=_(
                     "Referral to %(programme)s: %(status)s",
                     programme=programme.name_in("en"),
-                    status=svc.STATUS_LABELS[event.status],
+                    status=services.STATUS_LABELS[event.status],
                 ),
                 detail=event.note,
                 by=users.get(event.by_id) if event.by_id else None,
                 url=url_for("referrals.detail", referral_id=referral.id),
             )
         )
-    for referral, programme in db.session.execute(
-        select(Referral, Programme)
-        .join(Programme, Programme.id == Referral.programme_id)
-        .where(Referral.client_id == client.id, Referral.escalated_at.is_not(None))
-    ).all():
+    for referral, programme in queries.escalations(client):
         items.append(
             TimelineItem(
                 at=referral.escalated_at,
@@ -76,43 +56,27 @@ def _referral_timeline(client: Any) -> list[TimelineItem]:
 
 
 def _agency_home(user: Any) -> dict[str, Any]:
-    from srs.referrals import services as svc
-
-    latest = list(db.session.scalars(svc.list_query(user, "delivered").limit(5)))
-    return {"counts": svc.inbox_counts(user), "latest": latest}
+    return {"counts": services.inbox_counts(user), "latest": queries.latest_delivered(user, 5)}
 
 
 def _officer_home(user: Any) -> dict[str, Any]:
-    from srs.referrals import services as svc
-    from srs.referrals.views import _rows
-
-    return {"rows": _rows(svc.attention_for(user)), "overdue_by_kind": svc.overdue_counts(user)}
+    return {
+        "rows": queries.rows(services.attention_for(user), user),
+        "overdue_by_kind": services.overdue_counts(user),
+    }
 
 
 def _supervisor_home(user: Any) -> dict[str, Any]:
-    from srs.referrals import services as svc
-
-    by_kind = svc.overdue_counts(user)
+    by_kind = services.overdue_counts(user)
     return {
-        "escalated": svc.escalated_for(user, limit=10),
+        "escalated": services.escalated_for(user, limit=10),
         "overdue_count": sum(by_kind.values()),
         "overdue_by_kind": by_kind,
     }
 
 
 def _admin_home(user: Any) -> dict[str, Any]:
-    from srs.referrals.models import OutboxMessage, Referral
-
-    return {
-        "failed": db.session.scalar(select(func.count(Referral.id)).where(Referral.delivery_failed.is_(True)))
-        or 0,
-        "backlog": db.session.scalar(
-            select(func.count(OutboxMessage.id)).where(
-                OutboxMessage.status.in_(("pending", "enqueued", "sending"))
-            )
-        )
-        or 0,
-    }
+    return queries.delivery_health()
 
 
 class ReferralUI:
@@ -120,9 +84,7 @@ class ReferralUI:
 
     @staticmethod
     def options(client: Any, screening: Any) -> list[dict[str, Any]]:
-        from srs.referrals.views import programme_options
-
-        return programme_options(client, screening)
+        return queries.programme_options(client, screening, str(get_locale()))
 
     @staticmethod
     def form(client: Any, screening: Any) -> Any:
@@ -134,16 +96,11 @@ class ReferralUI:
 
     @staticmethod
     def for_client(client: Any) -> list[dict[str, Any]]:
-        from srs.referrals import services as svc
-        from srs.referrals.models import Referral
-        from srs.referrals.views import _rows
-
-        stmt = select(Referral).where(Referral.client_id == client.id, svc.scope_condition(current_user))
-        return _rows(list(db.session.scalars(stmt.order_by(Referral.created_at.desc()))))
+        return queries.client_rows(client, current_user)
 
     @staticmethod
     def can_refer() -> bool:
-        return current_user.is_authenticated and current_user.role in ("officer", "supervisor")
+        return policies.can_refer(current_user)
 
 
 FEATURE = Feature(
@@ -175,6 +132,16 @@ FEATURE = Feature(
         PeriodicJob(jobs.check_deadlines, every="REFERRAL_DEADLINE_SECONDS"),
     ),
     seed_steps=(SeedStep(50, seed.seed_referrals),),
+    policies=(
+        policies.can_refer,
+        policies.can_override_consent,
+        policies.can_decide_referral,
+        policies.can_cancel_referral,
+        policies.can_see_delivery_failures,
+        policies.can_take_action,
+    ),
+    # A withdrawn consent cancels the client's open referrals and tells each agency (registry/consent.py).
+    hooks=(Hook(CONSENT_WITHDRAWN, services.on_consent_withdrawn),),
     template_globals={
         "referral_ui": ReferralUI(),
         "referral_status_labels": services.STATUS_LABELS,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from redis.exceptions import RedisError
@@ -12,20 +14,20 @@ from rq import Worker
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
-from sqlalchemy import func, select
 
 from srs.core import audit
 from srs.core.access import login_required, roles_required
-from srs.core.errors import NotFound, ServiceError
+from srs.core.errors import ServiceError
 from srs.core.forms import apply_errors
 from srs.core.idempotency import idempotent_form
 from srs.core.ids import parse_id
 from srs.core.pagination import page_args, paginate
 from srs.core.queue import get_queue
 from srs.core.redis import get_redis
+from srs.core.transaction import attempt
 from srs.extensions import db
-from srs.programmes.models import Programme, Screening
-from srs.referrals import channels
+from srs.programmes.models import Screening
+from srs.referrals import channels, policies, queries
 from srs.referrals import overdue as overdue_measures
 from srs.referrals import services as svc
 from srs.referrals.forms import (
@@ -36,64 +38,21 @@ from srs.referrals.forms import (
     DeclineForm,
     PlainForm,
 )
-from srs.referrals.models import OutboxMessage, Referral
+from srs.referrals.models import Referral
+from srs.registry import consent
 from srs.registry import services as registry_services
-from srs.registry.models import Client
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
 admin_bp = Blueprint("referrals_admin", __name__, url_prefix="/admin")
 
 
-def _load(referral_id: int) -> Referral:
-    referral = svc.get_referral(referral_id, current_user)
-    if referral is None:
-        abort(404)
-    return referral
-
-
-def programme_options(client: Client, screening: Screening | None) -> list[dict[str, Any]]:
-    """Programmes to refer to, eligible first (pre-checked), with the screening's outcome."""
-    from flask_babel import get_locale
-
-    locale = str(get_locale())
-    open_ids = set(
-        db.session.scalars(
-            select(Referral.programme_id).where(
-                Referral.client_id == client.id, Referral.status.in_(("pending", "delivered", "accepted"))
-            )
-        )
-    )
-    options = []
-    if screening is not None:
-        for result in screening.results:
-            programme = result.programme
-            if programme.active:
-                options.append({"programme": programme, "outcome": result.outcome})
-    else:
-        stmt = select(Programme).where(Programme.active.is_(True), Programme.country == client.region.country)
-        options = [{"programme": p, "outcome": None} for p in db.session.scalars(stmt)]
-    rank = {"eligible": 0, "needs_information": 1, None: 2, "not_eligible": 3}
-    for option in options:
-        option["open"] = option["programme"].id in open_ids
-        option["name"] = option["programme"].name_in(locale)
-        option["checked"] = option["outcome"] == "eligible" and not option["open"]
-    return sorted(options, key=lambda o: (rank.get(o["outcome"], 2), o["name"]))
-
-
-def _client_in_scope(client_id: Any) -> Client:
-    try:
-        return registry_services.get_client(client_id, current_user)
-    except NotFound:
-        abort(404)
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("officer", "supervisor")
 @idempotent_form
-def new():  # type: ignore[no-untyped-def]
+def new() -> ResponseReturnValue:
     """The referral form on its own page (the screening result shows the same form in its slot)."""
     form = CreateReferralsForm()
-    client = _client_in_scope(request.values.get("client_id"))
+    client = registry_services.load_client(request.values.get("client_id"), current_user)
     screening = None
     raw_screening = request.values.get("screening_id")
     if raw_screening:
@@ -101,21 +60,22 @@ def new():  # type: ignore[no-untyped-def]
         screening = db.session.get(Screening, screening_pk) if screening_pk is not None else None
         if screening is None or screening.client_id != client.id:
             abort(404)
-    options = programme_options(client, screening)
+    options = queries.programme_options(client, screening, str(get_locale()))
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                referrals = svc.create_referrals(
-                    svc.NewReferrals(
-                        client=client,
-                        programme_ids=list(form.programmes.data or []),
-                        note=form.note.data,
-                        screening_id=screening.id if screening else None,
-                        consent_confirmed=bool(form.consent.data),
-                        consent_override_reason=form.consent_override_reason.data,
-                    ),
-                    current_user,
-                )
+                with attempt():
+                    referrals = svc.create_referrals(
+                        svc.NewReferrals(
+                            client=client,
+                            programme_ids=list(form.programmes.data or []),
+                            note=form.note.data,
+                            screening_id=screening.id if screening else None,
+                            consent_confirmed=bool(form.consent.data),
+                            consent_override_reason=form.consent_override_reason.data,
+                        ),
+                        current_user,
+                    )
             except ServiceError as exc:
                 apply_errors(form, exc)
                 return render_template(
@@ -141,7 +101,7 @@ def new():  # type: ignore[no-untyped-def]
 
 @bp.route("/")
 @roles_required("officer", "supervisor", "admin")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     page, per_page = page_args(strict=False)
     status = request.args.get("status") or None
     if status not in svc.STATUS_LABELS:
@@ -160,20 +120,20 @@ def index():  # type: ignore[no-untyped-def]
     return render_template(
         "referrals/index.html",
         page=result,
-        rows=_rows(result.items),
+        rows=queries.rows(result.items, current_user),
         filters={
             "status": status or "",
             "programme": programme or "",
             "attention": attention,
             "overdue": request.args.get("overdue") if overdue else "",
         },
-        programmes=_programme_choices(),
+        programmes=queries.programme_choices(current_user),
     )
 
 
 @bp.route("/inbox")
 @roles_required("agency_staff")
-def inbox():  # type: ignore[no-untyped-def]
+def inbox() -> ResponseReturnValue:
     page, per_page = page_args(strict=False)
     status = request.args.get("status", "delivered")
     if status not in svc.STATUS_LABELS and status != "all":
@@ -186,20 +146,20 @@ def inbox():  # type: ignore[no-untyped-def]
     return render_template(
         "referrals/inbox.html",
         page=result,
-        rows=_rows(result.items),
+        rows=queries.rows(result.items, current_user),
         counts=svc.inbox_counts(current_user),
         filters={
             "status": status,
             "programme": programme or "",
             "overdue": request.args.get("overdue") if overdue else "",
         },
-        programmes=_programme_choices(),
+        programmes=queries.programme_choices(current_user),
     )
 
 
 @bp.route("/overdue")
 @roles_required("supervisor", "admin")
-def overdue():  # type: ignore[no-untyped-def]
+def overdue() -> ResponseReturnValue:
     """Overdue referrals in scope, both measures or one (``?kind=``), most overdue first."""
     page, per_page = page_args(strict=False)
     kind = request.args.get("kind")
@@ -213,7 +173,7 @@ def overdue():  # type: ignore[no-untyped-def]
     return render_template(
         "referrals/overdue.html",
         page=result,
-        rows=_rows(result.items),
+        rows=queries.rows(result.items, current_user),
         kind=kind,
         counts=svc.overdue_counts(current_user),
     )
@@ -233,46 +193,17 @@ def _audit_list(action: str, result: Any, **query: Any) -> None:
     )
 
 
-def _programme_choices() -> list[Programme]:
-    if current_user.role == "agency_staff":
-        stmt = select(Programme).where(Programme.agency_id == current_user.agency_id)
-    else:
-        stmt = select(Programme)
-    return list(db.session.scalars(stmt.order_by(Programme.code)))
-
-
-def _rows(referrals: list[Referral]) -> list[dict[str, Any]]:
-    programmes = {
-        p.id: p
-        for p in db.session.scalars(
-            select(Programme).where(Programme.id.in_({r.programme_id for r in referrals}))
-        )
-    }
-    # Agency staff lists show the client's name only; the referral page shows the shared fields.
-    clients = {
-        c.id: c
-        for c in db.session.scalars(select(Client).where(Client.id.in_({r.client_id for r in referrals})))
-    }
-    return [
-        {
-            "referral": r,
-            "programme": programmes.get(r.programme_id),
-            "client": clients.get(r.client_id),
-            "overdue": svc.overdue_kind(r),
-        }
-        for r in referrals
-    ]
-
-
 @bp.route("/<int:referral_id>")
 @login_required
-def detail(referral_id: int):  # type: ignore[no-untyped-def]
-    referral = _load(referral_id)
+def detail(referral_id: int) -> ResponseReturnValue:
+    referral = svc.load_referral(referral_id, current_user)
     audit.record("referral.view", "referral", referral.id, client_id=referral.client_id)
     return _render_detail(referral)
 
 
-def _render_detail(referral: Referral, forms: dict[str, Any] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render_detail(
+    referral: Referral, forms: dict[str, Any] | None = None, status: int = 200
+) -> ResponseReturnValue:
     forms = forms or {}
     allowed = svc.allowed_actions(referral, current_user)
     defaults = {"version": referral.version}
@@ -283,22 +214,20 @@ def _render_detail(referral: Referral, forms: dict[str, Any] | None = None, stat
         "cancel": forms.get("cancel") or CancelForm(formdata=None, data=defaults),
     }
     programme = svc.referral_programme(referral)
-    client = db.session.get(Client, referral.client_id)
-    failed = list(
-        db.session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.referral_id == referral.id, OutboxMessage.status == "failed"
-            )
-        )
-    )
+    client = queries.client_of(referral)
+    agency_view = policies.works_for_agency(current_user)
+    withheld = not svc.shares_client_data(referral)
+    failed = queries.failed_messages(referral)
     return render_template(
         "referrals/detail.html",
         referral=referral,
         programme=programme,
-        client=client,
-        agency_view=current_user.role == "agency_staff",
-        shared_fields=svc.shared_client_fields(referral),
-        history=svc.history(referral),
+        client=None if agency_view and withheld else client,
+        agency_view=agency_view,
+        withheld=withheld,
+        consent_state=None if agency_view else consent.state(client),
+        shared_fields=[] if withheld else svc.shared_client_fields(referral),
+        history=svc.history(referral, withhold_notes=agency_view and withheld),
         allowed=allowed,
         forms=all_forms,
         failed=failed,
@@ -308,7 +237,7 @@ def _render_detail(referral: Referral, forms: dict[str, Any] | None = None, stat
 
 
 def _act(referral_id: int, name: str, form_class: type) -> Any:
-    referral = _load(referral_id)
+    referral = svc.load_referral(referral_id, current_user)
     form = form_class()
     if not form.validate_on_submit():
         flash(_("Please correct the marked fields."), "error")
@@ -321,10 +250,9 @@ def _act(referral_id: int, name: str, form_class: type) -> Any:
         version=form.version.data,
     )
     try:
-        svc.apply_action(referral, action, current_user)
+        with attempt():
+            svc.apply_action(referral, action, current_user)
     except ServiceError as exc:
-        db.session.rollback()
-        referral = _load(referral_id)
         apply_errors(form, exc)
         form.version.data = referral.version if exc.status == 409 else form.version.data
         return _render_detail(referral, {name: form}, exc.status)
@@ -340,37 +268,38 @@ def _act(referral_id: int, name: str, form_class: type) -> Any:
 
 @bp.route("/<int:referral_id>/accept", methods=["POST"])
 @roles_required("agency_staff")
-def accept(referral_id: int):  # type: ignore[no-untyped-def]
+def accept(referral_id: int) -> ResponseReturnValue:
     return _act(referral_id, "accept", AcceptForm)
 
 
 @bp.route("/<int:referral_id>/decline", methods=["POST"])
 @roles_required("agency_staff")
-def decline(referral_id: int):  # type: ignore[no-untyped-def]
+def decline(referral_id: int) -> ResponseReturnValue:
     return _act(referral_id, "decline", DeclineForm)
 
 
 @bp.route("/<int:referral_id>/complete", methods=["POST"])
 @roles_required("agency_staff")
-def complete(referral_id: int):  # type: ignore[no-untyped-def]
+def complete(referral_id: int) -> ResponseReturnValue:
     return _act(referral_id, "complete", CompleteForm)
 
 
 @bp.route("/<int:referral_id>/cancel", methods=["POST"])
 @roles_required("officer", "supervisor")
-def cancel(referral_id: int):  # type: ignore[no-untyped-def]
+def cancel(referral_id: int) -> ResponseReturnValue:
     return _act(referral_id, "cancel", CancelForm)
 
 
 @bp.route("/<int:referral_id>/retry", methods=["POST"])
 @roles_required("officer", "supervisor", "admin")
-def retry(referral_id: int):  # type: ignore[no-untyped-def]
-    referral = _load(referral_id)
+def retry(referral_id: int) -> ResponseReturnValue:
+    referral = svc.load_referral(referral_id, current_user)
     form = PlainForm()
     if not form.validate_on_submit():
         abort(400)
     try:
-        count = svc.retry_delivery(referral, current_user)
+        with attempt():
+            count = svc.retry_delivery(referral, current_user)
     except ServiceError as exc:
         flash(exc.detail, "error")
         return redirect(url_for("referrals.detail", referral_id=referral_id))
@@ -383,8 +312,10 @@ def retry(referral_id: int):  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/queues")
 @roles_required("admin")
-def queues():  # type: ignore[no-untyped-def]
-    queue_rows, failed_jobs, redis_ok = [], [], True
+def queues() -> ResponseReturnValue:
+    queue_rows: list[dict[str, Any]] = []
+    failed_jobs: list[dict[str, Any]] = []
+    redis_ok = True
     try:
         connection = get_redis()
         for name in _queue_names():
@@ -418,19 +349,8 @@ def queues():  # type: ignore[no-untyped-def]
                 )
     except RedisError:
         redis_ok = False
-    backlog = dict(
-        db.session.execute(
-            select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(OutboxMessage.status)
-        ).all()
-    )
-    failed_messages = list(
-        db.session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.status.in_(("failed", "pending")))
-            .order_by(OutboxMessage.id.desc())
-            .limit(50)
-        )
-    )
+    backlog = queries.outbox_backlog()
+    failed_messages = queries.problem_messages(50)
     return render_template(
         "referrals/admin_queues.html",
         queues=queue_rows,
@@ -450,7 +370,7 @@ def _queue_names() -> list[str]:
 
 @admin_bp.route("/queues/failed/<job_id>/requeue", methods=["POST"])
 @roles_required("admin")
-def requeue(job_id: str):  # type: ignore[no-untyped-def]
+def requeue(job_id: str) -> ResponseReturnValue:
     form = PlainForm()
     if not form.validate_on_submit():
         abort(400)
@@ -470,13 +390,13 @@ def requeue(job_id: str):  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/mail")
 @roles_required("admin")
-def mail_list():  # type: ignore[no-untyped-def]
+def mail_list() -> ResponseReturnValue:
     return render_template("referrals/admin_mail.html", mails=channels.list_mails())
 
 
 @admin_bp.route("/mail/<name>")
 @roles_required("admin")
-def mail_view(name: str):  # type: ignore[no-untyped-def]
+def mail_view(name: str) -> ResponseReturnValue:
     mail = channels.read_mail(name)
     if mail is None:
         abort(404)

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from srs.core.audit import mask_id_number
 from srs.core.wiring import Feature, HomeSection, NavEntry, PeriodicJob, SeedStep
-from srs.registry import jobs, region_copies, timeline, views
+from srs.registry import jobs, policies, region_copies, timeline, views
 from srs.registry.seed import seed_clients
 
 
@@ -32,5 +32,14 @@ FEATURE = Feature(
     periodic_jobs=(PeriodicJob(jobs.delete_expired_import_files, every=3600),),
     seed_steps=(SeedStep(30, seed_clients),),
     template_filters={"mask_id": mask_id_number},
+    policies=(
+        policies.can_read_clients,
+        policies.can_register_client,
+        policies.can_edit_client,
+        policies.can_review_duplicates,
+        policies.can_edit_field,
+        policies.can_record_consent,
+        policies.can_withdraw_consent,
+    ),
     setup=_install_listeners,
 )

@@ -28,10 +28,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import String
 
 from srs.core.lengths import column_length
+from srs.registry import policies
 from srs.registry.idnumbers import ID_NUMBER_RULES
 from srs.registry.models import Client
 
-WRITERS = frozenset({"officer", "admin"})
+WRITERS = frozenset(policies.WRITERS)
 MAX_AGE = 120  # a birth date further back is a typing mistake
 
 # Merge rules: what the kept record takes from the duplicate.
@@ -468,7 +469,7 @@ def personal_fields() -> frozenset[str]:
 
 
 def may_edit(f: ClientField, role: str | None) -> bool:
-    return role in f.edit_roles
+    return policies.role_may_edit_field(role, f)
 
 
 def iso_or_none(value: Any) -> Any:

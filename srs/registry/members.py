@@ -11,11 +11,13 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from srs.accounts.models import User
 from srs.core import audit
 from srs.core.errors import NotFound, ValidationFailed
+from srs.core.ids import parse_id
 from srs.extensions import db
 from srs.registry.models import RELATIONSHIPS, Client, Household, HouseholdMember
-from srs.registry.services import display_value, get_client
+from srs.registry.services import display_value, load_client
 from srs.registry.validation import _Errors, parse_bool, parse_pregnant, validate_member
 
 _MEMBER_FACTS = ("full_name", "sex", "date_of_birth", "disability", "in_education", "pregnant")
@@ -32,11 +34,11 @@ def _relationship(data: Mapping[str, Any], errors: _Errors) -> str | None:
 
 
 def _client_to_link(
-    raw_id: Any, client: Client, user: Any, errors: _Errors, member: HouseholdMember | None = None
+    raw_id: Any, client: Client, user: User, errors: _Errors, member: HouseholdMember | None = None
 ) -> Client | None:
     """The registered client a household member is (to be) linked to, checked for the user's area."""
     try:
-        linked = get_client(raw_id, user)
+        linked = load_client(raw_id, user)
     except NotFound:
         errors.add("member_client_id", _("No client with this number in your area."))
         return None
@@ -98,7 +100,7 @@ def _start_household(client: Client) -> Household:
     return household
 
 
-def add_household_member(client: Client, data: Mapping[str, Any], user: Any) -> HouseholdMember:
+def add_household_member(client: Client, data: Mapping[str, Any], user: User) -> HouseholdMember:
     """Add a person to the client's household (started with the client as head if needed).
 
     ``data`` holds either ``member_client_id`` (a registered client in the user's area) or the
@@ -143,7 +145,8 @@ def add_household_member(client: Client, data: Mapping[str, Any], user: Any) -> 
 
 def get_member(client: Client, member_id: Any) -> HouseholdMember:
     """A member of the client's household; anything else is a 404 (the client is already scoped)."""
-    member = db.session.get(HouseholdMember, member_id) if isinstance(member_id, int) else None
+    pk = parse_id(member_id)
+    member = db.session.get(HouseholdMember, pk) if pk is not None else None
     if member is None or client.household_id is None or member.household_id != client.household_id:
         raise NotFound(_("No such household member."))
     return member
@@ -159,7 +162,7 @@ def member_input(member: HouseholdMember) -> dict[str, Any]:
 
 
 def update_household_member(
-    client: Client, member: HouseholdMember, data: Mapping[str, Any], user: Any
+    client: Client, member: HouseholdMember, data: Mapping[str, Any], user: User
 ) -> HouseholdMember:
     """Change a member's relationship and facts, or link them to a registered client.
 
@@ -219,7 +222,7 @@ def update_household_member(
 
 
 def remove_household_member(
-    client: Client, member: HouseholdMember, user: Any, *, audit_it: bool = True
+    client: Client, member: HouseholdMember, user: User, *, audit_it: bool = True
 ) -> None:
     """Take a member out of the household; a linked client record stays, without a household.
 

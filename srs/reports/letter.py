@@ -22,7 +22,7 @@ from srs.programmes.estimates import explain
 from srs.programmes.models import Programme, Screening, ScreeningResult
 from srs.referrals.models import Referral
 from srs.registry.models import Client
-from srs.reports.pdf import FONT, new_pdf
+from srs.reports.pdf import FONT, new_document
 
 LANGUAGES = ("en", "id", "vi")
 COUNTRY_LANGUAGE = {"ID": "id", "VN": "vi"}
@@ -44,7 +44,7 @@ def letter_language(referral: Referral, asked: str | None) -> str:
     """The language asked for, else the language of the person's country."""
     if asked in LANGUAGES:
         return str(asked)
-    client = db.session.get(Client, referral.client_id)
+    client = db.session.get_one(Client, referral.client_id)
     return COUNTRY_LANGUAGE.get(client.region.country if client.region else "", "en")
 
 
@@ -76,8 +76,8 @@ def _office(user: User | None) -> list[str]:
 
 def letter_document(referral: Referral, language: str) -> LetterDocument:
     """The letter's texts in ``language``."""
-    client = db.session.get(Client, referral.client_id)
-    programme = db.session.get(Programme, referral.programme_id)
+    client = db.session.get_one(Client, referral.client_id)
+    programme = db.session.get_one(Programme, referral.programme_id)
     agency = programme.agency
     officer = db.session.get(User, referral.created_by_id) if referral.created_by_id else None
     estimate = referral_estimate(referral)
@@ -129,7 +129,7 @@ def letter_document(referral: Referral, language: str) -> LetterDocument:
 def render_letter(doc: LetterDocument, size: str = "a4") -> bytes:
     """The letter's PDF bytes, on A4 or on a phone-sized page."""
     page_format = FORMATS.get(size, "A4")
-    pdf = new_pdf(doc.page_label, doc.title, doc.language, "P", page_format)
+    pdf = new_document(doc.title, doc.title, doc.language, doc.page_label, "P", page_format)
     small = page_format != "A4"
     if small:
         pdf.set_margins(6, 6, 6)

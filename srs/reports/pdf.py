@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from fpdf import FPDF, FontFace
 from sqlalchemy import select
 
+from srs.accounts.models import User
 from srs.core import clock
 from srs.extensions import db
 from srs.referrals import overdue
@@ -66,14 +67,20 @@ class _SummaryPDF(FPDF):
         self.cell(0, 6, text, align="C")
 
 
-def new_pdf(
-    page_label: str, title: str, language: str, orientation: str = "P", page_format: Any = "A4"
+def new_document(
+    title: str, subject: str, language: str, page_label: str, orientation: str = "P", page_format: Any = "A4"
 ) -> FPDF:
-    """A page of SRS's PDFs: the Unicode font, the numbered footer, the document's title and language."""
+    """A document (A4 unless ``page_format`` says otherwise) with SRS's Unicode font, numbered pages and
+    its first page open.
+
+    The monthly summary, the copy of a person's record (srs/privacy/export.py) and the referral letter
+    (letter.py) all start here.
+    """
     pdf = _SummaryPDF(page_label, orientation, page_format)
     pdf.add_font(FONT, "", FONT_DIR / "DejaVuSans.ttf")
     pdf.add_font(FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
     pdf.set_title(title)
+    pdf.set_subject(subject)
     pdf.set_creator("SRS")
     pdf.set_lang(language)
     pdf.set_auto_page_break(auto=True, margin=18)
@@ -84,8 +91,9 @@ def new_pdf(
 def render(doc: MonthlyDocument) -> bytes:
     """The PDF bytes of a monthly summary; an empty ``rows`` still gives the headers and the total."""
     figures = max(len(doc.headers) - 1, 1)
-    pdf = new_pdf(doc.page_label, doc.title, doc.language, "P" if figures <= PORTRAIT_FIGURES else "L")
-    pdf.set_subject(doc.scope)
+    pdf = new_document(
+        doc.title, doc.scope, doc.language, doc.page_label, "P" if figures <= PORTRAIT_FIGURES else "L"
+    )
 
     pdf.set_font(FONT, "B", 15)
     pdf.multi_cell(0, 8, doc.title, new_x="LMARGIN", new_y="NEXT")
@@ -153,7 +161,7 @@ def monthly_document(
     month: date,
     rows: list[dict[str, Any]],
     totals: dict[str, int],
-    user: Any,
+    user: User,
     now: datetime | None = None,
 ) -> MonthlyDocument:
     """The texts of the monthly summary PDF in the current user's language (needs a request context)."""
