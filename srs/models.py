@@ -30,6 +30,7 @@ from srs.programmes.models import (  # noqa: F401
     EligibilityNotice,
     Enrolment,
     Programme,
+    RateVersion,
     RescreenRun,
     RuleVersion,
     Screening,

@@ -173,6 +173,32 @@ _REASON = {
         "detail": {"type": "string", "description": "A sentence a person reads, in the caller's language"},
     },
 }
+_ESTIMATE = {
+    "type": "object",
+    "description": "What the programme would cost the person a month (programmes with a rate table)",
+    "required": [
+        "currency",
+        "period",
+        "contribution",
+        "state_support",
+        "client_pays",
+        "explanation",
+        "source",
+    ],
+    "properties": {
+        "currency": {"type": "string", "description": "ISO 4217 (IDR, VND)"},
+        "period": {"enum": ["month"]},
+        "contribution": {"type": "integer", "description": "In whole currency units"},
+        "state_support": {"type": "integer"},
+        "client_pays": {"type": "integer"},
+        "explanation": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Sentences a person can follow, in the caller's language",
+        },
+        "source": {"type": "string", "description": "The regulation the rates come from"},
+    },
+}
 _SCREENING = {
     "type": "object",
     "required": ["id", "client_id", "screened_at", "results"],
@@ -195,6 +221,7 @@ _SCREENING = {
                     "reasons": {"type": "array", "items": _REASON},
                     "ask": {"type": "array", "items": {"type": "string"}},
                     "hints": {"type": "array", "items": {"type": "string"}},
+                    "estimate": _ESTIMATE,
                 },
             },
         },

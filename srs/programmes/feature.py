@@ -12,8 +12,10 @@ from srs.accounts.models import User
 from srs.core.wiring import AdminLink, Feature, HomeSection, NavEntry, SeedStep, Slot, TimelineItem
 from srs.extensions import db
 from srs.programmes import enrolments, policies, views
+from srs.programmes import rate_views as _rate_views  # noqa: F401 - puts the rate pages on views.bp
+from srs.programmes.estimates import explain
 from srs.programmes.screening import grouped, latest_screening, screenings_of
-from srs.programmes.seed import seed_catalogue, seed_screenings
+from srs.programmes.seed import seed_catalogue, seed_rates, seed_screenings
 
 
 def _screening_timeline(client: Any) -> list[Any]:
@@ -67,11 +69,12 @@ FEATURE = Feature(
     home_sections=(
         HomeSection({"officer"}, "programmes/_newly_eligible.html", views.newly_eligible_context, order=20),
     ),
-    seed_steps=(SeedStep(20, seed_catalogue), SeedStep(40, seed_screenings)),
+    seed_steps=(SeedStep(20, seed_catalogue), SeedStep(21, seed_rates), SeedStep(40, seed_screenings)),
     template_globals={
         "programme_latest_screening": latest_screening,
         "programme_counts": _counts,
         "client_coverage": views.coverage_panel_context,
+        "estimate_sentences": explain,
     },
     setup=_install_listeners,
     policies=(

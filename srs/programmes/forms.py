@@ -116,3 +116,22 @@ class EnrolmentForm(FlaskForm):
 
 class EndEnrolmentForm(FlaskForm):
     end_on = DateField(_l("Last day covered"), validators=[Optional()])
+
+
+class RateForm(FlaskForm):
+    """A draft of a programme's rate table: its scheme, the table as JSON, when and where from."""
+
+    scheme = SelectField(
+        _l("Rate scheme"),
+        choices=[
+            ("bpjstk_bpu", _l("BPJS Ketenagakerjaan BPU (JKK, JKM, JHT)")),
+            ("jkn", _l("JKN classes")),
+            ("vn_voluntary_si", _l("Viet Nam voluntary social insurance")),
+            ("vn_household_hi", _l("Viet Nam household health insurance")),
+        ],
+    )
+    currency = SelectField(_l("Currency"), choices=[("IDR", "IDR"), ("VND", "VND")])
+    effective_from = DateField(_l("Takes effect on"), validators=[Optional()])
+    source = TextAreaField(_l("Regulation the rates come from"), validators=[MaxLength(2000)])
+    params = TextAreaField(_l("Rate table (JSON)"), validators=[MaxLength(20000)])
+    note = TextAreaField(_l("Note"), validators=[MaxLength(2000)])

@@ -148,10 +148,47 @@ class ScreeningResult(Model):
     outcome: Mapped[str] = mapped_column(String(20))
     # [{"criterion": ..., "passed": true|false|null, "detail": ...}]
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # What the programme would cost the person (srs.programmes.estimates), with the rate version it
+    # was computed from; kept with the result so a later rate change does not rewrite what was said.
+    estimate: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     screening: Mapped[Screening] = relationship(back_populates="results")
     programme: Mapped[Programme] = relationship()
     rule_version: Mapped[RuleVersion] = relationship()
+
+
+RATE_SCHEMES = ("bpjstk_bpu", "jkn", "vn_voluntary_si", "vn_household_hi")
+
+
+class RateVersion(Model):
+    """One version of a programme's contribution and support rates (a table stored as data).
+
+    Like a rule version: draft (editable) -> published (never changed again) or discarded. A published
+    version applies from ``effective_from``: on any day the published version with the latest
+    ``effective_from`` on or before that day is the one in force, so a rate change is published ahead
+    and takes effect on its date. ``source`` names the regulation the figures come from.
+    """
+
+    __tablename__ = "rate_versions"
+    __table_args__ = (UniqueConstraint("programme_id", "number", name="uq_rate_versions_programme_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column()
+    # Which calculation reads ``params`` (RATE_SCHEMES); the params are that scheme's table.
+    scheme: Mapped[str] = mapped_column(String(30))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    currency: Mapped[str] = mapped_column(String(3))
+    effective_from: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    source: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    programme: Mapped[Programme] = relationship()
 
 
 class RescreenRun(Model):

@@ -366,9 +366,13 @@ class Reason:
     implicit: bool = False
     hint: str | None = None
     detail: str = ""
+    # The leaf's place in the tree ("r.0.1"), so the page can show it inside its "any of" group.
+    path: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"criterion": self.criterion, "passed": self.passed, "detail": self.detail}
+        if self.path:
+            data["path"] = self.path
         if self.field:
             data.update(field=self.field, op=self.op, value=self.value, actual=self.actual)
         if self.names:
@@ -474,6 +478,7 @@ class PreparedRule:
                     value=leaf["value"],
                     actual=_region_name(facts) if leaf["field"] == "region" else _plain(actual),
                     names=names,
+                    path=path,
                 )
             )
         result = self._tree(self.criteria, "r", values)
@@ -558,6 +563,22 @@ def format_value(field_key: str, value: Any, names: dict[str, str] | None = None
     return str(value)
 
 
+def programme_name(code: str) -> str:
+    """A programme's name in the current language (its code when there is no such programme)."""
+    from srs.programmes.models import Programme
+
+    cached = _I18N.get()
+    key = ("programme", code)
+    if cached is not None and key in cached[2]:
+        return cached[2][key]
+    programme = db.session.scalar(select(Programme).where(Programme.code == code))
+    locale = str((cached[1] if cached is not None else flask_babel.get_locale()) or "en").split("_")[0]
+    name = programme.name_in(locale) if programme is not None else code
+    if cached is not None:
+        cached[2][key] = name
+    return name
+
+
 def describe(reason: dict[str, Any]) -> str:
     """The sentence for one criterion's result, in the current language."""
     key = reason.get("field")
@@ -569,9 +590,10 @@ def describe(reason: dict[str, Any]) -> str:
     value = format_value(key, reason.get("value"), names)
     actual = format_value(key, reason.get("actual"), names)
     if reason.get("implicit"):
+        name = programme_name(str(reason.get("value")))
         if passed:
-            return _("not yet enrolled in %(code)s", code=reason.get("value"))
-        return _("already enrolled in %(code)s, so not eligible again", code=reason.get("value"))
+            return _("not yet enrolled in %(programme)s", programme=name)
+        return _("already enrolled in %(programme)s, so not eligible again", programme=name)
     if passed is None:
         return _("%(label)s is not known", label=label)
     args = {"label": label, "value": value, "actual": actual}

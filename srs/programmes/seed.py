@@ -7,7 +7,7 @@ editor; each version records its source.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from srs.agencies.models import Agency
 from srs.core import clock
 from srs.extensions import db
-from srs.programmes.models import Programme, RuleVersion, Screening
+from srs.programmes.models import Programme, RateVersion, RuleVersion, Screening
 from srs.programmes.rules import check
 
 NON_WAGE = ["informal", "self_employed", "msme_worker"]
@@ -390,6 +390,116 @@ def seed_catalogue(password: str) -> list[str]:
         added.append(spec["code"])
     db.session.flush()
     return [f"Programmes added: {len(added)} ({', '.join(added) or 'none'})"]
+
+
+# The rate tables (shared/DOMAIN.md "Contribution and support rates"; sources in docs/estimates.md).
+# Figures marked unverified there are defaults an administrator replaces with a new version.
+VN_BASE_SALARY = 2_340_000
+RATES: list[dict[str, Any]] = [
+    {
+        "programme": "ID-BPJSTK-BPU",
+        "scheme": "bpjstk_bpu",
+        "currency": "IDR",
+        "effective_from": date(2015, 7, 1),
+        "params": {"jkk_percent": 1, "jkm_monthly": 6800, "jht_percent": 2, "min_income": 1_000_000},
+        "source": "PP 44/2015 (JKK, JKM) and PP 46/2015 (JHT), BPU participation Permenaker 5/2021. The lowest declared income Rp 1,000,000 is an unverified default (bracket steps unverified).",
+    },
+    {
+        "programme": "ID-JKN-PBI",
+        "scheme": "jkn",
+        "currency": "IDR",
+        "effective_from": date(2021, 1, 1),
+        "params": {
+            "classes": {"I": 150_000, "II": 100_000, "III": 42_000},
+            "state_support": {"III": 7_000},
+            "class": "III",
+            "state_paid": True,
+        },
+        "source": "Perpres 64/2020 art. 34: class I Rp 150,000, II Rp 100,000, III Rp 42,000 (member Rp 35,000, state Rp 7,000 from 2021) per person per month; PBI contributions paid by the state.",
+    },
+    {
+        "programme": "VN-BHXH-TN",
+        "scheme": "vn_voluntary_si",
+        "currency": "VND",
+        "effective_from": date(2022, 1, 1),
+        "params": {
+            "percent": 22,
+            "min_income": 1_500_000,
+            "max_income": 20 * VN_BASE_SALARY,
+            "support": {"poor": 30, "near_poor": 25, "ethnic_minority": 10, "other": 10},
+            "support_months": None,
+            "topups": [],
+        },
+        "source": "Decree 134/2015 (state support 30/25/10%); rural poverty line VND 1,500,000 (Decree 07/2021). The highest income (20 times the base salary) is an unverified default.",
+    },
+    {
+        "programme": "VN-BHXH-TN",
+        "scheme": "vn_voluntary_si",
+        "currency": "VND",
+        "effective_from": date(2025, 7, 1),
+        "params": {
+            "percent": 22,
+            "min_income": 1_500_000,
+            "max_income": 20 * VN_BASE_SALARY,
+            "support": {"poor": 50, "near_poor": 40, "ethnic_minority": 30, "other": 20},
+            "support_months": 120,
+            "topups": [
+                {"region": "01", "name": "Thành phố Hà Nội", "group": "poor", "percent": 20},
+                {"region": "01", "name": "Thành phố Hà Nội", "group": "near_poor", "percent": 15},
+                {"region": "01", "name": "Thành phố Hà Nội", "group": "ethnic_minority", "percent": 10},
+                {"region": "01", "name": "Thành phố Hà Nội", "group": "other", "percent": 10},
+            ],
+        },
+        "source": "Social Insurance Law 2024 and Decree 159/2025 (state support of the contribution on the rural poverty line VND 1,500,000: poor 50%, near-poor 40%, ethnic minorities 30%, others 20%, up to 120 months). Ha Noi top-up rows are unverified defaults (Ha Noi People's Council resolution: check the figures). The highest income (20 times the base salary) is an unverified default.",
+    },
+    {
+        "programme": "VN-BHYT-HGD",
+        "scheme": "vn_household_hi",
+        "currency": "VND",
+        "effective_from": date(2024, 7, 1),
+        "params": {
+            "percent": 4.5,
+            "base_salary": VN_BASE_SALARY,
+            "member_shares": [100, 70, 60, 50, 40],
+            "support": {"near_poor": 70},
+        },
+        "source": "Health Insurance Law; Decree 188/2025 (4.5% of the base salary for the first member, 70/60/50/40% for the next; near-poor supported at least 70%); base salary VND 2,340,000 (Decree 73/2024).",
+    },
+]
+
+
+def seed_rates(_password: str) -> list[str]:
+    """Add the rate tables of the demo programmes that have none yet, published (idempotent)."""
+    added = 0
+    numbers: dict[int, int] = {}
+    for spec in RATES:
+        programme = db.session.scalar(select(Programme).where(Programme.code == spec["programme"]))
+        if programme is None:
+            continue
+        if programme.id not in numbers:
+            if db.session.scalar(select(RateVersion.id).where(RateVersion.programme_id == programme.id)):
+                numbers[programme.id] = -1  # has rates already: left alone
+                continue
+            numbers[programme.id] = 0
+        if numbers[programme.id] < 0:
+            continue
+        numbers[programme.id] += 1
+        version = RateVersion(
+            programme_id=programme.id,
+            number=numbers[programme.id],
+            scheme=spec["scheme"],
+            currency=spec["currency"],
+            params=spec["params"],
+            effective_from=spec["effective_from"],
+            source=spec["source"],
+            status="published",
+        )
+        db.session.add(version)
+        db.session.flush()
+        version.published_at = version.created_at
+        added += 1
+    db.session.flush()
+    return [f"Rate versions added: {added}"]
 
 
 def seed_screenings(_password: str) -> list[str]:

@@ -22,6 +22,7 @@ from srs.core.forms import apply_errors
 from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.programmes import editor, enrolments, policies, services, versions
+from srs.programmes.budget import budget
 from srs.programmes.enrolments import FUNCTION_LABELS, SOURCE_LABELS
 from srs.programmes.fields import OPERATOR_LABELS
 from srs.programmes.forms import (
@@ -34,9 +35,10 @@ from srs.programmes.forms import (
     ProgrammeForm,
 )
 from srs.programmes.models import EligibilityNotice, Enrolment, Programme, RescreenRun, RuleVersion, Screening
+from srs.programmes.rates import in_force as in_force_rates
 from srs.programmes.rules import describe
 from srs.programmes.screening import dismiss_notice as dismiss_eligibility_notice
-from srs.programmes.screening import grouped, newly_eligible_for, screen, screenings_of
+from srs.programmes.screening import grouped, newly_eligible_for, reason_tree, screen, screenings_of
 from srs.programmes.simulation import simulate
 from srs.registry.models import Client
 from srs.registry.services import load_client
@@ -188,6 +190,12 @@ def _editor_page(
 ) -> ResponseReturnValue:
     draft = versions.draft_of(programme)
     simulation = simulate(draft, current_user) if draft is not None and not errors else None
+    rates = in_force_rates(programme)
+    cost = (
+        budget(draft, rates, current_user)
+        if draft is not None and simulation is not None and rates is not None
+        else None
+    )
     return (
         render_template(
             "programmes/rule_editor.html",
@@ -198,6 +206,7 @@ def _editor_page(
             source=source,
             draft=draft,
             simulation=simulation,
+            budget=cost,
             fields=editor.field_options(),
             field_keys=[f["key"] for f in editor.field_options()],
             operator_labels=OPERATOR_LABELS,
@@ -395,6 +404,7 @@ def screening_result(screening_id: int) -> ResponseReturnValue:
         screening=screening,
         groups=grouped(screening),
         describe=describe,
+        reason_tree=reason_tree,
     )
 
 

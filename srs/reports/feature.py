@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from srs.core.wiring import AdminLink, Feature, NavEntry, PeriodicJob
+from srs.core.wiring import AdminLink, Feature, NavEntry, PeriodicJob, Slot
 from srs.reports import coverage_facts, coverage_views, facts, jobs, policies
 from srs.reports.jobs import CHECK_EVERY_SECONDS
 from srs.reports.views import bp
@@ -25,6 +25,7 @@ FEATURE = Feature(
     nav=(NavEntry("reports.dashboard", _l("Reports"), {"supervisor", "admin"}, order=50),),
     admin_links=(AdminLink("reports.population", _l("Population figures (coverage)"), order=60),),
     periodic_jobs=(PeriodicJob(jobs.check_report_facts, CHECK_EVERY_SECONDS),),
+    slots=(Slot("referral_detail", "reports/_slot_letter.html", order=40),),
     setup=_install_listeners,
-    policies=(policies.can_import_population,),
+    policies=(policies.can_import_population, policies.can_print_referral_letter),
 )

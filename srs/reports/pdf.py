@@ -54,8 +54,8 @@ class MonthlyDocument:
 
 
 class _SummaryPDF(FPDF):
-    def __init__(self, page_label: str, orientation: str = "P") -> None:
-        super().__init__(orientation=orientation, unit="mm", format="A4")
+    def __init__(self, page_label: str, orientation: str = "P", page_format: Any = "A4") -> None:
+        super().__init__(orientation=orientation, unit="mm", format=page_format)
         self._page_label = page_label
 
     def footer(self) -> None:
@@ -67,12 +67,16 @@ class _SummaryPDF(FPDF):
         self.cell(0, 6, text, align="C")
 
 
-def new_document(title: str, subject: str, language: str, page_label: str, orientation: str = "P") -> FPDF:
-    """An A4 document with SRS's Unicode font, numbered pages and its first page open.
+def new_document(
+    title: str, subject: str, language: str, page_label: str, orientation: str = "P", page_format: Any = "A4"
+) -> FPDF:
+    """A document (A4 unless ``page_format`` says otherwise) with SRS's Unicode font, numbered pages and
+    its first page open.
 
-    The monthly summary and the copy of a person's record (srs/privacy/export.py) both start here.
+    The monthly summary, the copy of a person's record (srs/privacy/export.py) and the referral letter
+    (letter.py) all start here.
     """
-    pdf = _SummaryPDF(page_label, orientation)
+    pdf = _SummaryPDF(page_label, orientation, page_format)
     pdf.add_font(FONT, "", FONT_DIR / "DejaVuSans.ttf")
     pdf.add_font(FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
     pdf.set_title(title)

@@ -16,10 +16,11 @@ from srs.core.pagination import page_args, paginate
 from srs.programmes.enrolments import FUNCTION_LABELS
 from srs.programmes.services import list_programmes
 from srs.referrals import overdue
+from srs.referrals import services as referral_services
 from srs.referrals.models import STATUSES
 from srs.referrals.services import STATUS_LABELS
 from srs.regions.scope import scoped_regions
-from srs.reports import charts, coverage, pdf, services
+from srs.reports import charts, coverage, letter, pdf, policies, services
 from srs.reports.filters import FilterError, Filters, dimension_filters
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -289,4 +290,24 @@ def monthly_pdf() -> ResponseReturnValue:
         pdf.render(document),
         mimetype=pdf.PDF_MIME,
         headers={"Content-Disposition": f"attachment; filename=srs-monthly-{ym}.pdf"},
+    )
+
+
+# The referral letter ------------------------------------------------------------------------------
+
+
+@bp.route("/letters/referral-<int:referral_id>.pdf")
+@roles_required(*policies.LETTER_ROLES)
+def referral_letter(referral_id: int) -> ResponseReturnValue:
+    """The letter the person takes home (``?size=a4|phone``, ``?lang=en|id|vi``; else their country's)."""
+    referral = referral_services.load_referral(referral_id, current_user)
+    size = request.args.get("size", "a4")
+    if size not in letter.FORMATS:
+        abort(400)
+    language = letter.letter_language(referral, request.args.get("lang"))
+    audit.record("referral.letter", "referral", referral.id, client_id=referral.client_id, size=size)
+    return Response(
+        letter.render_letter(letter.letter_document(referral, language), size),
+        mimetype=pdf.PDF_MIME,
+        headers={"Content-Disposition": f"inline; filename=srs-referral-{referral.id}-{size}.pdf"},
     )
