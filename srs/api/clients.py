@@ -28,7 +28,7 @@ from srs.core.audit import mask_id_number
 from srs.core.errors import ValidationFailed, problem
 from srs.core.idempotency import idempotent
 from srs.core.iso import iso
-from srs.core.pagination import page_args
+from srs.core.pagination import MAX_PAGE, page_args
 from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.registry import duplicates, fields, search, services
@@ -318,7 +318,7 @@ add_paths(
                         "properties": {
                             "q": {"type": ["string", "null"], "description": "ID number, phone or name"},
                             "region": {"type": ["string", "null"], "description": "A region code in scope"},
-                            "page": {"type": "integer", "minimum": 1},
+                            "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
                             "per_page": {"type": "integer", "minimum": 1, "maximum": 200},
                         },
                     }
