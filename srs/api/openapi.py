@@ -53,6 +53,13 @@ def problem_responses(*codes: int) -> dict[str, Any]:
     }
 
 
+# An operation's rules that JSON Schema cannot state (one field against another, or against stored
+# records): a request the schema admits may still be a 422 for one of them. Listed, each in words, under
+# this key, so a client knows why and the conformance test (tests/api/test_openapi_conformance.py)
+# accepts a 422 there, and only there, for a schema-valid request.
+RULES_BEYOND_SCHEMA = "x-srs-rules-beyond-schema"
+
+
 def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
