@@ -79,6 +79,8 @@ def findings(base_url: str, headers: dict[str, str]) -> list[str]:
         {
             "seed": SEED,
             "workers": 1,
+            # Nothing kept between runs (a run must not depend on the one before), nor left in the checkout.
+            "cache": {"enabled": False},
             "headers": headers,
             "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
             "operations": rules_beyond_schema(document),
