@@ -39,3 +39,12 @@ def test_the_description_declares_the_limits_the_server_keeps(client: FlaskClien
         for method, operation in operations.items():
             if operation.get("security") != []:
                 assert {"401", "403"} <= set(operation["responses"]), (method, path)
+
+
+def test_an_id_past_every_column_is_a_404_for_every_method(client: FlaskClient, api_token: Any) -> None:
+    headers = api_token("officer")
+    for huge in ("19225789472054388", "2147483648", "9" * 5000):
+        assert client.get(f"/api/v1/clients/{huge}", headers=headers).status_code == 404
+        assert client.patch(f"/api/v1/clients/{huge}", json={}, headers=headers).status_code == 404
+        posted = client.post(f"/api/v1/clients/{huge}/consents", json={"given": True}, headers=headers)
+        assert posted.status_code == 404, posted.get_json()
