@@ -36,11 +36,13 @@ def register_cli(app: Flask) -> None:
     def rebuild_report_facts() -> None:
         """Rebuild the dashboard's facts and monthly summaries from the records (after loading data
         with SQL, past the app, or after changing SRS_TIMEZONE: the summaries count its months)."""
-        from srs.reports import facts
+        from srs.reports import coverage_facts, facts
 
         rows = facts.rebuild_all() + facts.rebuild_referrals()
+        coverage_rows = coverage_facts.rebuild_coverage()
         commit()
         click.echo(f"{rows} report fact rows rebuilt.")
+        click.echo(f"{coverage_rows} coverage fact rows rebuilt.")
 
     @app.cli.command("verify-audit")
     def verify_audit() -> None:

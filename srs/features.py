@@ -17,6 +17,7 @@ def all_features() -> list[Feature]:
     from srs.cases.feature import FEATURE as cases
     from srs.core.feature import FEATURE as core
     from srs.dci.feature import FEATURE as dci
+    from srs.offline.feature import FEATURE as offline
     from srs.privacy.feature import FEATURE as privacy
     from srs.programmes.feature import FEATURE as programmes
     from srs.referrals.feature import FEATURE as referrals
@@ -36,5 +37,6 @@ def all_features() -> list[Feature]:
         reports,
         privacy,
         dci,
+        offline,
         api,
     ]

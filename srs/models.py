@@ -17,6 +17,7 @@ from srs.dci.models import (  # noqa: F401
     NationalRegistry,
     RegistryCheck,
 )
+from srs.offline.models import OfflineDevice  # noqa: F401
 from srs.privacy.models import (  # noqa: F401
     Breach,
     DataSubjectRequest,
@@ -27,6 +28,7 @@ from srs.privacy.models import (  # noqa: F401
 )
 from srs.programmes.models import (  # noqa: F401
     EligibilityNotice,
+    Enrolment,
     Programme,
     RescreenRun,
     RuleVersion,

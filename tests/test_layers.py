@@ -25,6 +25,7 @@ LAYERS = (
     "reports",
     "privacy",
     "dci",
+    "offline",
     "api",
 )
 # Plain modules at the bottom, which every package may import.

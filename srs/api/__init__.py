@@ -15,4 +15,5 @@ from srs.api import (  # noqa: E402,F401  (routes register on import)
     referrals,
     regions,
     reports,
+    sync,
 )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from flask import jsonify
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_login import current_user
 
 from srs.api import bp
@@ -22,13 +21,7 @@ from srs.registry import fields
 @bp.route("/fields/clients")
 @login_required
 def client_fields() -> ResponseReturnValue:
-    role = getattr(current_user, "role", None)
-    return jsonify(
-        {
-            "locale": str(get_locale()),
-            "items": [fields.describe(f, role) for f in fields.client_fields()],
-        }
-    )
+    return jsonify(fields.describe_all(getattr(current_user, "role", None)))
 
 
 _ID_PART = {
@@ -122,6 +115,12 @@ add_paths(
                 "import_columns": {"type": "array", "items": {"type": "string"}},
                 "report_dimension": {"type": "boolean"},
                 "max_age": {"type": "integer"},
+                "phone_rules": {
+                    "type": "object",
+                    "description": "Per country: calling code, national prefix, the national number's "
+                    "patterns (one must match fully) and lengths, from the metadata the server checks with",
+                    "additionalProperties": {"type": "object"},
+                },
                 "id_rules": {
                     "type": "object",
                     "description": "Per ID type (nik, vn_pid): the number's structure",

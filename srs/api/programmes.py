@@ -21,7 +21,7 @@ from srs.core.iso import iso
 from srs.core.lengths import check_long_text
 from srs.extensions import db
 from srs.programmes import policies, services, versions
-from srs.programmes.models import Programme, RuleVersion, Screening
+from srs.programmes.models import FUNCTIONS, Programme, RuleVersion, Screening
 from srs.programmes.screening import screen, screening_as_dict
 from srs.regions.services import COUNTRIES
 from srs.registry.services import load_client
@@ -40,6 +40,8 @@ def programme_as_dict(programme: Programme, today: date) -> dict[str, Any]:
         "agency": {"code": programme.agency.code, "name": programme.agency.name},
         "country": programme.country,
         "kind": programme.kind,
+        "functions": list(programme.functions or []),
+        "contributory": programme.contributory,
         "active": services.is_active(programme, today),
         "rule_version": version.number if version else None,
         "criteria": version.criteria if version else None,
@@ -208,6 +210,12 @@ _PROGRAMME = {
         "agency": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
         "country": {"type": "string"},
         "kind": {"type": "string"},
+        "functions": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(FUNCTIONS)},
+            "description": "The ILO social protection functions the programme covers",
+        },
+        "contributory": {"type": "boolean"},
         "active": {"type": "boolean"},
         "rule_version": {"type": ["integer", "null"]},
         "criteria": {"type": ["object", "null"], "description": "The rule tree: all / any / not / leaf"},

@@ -36,6 +36,7 @@ import json
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
@@ -218,10 +219,12 @@ def _in_progress() -> KeyInProgress:
     )
 
 
-def claim(key: str, request_hash: str) -> int | IdempotencyKey:
+def claim(key: str, request_hash: str, endpoint: str | None = None) -> int | IdempotencyKey:
     """Claim ``key`` for the current user: the new claim's id, or the stored earlier request.
 
-    Raises KeyInProgress when the earlier request with this key is still running after the wait.
+    ``endpoint``: what the key is used for (default: the request's endpoint; one item of a sync
+    batch names its own operation). Raises KeyInProgress when the earlier request with this key is
+    still running after the wait.
     """
     user_id = current_user.id
     earlier = _stored(user_id, key)
@@ -229,7 +232,7 @@ def claim(key: str, request_hash: str) -> int | IdempotencyKey:
         values = {
             "user_id": user_id,
             "key": key,
-            "endpoint": request.endpoint or request.path,
+            "endpoint": endpoint or request.endpoint or request.path,
             "request_hash": request_hash,
             "created_at": clock.now(),
         }
@@ -284,6 +287,70 @@ def _keep(claim_id: int, key: str, request_hash: str, response: Response, in_tra
     )
     if not in_transaction:
         commit()
+
+
+@dataclass
+class KeyedAnswer:
+    """The answer of one keyed operation (an item of a sync batch): new, or replayed from its key."""
+
+    status: int
+    body: dict[str, Any]
+    location: str | None
+    replayed: bool
+
+
+def run_keyed(
+    key: str, endpoint: str, material: Any, action: Callable[[], tuple[int, dict[str, Any], str | None]]
+) -> KeyedAnswer:
+    """Run ``action`` once per (user, key): the first time for real, afterwards its kept answer.
+
+    For operations that are not a request of their own (the items of ``POST /offline/sync``): each
+    item is claimed, run and committed on its own, so a batch cut halfway keeps what was done and a
+    resent batch replays it. ``action`` returns (status, body, location) or raises a ServiceError,
+    whose status and field errors become the answer. Kept as for requests (KEPT_REFUSALS); an
+    answer not kept leaves the key free. Raises ValidationFailed when the key is malformed or was
+    used for something else.
+    """
+    key = valid_key(key, "key")
+    request_hash = fingerprint(endpoint, material)
+    earlier = claim(key, request_hash, endpoint)
+    if isinstance(earlier, IdempotencyKey):
+        if earlier.endpoint != endpoint or earlier.request_hash != request_hash:
+            raise ValidationFailed(
+                _("This Idempotency-Key was already used for a different request."),
+                {"key": [_("Already used with another request body; use a new key for a new request.")]},
+            )
+        if (earlier.status or 500) < 400:
+            _audit_replay(earlier)
+        body = json.loads(earlier.body or "{}")
+        return KeyedAnswer(earlier.status or 500, body, earlier.location, replayed=True)
+    try:
+        status, body, location = action()
+    except ServiceError as exc:
+        status, body, location = exc.status, {"detail": exc.detail, "errors": exc.errors}, None
+    answer = {
+        "status": status,
+        "content_type": "application/json",
+        "body": canonical_json(body),
+        "location": location,
+    }
+    if status < 400:
+        db.session.execute(update(IdempotencyKey).where(IdempotencyKey.id == earlier).values(**answer))
+    else:
+        rollback()
+        if status in KEPT_REFUSALS:
+            _insert_ignoring_conflict(
+                {
+                    "user_id": current_user.id,
+                    "key": key,
+                    "endpoint": endpoint,
+                    "request_hash": request_hash,
+                    "created_at": clock.now(),
+                    **answer,
+                }
+            )
+    commit()
+    return KeyedAnswer(status, body, location, replayed=False)
 
 
 def _release(claim_id: int) -> None:

@@ -21,7 +21,8 @@ from wtforms.validators import Optional
 
 from srs.agencies.models import Agency
 from srs.core.lengths import ColumnLength, MaxLength
-from srs.programmes.models import PROGRAMME_KINDS, Programme
+from srs.programmes.enrolments import FUNCTION_LABELS
+from srs.programmes.models import FUNCTIONS, PROGRAMME_KINDS, Programme
 from srs.registry.fields import shared_field_options
 
 CHANNEL_CHOICES = [
@@ -82,6 +83,15 @@ class ProgrammeForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
     active_from = DateField(_l("Active from"), validators=[Optional()])
     active_to = DateField(_l("Active until"), validators=[Optional()])
+    functions = SelectMultipleField(
+        _l("Social protection functions (ILO)"),
+        choices=[(f, FUNCTION_LABELS[f]) for f in FUNCTIONS],
+        validate_choice=False,
+        description=_l("What the programme covers; the coverage figures count it under each."),
+    )
+    contributory = BooleanField(
+        _l("Contributory"), description=_l("The person pays contributions (social insurance).")
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -94,3 +104,15 @@ class ImportForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """Only the CSRF token (buttons that post)."""
+
+
+class EnrolmentForm(FlaskForm):
+    """Recording on the profile that the person is covered by a programme."""
+
+    programme = SelectField(_l("Programme"), choices=[], validate_choice=False)
+    start_on = DateField(_l("Covered from"), validators=[Optional()])
+    end_on = DateField(_l("Covered until"), validators=[Optional()], description=_l("Leave empty if open."))
+
+
+class EndEnrolmentForm(FlaskForm):
+    end_on = DateField(_l("Last day covered"), validators=[Optional()])

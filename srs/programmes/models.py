@@ -12,6 +12,7 @@ from srs.agencies.models import Agency
 from srs.core import clock
 from srs.core.models import UTCDateTime
 from srs.extensions import Model
+from srs.registry.models import Client
 
 PROGRAMME_KINDS = (
     "social_insurance",
@@ -21,6 +22,29 @@ PROGRAMME_KINDS = (
     "training",
 )
 OUTCOMES = ("eligible", "not_eligible", "needs_information")
+# The ILO social protection functions (World Social Protection Report; shared/API.md's keys).
+FUNCTIONS = (
+    "children_family",
+    "maternity",
+    "sickness_health",
+    "disability",
+    "unemployment",
+    "employment_injury",
+    "old_age",
+    "survivors",
+    "social_assistance",
+    "employment_service",
+)
+# A programme's functions when none are given (an old catalogue file, a form left empty): by kind.
+DEFAULT_FUNCTIONS = {
+    "social_insurance": ("old_age",),
+    "health_insurance": ("sickness_health",),
+    "social_assistance": ("social_assistance",),
+    "employment_service": ("employment_service",),
+    "training": ("employment_service",),
+}
+# How an enrolment came to be recorded.
+ENROLMENT_SOURCES = ("registration", "profile", "referral", "import", "migration")
 
 
 class Programme(Model):
@@ -43,6 +67,10 @@ class Programme(Model):
     active: Mapped[bool] = mapped_column(default=True)
     active_from: Mapped[date | None] = mapped_column(Date)
     active_to: Mapped[date | None] = mapped_column(Date)
+    # The ILO functions the programme covers (FUNCTIONS; at least one) and whether the person pays
+    # contributions for it (social insurance) or not (tax-financed assistance, subsidised premiums).
+    functions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    contributory: Mapped[bool] = mapped_column(default=False, server_default="0")
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("rule_versions.id", use_alter=True, name="fk_programmes_current_version_id_rule_versions")
     )
@@ -161,3 +189,32 @@ class EligibilityNotice(Model):
     dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     programme: Mapped[Programme] = relationship()
+
+
+class Enrolment(Model):
+    """A person covered by a programme from ``start_on`` until ``end_on`` (open when None).
+
+    Recorded at registration or on the profile (the client's ``enrolments`` list of codes is kept in
+    step: it lists the programmes with an enrolment open when it was last written), or from a referral
+    completed with outcome successful. Coverage figures read these rows, with their dates.
+    """
+
+    __tablename__ = "enrolments"
+    __table_args__ = (Index("ix_enrolments_client_programme", "client_id", "programme_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"), index=True)
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(20), default="profile")
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id", ondelete="SET NULL"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    programme: Mapped[Programme] = relationship()
+    client: Mapped[Client] = relationship()
+
+    def open_on(self, day: date) -> bool:
+        """Covers the person on ``day``."""
+        return self.start_on <= day and (self.end_on is None or self.end_on >= day)

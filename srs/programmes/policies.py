@@ -41,3 +41,8 @@ def can_edit_rules(user: Any, programme: Any) -> bool:
     """Whether ``user`` may save drafts of ``programme``'s rules."""
     countries = rule_countries(user)
     return countries is None or programme.country in countries
+
+
+def can_record_enrolment(user: Any, client: Any = None) -> bool:
+    """Record or end that a client is covered by a programme (who screens them records it)."""
+    return has_role(user, *SCREENERS)

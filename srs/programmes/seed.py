@@ -29,6 +29,8 @@ POOR_OR_LOW_DECILE = {
 CATALOGUE: list[dict[str, Any]] = [
     {
         "code": "ID-BPJSTK-BPU",
+        "functions": ["employment_injury", "survivors", "old_age"],
+        "contributory": True,
         "agency": "BPJSTK",
         "country": "ID",
         "kind": "social_insurance",
@@ -62,6 +64,8 @@ CATALOGUE: list[dict[str, Any]] = [
     },
     {
         "code": "ID-JKN-PBI",
+        "functions": ["sickness_health", "maternity"],
+        "contributory": False,
         "agency": "BPJSKES",
         "country": "ID",
         "kind": "health_insurance",
@@ -89,6 +93,8 @@ CATALOGUE: list[dict[str, Any]] = [
     },
     {
         "code": "ID-PKH",
+        "functions": ["children_family", "social_assistance"],
+        "contributory": False,
         "agency": "KEMENSOS",
         "country": "ID",
         "kind": "social_assistance",
@@ -132,6 +138,8 @@ CATALOGUE: list[dict[str, Any]] = [
     },
     {
         "code": "ID-BPNT",
+        "functions": ["social_assistance"],
+        "contributory": False,
         "agency": "KEMENSOS",
         "country": "ID",
         "kind": "social_assistance",
@@ -161,6 +169,8 @@ CATALOGUE: list[dict[str, Any]] = [
     },
     {
         "code": "ID-PRAKERJA",
+        "functions": ["employment_service", "unemployment"],
+        "contributory": False,
         "agency": "KEMNAKER",
         "country": "ID",
         "kind": "training",
@@ -191,6 +201,8 @@ CATALOGUE: list[dict[str, Any]] = [
     },
     {
         "code": "VN-BHXH-TN",
+        "functions": ["old_age", "survivors"],
+        "contributory": True,
         "agency": "VSS",
         "country": "VN",
         "kind": "social_insurance",
@@ -223,6 +235,8 @@ CATALOGUE: list[dict[str, Any]] = [
     },
     {
         "code": "VN-BHYT-HGD",
+        "functions": ["sickness_health", "maternity"],
+        "contributory": True,
         "agency": "VSS",
         "country": "VN",
         "kind": "health_insurance",
@@ -257,6 +271,8 @@ CATALOGUE: list[dict[str, Any]] = [
     },
     {
         "code": "VN-TCXH",
+        "functions": ["social_assistance", "disability", "old_age"],
+        "contributory": False,
         "agency": "MOLISA",
         "country": "VN",
         "kind": "social_assistance",
@@ -302,6 +318,8 @@ CATALOGUE: list[dict[str, Any]] = [
     },
     {
         "code": "VN-ESC-HN",
+        "functions": ["employment_service"],
+        "contributory": False,
         "agency": "ESC-HN",
         "country": "VN",
         "kind": "employment_service",
@@ -347,6 +365,8 @@ def seed_catalogue(password: str) -> list[str]:
             agency=programme_agency,
             country=spec["country"],
             kind=spec["kind"],
+            functions=spec["functions"],
+            contributory=spec["contributory"],
             names=spec["names"],
             descriptions=spec["descriptions"],
             benefit=spec["benefit"],

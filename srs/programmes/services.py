@@ -23,7 +23,7 @@ from srs.agencies.services import CODE_PATTERN, AgencyInput, list_agencies, save
 from srs.core import audit, clock
 from srs.core.errors import ValidationFailed
 from srs.extensions import db
-from srs.programmes.models import PROGRAMME_KINDS, Programme
+from srs.programmes.models import DEFAULT_FUNCTIONS, FUNCTIONS, PROGRAMME_KINDS, Programme
 from srs.programmes.rules import RuleError, check
 from srs.programmes.versions import publish, save_draft
 from srs.registry.fields import shared_field_choices
@@ -48,6 +48,8 @@ class ProgrammeInput:
     active: bool = True
     active_from: date | None = None
     active_to: date | None = None
+    functions: list[str] = field(default_factory=list)
+    contributory: bool = False
 
 
 def _programme_errors(data: ProgrammeInput, existing: Programme | None) -> dict[str, list[str]]:
@@ -69,6 +71,11 @@ def _programme_errors(data: ProgrammeInput, existing: Programme | None) -> dict[
         errors["country"] = [_("The country is a two-letter code such as ID or VN.")]
     if data.kind not in PROGRAMME_KINDS:
         errors["kind"] = [_("Choose the kind of programme.")]
+    if not data.functions:
+        data.functions = list(DEFAULT_FUNCTIONS.get(data.kind, ()))
+    if any(f not in FUNCTIONS for f in data.functions):
+        unknown_functions = ", ".join(str(f) for f in data.functions if f not in FUNCTIONS)
+        errors["functions"] = [_("Unknown functions: %(functions)s.", functions=unknown_functions)]
     if not (data.names.get("en") or "").strip():
         errors["name_en"] = [_("Give at least the English name.")]
     offered = shared_field_choices()
@@ -104,6 +111,8 @@ def save_programme(data: ProgrammeInput, programme: Programme | None = None) -> 
     programme.active = data.active
     programme.active_from = data.active_from
     programme.active_to = data.active_to
+    programme.functions = [f for f in FUNCTIONS if f in data.functions]  # one order, no repeats
+    programme.contributory = bool(data.contributory)
     db.session.add(programme)
     db.session.flush()
     audit.record(
@@ -176,6 +185,8 @@ def export_yaml() -> str:
                 "agency": p.agency.code,
                 "country": p.country,
                 "kind": p.kind,
+                "functions": list(p.functions or []),
+                "contributory": p.contributory,
                 "names": dict(p.names),
                 "descriptions": dict(p.descriptions),
                 "benefit": dict(p.benefit),
@@ -214,6 +225,19 @@ class ImportReport:
     agencies: int = 0
     programmes: int = 0
     versions: int = 0
+
+
+def _functions(raw: dict[str, Any], existing: Programme | None) -> list[str]:
+    """A catalogue entry's functions: a list (or one name); a file from before they existed keeps the
+    programme's, so an old export imports unchanged."""
+    value = raw.get("functions")
+    if value is None:
+        return list(existing.functions or []) if existing is not None else []  # then: by kind
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(value)]
 
 
 def import_yaml(text: str, user: User) -> ImportReport:
@@ -289,6 +313,13 @@ def import_yaml(text: str, user: User) -> ImportReport:
                         agency_code=str(raw.get("agency") or ""),
                         country=str(raw.get("country") or ""),
                         kind=str(raw.get("kind") or ""),
+                        functions=_functions(raw, existing_programme),
+                        contributory=bool(
+                            raw.get(
+                                "contributory",
+                                existing_programme.contributory if existing_programme else False,
+                            )
+                        ),
                         names=_texts(raw.get("names")),
                         descriptions=_texts(raw.get("descriptions")),
                         benefit=_texts(raw.get("benefit")),

@@ -21,10 +21,19 @@ from srs.core.errors import Conflict, ValidationFailed
 from srs.core.forms import apply_errors
 from srs.core.transaction import attempt
 from srs.extensions import db
-from srs.programmes import editor, policies, services, versions
+from srs.programmes import editor, enrolments, policies, services, versions
+from srs.programmes.enrolments import FUNCTION_LABELS, SOURCE_LABELS
 from srs.programmes.fields import OPERATOR_LABELS
-from srs.programmes.forms import KIND_LABELS, AgencyForm, EmptyForm, ImportForm, ProgrammeForm
-from srs.programmes.models import EligibilityNotice, Programme, RescreenRun, RuleVersion, Screening
+from srs.programmes.forms import (
+    KIND_LABELS,
+    AgencyForm,
+    EmptyForm,
+    EndEnrolmentForm,
+    EnrolmentForm,
+    ImportForm,
+    ProgrammeForm,
+)
+from srs.programmes.models import EligibilityNotice, Enrolment, Programme, RescreenRun, RuleVersion, Screening
 from srs.programmes.rules import describe
 from srs.programmes.screening import dismiss_notice as dismiss_eligibility_notice
 from srs.programmes.screening import grouped, newly_eligible_for, screen, screenings_of
@@ -93,6 +102,7 @@ def programmes() -> ResponseReturnValue:
         programmes=items,
         drafts={p.id: versions.draft_of(p) for p in items},
         kinds=KIND_LABELS,
+        function_labels=FUNCTION_LABELS,
         form=ImportForm(),
     )
 
@@ -116,6 +126,8 @@ def _programme_input(form: ProgrammeForm, programme: Programme | None) -> servic
         active=bool(form.active.data),
         active_from=form.active_from.data,
         active_to=form.active_to.data,
+        functions=list(form.functions.data or []),
+        contributory=bool(form.contributory.data),
     )
 
 
@@ -143,6 +155,8 @@ def programme_form(programme_id: int | None = None) -> ResponseReturnValue:
         form.active.data = programme.active
         form.active_from.data = programme.active_from
         form.active_to.data = programme.active_to
+        form.functions.data = list(programme.functions or [])
+        form.contributory.data = programme.contributory
     status = 200
     if form.validate_on_submit():
         try:
@@ -400,3 +414,70 @@ def newly_eligible_context(user: User) -> dict[str, Any]:
         for c in db.session.scalars(select(Client).where(Client.id.in_({n.client_id for n in notices})))
     }
     return {"notices": notices, "clients": clients, "form": EmptyForm()}
+
+
+# Enrolments (coverage) ---------------------------------------------------------------------------
+
+
+def coverage_panel_context(client: Client) -> dict[str, Any]:
+    """The profile's coverage panel: what covers the person today per function, the gaps, the
+    enrolments, and the form to record one (the profile's read is audited by the registry)."""
+    form = EnrolmentForm()
+    form.programme.choices = [
+        (p.code, f"{p.name_in('en')} ({p.code})") for p in services.list_programmes(client.region.country)
+    ]
+    coverage = enrolments.coverage_of(client)
+    return {
+        "coverage": coverage,
+        "gap_labels": [str(FUNCTION_LABELS[f]) for f in coverage.gaps],
+        "function_labels": FUNCTION_LABELS,
+        "source_labels": SOURCE_LABELS,
+        "enrolment_form": form,
+        "end_form": EndEnrolmentForm(),
+    }
+
+
+def _back_to_profile(client_id: int) -> Any:
+    return redirect(url_for("registry.profile", client_id=client_id) + "#coverage")
+
+
+@bp.route("/clients/<int:client_id>/enrolments", methods=["POST"])
+@roles_required("officer", "admin")
+def record_enrolment(client_id: int) -> ResponseReturnValue:
+    client = load_client(client_id, current_user)
+    form = EnrolmentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    programme = services.get_programme_by_code(form.programme.data or "")
+    try:
+        with attempt():
+            enrolments.record_enrolment(
+                client, programme, form.start_on.data, form.end_on.data, source="profile", user=current_user
+            )
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "error")
+    else:
+        flash(_("Coverage recorded."), "success")
+    return _back_to_profile(client.id)
+
+
+@bp.route("/enrolments/<int:enrolment_id>/end", methods=["POST"])
+@roles_required("officer", "admin")
+def end_enrolment(enrolment_id: int) -> ResponseReturnValue:
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    client = load_client(enrolment.client_id, current_user)
+    form = EndEnrolmentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        with attempt():
+            enrolments.end_enrolment(enrolment, form.end_on.data, user=current_user)
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "error")
+    else:
+        flash(_("Coverage ended."), "success")
+    return _back_to_profile(client.id)

@@ -27,6 +27,7 @@ from srs.core.lengths import check_long_text
 from srs.core.queue import enqueue_after_commit
 from srs.core.workdays import due_date, end_of_day
 from srs.extensions import db
+from srs.programmes import enrolments
 from srs.programmes.models import Programme, Screening
 from srs.referrals import overdue as overdue_measures
 from srs.referrals import policies
@@ -461,6 +462,9 @@ def apply_action(referral: Referral, action: Action, user: User) -> Referral:
             _("Someone else changed this referral at the same moment. Reload and try again.")
         ) from exc
     audit.record(f"referral.{action.name}", "referral", referral.id, status=target)
+    if action.name == "complete" and action.outcome == "successful":
+        # The person is now covered by the programme (counted in the coverage figures).
+        enrolments.enrol_from_referral(referral, user)
     return referral
 
 

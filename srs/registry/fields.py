@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import phonenumbers
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String
 
@@ -34,6 +36,7 @@ from srs.registry.models import Client
 
 WRITERS = frozenset(policies.WRITERS)
 MAX_AGE = 120  # a birth date further back is a typing mistake
+PHONE_COUNTRIES = ("ID", "VN")  # the countries whose regions SRS holds
 
 # Merge rules: what the kept record takes from the duplicate.
 KEEP = "keep"  # nothing: the kept record's value stands (name, sex, birth date, region)
@@ -583,7 +586,36 @@ def describe(f: ClientField, role: str | None) -> dict[str, Any]:
         out["id_rules"] = id_rules()
     if f.type == "birth_date":
         out["max_age"] = MAX_AGE
+    if f.type == "phone":
+        out["phone_rules"] = phone_rules()
     return out
+
+
+def describe_all(role: str | None) -> dict[str, Any]:
+    """The whole table for a form that checks input itself (the API's and the offline app's)."""
+    return {"locale": str(get_locale()), "items": [describe(f, role) for f in client_fields()]}
+
+
+def phone_rules() -> dict[str, Any]:
+    """Per country the phone numbers the server's check (phonenumbers' metadata) can accept.
+
+    Taken from the same metadata ``normalise.parse_phone`` validates with, so an offline form checks
+    what the server checks: a number is the national number after the calling code (typed with
+    ``+``) or after the national prefix, and must fully match one of the patterns.
+    """
+    rules: dict[str, Any] = {}
+    for country in PHONE_COUNTRIES:
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(country)
+        if meta is None:
+            continue
+        kinds = (meta.fixed_line, meta.mobile, meta.toll_free, meta.voip, meta.personal_number, meta.uan)
+        rules[country] = {
+            "calling_code": str(meta.country_code),
+            "national_prefix": meta.national_prefix or "",
+            "patterns": [k.national_number_pattern for k in kinds if k and k.national_number_pattern],
+            "lengths": sorted({n for k in kinds if k for n in (k.possible_length or ())}),
+        }
+    return rules
 
 
 def id_rules() -> dict[str, Any]:

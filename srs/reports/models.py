@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Double, ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, Date, Double, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from srs.core import clock
 from srs.core.models import UTCDateTime
 from srs.extensions import Model
 from srs.programmes.models import Screening
@@ -242,3 +243,67 @@ class ReferralMonthFirst(Model):
     programme_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     sex: Mapped[str] = mapped_column(String(10), primary_key=True)
     referrals: Mapped[int] = mapped_column()
+
+
+# ---------------------------------------------------------------------------------------------
+# Coverage (SDG 1.3.1): who is covered among the registered, and the population to compare with.
+
+# The registration row of a client in ``report_coverage_facts`` (its programme and function).
+REGISTRATION = ""
+
+
+class CoverageFact(Model):
+    """What the coverage figures count, kept in step with clients and enrolments by ``coverage_facts``.
+
+    One row per client not merged away with ``function`` "" (REGISTRATION; ``start_on`` the day of
+    registration, ``programme_id`` 0), and one per enrolment and function of its programme (the
+    enrolment's dates, whether the programme is contributory). Client attributes are copied so the
+    filters and breakdowns need no join.
+    """
+
+    __tablename__ = "report_coverage_facts"
+    __table_args__ = (
+        Index("ix_report_coverage_facts_scan", "function", "region_id", "start_on"),
+        Index("ix_report_coverage_facts_client", "client_id", "function"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column()
+    programme_id: Mapped[int] = mapped_column()
+    function: Mapped[str] = mapped_column(String(20))
+    contributory: Mapped[bool] = mapped_column()
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date | None] = mapped_column(Date)
+    region_id: Mapped[int] = mapped_column()
+    sex: Mapped[str] = mapped_column(String(10))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    work_status: Mapped[str | None] = mapped_column(String(20))
+    disability: Mapped[bool | None] = mapped_column()
+    poverty_status: Mapped[str] = mapped_column(String(12))
+
+
+POPULATION_AGE_GROUPS = ("0-14", "15-64", "65+")
+
+
+class PopulationFigure(Model):
+    """A reference denominator an admin imported: a district's population of one sex and age group in
+    one year, from a named source (BPS, GSO...), with the optional poor population, births and people
+    with disabilities of that group."""
+
+    __tablename__ = "population_figures"
+    __table_args__ = (
+        UniqueConstraint("region_id", "sex", "age_group", "year", name="uq_population_figures_group"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"), index=True)
+    sex: Mapped[str] = mapped_column(String(10))
+    age_group: Mapped[str] = mapped_column(String(10))
+    year: Mapped[int] = mapped_column()
+    source: Mapped[str] = mapped_column(String(200))
+    population: Mapped[int] = mapped_column(BigInteger)
+    poor: Mapped[int | None] = mapped_column(BigInteger)
+    births: Mapped[int | None] = mapped_column(BigInteger)
+    disabled: Mapped[int | None] = mapped_column(BigInteger)
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -13,12 +13,13 @@ from flask_login import current_user
 from srs.core import audit, clock, exports
 from srs.core.access import roles_required
 from srs.core.pagination import page_args, paginate
+from srs.programmes.enrolments import FUNCTION_LABELS
 from srs.programmes.services import list_programmes
 from srs.referrals import overdue
 from srs.referrals.models import STATUSES
 from srs.referrals.services import STATUS_LABELS
 from srs.regions.scope import scoped_regions
-from srs.reports import charts, pdf, services
+from srs.reports import charts, coverage, pdf, services
 from srs.reports.filters import FilterError, Filters, dimension_filters
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -61,6 +62,8 @@ def dashboard() -> ResponseReturnValue:
     except FilterError as exc:
         return _filter_error_page("reports/dashboard.html", exc, board=None)
     board = services.dashboard(filters)
+    cov_query = coverage.CoverageQuery(filters, coverage.as_of_day(filters))
+    cov = {**coverage.totals(cov_query), "by_function": coverage.by_function(cov_query)}
     audit.record("report.dashboard", "report", None, **filters.as_args())
     stage_kind = {"referred": "referred"}
 
@@ -99,6 +102,12 @@ def dashboard() -> ResponseReturnValue:
         funnel=funnel,
         trend=trend,
         district_chart=district_chart,
+        coverage=cov,
+        coverage_as_of=cov_query.as_of,
+        function_labels=FUNCTION_LABELS,
+        coverage_list_url=lambda kind, **extra: url_for(
+            "reports.coverage_list", kind=kind, **cov_query.but(**extra).as_args()
+        ),
         overdue_colours=charts.OVERDUE_COLOURS,
         district_url=district_url,
         list_url=lambda kind, **extra: _list_url(kind, filters, **extra),
@@ -196,6 +205,7 @@ def export_summary(fmt: str) -> ResponseReturnValue:
     board = services.dashboard(filters)
     audit.record("report.export", "report", "summary", format=fmt, **filters.as_args())
     rows = services.summary_rows(board)
+    rows += coverage.summary_rows(coverage.CoverageQuery(filters, coverage.as_of_day(filters)))
     filename = f"srs-summary-{filters.date_from.isoformat()}-{filters.date_to.isoformat()}"
     return exports.file_response(fmt, filename, _("Summary"), services.SUMMARY_HEADERS, rows)
 

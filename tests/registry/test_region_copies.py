@@ -438,8 +438,11 @@ def test_every_table_with_a_region_is_the_client_a_copy_that_follows_it_or_has_i
     # A data-subject request follows its client too: the officers of the new district answer it.
     assert followers == {"referrals", "cases", "complaints", "data_subject_requests"}
     # Their own region: a household lives at its address, a user works in theirs; client_names follows
-    # by trigger; the report tables are rebuilt from the records by srs.reports.facts.
+    # by trigger; the report tables are rebuilt from the records by srs.reports.facts (the coverage
+    # facts by srs.reports.coverage_facts); population figures are a district's reference figures.
     own = {
+        "report_coverage_facts",
+        "population_figures",
         "clients",
         "user_regions",
         "client_names",
