@@ -15,6 +15,7 @@ from srs.api import bp
 from srs.api.helpers import json_body
 from srs.api.openapi import (
     PAGE_PARAMETERS,
+    RULES_BEYOND_SCHEMA,
     add_paths,
     idempotent_operation,
     json_request,
@@ -29,7 +30,7 @@ from srs.core.audit import mask_id_number
 from srs.core.errors import ValidationFailed, problem
 from srs.core.idempotency import idempotent
 from srs.core.iso import iso
-from srs.core.pagination import page_args
+from srs.core.pagination import MAX_PAGE, page_args
 from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.privacy import requests as ledger
@@ -341,6 +342,15 @@ def _client_output() -> dict[str, Any]:
     }
 
 
+_CLIENT_RULES = [
+    "id_number matches id_type's structure, and a NIK or CCCD agrees with date_of_birth and sex "
+    "(GET /fields/clients: id_rules)",
+    "phone is a valid number in the country of region_code",
+    "fields with depends_on or only_for_sex are sent only where they apply (GET /fields/clients)",
+    "household.household_id names a household in the caller's area; relationship_to_head fits it",
+    "region_code names a region in the caller's scope",
+]
+
 _CLIENT_ID = [{"name": "client_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
 add_paths(
@@ -350,6 +360,7 @@ add_paths(
                 {
                     "summary": "Register a client (probable duplicates are listed, not refused)",
                     "requestBody": json_request(ref("ClientInput")),
+                    RULES_BEYOND_SCHEMA: _CLIENT_RULES,
                     "responses": {
                         "201": {
                             "description": "Registered; Location names the new client",
@@ -384,8 +395,9 @@ add_paths(
                         "properties": {
                             "q": {"type": ["string", "null"], "description": "ID number, phone or name"},
                             "region": {"type": ["string", "null"], "description": "A region code in scope"},
-                            "page": {"type": "integer", "minimum": 1},
-                            "per_page": {"type": "integer", "minimum": 1, "maximum": 200},
+                            # null (or leaving it out) is the first page / the default page size.
+                            "page": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_PAGE},
+                            "per_page": {"type": ["integer", "null"], "minimum": 1, "maximum": 200},
                         },
                     }
                 ),
@@ -447,6 +459,7 @@ add_paths(
                 "summary": "Change some fields; send the version read (body `version` or If-Match)",
                 "parameters": _CLIENT_ID,
                 "requestBody": json_request(ref("ClientPatch")),
+                RULES_BEYOND_SCHEMA: _CLIENT_RULES,
                 "responses": {
                     "200": json_response("The updated client", ref("Client")),
                     **problem_responses(400, 401, 403, 404, 409, 422),

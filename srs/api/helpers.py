@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import request
 from flask_babel import gettext as _
 
-from srs.core.errors import ServiceError
+from srs.core.errors import ServiceError, ValidationFailed
 
 
 class MalformedJSON(ServiceError):
@@ -25,3 +26,20 @@ def json_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise MalformedJSON(_("The request body must be a JSON object."))
     return body
+
+
+def query_choice(name: str, choices: Sequence[str]) -> str | None:
+    """Query parameter ``name``, one of ``choices``, or None when it is not sent.
+
+    A value outside the choices, or the parameter sent more than once, is a 422 naming it: a client
+    that asks for ``country=XX`` learns its mistake instead of getting an empty list.
+    """
+    values = request.args.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1 or values[0] not in choices:
+        raise ValidationFailed(
+            _("The query parameters are not valid."),
+            {name: [_("Must be one of: %(choices)s.", choices=", ".join(choices))]},
+        )
+    return values[0]

@@ -8,9 +8,12 @@ from typing import Any
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
+from srs.accounts.models import ROLES
 from srs.api import bp
 from srs.core.access import public
 from srs.core.idempotency import KEY_PATTERN as IDEMPOTENCY_KEY_PATTERN
+from srs.core.pagination import MAX_PAGE
+from srs.regions.services import COUNTRIES
 
 _PATHS: dict[str, dict[str, Any]] = {}
 # A schema, or a function that makes it when the document is asked for (one read from a table that
@@ -49,6 +52,13 @@ def problem_responses(*codes: int) -> dict[str, Any]:
         }
         for code in codes
     }
+
+
+# An operation's rules that JSON Schema cannot state (one field against another, or against stored
+# records): a request the schema admits may still be a 422 for one of them. Listed, each in words, under
+# this key, so a client knows why and the conformance test (tests/api/test_openapi_conformance.py)
+# accepts a 422 there, and only there, for a schema-valid request.
+RULES_BEYOND_SCHEMA = "x-srs-rules-beyond-schema"
 
 
 def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -119,9 +129,28 @@ def idempotent_operation(operation: dict[str, Any]) -> dict[str, Any]:
 
 
 PAGE_PARAMETERS = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
     {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
 ]
+
+
+def _with_auth_refusals(paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every operation that needs a token may answer 401 (none, or a bad one) and 403 (a role it refuses).
+
+    Said once here rather than in each feature's paths: a route added tomorrow refuses a partner's
+    or an agency's token like the others, and its description says so without anyone remembering to.
+    """
+    described: dict[str, dict[str, Any]] = {}
+    for path, operations in paths.items():
+        described[path] = {}
+        for method, operation in operations.items():
+            if operation.get("security") == []:
+                described[path][method] = operation
+                continue
+            answers = operation["responses"]
+            refusals = {code: r for code, r in problem_responses(401, 403).items() if code not in answers}
+            described[path][method] = {**operation, "responses": {**operation["responses"], **refusals}}
+    return described
 
 
 def document() -> dict[str, Any]:
@@ -135,7 +164,7 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": dict(sorted(_PATHS.items())),
+        "paths": _with_auth_refusals(dict(sorted(_PATHS.items()))),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
@@ -161,7 +190,10 @@ add_paths(
                     {
                         "type": "object",
                         "required": ["username", "password"],
-                        "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+                        "properties": {
+                            "username": {"type": "string", "minLength": 1},
+                            "password": {"type": "string", "minLength": 1},
+                        },
                     }
                 ),
                 "responses": {
@@ -185,11 +217,11 @@ add_paths(
                 "summary": "Regions below a parent (without one, the top level)",
                 "parameters": [
                     {"name": "parent", "in": "query", "schema": {"type": "string"}},
-                    {"name": "country", "in": "query", "schema": {"type": "string", "enum": ["ID", "VN"]}},
+                    {"name": "country", "in": "query", "schema": {"type": "string", "enum": list(COUNTRIES)}},
                 ],
                 "responses": {
                     "200": json_response("Regions", page_of(ref("Region"))),
-                    **problem_responses(401, 404),
+                    **problem_responses(401, 404, 422),
                 },
             }
         },
@@ -223,7 +255,7 @@ add_paths(
                 "id": {"type": "integer"},
                 "username": {"type": "string"},
                 "full_name": {"type": "string"},
-                "role": {"type": "string", "enum": ["officer", "agency_staff", "supervisor", "admin"]},
+                "role": {"type": "string", "enum": list(ROLES)},
                 "regions": {"type": "array", "items": {"type": "string"}},
                 "agency": {"type": ["string", "null"]},
             },

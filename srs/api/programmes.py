@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import abort, jsonify, request, url_for
+from flask import abort, jsonify, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from srs.api import bp
-from srs.api.helpers import json_body
+from srs.api.helpers import json_body, query_choice
 from srs.api.openapi import add_paths, json_request, json_response, problem_responses, ref
 from srs.core import audit, clock
 from srs.core.access import login_required, roles_required
@@ -23,6 +23,7 @@ from srs.extensions import db
 from srs.programmes import policies, services, versions
 from srs.programmes.models import FUNCTIONS, Programme, RuleVersion, Screening
 from srs.programmes.screening import screen, screening_as_dict
+from srs.regions.services import COUNTRIES
 from srs.registry.services import load_client
 
 
@@ -52,7 +53,7 @@ def programme_as_dict(programme: Programme, today: date) -> dict[str, Any]:
 def list_programmes() -> ResponseReturnValue:
     today = clock.today()
     items = [
-        programme_as_dict(p, today) for p in services.list_programmes(request.args.get("country") or None)
+        programme_as_dict(p, today) for p in services.list_programmes(query_choice("country", COUNTRIES))
     ]
     return jsonify({"items": items, "page": 1, "per_page": len(items), "total": len(items)})
 
@@ -269,7 +270,9 @@ add_paths(
         "/programmes": {
             "get": {
                 "summary": "Programmes with their rules in force",
-                "parameters": [{"name": "country", "in": "query", "schema": {"type": "string"}}],
+                "parameters": [
+                    {"name": "country", "in": "query", "schema": {"type": "string", "enum": list(COUNTRIES)}}
+                ],
                 "responses": {
                     "200": json_response(
                         "Programmes",
@@ -278,7 +281,7 @@ add_paths(
                             "properties": {"items": {"type": "array", "items": ref("Programme")}},
                         },
                     ),
-                    **problem_responses(401),
+                    **problem_responses(401, 422),
                 },
             }
         },

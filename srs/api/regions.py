@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from srs.api import bp
+from srs.api.helpers import query_choice
 from srs.core.access import login_required
 from srs.core.errors import NotFound
 from srs.regions import services
@@ -16,7 +17,7 @@ from srs.regions import services
 @login_required
 def list_regions() -> ResponseReturnValue:
     parent = request.args.get("parent") or None
-    country = request.args.get("country") or None
+    country = query_choice("country", services.COUNTRIES)
     if parent and services.get_by_code(parent) is None:
         raise NotFound(_("No region has the code %(code)s.", code=parent))
     regions = services.children_of(parent, country)

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from srs.api import bp
-from srs.api.openapi import add_paths, json_response, problem_responses
+from srs.api.openapi import RULES_BEYOND_SCHEMA, add_paths, json_response, problem_responses
 from srs.core import audit, clock, exports
 from srs.core.access import roles_required
 from srs.core.errors import NotFound, ValidationFailed
@@ -76,6 +76,8 @@ def reports_coverage_csv() -> ResponseReturnValue:
     return exports.csv_response(f"srs-coverage-{q.as_of.isoformat()}", sdg.SERIES_HEADERS, rows)
 
 
+# A date, or empty for the default (as the dashboard's form sends an empty field).
+_DATE_OR_DEFAULT = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]}
 _COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
 _PAIR = {
     "type": "object",
@@ -121,6 +123,11 @@ add_paths(
                 "`not_completed` (accepted, not completed, due time passed). Default period: the "
                 "last twelve months.",
                 "tags": ["reports"],
+                RULES_BEYOND_SCHEMA: [
+                    "from is not after to (to defaults to today, from to twelve months before to)",
+                    "the period from..to is at most ten years",
+                    "programme names an existing programme",
+                ],
                 "parameters": [
                     {
                         "name": "region",
@@ -128,8 +135,8 @@ add_paths(
                         "schema": {"type": "string"},
                         "description": "Region code: it and all below it (default: all of the caller's)",
                     },
-                    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
-                    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                    {"name": "from", "in": "query", "schema": _DATE_OR_DEFAULT},
+                    {"name": "to", "in": "query", "schema": _DATE_OR_DEFAULT},
                     {
                         "name": "programme",
                         "in": "query",

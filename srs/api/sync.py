@@ -68,15 +68,23 @@ add_paths(
                     "type": "array",
                     "minItems": 1,
                     "maxItems": MAX_BATCH,
+                    # Each item is answered on its own: one that is not an operation (not even an
+                    # object) does not refuse the batch, it gets outcome "refused", status 422, in its
+                    # place in the results. The first form is what a client sends.
                     "items": {
-                        "type": "object",
-                        "required": ["key", "op", "body"],
-                        "properties": {
-                            "key": {"type": "string", "minLength": 1, "maxLength": 200},
-                            "op": {"type": "string", "enum": list(OPERATIONS)},
-                            "recorded_at": {"type": ["string", "null"], "format": "date-time"},
-                            "body": ref("ClientInput"),
-                        },
+                        "anyOf": [
+                            {
+                                "type": "object",
+                                "required": ["key", "op", "body"],
+                                "properties": {
+                                    "key": {"type": "string", "minLength": 1, "maxLength": 200},
+                                    "op": {"type": "string", "enum": list(OPERATIONS)},
+                                    "recorded_at": {"type": ["string", "null"], "format": "date-time"},
+                                    "body": ref("ClientInput"),
+                                },
+                            },
+                            {"description": "Anything else: answered refused (422) in its place"},
+                        ]
                     },
                 }
             },

@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from srs.core import audit
 from srs.extensions import db
@@ -141,10 +141,15 @@ def register_error_handlers(app: Flask) -> None:
             response = problem(status, str(_HTTP_TITLES.get(status, exc.name)), detail)
             if status == 401:
                 response.headers["WWW-Authenticate"] = "Bearer"
-            return response
-        if status == 429:
-            return _html_error(429, _("Too many attempts. Please wait a few minutes and try again."))
-        return _html_error(status, None)
+        elif status == 429:
+            wait = _("Too many attempts. Please wait a few minutes and try again.")
+            response = Response(*_html_error(429, wait))
+        else:
+            response = Response(*_html_error(status, None))
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            # RFC 9110: a 405 names the methods the resource does answer.
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception) -> ResponseReturnValue:

@@ -31,8 +31,12 @@ def parse_id(raw: Any) -> int | None:
 
 
 class IdConverter(IntegerConverter):
-    """The ``<int:...>`` URL converter, bounded so an id past every column's range is a 404."""
+    """The ``<int:...>`` URL converter: an id past every column's range names no record, so a 404.
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)
+    It is read as 0 (no record has it; the loader answers 404) rather than refused here: werkzeug,
+    refusing a converted value, has already matched the path, so a POST next to a GET-only rule
+    answered 405 Method Not Allowed for ``/clients/99999999999/consents`` instead of 404.
+    """
+
+    def to_python(self, value: str) -> int:
+        return parse_id(value) or 0

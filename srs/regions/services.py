@@ -18,6 +18,8 @@ from srs.regions.models import Region
 CSV_COLUMNS = ("code", "name", "level", "parent_code", "country")
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,31}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
+# The countries SRS serves (ISO 3166-1 alpha-2), as the API accepts them in ?country=.
+COUNTRIES = ("ID", "VN")
 
 
 def get_by_code(code: str) -> Region | None:

@@ -533,6 +533,8 @@ def json_schema(f: ClientField) -> dict[str, Any]:
         schema["enum"] = values
     if f.length_limit is not None and f.type != "codes":
         schema["maxLength"] = f.length_limit
+    if f.required and schema.get("type") == "string" and not f.choices:
+        schema["minLength"] = 1  # the validator refuses a required field left empty
     if f.type == "integer":
         if f.minimum is not None:
             schema["minimum"] = f.minimum
