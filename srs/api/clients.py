@@ -29,6 +29,7 @@ from srs.core.errors import ValidationFailed, problem
 from srs.core.idempotency import idempotent
 from srs.core.iso import iso
 from srs.core.pagination import page_args
+from srs.core.replica import reads_from_replica
 from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.registry import duplicates, fields, search, services
@@ -175,12 +176,14 @@ def _search(source: Mapping[str, Any]):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients")
 @roles_required("officer", "supervisor", "admin")
+@reads_from_replica
 def list_clients():  # type: ignore[no-untyped-def]
     return _search(request.args)
 
 
 @bp.route("/clients/search", methods=["POST"])
 @roles_required("officer", "supervisor", "admin")
+@reads_from_replica
 def search_clients():  # type: ignore[no-untyped-def]
     """The same search with the query in the body: an ID number never sits in a URL or access log."""
     return _search(json_body())

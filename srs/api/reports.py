@@ -10,6 +10,7 @@ from srs.api.openapi import add_paths, json_response, problem_responses
 from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import NotFound, ValidationFailed
+from srs.core.replica import reads_from_replica
 from srs.referrals import overdue
 from srs.referrals.models import STATUSES
 from srs.reports import services
@@ -18,6 +19,7 @@ from srs.reports.filters import FilterError
 
 @bp.route("/reports/summary")
 @roles_required("supervisor", "admin")
+@reads_from_replica
 def reports_summary():  # type: ignore[no-untyped-def]
     args = {key: request.args.get(key, "") for key in ("region", "from", "to", "programme")}
     try:

@@ -12,6 +12,7 @@ from flask_login import current_user
 from srs.core import audit, clock, exports
 from srs.core.access import roles_required
 from srs.core.pagination import page_args, paginate
+from srs.core.replica import reads_from_replica
 from srs.programmes.services import list_programmes
 from srs.referrals import overdue
 from srs.referrals.models import STATUSES
@@ -54,6 +55,7 @@ def _list_url(kind: str, filters: Filters, **extra: Any) -> str:
 
 @bp.route("/")
 @roles_required(*REPORT_ROLES)
+@reads_from_replica
 def dashboard():  # type: ignore[no-untyped-def]
     try:
         filters = services.parse_filters(request.args)
@@ -124,6 +126,7 @@ def _listing(kind: str) -> tuple[Filters, str | None, Any]:
 
 @bp.route("/list/<kind>")
 @roles_required(*REPORT_ROLES)
+@reads_from_replica
 def drilldown(kind: str):  # type: ignore[no-untyped-def]
     try:
         filters, status, item = _listing(kind)
@@ -157,6 +160,7 @@ def drilldown(kind: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/list/<kind>/export.<fmt>")
 @roles_required(*REPORT_ROLES)
+@reads_from_replica
 def export_list(kind: str, fmt: str):  # type: ignore[no-untyped-def]
     if fmt not in exports.FORMATS:
         abort(404)
@@ -185,6 +189,7 @@ def export_list(kind: str, fmt: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/summary.<fmt>")
 @roles_required(*REPORT_ROLES)
+@reads_from_replica
 def export_summary(fmt: str):  # type: ignore[no-untyped-def]
     if fmt not in exports.FORMATS:
         abort(404)
@@ -217,6 +222,7 @@ def _monthly_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 @bp.route("/monthly")
 @roles_required(*REPORT_ROLES)
+@reads_from_replica
 def monthly():  # type: ignore[no-untyped-def]
     try:
         filters, month, rows = _monthly(request.args)
@@ -238,6 +244,7 @@ def monthly():  # type: ignore[no-untyped-def]
 
 @bp.route("/monthly.<fmt>")
 @roles_required(*REPORT_ROLES)
+@reads_from_replica
 def export_monthly(fmt: str):  # type: ignore[no-untyped-def]
     if fmt not in exports.FORMATS:
         abort(404)
@@ -266,6 +273,7 @@ def export_monthly(fmt: str):  # type: ignore[no-untyped-def]
 # A static rule: it wins over "/monthly.<fmt>", which serves the spreadsheet formats.
 @bp.route("/monthly.pdf")
 @roles_required(*REPORT_ROLES)
+@reads_from_replica
 def monthly_pdf():  # type: ignore[no-untyped-def]
     try:
         filters, month, rows = _monthly(request.args)
