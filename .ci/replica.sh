@@ -58,18 +58,31 @@ CONFEOF
   su postgres -c "pg_basebackup -h $PG_HOST -p $PG_PORT -U $PG_USER -D $DATA -R -X stream -c fast"
 }
 
-start() {
-  [ -d "$DATA" ] && [ -f "$DATA/standby.signal" ] || { pg_dropcluster --stop "$VERSION" "$REPLICA_CLUSTER" 2>/dev/null || true; create; }
-  ready || pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$REPLICA_CLUSTER" start
+streaming() {
   for _ in $(seq 1 120); do
     if ready && [ "$(on_replica "SELECT status FROM pg_stat_wal_receiver" 2>/dev/null)" = streaming ]; then
-      echo "replica.sh: $VERSION/$REPLICA_CLUSTER on port $REPLICA_PORT is streaming"
       return 0
     fi
     sleep 0.5
   done
-  echo "replica.sh: the replica on port $REPLICA_PORT did not start streaming" >&2
-  exit 1
+  return 1
+}
+
+start() {
+  [ -d "$DATA" ] && [ -f "$DATA/standby.signal" ] || { pg_dropcluster --stop "$VERSION" "$REPLICA_CLUSTER" 2>/dev/null || true; create; }
+  ready || pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$REPLICA_CLUSTER" start || true
+  if ! streaming; then
+    # Stopped for long, the replica may need WAL the primary has since recycled (there is no slot):
+    # make it again from a fresh base backup.
+    echo "replica.sh: the replica does not stream; making it again"
+    pg_dropcluster --stop "$VERSION" "$REPLICA_CLUSTER"
+    create
+    pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$REPLICA_CLUSTER" start
+    streaming || { echo "replica.sh: the replica on port $REPLICA_PORT does not stream" >&2; exit 1; }
+  fi
+  # A test run that died with replay paused (tests/core/test_replica.py pauses it) leaves it so.
+  on_replica "SELECT pg_wal_replay_resume()" >/dev/null
+  echo "replica.sh: $VERSION/$REPLICA_CLUSTER on port $REPLICA_PORT is streaming"
 }
 
 case "${1:-start}" in

@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, has_app_context, has_request_context
 from flask_login import current_user
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from srs.core import clock
 from srs.extensions import REPLICA_COMMITTED_WRITE as _COMMITTED_WRITE
@@ -199,7 +199,7 @@ class _ReadsFromReplica:
             try:
                 with _on_replica(db.session()):
                     return view(*args, **kwargs)
-            except DBAPIError as exc:
+            except OperationalError as exc:
                 # A read on the replica failed (replay conflict, the replica went away): the whole
                 # view again on the primary. Nothing of the first try is kept.
                 _warn(

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, text
+from sqlalchemy import String, func, select, text
 from sqlalchemy.engine import make_url
 
 from srs import create_app
@@ -215,6 +215,22 @@ def test_a_write_inside_a_read_path_goes_to_the_primary(replica_app: Flask) -> N
         commit()
     _caught_up()
     assert _on_replica("SELECT count(*) FROM clients WHERE full_name = 'Written Inside'") == 1
+
+
+@needs_replica
+def test_a_view_whose_replica_read_fails_runs_again_on_the_primary(
+    replica_app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    @reads_from_replica
+    def wal_position() -> str:
+        # pg_current_wal_lsn() is refused on a standby ("recovery is in progress").
+        return db.session.scalar(select(func.pg_current_wal_lsn().cast(String)))
+
+    with replica_app.test_request_context(), caplog.at_level(logging.WARNING, logger="srs.replica"):
+        assert wal_position()  # answered by the primary
+        db.session.rollback()
+    lines = [r.getMessage() for r in caplog.records if r.name == "srs.replica"]
+    assert len(lines) == 1 and "replica read failed" in lines[0], lines
 
 
 @needs_replica
