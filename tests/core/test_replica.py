@@ -93,11 +93,20 @@ def _on_replica(sql: str) -> Any:
 def _caught_up() -> None:
     """Wait until the replica has replayed everything the primary has written so far."""
     target = _primary_lsn()
-    for _ in range(200):
+    for _ in range(600):
         if _on_replica(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"):
             return
         time.sleep(0.05)
     raise AssertionError(f"the replica did not replay up to {target}")
+
+
+def _received_not_replayed() -> None:
+    """Wait until the replica has received WAL it has not replayed (replay paused): it now lags."""
+    for _ in range(600):
+        if _on_replica("SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the replica received nothing while its replay was paused")
 
 
 @pytest.fixture
@@ -241,7 +250,7 @@ def test_a_lagging_replica_is_passed_over_with_one_log_line(
     admin = _signed_in(lagging, "admin")
     paused()
     _add_client_on_primary(lagging, "Behind Replay")  # the replica now lags behind the primary
-    time.sleep(0.05)  # so that the lag is measurably above zero, not to time anything
+    _received_not_replayed()
 
     with caplog.at_level(logging.WARNING, logger="srs.replica"):
         first = admin.get("/clients/?q=Behind")
