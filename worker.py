@@ -46,7 +46,7 @@ class SRSWorker(Worker):
     # once Redis is back.
     max_connection_wait_time = 5.0
 
-    def main_work_horse(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def main_work_horse(self, *args: Any, **kwargs: Any) -> None:
         # A forked child must not reuse the parent's sockets (SQLAlchemy's advice for multiprocessing).
         db.engine.dispose(close=False)
         return super().main_work_horse(*args, **kwargs)

@@ -1,4 +1,4 @@
-"""flask commands: seed-demo, create-admin, rebuild-report-facts, verify-audit."""
+"""flask commands: seed-demo, create-admin, rebuild-report-facts, verify-audit, retention."""
 
 from __future__ import annotations
 
@@ -55,6 +55,22 @@ def register_cli(app: Flask) -> None:
             )
             raise SystemExit(1)
         click.echo(f"audit chain intact: {report.entries} entries, last hash {report.last_hash}")
+
+    @app.cli.command("retention")
+    @click.option("--dry-run", is_flag=True, help="Only say what would be anonymised or deleted.")
+    def retention_command(dry_run: bool) -> None:
+        """Apply the retention periods (SRS_RETENTION_*), or with --dry-run show what they would do.
+
+        Audit entries are only counted, never deleted (the hash chain needs them whole)."""
+        from srs.privacy import retention
+
+        if dry_run:
+            for line in retention.plan():
+                click.echo(f"{line.kind.key}: {line.count} past {line.days} days -> {line.kind.action}")
+            return
+        done = retention.apply()
+        commit()
+        click.echo("retention applied: " + ", ".join(f"{k} {v}" for k, v in done.items()))
 
     @app.cli.command("create-admin")
     @click.option("--username", prompt=True)

@@ -13,6 +13,10 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from srs.core.outbound import IPNetwork
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -39,7 +43,7 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from exc
 
 
-def _env_networks(name: str) -> tuple:  # type: ignore[type-arg]
+def _env_networks(name: str) -> tuple[IPNetwork, ...]:
     from srs.core.outbound import parse_networks
 
     try:
@@ -153,6 +157,17 @@ class Config:
         # Uploaded import files are deleted this many days after the upload (the batch and its
         # results stay).
         self.IMPORT_FILE_RETENTION_DAYS = _env_int("SRS_IMPORT_FILE_RETENTION_DAYS", 30)
+        # A consent's evidence (a signed form's scan: PDF, PNG or JPEG) may be at most this many bytes.
+        self.CONSENT_EVIDENCE_MAX_BYTES = _env_int("SRS_CONSENT_EVIDENCE_MAX_BYTES", 5 * 1024 * 1024)
+        # Retention (srs/privacy/retention.py): days after which closed cases and complaints are
+        # anonymised, expired sessions and tokens deleted; audit entries past their period are only
+        # reported (the hash chain keeps them). The job runs every RETENTION_JOB_SECONDS.
+        self.RETENTION_CLOSED_CASE_DAYS = _env_int("SRS_RETENTION_CLOSED_CASE_DAYS", 1825)
+        self.RETENTION_COMPLAINT_DAYS = _env_int("SRS_RETENTION_COMPLAINT_DAYS", 1825)
+        self.RETENTION_AUDIT_DAYS = _env_int("SRS_RETENTION_AUDIT_DAYS", 3650)
+        self.RETENTION_SESSION_DAYS = _env_int("SRS_RETENTION_SESSION_DAYS", 90)
+        self.RETENTION_TOKEN_DAYS = _env_int("SRS_RETENTION_TOKEN_DAYS", 90)
+        self.RETENTION_JOB_SECONDS = _env_int("SRS_RETENTION_JOB_SECONDS", 86400)
 
         # Referral delivery: how often the worker relays the outbox, re-enqueues what is stuck and
         # checks deadlines; how deliveries are retried. Read here only (jobs read app.config).

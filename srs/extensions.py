@@ -1,6 +1,6 @@
 """Flask extensions, created once and bound to the app in create_app()."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from flask_babel import Babel
@@ -29,9 +29,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-REPLICA_ENGINE = (
-    "srs_replica_engine"  # app.extensions: the replica engine, when SRS_DATABASE_REPLICA_URL is set
-)
+# app.extensions: the replica engine, when SRS_DATABASE_REPLICA_URL is set
+REPLICA_ENGINE = "srs_replica_engine"
 REPLICA_ON = "srs_replica_on"  # session.info: inside a read path that may read the replica (depth)
 REPLICA_WROTE = "srs_replica_wrote"  # session.info: that read path has written
 REPLICA_COMMITTED_WRITE = "srs_replica_commit_write"  # session.info: this transaction has written
@@ -59,6 +58,17 @@ class RoutingSession(Session):
 
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
+
+# The base class of every SRS model: ``class Client(Model)``. At run time it is Flask-SQLAlchemy's
+# db.Model (Base plus the session binding); db.Model is an attribute a type checker cannot subclass,
+# so mypy is told the class it is built from, and sees each model's Mapped[...] columns.
+if TYPE_CHECKING:
+
+    class Model(Base):
+        __abstract__ = True
+
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

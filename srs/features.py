@@ -17,10 +17,24 @@ def all_features() -> list[Feature]:
     from srs.cases.feature import FEATURE as cases
     from srs.core.feature import FEATURE as core
     from srs.dci.feature import FEATURE as dci
+    from srs.privacy.feature import FEATURE as privacy
     from srs.programmes.feature import FEATURE as programmes
     from srs.referrals.feature import FEATURE as referrals
     from srs.regions.feature import FEATURE as regions
     from srs.registry.feature import FEATURE as registry
     from srs.reports.feature import FEATURE as reports
 
-    return [core, regions, agencies, accounts, registry, programmes, referrals, cases, reports, dci, api]
+    return [
+        core,
+        regions,
+        agencies,
+        accounts,
+        registry,
+        programmes,
+        referrals,
+        cases,
+        reports,
+        privacy,
+        dci,
+        api,
+    ]

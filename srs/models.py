@@ -17,6 +17,14 @@ from srs.dci.models import (  # noqa: F401
     NationalRegistry,
     RegistryCheck,
 )
+from srs.privacy.models import (  # noqa: F401
+    Breach,
+    DataSubjectRequest,
+    Erasure,
+    HumanReview,
+    LegalHold,
+    LegalPeriod,
+)
 from srs.programmes.models import (  # noqa: F401
     EligibilityNotice,
     Programme,
@@ -29,6 +37,7 @@ from srs.referrals.models import Delivery, OutboxMessage, Referral, ReferralEven
 from srs.regions.models import Region  # noqa: F401
 from srs.registry.models import (  # noqa: F401
     Client,
+    ConsentRecord,
     DuplicateCandidate,
     Household,
     HouseholdMember,

@@ -22,7 +22,7 @@ from srs.programmes.models import Programme, RuleVersion, Screening, ScreeningRe
 from srs.referrals import services as referral_services
 from srs.referrals.models import Referral
 from srs.regions.models import Region
-from srs.registry.models import Client, Household, HouseholdMember
+from srs.registry.models import Client, ConsentRecord, Household, HouseholdMember
 
 _seq = count(1)
 
@@ -72,7 +72,34 @@ def make_client(region_code: str = "35.16.08.2003", **fields: Any) -> Client:
     client = Client(full_name=full_name, region_id=region(region_code).id, **fields)
     db.session.add(client)
     db.session.flush()
+    if client.consent_given:
+        # Consent is a record (srs/registry/consent.py): the flag on the row is its copy.
+        db.session.add(
+            ConsentRecord(
+                client_id=client.id,
+                recorded_at=clock.now(),
+                given_on=client.consent_date or clock.today(),
+                scope=client.consent_scope or "Screening and referral",
+                purposes=["screening", "referral"],
+                all_agencies=True,
+                agencies=[],
+                source="form",
+            )
+        )
+        db.session.flush()
     return client
+
+
+def give_consent(client: Client, recorded_by: Any = None, **fields: Any) -> ConsentRecord:
+    """Record a consent through the service (the current one from now on): every agency, screening and
+    referral, given today, unless ``fields`` (ConsentInput's) say otherwise."""
+    from srs.registry import consent
+
+    fields.setdefault("given_on", clock.today())
+    fields.setdefault("scope", "Screening and referral")
+    record = consent.record_consent(client, consent.ConsentInput(given=True, **fields), recorded_by)
+    db.session.flush()
+    return record
 
 
 def make_programme(

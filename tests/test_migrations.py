@@ -169,3 +169,62 @@ def test_0013_chains_the_entries_already_in_the_log(tmp_path, empty_database_url
     assert hashes[0][0] == "0" * 64 and hashes[1][0] == hashes[0][1] and hashes[2][0] == hashes[1][1]
     if triggers is not None:
         assert triggers == 1
+
+
+def test_0020_makes_a_record_of_each_consent_flag(tmp_path, empty_database_url, redis_url):
+    """Migration 0020 turns each client's consent flag into a consent record."""
+    from datetime import date
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import select
+
+    from srs.core.transaction import commit
+    from srs.regions.models import Region
+    from srs.regions.seed import seed_regions
+    from srs.registry.models import Client, ConsentRecord
+
+    app = create_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=empty_database_url))
+    with app.app_context():
+        upgrade()
+        seed_regions()
+        region = db.session.scalar(select(Region).where(Region.code == "35.16.08.2003"))
+        for name, given in (("Ani", True), ("Budi", False), ("Citra", True)):
+            db.session.add(
+                Client(
+                    full_name=name,
+                    name_key=name.lower(),
+                    sex="female",
+                    date_of_birth=date(1980, 1, 1),
+                    region_id=region.id,
+                    consent_given=given,
+                    consent_date=date(2026, 1, 2) if given else None,
+                    consent_scope="Paper form" if given else None,
+                )
+            )
+        commit()
+        from alembic.script import ScriptDirectory
+
+        scripts = ScriptDirectory(str(Path(__file__).resolve().parent.parent / "migrations"))
+        downgrade(revision=scripts.get_revision("0020_consent").down_revision)  # just before 0020
+        with db.engine.connect() as conn:
+            assert "consent_records" not in {
+                row[0]
+                for row in conn.execute(
+                    text(
+                        "SELECT name FROM sqlite_master WHERE type='table'"
+                        if db.engine.dialect.name == "sqlite"
+                        else "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                    )
+                )
+            }
+        upgrade()
+        db.session.remove()
+        records = db.session.scalars(select(ConsentRecord).order_by(ConsentRecord.client_id)).all()
+        names = {c.id: c.full_name for c in db.session.scalars(select(Client))}
+        assert [names[r.client_id] for r in records] == ["Ani", "Citra"]
+        assert {(r.scope, r.given_on, r.source, r.all_agencies) for r in records} == {
+            ("Paper form", date(2026, 1, 2), "migration", True)
+        }
+        assert all(r.purposes == ["screening", "referral"] and r.agencies == [] for r in records)
+        db.session.remove()
+        db.engine.dispose()

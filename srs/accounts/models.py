@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Column, ForeignKey, String, Table
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from srs.agencies.models import Agency
 from srs.core import clock
 from srs.core.models import UTCDateTime
-from srs.extensions import db
+from srs.extensions import Model
 from srs.regions.models import Region
 
 ROLES = ("officer", "agency_staff", "supervisor", "admin", "partner")
@@ -19,13 +20,13 @@ REGIONAL_ROLES = ("officer", "supervisor")
 
 user_regions = Table(
     "user_regions",
-    db.Model.metadata,
+    Model.metadata,
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("region_id", ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True),
 )
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person who signs in: one role; regions for officers and supervisors; an agency for staff."""
 
     __tablename__ = "users"
@@ -45,8 +46,12 @@ class User(UserMixin, db.Model):
     regions: Mapped[list[Region]] = relationship(secondary=user_regions, order_by=Region.code)
     agency: Mapped[Agency | None] = relationship()
 
-    # Set by the user loader to the login session this request runs in (see accounts.services).
-    current_session_id = None
+    # Set by the user loader to the login session this request runs in (see accounts.services). Not a
+    # column: declared for the type checker only, since the ORM refuses a plain annotation here.
+    if TYPE_CHECKING:
+        current_session_id: str | None = None
+    else:
+        current_session_id = None
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -66,7 +71,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.username} {self.role}>"
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """A browser login. Logging out revokes it, so a replayed cookie is refused."""
 
     __tablename__ = "login_sessions"
@@ -86,7 +91,7 @@ class LoginSession(db.Model):
         return describe_user_agent(self.user_agent or "")
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the JSON API; only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"

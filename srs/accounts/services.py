@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app, request
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 
 from srs.accounts import throttle
 from srs.accounts.models import REGIONAL_ROLES, ROLES, ApiToken, LoginSession, User
@@ -25,7 +25,7 @@ from srs.agencies.models import Agency
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.lengths import check_length
-from srs.core.transaction import after_transaction
+from srs.core.transaction import after_transaction, changed_rows
 from srs.extensions import db
 from srs.regions.models import Region
 
@@ -210,7 +210,6 @@ def user_for_token(token: str) -> User | None:
     if not user.active:
         return None
     user.current_session_id = None
-    user.api_token_id = api_token.id  # type: ignore[attr-defined]
     if api_token.last_used_at is None or now - api_token.last_used_at >= ACTIVITY_WRITE_INTERVAL:
         _note_activity(ApiToken.__table__, ApiToken.last_used_at, api_token.id, now)
     return user
@@ -371,7 +370,7 @@ def active_sessions(user: User) -> list[LoginSession]:
 
 def end_other_sessions(user: User) -> int:
     """End the user's browser sessions except the one in use (API tokens stay); returns how many."""
-    ended = db.session.execute(
+    ended = changed_rows(
         update(LoginSession)
         .where(
             LoginSession.user_id == user.id,
@@ -379,9 +378,9 @@ def end_other_sessions(user: User) -> int:
             LoginSession.id != (user.current_session_id or ""),
         )
         .values(revoked_at=clock.now())
-    ).rowcount
+    )
     audit.record("user.end_other_sessions", "user", user.id, sessions=ended)
-    return ended or 0
+    return ended
 
 
 def end_all_sessions(user: User) -> None:
@@ -419,7 +418,8 @@ def change_own_password(user: User, current: str, new: str, confirm: str) -> Non
     )
 
 
-def list_users(role: str | None = None, q: str | None = None):  # type: ignore[no-untyped-def]
+def list_users(role: str | None = None, q: str | None = None) -> Select[User]:
+    """The users, by username, optionally of one role and matching ``q`` in username or full name."""
     stmt = select(User).order_by(User.username)
     if role:
         stmt = stmt.where(User.role == role)

@@ -110,7 +110,8 @@ def _mark_redis_down() -> None:
 def _count(key: str, window: float) -> int:
     if _redis_usable():
         try:
-            return int(get_redis().eval(_TAKE, 1, key, int(window * 1000)))
+            # A synchronous client: eval answers the script's count, never an awaitable.
+            return int(get_redis().eval(_TAKE, 1, key, int(window * 1000)))  # type: ignore[arg-type]
         except redis.RedisError:
             _mark_redis_down()
     return _memory.take(key, window)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
@@ -42,7 +43,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("accounts.home"))
     form = LoginForm()
@@ -74,7 +75,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     services.end_login_session(current_user._get_current_object())
     logout_user()
     lang = session.get("lang")
@@ -87,7 +88,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.route("/language", methods=["POST"])
 @public
-def set_language():  # type: ignore[no-untyped-def]
+def set_language() -> ResponseReturnValue:
     form = LanguageForm()
     if form.validate_on_submit():
         session["lang"] = form.lang.data
@@ -98,15 +99,19 @@ def set_language():  # type: ignore[no-untyped-def]
 
 @bp.route("/")
 @login_required
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     return render_template("accounts/home.html", sections=home_sections(current_user))
 
 
 # --- the signed-in user's own account ---------------------------------------------------------
 
 
-def _render_account(language_form=None, password_form=None, status=200):  # type: ignore[no-untyped-def]
-    user = current_user._get_current_object()
+def _render_account(
+    language_form: AccountLanguageForm | None = None,
+    password_form: ChangePasswordForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    user: User = current_user._get_current_object()
     if language_form is None:
         language_form = AccountLanguageForm(locale=user.locale or "")
     return (
@@ -123,13 +128,13 @@ def _render_account(language_form=None, password_form=None, status=200):  # type
 
 @bp.route("/account")
 @login_required
-def account():  # type: ignore[no-untyped-def]
+def account() -> ResponseReturnValue:
     return _render_account()
 
 
 @bp.route("/account/language", methods=["POST"])
 @login_required
-def account_language():  # type: ignore[no-untyped-def]
+def account_language() -> ResponseReturnValue:
     form = AccountLanguageForm()
     if not form.validate_on_submit():
         return _render_account(language_form=form, status=422)
@@ -144,7 +149,7 @@ def account_language():  # type: ignore[no-untyped-def]
 
 @bp.route("/account/password", methods=["POST"])
 @login_required
-def account_password():  # type: ignore[no-untyped-def]
+def account_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
@@ -168,7 +173,7 @@ def account_password():  # type: ignore[no-untyped-def]
 
 @bp.route("/account/sessions/end-others", methods=["POST"])
 @login_required
-def end_other_sessions():  # type: ignore[no-untyped-def]
+def end_other_sessions() -> ResponseReturnValue:
     count = services.end_other_sessions(current_user._get_current_object())
     flash(ngettext("%(num)d other session ended.", "%(num)d other sessions ended.", count), "success")
     return redirect(url_for("accounts.account"))
@@ -205,7 +210,7 @@ def _user_input(form: UserForm, username: str) -> services.UserInput:
 
 @admin_bp.route("/")
 @roles_required("admin")
-def list_users():  # type: ignore[no-untyped-def]
+def list_users() -> ResponseReturnValue:
     page, per_page = page_args(strict=False)
     role = request.args.get("role") or None
     q = request.args.get("q") or None
@@ -215,7 +220,7 @@ def list_users():  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/new", methods=["GET", "POST"])
 @roles_required("admin")
-def create_user():  # type: ignore[no-untyped-def]
+def create_user() -> ResponseReturnValue:
     form = UserForm()
     _fill_choices(form)
     if form.validate_on_submit():
@@ -234,7 +239,7 @@ def create_user():  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/<int:user_id>", methods=["GET", "POST"])
 @roles_required("admin")
-def edit_user(user_id: int):  # type: ignore[no-untyped-def]
+def edit_user(user_id: int) -> ResponseReturnValue:
     user = db.get_or_404(User, user_id)
     form = UserForm(obj=None if request.method == "POST" else user)
     _fill_choices(form)
@@ -266,7 +271,7 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/<int:user_id>/sessions/end", methods=["POST"])
 @roles_required("admin")
-def end_sessions(user_id: int):  # type: ignore[no-untyped-def]
+def end_sessions(user_id: int) -> ResponseReturnValue:
     user = db.get_or_404(User, user_id)
     if user.id == current_user.id:
         flash(_("To end your own other sessions, use your account page."), "error")
@@ -278,7 +283,7 @@ def end_sessions(user_id: int):  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/<int:user_id>/password", methods=["POST"])
 @roles_required("admin")
-def reset_password(user_id: int):  # type: ignore[no-untyped-def]
+def reset_password(user_id: int) -> ResponseReturnValue:
     user = db.get_or_404(User, user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():

@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from srs.extensions import db
+from srs.extensions import Model
 
 DELIVERY_CHANNELS = ("inbox", "webhook", "email")
 
 
-class Agency(db.Model):
+class Agency(Model):
     """A government agency that receives referrals for its programmes."""
 
     __tablename__ = "agencies"

@@ -9,6 +9,8 @@ from srs.api import (  # noqa: E402,F401  (routes register on import)
     clients,
     fields,
     openapi,
+    privacy,
+    privacy_ops,
     programmes,
     referrals,
     regions,

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -32,7 +33,8 @@ from srs.core.pagination import page_args
 from srs.core.replica import reads_from_replica
 from srs.core.transaction import attempt
 from srs.extensions import db
-from srs.registry import duplicates, fields, search, services
+from srs.privacy import requests as ledger
+from srs.registry import consent, duplicates, fields, search, services
 from srs.registry.duplicates import DuplicateId
 from srs.registry.models import Client
 from srs.registry.services import StaleVersion
@@ -52,9 +54,9 @@ def client_summary(client: Client, flagged: set[int] | None = None) -> dict[str,
     """
     return {
         "id": client.id,
-        "full_name": client.full_name,
+        "full_name": client.full_name or None,  # "" once erased (srs.privacy)
         "sex": client.sex,
-        "date_of_birth": iso(client.date_of_birth),
+        "date_of_birth": None if client.anonymised_at else iso(client.date_of_birth),
         "id_type": client.id_type,
         "id_number": mask_id_number(client.id_number),
         "phone": client.phone,
@@ -77,8 +79,33 @@ def _related_rows(table_name: str, client_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def anonymised_detail(client: Client) -> dict[str, Any]:
+    """An erased record as the API reads it: the statistics kept, every identifier null (srs.privacy)."""
+    return {
+        "id": client.id,
+        "anonymised": True,
+        "anonymised_at": iso(client.anonymised_at),
+        "birth_year": client.date_of_birth.year,
+        "sex": client.sex,
+        "region_code": client.region.code,
+        "full_name": None,
+        "id_type": None,
+        "id_number": None,
+        "phone": None,
+        "address": None,
+        "date_of_birth": None,
+        "version": client.version,
+        "created_at": iso(client.created_at),
+        "household": None,
+        "screenings": _related_rows("screenings", client.id),
+        "referrals": _related_rows("referrals", client.id),
+    }
+
+
 def client_detail(client: Client) -> dict[str, Any]:
     """The full record (full ID number: reading it is audited by the caller)."""
+    if client.anonymised_at is not None:
+        return anonymised_detail(client)
     household = None
     if client.household is not None:
         household = {
@@ -100,13 +127,16 @@ def client_detail(client: Client) -> dict[str, Any]:
             ],
         }
     stored = services.client_input(client)
-    stored["consent"]["recorded_by"] = client.consent_recorded_by_id
+    # The consent as its records say (API.md: given, date, scope, withdrawn_at), not the edit's base.
+    stored["consent"] = {**consent.view(client), "recorded_by": client.consent_recorded_by_id}
     return {
         "id": client.id,
         "version": client.version,
         **stored,
         "needs_id_followup": client.needs_id_followup,
         "needs_review": _needs_review(client, None),
+        "anonymised": False,
+        "restricted": client.restricted_at is not None,
         "created_at": iso(client.created_at),
         "updated_at": iso(client.updated_at),
         "household": household,
@@ -123,7 +153,7 @@ def _duplicate_conflict(exc: DuplicateId) -> Any:
 @bp.route("/clients", methods=["POST"])
 @roles_required("officer", "admin")
 @idempotent
-def create_client():  # type: ignore[no-untyped-def]
+def create_client() -> ResponseReturnValue:
     body = json_body()
     try:
         with attempt():
@@ -144,7 +174,7 @@ def create_client():  # type: ignore[no-untyped-def]
     return response
 
 
-def _search(source: Mapping[str, Any]):  # type: ignore[no-untyped-def]
+def _search(source: Mapping[str, Any]) -> ResponseReturnValue:
     """One search for both forms of the request: the query string or a JSON body."""
     errors: dict[str, list[str]] = {}
     for name in ("q", "region"):
@@ -177,21 +207,21 @@ def _search(source: Mapping[str, Any]):  # type: ignore[no-untyped-def]
 @bp.route("/clients")
 @roles_required("officer", "supervisor", "admin")
 @reads_from_replica
-def list_clients():  # type: ignore[no-untyped-def]
+def list_clients() -> ResponseReturnValue:
     return _search(request.args)
 
 
 @bp.route("/clients/search", methods=["POST"])
 @roles_required("officer", "supervisor", "admin")
 @reads_from_replica
-def search_clients():  # type: ignore[no-untyped-def]
+def search_clients() -> ResponseReturnValue:
     """The same search with the query in the body: an ID number never sits in a URL or access log."""
     return _search(json_body())
 
 
 @bp.route("/clients/<int:client_id>")
 @roles_required("officer", "supervisor", "admin")
-def get_client(client_id: int):  # type: ignore[no-untyped-def]
+def get_client(client_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     services.read_profile(client, current_user)
     response = jsonify(client_detail(client))
@@ -201,13 +231,20 @@ def get_client(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>", methods=["PATCH"])
 @roles_required("officer", "admin")
-def patch_client(client_id: int):  # type: ignore[no-untyped-def]
+def patch_client(client_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     body = json_body()
     version = body.get("version", request.headers.get("If-Match"))
+    # A correction the person asked for: the same edit, linked to their request, agencies told.
+    correction = None
+    if body.get("request_id") is not None:
+        correction = ledger.correction_request(body.pop("request_id"), client, current_user)
     try:
         with attempt():
-            services.update_client(client, body, current_user, version)
+            if correction is not None:
+                ledger.correct(correction, body, current_user, version)
+            else:
+                services.update_client(client, body, current_user, version, channel="api")
     except StaleVersion as exc:
         changed = [{"field": c["field"], "by": c["by"], "value": c["value"]} for c in exc.changes]
         return problem(409, str(exc.title), exc.detail, current_version=exc.current_version, changed=changed)
@@ -218,8 +255,29 @@ def patch_client(client_id: int):  # type: ignore[no-untyped-def]
     return response
 
 
+@bp.route("/clients/<int:client_id>/consents")
+@roles_required("officer", "supervisor", "admin")
+def list_consents(client_id: int) -> ResponseReturnValue:
+    """The client's consent records, newest first (the reading audited)."""
+    client = services.load_client(client_id, current_user)
+    records = consent.read_history(client, current_user, channel="api")
+    return jsonify({"consent": consent.view(client), "items": [consent.record_dict(r) for r in records]})
+
+
+@bp.route("/clients/<int:client_id>/consents", methods=["POST"])
+@roles_required("officer", "admin")
+def record_consent(client_id: int) -> ResponseReturnValue:
+    """Record a consent (it becomes the one in force); withdrawing is PATCH consent.given=false."""
+    client = services.load_client(client_id, current_user)
+    data = consent.input_from(json_body())
+    record = consent.record_consent(client, data, current_user, source="api")
+    response = jsonify(consent.record_dict(record))
+    response.status_code = 201
+    return response
+
+
 _NULLABLE_STRING = {"type": ["string", "null"]}
-_HOUSEHOLD_INPUT = {
+_HOUSEHOLD_INPUT: dict[str, Any] = {
     "type": "object",
     "description": "Join a household (household_id + relationship_to_head) or start one "
     "(new: true and/or members; this client becomes the head).",
@@ -258,7 +316,15 @@ def _client_patch() -> dict[str, Any]:
     return {
         "type": "object",
         "required": ["version"],
-        "properties": {"version": {"type": "integer"}, **fields.input_schema()["properties"]},
+        "properties": {
+            "version": {"type": "integer"},
+            "request_id": {
+                "type": "integer",
+                "description": "The open correction request this change serves (linked; each agency "
+                "that received a changed field gets client.corrected)",
+            },
+            **fields.input_schema()["properties"],
+        },
     }
 
 
@@ -332,6 +398,45 @@ add_paths(
                 },
             }
         },
+        "/clients/{client_id}/consents": {
+            "get": {
+                "summary": "The client's consent in force and its records, newest first (audited)",
+                "parameters": _CLIENT_ID,
+                "responses": {
+                    "200": json_response(
+                        "Consent records",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "consent": {"type": "object"},
+                                "items": {"type": "array", "items": ref("ConsentRecord")},
+                            },
+                        },
+                    ),
+                    **problem_responses(401, 403, 404),
+                },
+            },
+            "post": {
+                "summary": "Record a consent (officer, admin): date, scope, purposes, agencies",
+                "parameters": _CLIENT_ID,
+                "requestBody": json_request(
+                    {
+                        "type": "object",
+                        "required": ["date", "scope"],
+                        "properties": {
+                            "date": {"type": "string", "format": "date"},
+                            "scope": {"type": "string", "maxLength": 300},
+                            "purposes": {"type": "array", "items": {"type": "string"}},
+                            "agencies": {"description": "all, or a list of agency codes"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "201": json_response("The new record", ref("ConsentRecord")),
+                    **problem_responses(400, 401, 403, 404, 422),
+                },
+            },
+        },
         "/clients/{client_id}": {
             "get": {
                 "summary": "One client with version, household, screenings and referrals (audited)",
@@ -353,6 +458,24 @@ add_paths(
         },
     },
     {
+        "ConsentRecord": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "client_id": {"type": "integer"},
+                "recorded_at": {"type": "string", "format": "date-time"},
+                "recorded_by": {"type": ["integer", "null"]},
+                "date": {"type": ["string", "null"], "format": "date"},
+                "scope": _NULLABLE_STRING,
+                "purposes": {"type": "array", "items": {"type": "string"}},
+                "agencies": {"description": "all, or the agency codes"},
+                "source": {"type": "string"},
+                "evidence": {"type": ["object", "null"]},
+                "withdrawn_at": {"type": ["string", "null"], "format": "date-time"},
+                "withdrawn_by": {"type": ["integer", "null"]},
+                "withdrawal_reason": _NULLABLE_STRING,
+            },
+        },
         "ClientSummary": {
             "type": "object",
             "properties": {

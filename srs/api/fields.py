@@ -9,6 +9,7 @@ role may read it (``editable`` says what the caller's role may change).
 from __future__ import annotations
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -20,7 +21,7 @@ from srs.registry import fields
 
 @bp.route("/fields/clients")
 @login_required
-def client_fields():  # type: ignore[no-untyped-def]
+def client_fields() -> ResponseReturnValue:
     role = getattr(current_user, "role", None)
     return jsonify(
         {

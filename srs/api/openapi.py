@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 
 from srs.api import bp
 from srs.core.access import public
@@ -146,7 +147,7 @@ def document() -> dict[str, Any]:
 
 @bp.route("/openapi.json")
 @public
-def openapi_json():  # type: ignore[no-untyped-def]
+def openapi_json() -> ResponseReturnValue:
     return jsonify(document())
 
 

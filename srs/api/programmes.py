@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from flask import abort, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -29,7 +30,7 @@ def _locale() -> str:
     return str(get_locale() or "en").split("_")[0]
 
 
-def programme_as_dict(programme: Programme, today: date) -> dict:
+def programme_as_dict(programme: Programme, today: date) -> dict[str, Any]:
     version = programme.current_version
     return {
         "code": programme.code,
@@ -46,7 +47,7 @@ def programme_as_dict(programme: Programme, today: date) -> dict:
 
 @bp.route("/programmes")
 @login_required
-def list_programmes():  # type: ignore[no-untyped-def]
+def list_programmes() -> ResponseReturnValue:
     today = clock.today()
     items = [
         programme_as_dict(p, today) for p in services.list_programmes(request.args.get("country") or None)
@@ -56,7 +57,7 @@ def list_programmes():  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/screenings", methods=["POST"])
 @roles_required("officer", "admin")
-def create_screening(client_id: int):  # type: ignore[no-untyped-def]
+def create_screening(client_id: int) -> ResponseReturnValue:
     client = load_client(client_id, current_user)
     screening = screen(client, current_user, trigger="api")
     response = jsonify(screening_as_dict(screening, _locale()))
@@ -67,7 +68,7 @@ def create_screening(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/screenings/<int:screening_id>")
 @roles_required("officer", "supervisor", "admin")
-def get_screening(screening_id: int):  # type: ignore[no-untyped-def]
+def get_screening(screening_id: int) -> ResponseReturnValue:
     screening = db.get_or_404(Screening, screening_id)
     load_client(screening.client_id, current_user)
     audit.record("screening.read", "client", screening.client_id, screening=screening.id)
@@ -118,7 +119,7 @@ def _optional_text(body: dict[str, Any], name: str, errors: dict[str, list[str]]
 
 @bp.route("/programmes/<code>/draft")
 @roles_required("admin", "supervisor")
-def get_draft(code: str):  # type: ignore[no-untyped-def]
+def get_draft(code: str) -> ResponseReturnValue:
     draft = versions.draft_of(_programme_for_rules(code))
     if draft is None:
         abort(404)
@@ -127,7 +128,7 @@ def get_draft(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/programmes/<code>/draft", methods=["PUT"])
 @roles_required("admin", "supervisor")
-def save_draft(code: str):  # type: ignore[no-untyped-def]
+def save_draft(code: str) -> ResponseReturnValue:
     programme = _programme_for_rules(code)
     body = json_body()
     errors: dict[str, list[str]] = {}
@@ -143,7 +144,7 @@ def save_draft(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/programmes/<code>/draft/publish", methods=["POST"])
 @roles_required("admin")
-def publish_draft(code: str):  # type: ignore[no-untyped-def]
+def publish_draft(code: str) -> ResponseReturnValue:
     programme = _programme_for_rules(code)
     body = json_body()
     draft = versions.draft_of(programme)

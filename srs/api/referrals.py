@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -63,7 +64,7 @@ def _text(body: dict[str, Any], name: str) -> str | None:
 @bp.route("/referrals", methods=["POST"])
 @roles_required("officer", "supervisor")
 @idempotent
-def create_referral():  # type: ignore[no-untyped-def]
+def create_referral() -> ResponseReturnValue:
     body = json_body()
     client_id = _int_field(body, "client_id", True)
     screening_id = _int_field(body, "screening_id", False)
@@ -110,7 +111,7 @@ def create_referral():  # type: ignore[no-untyped-def]
 
 @bp.route("/referrals", methods=["GET"])
 @login_required
-def list_referrals():  # type: ignore[no-untyped-def]
+def list_referrals() -> ResponseReturnValue:
     page, per_page = page_args(strict=True)
     status = request.args.get("status") or None
     if status is not None and status not in svc.STATUS_LABELS:
@@ -127,20 +128,24 @@ def list_referrals():  # type: ignore[no-untyped-def]
         client_ids=sorted({r.client_id for r in result.items}),
         channel="api",
     )
+    if policies.works_for_agency(current_user):
+        states = svc.consent_states(result.items)
+        return jsonify(
+            result.as_dict(
+                lambda r: svc.for_agency(r, svc.to_dict(r, with_history=False), states[r.client_id])
+            )
+        )
     return jsonify(result.as_dict(lambda r: svc.to_dict(r, with_history=False)))
 
 
 @bp.route("/referrals/<int:referral_id>", methods=["GET"])
 @login_required
-def get_referral(referral_id: int):  # type: ignore[no-untyped-def]
+def get_referral(referral_id: int) -> ResponseReturnValue:
     referral = svc.load_referral(referral_id, current_user)
     audit.record("referral.view", "referral", referral.id, client_id=referral.client_id)
     data = svc.to_dict(referral)
     if policies.works_for_agency(current_user):
-        data["client"] = {
-            name: (value.isoformat() if hasattr(value, "isoformat") else value)
-            for name, _label, value in svc.shared_client_fields(referral)
-        }
+        svc.for_agency(referral, data)
     return jsonify(data)
 
 
@@ -161,30 +166,33 @@ def _action(referral_id: int, name: str) -> Any:
         ),
         current_user,
     )
-    return jsonify(svc.to_dict(referral))
+    data = svc.to_dict(referral)
+    if policies.works_for_agency(current_user):
+        svc.for_agency(referral, data)
+    return jsonify(data)
 
 
 @bp.route("/referrals/<int:referral_id>/accept", methods=["POST"])
 @roles_required("agency_staff")
-def accept_referral(referral_id: int):  # type: ignore[no-untyped-def]
+def accept_referral(referral_id: int) -> ResponseReturnValue:
     return _action(referral_id, "accept")
 
 
 @bp.route("/referrals/<int:referral_id>/decline", methods=["POST"])
 @roles_required("agency_staff")
-def decline_referral(referral_id: int):  # type: ignore[no-untyped-def]
+def decline_referral(referral_id: int) -> ResponseReturnValue:
     return _action(referral_id, "decline")
 
 
 @bp.route("/referrals/<int:referral_id>/complete", methods=["POST"])
 @roles_required("agency_staff")
-def complete_referral(referral_id: int):  # type: ignore[no-untyped-def]
+def complete_referral(referral_id: int) -> ResponseReturnValue:
     return _action(referral_id, "complete")
 
 
 @bp.route("/referrals/<int:referral_id>/cancel", methods=["POST"])
 @roles_required("officer", "supervisor")
-def cancel_referral(referral_id: int):  # type: ignore[no-untyped-def]
+def cancel_referral(referral_id: int) -> ResponseReturnValue:
     return _action(referral_id, "cancel")
 
 
@@ -222,7 +230,21 @@ _REFERRAL = {
         "outcome": {"type": ["string", "null"], "enum": ["successful", "unsuccessful", None]},
         "note": {"type": ["string", "null"]},
         "history": {"type": "array", "items": _HISTORY},
-        "client": {"type": "object", "description": "Agency staff only: the fields the programme shares."},
+        "cancel_reason": {
+            "type": ["string", "null"],
+            "description": "Why it was cancelled: consent_withdrawn when the client withdrew consent, "
+            "else the reason the officer gave",
+        },
+        "consent_override_reason": {
+            "type": ["string", "null"],
+            "description": "A supervisor referred without the client's consent, for this reason",
+        },
+        "client": {
+            "type": ["object", "null"],
+            "description": "Agency staff only: the fields the programme shares; null (and note null) "
+            "when the client's consent does not, or no longer, cover the agency",
+        },
+        "client_withheld": {"type": "boolean", "description": "Agency staff only: client is null by consent"},
         "version": {"type": "integer"},
     },
 }

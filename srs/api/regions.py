@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from srs.api import bp
@@ -13,7 +14,7 @@ from srs.regions import services
 
 @bp.route("/regions")
 @login_required
-def list_regions():  # type: ignore[no-untyped-def]
+def list_regions() -> ResponseReturnValue:
     parent = request.args.get("parent") or None
     country = request.args.get("country") or None
     if parent and services.get_by_code(parent) is None:

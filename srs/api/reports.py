@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from srs.api import bp
@@ -20,7 +21,7 @@ from srs.reports.filters import FilterError
 @bp.route("/reports/summary")
 @roles_required("supervisor", "admin")
 @reads_from_replica
-def reports_summary():  # type: ignore[no-untyped-def]
+def reports_summary() -> ResponseReturnValue:
     args = {key: request.args.get(key, "") for key in ("region", "from", "to", "programme")}
     try:
         filters = services.parse_filters(args)

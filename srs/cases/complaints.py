@@ -144,12 +144,12 @@ def set_categories_days(days: Mapping[int, Any], by: User) -> None:
         raise ValidationFailed(_("Give a whole number of working days between 1 and 365."), errors)
 
 
-def complaint_scope(user: Any = None) -> ColumnElement[bool]:
+def complaint_scope(user: User | None = None) -> ColumnElement[bool]:
     """SQL condition: the complaint lies in the user's regions (by default the current user's)."""
     return region_id_condition(Complaint.region_id, user)
 
 
-def load_complaint(complaint_id: Any, user: Any) -> Complaint:
+def load_complaint(complaint_id: Any, user: User) -> Complaint:
     """The complaint if it lies in ``user``'s scope; NotFound (404) otherwise."""
     return load_in_scope(Complaint, complaint_id, user, scope=complaint_scope(user))
 
@@ -299,7 +299,7 @@ def record_followup(complaint: Complaint, kind: str | None, url: str, by: User) 
     return complaint
 
 
-def complaints_query(status: str | None = None, overdue: bool = False) -> Select[tuple[Complaint]]:
+def complaints_query(status: str | None = None, overdue: bool = False) -> Select[Complaint]:
     """Complaints in scope, the closest deadline first."""
     stmt = select(Complaint).where(complaint_scope())
     if status in COMPLAINT_STATUSES:

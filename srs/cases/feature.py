@@ -8,6 +8,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from srs.accounts.models import User
 from srs.cases import jobs, policies, queries, services
 from srs.cases.seed import seed_cases
 from srs.cases.views import bp, complaints_bp
@@ -27,7 +28,7 @@ from srs.core.wiring import (
 ESCALATION_EVERY_SECONDS = 3600
 
 
-def _home_tasks(user: Any) -> dict[str, Any]:
+def _home_tasks(user: User) -> dict[str, Any]:
     tasks, overdue = queries.home_tasks(user, 10)
     return {
         "page": Page(items=tasks, page=1, per_page=10, total=len(tasks)),
@@ -36,7 +37,7 @@ def _home_tasks(user: Any) -> dict[str, Any]:
     }
 
 
-def _home_supervisor(user: Any) -> dict[str, Any]:
+def _home_supervisor(user: User) -> dict[str, Any]:
     return queries.supervisor_figures(user)
 
 

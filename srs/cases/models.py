@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from srs.accounts.models import User
 from srs.core import clock
 from srs.core.models import UTCDateTime
-from srs.extensions import db
+from srs.extensions import Model
 from srs.regions.models import Region
 from srs.registry.models import Client
 
@@ -25,7 +25,7 @@ COMPLAINT_OPEN_STATUSES = ("received", "in_progress")
 FOLLOWUP_KINDS = ("referral", "data_correction")
 
 
-class Case(db.Model):
+class Case(Model):
     """One case file per client, kept by an assigned officer.
 
     Closing needs two people: the officer asks (``closure_requested_*``), a supervisor approves
@@ -67,7 +67,7 @@ class Case(db.Model):
     )
 
 
-class CaseNote(db.Model):
+class CaseNote(Model):
     """A dated note in a case file."""
 
     __tablename__ = "case_notes"
@@ -82,7 +82,7 @@ class CaseNote(db.Model):
     author: Mapped[User | None] = relationship()
 
 
-class FollowUpTask(db.Model):
+class FollowUpTask(Model):
     """Something to do for a client by a date, by one person."""
 
     __tablename__ = "follow_up_tasks"
@@ -101,7 +101,7 @@ class FollowUpTask(db.Model):
     assignee: Mapped[User] = relationship(foreign_keys=[assignee_id])
 
 
-class PlanGoal(db.Model):
+class PlanGoal(Model):
     """One goal of the client's personal plan (training, business, job, scheme) and its status."""
 
     __tablename__ = "plan_goals"
@@ -118,7 +118,7 @@ class PlanGoal(db.Model):
     case: Mapped[Case] = relationship(back_populates="goals")
 
 
-class ComplaintCategory(db.Model):
+class ComplaintCategory(Model):
     """A kind of complaint and its deadline in working days (admins change the deadlines)."""
 
     __tablename__ = "complaint_categories"
@@ -130,7 +130,7 @@ class ComplaintCategory(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
 
 
-class Complaint(db.Model):
+class Complaint(Model):
     """A complaint taken at the office or by phone, about a client or anonymous."""
 
     __tablename__ = "complaints"

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 
+from srs.accounts.models import User
 from srs.cases import services
 from srs.cases.models import COMPLAINT_OPEN_STATUSES, Case, CaseNote, Complaint, FollowUpTask
 from srs.core import clock
@@ -14,7 +13,7 @@ from srs.regions.scope import region_id_condition
 from srs.registry.models import Client
 
 
-def home_tasks(user: Any, limit: int = 10) -> tuple[list[FollowUpTask], int]:
+def home_tasks(user: User, limit: int = 10) -> tuple[list[FollowUpTask], int]:
     """The first open tasks of ``user``'s list, and how many of the whole list are overdue."""
     stmt = services.task_list_query(user)
     tasks = list(db.session.scalars(stmt.limit(limit)))
@@ -26,7 +25,7 @@ def home_tasks(user: Any, limit: int = 10) -> tuple[list[FollowUpTask], int]:
     return tasks, overdue or 0
 
 
-def supervisor_figures(user: Any) -> dict[str, int]:
+def supervisor_figures(user: User) -> dict[str, int]:
     """Closures waiting for a decision, overdue complaints and how many of them were escalated."""
     closures = db.session.scalar(
         select(func.count())

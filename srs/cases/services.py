@@ -33,12 +33,12 @@ from srs.regions.scope import load_in_scope, region_id_condition, region_in_scop
 from srs.registry.models import Client
 
 
-def case_scope(user: Any = None) -> ColumnElement[bool]:
+def case_scope(user: User | None = None) -> ColumnElement[bool]:
     """SQL condition: the case lies in the user's regions (by default the current user's)."""
     return region_id_condition(Case.region_id, user)
 
 
-def load_case(case_id: Any, user: Any) -> Case:
+def load_case(case_id: Any, user: User) -> Case:
     """The case if it lies in ``user``'s scope; NotFound (404) otherwise."""
     return load_in_scope(Case, case_id, user, scope=case_scope(user))
 
@@ -140,20 +140,19 @@ def add_task(case: Case, data: TaskInput, by: User) -> FollowUpTask:
         errors["title"] = [_("Say what is to be done.")]
     else:
         check_length(title, FollowUpTask.title, "title", errors)
-    if data.due_on is None:
+    due_on = data.due_on
+    if due_on is None:
         errors["due_on"] = [_("Give a due date.")]
     try:
         assignee = _officer(data.assignee_id, case.region_id, "assignee_id")
     except ValidationFailed as exc:
         errors.update(exc.errors)
-    if errors:
+    if errors or due_on is None:  # no due date is one of the errors
         raise ValidationFailed(_("The task is not complete."), errors)
-    task = FollowUpTask(
-        case=case, title=title, due_on=data.due_on, assignee_id=assignee.id, created_by_id=by.id
-    )
+    task = FollowUpTask(case=case, title=title, due_on=due_on, assignee_id=assignee.id, created_by_id=by.id)
     db.session.add(task)
     db.session.flush()
-    audit.record("case.task_add", "case", case.id, task_id=task.id, due_on=data.due_on.isoformat())
+    audit.record("case.task_add", "case", case.id, task_id=task.id, due_on=due_on.isoformat())
     return task
 
 
@@ -271,7 +270,7 @@ def reassign(case: Case, officer_id: Any, by: User) -> Case:
     return case
 
 
-def task_list_query(user: User) -> Select[tuple[FollowUpTask]]:
+def task_list_query(user: User) -> Select[FollowUpTask]:
     """The user's open tasks in their scope, overdue first, then by due date."""
     return (
         select(FollowUpTask)
@@ -282,7 +281,7 @@ def task_list_query(user: User) -> Select[tuple[FollowUpTask]]:
     )
 
 
-def cases_query(status: str | None = None, officer_id: int | None = None) -> Select[tuple[Case]]:
+def cases_query(status: str | None = None, officer_id: int | None = None) -> Select[Case]:
     """Cases in the current user's scope, those waiting for a closure decision first."""
     stmt = select(Case).where(case_scope())
     if status in CASE_STATUSES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -90,7 +91,7 @@ def _case_page(
 
 @bp.route("/")
 @roles_required(*STAFF)
-def list_cases():  # type: ignore[no-untyped-def]
+def list_cases() -> ResponseReturnValue:
     status = request.args.get("status") or None
     mine = request.args.get("mine") == "1"
     page, per_page = page_args(strict=False)
@@ -110,7 +111,7 @@ def list_cases():  # type: ignore[no-untyped-def]
 
 @bp.route("/export.<fmt>")
 @roles_required(*STAFF)
-def export_cases(fmt: str):  # type: ignore[no-untyped-def]
+def export_cases(fmt: str) -> ResponseReturnValue:
     if fmt not in exports.FORMATS:
         abort(404)
     status = request.args.get("status") or None
@@ -158,7 +159,7 @@ def export_cases(fmt: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/tasks")
 @roles_required(*STAFF)
-def my_tasks():  # type: ignore[no-untyped-def]
+def my_tasks() -> ResponseReturnValue:
     page, per_page = page_args(strict=False)
     result = paginate(services.task_list_query(current_user), page, per_page)
     audit.record_list("task.list", "task", [t.id for t in result.items], page=result.page, total=result.total)
@@ -167,7 +168,7 @@ def my_tasks():  # type: ignore[no-untyped-def]
 
 @bp.route("/client/<int:client_id>", methods=["GET", "POST"])
 @roles_required(*STAFF)
-def client_case(client_id: int):  # type: ignore[no-untyped-def]
+def client_case(client_id: int) -> ResponseReturnValue:
     client = load_client(client_id, current_user)
     case = services.case_for_client(client)
     if request.method == "POST":
@@ -206,7 +207,7 @@ def _act(case_id: int, form_name: str, form: CaseForm, action: Any, success: str
 
 @bp.route("/<int:case_id>/notes", methods=["POST"])
 @roles_required(*STAFF)
-def add_note(case_id: int):  # type: ignore[no-untyped-def]
+def add_note(case_id: int) -> ResponseReturnValue:
     form = NoteForm()
     return _act(
         case_id,
@@ -219,7 +220,7 @@ def add_note(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/tasks", methods=["POST"])
 @roles_required(*STAFF)
-def add_task(case_id: int):  # type: ignore[no-untyped-def]
+def add_task(case_id: int) -> ResponseReturnValue:
     form = TaskForm()
 
     def action(case: Case) -> None:
@@ -239,7 +240,7 @@ def add_task(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/tasks/<int:task_id>/done", methods=["POST"])
 @roles_required(*STAFF)
-def complete_task(case_id: int, task_id: int):  # type: ignore[no-untyped-def]
+def complete_task(case_id: int, task_id: int) -> ResponseReturnValue:
     case = _load_case(case_id)
     task = services.load_task(case, task_id)
     services.complete_task(task, current_user)
@@ -251,7 +252,7 @@ def complete_task(case_id: int, task_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/goals", methods=["POST"])
 @roles_required(*STAFF)
-def add_goal(case_id: int):  # type: ignore[no-untyped-def]
+def add_goal(case_id: int) -> ResponseReturnValue:
     form = GoalForm()
 
     def action(case: Case) -> None:
@@ -270,7 +271,7 @@ def add_goal(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/goals/<int:goal_id>", methods=["POST"])
 @roles_required(*STAFF)
-def goal_status(case_id: int, goal_id: int):  # type: ignore[no-untyped-def]
+def goal_status(case_id: int, goal_id: int) -> ResponseReturnValue:
     case = _load_case(case_id)
     goal = services.load_goal(case, goal_id)
     form = GoalStatusForm()
@@ -285,7 +286,7 @@ def goal_status(case_id: int, goal_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/hold", methods=["POST"])
 @roles_required(*STAFF)
-def hold(case_id: int):  # type: ignore[no-untyped-def]
+def hold(case_id: int) -> ResponseReturnValue:
     form = HoldForm()
     on_hold = form.action.data != "reopen"
     return _act(
@@ -299,7 +300,7 @@ def hold(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/closure", methods=["POST"])
 @roles_required(*STAFF)
-def request_closure(case_id: int):  # type: ignore[no-untyped-def]
+def request_closure(case_id: int) -> ResponseReturnValue:
     form = ClosureForm()
     return _act(
         case_id,
@@ -312,7 +313,7 @@ def request_closure(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/closure/decision", methods=["POST"])
 @roles_required(*DECIDERS)
-def decide_closure(case_id: int):  # type: ignore[no-untyped-def]
+def decide_closure(case_id: int) -> ResponseReturnValue:
     form = ClosureDecisionForm()
     approve = form.decision.data == "approve"
     return _act(
@@ -326,7 +327,7 @@ def decide_closure(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:case_id>/reassign", methods=["POST"])
 @roles_required(*DECIDERS)
-def reassign(case_id: int):  # type: ignore[no-untyped-def]
+def reassign(case_id: int) -> ResponseReturnValue:
     form = ReassignForm()
     return _act(
         case_id,
@@ -343,7 +344,7 @@ def reassign(case_id: int):  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/")
 @roles_required(*STAFF)
-def list_complaints():  # type: ignore[no-untyped-def]
+def list_complaints() -> ResponseReturnValue:
     q = (request.args.get("q") or "").strip()
     if q:
         found = complaint_service.find_by_tracking(q)
@@ -375,7 +376,7 @@ def list_complaints():  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/export.<fmt>")
 @roles_required(*STAFF)
-def export_complaints(fmt: str):  # type: ignore[no-untyped-def]
+def export_complaints(fmt: str) -> ResponseReturnValue:
     if fmt not in exports.FORMATS:
         abort(404)
     status = request.args.get("status") or None
@@ -428,7 +429,7 @@ def export_complaints(fmt: str):  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
-def new_complaint():  # type: ignore[no-untyped-def]
+def new_complaint() -> ResponseReturnValue:
     complaint_service.ensure_categories()
     form = ComplaintForm()
     client = None
@@ -501,7 +502,7 @@ def _complaint_page(
 
 @complaints_bp.route("/<int:complaint_id>")
 @roles_required(*STAFF)
-def show(complaint_id: int):  # type: ignore[no-untyped-def]
+def show(complaint_id: int) -> ResponseReturnValue:
     complaint = _load_complaint(complaint_id)
     audit.record("complaint.view", "complaint", complaint.id, client_id=complaint.client_id)
     return _complaint_page(complaint)
@@ -509,7 +510,7 @@ def show(complaint_id: int):  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/<int:complaint_id>/status", methods=["POST"])
 @roles_required(*STAFF)
-def change_status(complaint_id: int):  # type: ignore[no-untyped-def]
+def change_status(complaint_id: int) -> ResponseReturnValue:
     complaint = _load_complaint(complaint_id)
     form = ComplaintStatusForm()
     try:
@@ -526,7 +527,7 @@ def change_status(complaint_id: int):  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/<int:complaint_id>/followup", methods=["POST"])
 @roles_required(*STAFF)
-def followup(complaint_id: int):  # type: ignore[no-untyped-def]
+def followup(complaint_id: int) -> ResponseReturnValue:
     complaint = _load_complaint(complaint_id)
     form = FollowupForm()
     kind = form.kind.data
@@ -548,7 +549,7 @@ def followup(complaint_id: int):  # type: ignore[no-untyped-def]
 
 @complaints_bp.route("/categories", methods=["GET", "POST"])
 @roles_required("admin")
-def categories():  # type: ignore[no-untyped-def]
+def categories() -> ResponseReturnValue:
     complaint_service.ensure_categories()
     cats = complaint_service.categories(active_only=False)
     errors: dict[str, list[str]] = {}

@@ -20,9 +20,10 @@ from typing import Any
 
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, select
 
 from srs.core import audit_chain, clock
+from srs.core.actor import Actor
 from srs.core.models import AuditEntry
 from srs.extensions import db
 
@@ -94,12 +95,13 @@ def _fit(value: Any, column: str) -> str | None:
     if value is None:
         return None
     text = str(value)
-    limit = AuditEntry.__table__.c[column].type.length
+    column_type = AuditEntry.__table__.c[column].type
+    limit = column_type.length if isinstance(column_type, String) else None
     return text[:limit] if limit else text
 
 
 def _entry(
-    action: str, object_type: str | None, object_id: Any, user: Any, details: dict[str, Any]
+    action: str, object_type: str | None, object_id: Any, user: Actor | None, details: dict[str, Any]
 ) -> AuditEntry:
     actor = user
     if actor is None and has_request_context() and current_user and current_user.is_authenticated:
@@ -121,7 +123,7 @@ def record(
     object_type: str | None = None,
     object_id: Any = None,
     *,
-    user: Any = None,
+    user: Actor | None = None,
     **details: Any,
 ) -> AuditEntry:
     """Record an entry with the current transaction: written when it commits, dropped if it rolls back."""
@@ -136,7 +138,7 @@ def record_list(
     ids: Iterable[Any],
     *,
     query: Mapping[str, Any] | None = None,
-    user: Any = None,
+    user: Actor | None = None,
     **details: Any,
 ) -> AuditEntry:
     """Record that a list, search or export showed these records to the user.
@@ -156,7 +158,7 @@ def record_security(
     object_type: str | None = None,
     object_id: Any = None,
     *,
-    user: Any = None,
+    user: Actor | None = None,
     **details: Any,
 ) -> AuditEntry:
     """Record a refusal in a transaction of its own, so that the request's rollback keeps it.
@@ -191,7 +193,7 @@ def audit_query(
     object_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> Select[tuple[AuditEntry]]:
+) -> Select[AuditEntry]:
     """Audit entries, newest first, filtered by what an admin typed; ``since`` <= at < ``until``."""
     stmt = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     if action:

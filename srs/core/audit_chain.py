@@ -41,7 +41,8 @@ def normalise_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
 
     The hash is computed over this form, so what is read back hashes to what was written.
     """
-    return json.loads(json.dumps(dict(details or {}), default=str))
+    normalised: dict[str, Any] = json.loads(json.dumps(dict(details or {}), default=str))
+    return normalised
 
 
 def _instant(value: datetime | None) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -120,15 +121,15 @@ def register_error_handlers(app: Flask) -> None:
     """Answer every error as problem+json under /api/ and as a friendly page elsewhere."""
 
     @app.errorhandler(ServiceError)
-    def handle_service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
+    def handle_service_error(exc: ServiceError) -> ResponseReturnValue:
         return error_response(exc)
 
     @app.errorhandler(CSRFError)
-    def handle_csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
+    def handle_csrf(exc: CSRFError) -> ResponseReturnValue:
         return _html_error(400, _("The form had expired. Please go back, reload the page and try again."))
 
     @app.errorhandler(HTTPException)
-    def handle_http(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def handle_http(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         if status >= 400:
             db.session.rollback()
@@ -146,7 +147,7 @@ def register_error_handlers(app: Flask) -> None:
         return _html_error(status, None)
 
     @app.errorhandler(Exception)
-    def handle_unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def handle_unexpected(exc: Exception) -> ResponseReturnValue:
         db.session.rollback()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if app.config.get("TESTING") and app.config.get("PROPAGATE_UNEXPECTED", True):

@@ -7,11 +7,12 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from srs.core import idempotency, views
+from srs.core.actor import Actor
 from srs.core.home import admin_links
 from srs.core.wiring import AdminLink, Feature, HomeSection, NavEntry, PeriodicJob
 
 
-def _admin_setup(user: Any) -> dict[str, Any]:
+def _admin_setup(user: Actor) -> dict[str, Any]:
     return {"links": admin_links()}
 
 

@@ -11,10 +11,11 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from srs.core.access import has_role
+from srs.core.actor import Actor
 from srs.core.wiring import wiring
 
 
-def home_sections(user: Any) -> list[tuple[str, dict[str, Any]]]:
+def home_sections(user: Actor) -> list[tuple[str, dict[str, Any]]]:
     """The (template, context) of every home section for the user's role, in order."""
     return [
         (s.template, s.context(user) if s.context else {})

@@ -9,12 +9,13 @@ LANGUAGE_NAMES = {"en": "English", "id": "Bahasa Indonesia", "vi": "Tiáº¿ng Viá»
 
 
 def select_locale() -> str:
-    languages = current_app.config["LANGUAGES"]
+    languages: list[str] = current_app.config["LANGUAGES"]
+    default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():  # CLI commands and jobs: the default, unless they force one
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return default
     if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
+        return str(current_user.locale)
     chosen = session.get("lang")
     if chosen in languages:
-        return chosen
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+        return str(chosen)
+    return request.accept_languages.best_match(languages) or default

@@ -1,9 +1,10 @@
 """Idempotent creation: a request sent twice (a double tap, a retried sync) creates one record.
 
-An API client sends an ``Idempotency-Key`` header (shared/API.md, "Idempotent creation"); an HTML
-form carries a one-time key in a hidden field, made when the page is rendered. Either way the key is
-claimed by inserting a row into ``idempotency_keys`` *in the request's own transaction*, before the
-view runs, and the row gets the answer in the same transaction as the record the view creates.
+An API client sends an ``Idempotency-Key`` header (the ``Idempotency-Key`` parameter of the OpenAPI
+document, /api/v1/openapi.json); an HTML form carries a one-time key in a hidden field, made when
+the page is rendered. Either way the key is claimed by inserting a row into ``idempotency_keys``
+*in the request's own transaction*, before the view runs, and the row gets the answer in the same
+transaction as the record the view creates.
 The unique constraint on (user_id, key) does the rest:
 
 * a second request with the key while the first is still running waits on the first one's
@@ -54,8 +55,8 @@ from srs.core import audit, clock
 from srs.core.errors import Conflict, ServiceError, ValidationFailed
 from srs.core.models import UTCDateTime
 from srs.core.queue import job
-from srs.core.transaction import commit, rollback
-from srs.extensions import db
+from srs.core.transaction import changed_rows, commit, rollback
+from srs.extensions import Model, db
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,7 +78,7 @@ KEPT_REFUSALS = frozenset({409, 422})
 _FORM_NOISE = frozenset({"csrf_token", FORM_FIELD})
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """A key a user sent with a creating request, and the answer that request got.
 
     ``status`` is NULL only inside the first request's own transaction (the claim); nobody else ever
@@ -162,10 +163,10 @@ def _insert_ignoring_conflict(values: dict[str, Any]) -> int | None:
     (the unique index on PostgreSQL, the writer lock on SQLite), which is what makes a concurrent
     second request a replay instead of a second record.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    # Both dialects' INSERT take ON CONFLICT DO NOTHING with the same arguments.
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = (
         insert(IdempotencyKey)
         .values(**values)
@@ -265,10 +266,7 @@ def _keep(claim_id: int, key: str, request_hash: str, response: Response, in_tra
         "location": (response.headers.get("Location") or "")[:500] or None,
     }
     if in_transaction:
-        done = db.session.execute(
-            update(IdempotencyKey).where(IdempotencyKey.id == claim_id).values(**answer)
-        )
-        if done.rowcount:
+        if changed_rows(update(IdempotencyKey).where(IdempotencyKey.id == claim_id).values(**answer)):
             return
     else:
         rollback()
@@ -345,6 +343,7 @@ def idempotent(view: F) -> F:
                 )
             return _replay(earlier)
         claim_id = earlier
+        response: Response
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except (ServiceError, HTTPException) as exc:
@@ -434,13 +433,11 @@ def forget(*locations: str) -> int:
     """
     if not locations:
         return 0
-    result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.location.in_(locations)))
-    return result.rowcount or 0
+    return changed_rows(delete(IdempotencyKey).where(IdempotencyKey.location.in_(locations)))
 
 
 @job
 def purge_expired(now: datetime | None = None) -> int:
     """Periodic: delete keys older than RETENTION (the job commits); the number deleted."""
     cutoff = (now or clock.now()) - RETENTION
-    result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
-    return result.rowcount or 0
+    return changed_rows(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))

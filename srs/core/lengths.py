@@ -92,8 +92,8 @@ def _string_limits(mapper: Any) -> list[tuple[str, int]]:
     limits = []
     for prop in mapper.column_attrs:
         column_type = prop.columns[0].type
-        if isinstance(column_type, String) and getattr(column_type, "length", None):
-            limits.append((prop.key, int(column_type.length)))
+        if isinstance(column_type, String) and column_type.length:
+            limits.append((prop.key, column_type.length))
     return limits
 
 

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from srs.core import clock
-from srs.extensions import db
+from srs.extensions import Model
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware datetime stored as UTC; SQLite forgets the offset, this puts it back."""
 
     impl = DateTime(timezone=True)
@@ -34,7 +34,7 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One line of the audit log: who did what to which record, when and from where.
 
     Never holds a password, a token or a full ID number (see srs.core.audit.scrub). Entries form a

@@ -26,7 +26,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -38,6 +38,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_Connection = TypeVar("_Connection", bound=HTTPConnection)
 
 # Never called, whatever the settings say: link-local (cloud metadata lives there), the metadata
 # addresses of the big clouds outside it, "this network", broadcast and multicast.
@@ -257,7 +258,7 @@ def _connect(
     raise error or OSError("no address to connect to")
 
 
-def _guarded(base: type[HTTPConnection], policy: OutboundPolicy) -> type[HTTPConnection]:
+def _guarded(base: type[_Connection], policy: OutboundPolicy) -> type[_Connection]:
     class GuardedConnection(base):  # type: ignore[valid-type, misc]
         """Resolves and checks the host right before connecting, then connects to a checked address.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from flask import current_app, request
 from flask_babel import gettext as _
@@ -83,7 +83,11 @@ def page_args(strict: bool = True, source: Mapping[str, Any] | None = None) -> t
     return values["page"], values["per_page"]
 
 
-def paginate(stmt: Select[Any], page: int, per_page: int, scalars: bool = True) -> Page[Any]:
+# A select of any columns (SQLAlchemy 2.1 types a select by the tuple of its columns).
+AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
+
+
+def paginate(stmt: AnySelect, page: int, per_page: int, scalars: bool = True) -> Page[Any]:
     """Run ``stmt`` for one page and count the whole result."""
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     paged = stmt.limit(per_page).offset((page - 1) * per_page)

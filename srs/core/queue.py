@@ -11,7 +11,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from flask import current_app, g
 from redis.exceptions import RedisError
@@ -48,9 +48,15 @@ def _default_summary(name: str) -> Callable[..., str | None]:
     return summary
 
 
+@overload
+def job(func: F, *, summary: Callable[..., str | None] | None = None, console: bool = True) -> F: ...
+@overload
+def job(
+    func: None = None, *, summary: Callable[..., str | None] | None = None, console: bool = True
+) -> Callable[[F], F]: ...
 def job(
     func: F | None = None, *, summary: Callable[..., str | None] | None = None, console: bool = True
-) -> Any:
+) -> F | Callable[[F], F]:
     """Make ``func`` a background job: the one transaction rule of jobs.
 
     The job starts with a fresh session (the worker keeps one app context for every job), and when

@@ -84,7 +84,8 @@ def configured() -> bool:
 
 
 def _state() -> dict[str, Any]:
-    return current_app.extensions.setdefault(_STATE, {"down_until": None, "logged": {}})
+    state: dict[str, Any] = current_app.extensions.setdefault(_STATE, {"down_until": None, "logged": {}})
+    return state
 
 
 def _warn(reason: str, message: str, *args: Any) -> None:
@@ -123,7 +124,7 @@ def _needed_lsn() -> tuple[bool, int | None]:
     from srs.core.redis import get_redis
 
     try:
-        raw = get_redis().get(key)
+        raw: Any = get_redis().get(key)
     except Exception as exc:  # Redis down: we cannot know what the user wrote, so read the primary
         _warn(
             "redis",
@@ -247,7 +248,7 @@ def _remember_commit_position(session: Any) -> None:
 
     try:
         with db.engine.connect() as conn:
-            position = conn.execute(text("SELECT pg_current_wal_insert_lsn()::text")).scalar_one()
+            position: str = conn.execute(text("SELECT pg_current_wal_insert_lsn()::text")).scalar_one()
         ttl = max(60, int(2 * _max_lag()))
         get_redis().set(key, _lsn(position), ex=ttl)
     except Exception as exc:  # the write is safe; the user may at worst read the primary or a stale page

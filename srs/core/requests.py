@@ -27,7 +27,7 @@ def without_nul(value: Any) -> Any:
     return value
 
 
-class NulFreeMultiDict(ImmutableMultiDict):  # type: ignore[type-arg]
+class NulFreeMultiDict(ImmutableMultiDict[str, str]):
     """Query string and form fields, built from (name, value) pairs, without NUL characters."""
 
     def __init__(self, mapping: Any = None) -> None:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, Response, current_app, g, has_app_context
+from sqlalchemy import CursorResult, Executable
 
 from srs.core.errors import ServiceError
 from srs.extensions import db
@@ -127,3 +128,13 @@ def register_transaction_handling(app: Flask) -> None:
         if g.get("srs_security_entries") or g.get("srs_after_transaction"):
             db.session.rollback()
             _run_after_transaction()
+
+
+def changed_rows(statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the current transaction; the number of rows it changed.
+
+    ``Session.execute`` is typed as returning a plain Result; a DML statement's is a CursorResult,
+    which is the one that counts rows.
+    """
+    result = cast("CursorResult[Any]", db.session.execute(statement))
+    return result.rowcount

@@ -107,6 +107,19 @@ class SeedStep:
 
 
 @dataclass(frozen=True)
+class Hook:
+    """``func(**event)`` called, in the caller's transaction, when a lower layer emits ``name``.
+
+    A lower package announces what happened (the registry: a consent withdrawn) without knowing who
+    reacts; a feature above registers its reaction here (the referrals cancel what was open).
+    """
+
+    name: str
+    func: Callable[..., object]  # what it returns is not used
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class Feature:
     """Everything one feature package adds to the app."""
 
@@ -124,6 +137,7 @@ class Feature:
     # The feature's ``can_*`` policies (``srs/<feature>/policies.py``), template globals by their
     # own names, so a page asks ``can_edit_client(current_user, client)`` instead of comparing roles.
     policies: tuple[Callable[..., bool], ...] = ()
+    hooks: tuple[Hook, ...] = ()
     # What fits none of the above, done once when the app registers the feature (listeners, say).
     setup: Callable[[Flask], None] | None = None
 
@@ -140,6 +154,7 @@ class Wiring:
     timeline_sources: list[Callable[[Any], list[TimelineItem]]] = field(default_factory=list)
     periodic_jobs: list[ScheduledJob] = field(default_factory=list)
     seed_steps: list[SeedStep] = field(default_factory=list)
+    hooks: dict[str, list[Hook]] = field(default_factory=dict)
 
 
 def register_feature(app: Flask, feature: Feature) -> None:
@@ -174,6 +189,10 @@ def register_feature(app: Flask, feature: Feature) -> None:
         wiring.periodic_jobs.append(ScheduledJob(job_name(job.func), every))
     wiring.seed_steps.extend(feature.seed_steps)
     wiring.seed_steps.sort(key=lambda step: step.order)
+    for hook in feature.hooks:
+        hooks = wiring.hooks.setdefault(hook.name, [])
+        hooks.append(hook)
+        hooks.sort(key=lambda entry: entry.order)
     if feature.setup is not None:
         feature.setup(app)
 
@@ -183,3 +202,14 @@ def wiring(app: Flask | None = None) -> Wiring:
     target = app if app is not None else current_app
     found: Wiring = target.extensions["srs"]
     return found
+
+
+def emit(name: str, **event: Any) -> int:
+    """Call every hook registered for ``name`` with ``event``, in order; returns how many ran.
+
+    The hooks run in the caller's transaction: what they change commits or rolls back with it.
+    """
+    hooks = wiring().hooks.get(name, [])
+    for hook in hooks:
+        hook.func(**event)
+    return len(hooks)

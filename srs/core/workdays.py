@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Date, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from srs.extensions import db
+from srs.extensions import Model, db
 
 
-class PublicHoliday(db.Model):
+class PublicHoliday(Model):
     """A public holiday of one country (admins keep the list up to date each year)."""
 
     __tablename__ = "public_holidays"

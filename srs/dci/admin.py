@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -37,7 +38,7 @@ def _input(form: PartnerForm, username: str) -> partner_service.PartnerInput:
 
 @bp.route("/")
 @roles_required("admin")
-def partners():  # type: ignore[no-untyped-def]
+def partners() -> ResponseReturnValue:
     rows = partner_service.list_partners()
     subscriptions = dict(
         db.session.execute(
@@ -56,7 +57,7 @@ def partners():  # type: ignore[no-untyped-def]
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("admin")
-def create_partner():  # type: ignore[no-untyped-def]
+def create_partner() -> ResponseReturnValue:
     form = PartnerForm()
     form.fill_choices()
     if request.method == "GET":
@@ -78,7 +79,7 @@ def create_partner():  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:partner_id>", methods=["GET", "POST"])
 @roles_required("admin")
-def edit_partner(partner_id: int):  # type: ignore[no-untyped-def]
+def edit_partner(partner_id: int) -> ResponseReturnValue:
     partner = db.get_or_404(DciPartner, partner_id)
     form = PartnerForm()
     form.fill_choices()

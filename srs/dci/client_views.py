@@ -10,11 +10,13 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from srs.accounts.models import User
 from srs.core import audit
 from srs.core.access import public, roles_required
 from srs.core.errors import ServiceError, ValidationFailed
@@ -65,7 +67,7 @@ def registry_panel(client: Any) -> dict[str, Any]:
 
 @bp.route("/clients/<client_id>/national-registry", methods=["POST"])
 @roles_required(*STAFF)
-def check(client_id: str):  # type: ignore[no-untyped-def]
+def check(client_id: str) -> ResponseReturnValue:
     client = registry_services.load_client(client_id, current_user)
     try:
         with attempt():
@@ -92,7 +94,7 @@ def check(client_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<client_id>/national-registry/<int:check_id>/take-over", methods=["POST"])
 @roles_required(*CORRECTORS)
-def take_over(client_id: str, check_id: int):  # type: ignore[no-untyped-def]
+def take_over(client_id: str, check_id: int) -> ResponseReturnValue:
     client = registry_services.load_client(client_id, current_user)
     found = db.session.scalar(
         select(RegistryCheck).where(RegistryCheck.id == check_id, RegistryCheck.client_id == client.id)
@@ -120,7 +122,7 @@ def take_over(client_id: str, check_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/civil-events")
 @roles_required(*STAFF)
-def civil_events():  # type: ignore[no-untyped-def]
+def civil_events() -> ResponseReturnValue:
     stmt = crvs.open_events_query(current_user)
     if request.args.get("show") == "done":
         stmt = (
@@ -143,7 +145,7 @@ def _event_in_scope(event_id: int) -> CivilEvent:
 
 @bp.route("/civil-events/<int:event_id>", methods=["GET", "POST"])
 @roles_required(*STAFF)
-def civil_event(event_id: int):  # type: ignore[no-untyped-def]
+def civil_event(event_id: int) -> ResponseReturnValue:
     event = _event_in_scope(event_id)
     # The event names the record the civil registry matched, even one merged away since.
     client = load_in_scope(Client, event.client_id, current_user)
@@ -163,7 +165,7 @@ def civil_event(event_id: int):  # type: ignore[no-untyped-def]
     return render_template("dci/civil_event.html", event=event, client=client, form=form)
 
 
-def home_civil_events(user: Any) -> dict[str, Any]:
+def home_civil_events(user: User) -> dict[str, Any]:
     """The officer's home section: open births and deaths from the civil registry in their area."""
     events = list(db.session.scalars(crvs.open_events_query(user).limit(5)))
     return {"events": events, "total": crvs.open_count(user) if events else 0}
@@ -174,7 +176,7 @@ def home_civil_events(user: Any) -> dict[str, Any]:
 
 @admin_bp.route("/")
 @roles_required("admin")
-def registries():  # type: ignore[no-untyped-def]
+def registries() -> ResponseReturnValue:
     rows = list(
         db.session.scalars(select(NationalRegistry).order_by(NationalRegistry.kind, NationalRegistry.name))
     )
@@ -213,7 +215,7 @@ def _fill(row: NationalRegistry, form: RegistryForm) -> None:
 @admin_bp.route("/new", methods=["GET", "POST"], defaults={"registry_id": None})
 @admin_bp.route("/<int:registry_id>", methods=["GET", "POST"])
 @roles_required("admin")
-def edit_registry(registry_id: int | None):  # type: ignore[no-untyped-def]
+def edit_registry(registry_id: int | None) -> ResponseReturnValue:
     row = db.get_or_404(NationalRegistry, registry_id) if registry_id is not None else None
     form = RegistryForm(obj=row) if request.method == "GET" and row is not None else RegistryForm()
     if request.method == "GET" and row is not None:
@@ -238,7 +240,7 @@ def edit_registry(registry_id: int | None):  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/<int:registry_id>/subscribe", methods=["POST"])
 @roles_required("admin")
-def subscribe(registry_id: int):  # type: ignore[no-untyped-def]
+def subscribe(registry_id: int) -> ResponseReturnValue:
     row = db.get_or_404(NationalRegistry, registry_id)
     try:
         with attempt():
@@ -286,14 +288,14 @@ def _registry_by_token(token: str) -> NationalRegistry:
 
 @inbound_bp.route("/<token>/", methods=["POST"])
 @public
-def base(token: str):  # type: ignore[no-untyped-def]
+def base(token: str) -> ResponseReturnValue:
     """The callback base a registry is given; only the actions below it are answered."""
     abort(404)
 
 
 @inbound_bp.route("/<token>/<action>", methods=["POST"])
 @public
-def receive(token: str, action: str):  # type: ignore[no-untyped-def]
+def receive(token: str, action: str) -> ResponseReturnValue:
     registry = _registry_by_token(token)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

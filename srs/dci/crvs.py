@@ -15,12 +15,13 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from srs.accounts.models import User
 from srs.core import audit, clock
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.lengths import check_length
 from srs.dci import envelope as env
 from srs.dci import transport
-from srs.dci.lookup import callback_base, request_header, verify_signature
+from srs.dci.lookup import callback_base, json_object, request_header, verify_signature
 from srs.dci.models import CivilEvent, NationalRegistry
 from srs.extensions import db
 from srs.regions.scope import region_id_condition
@@ -34,7 +35,7 @@ def _event_type(name: str) -> str:
     return f"spdci-common:RegistryEventType:{name}"
 
 
-def subscribe(registry: NationalRegistry, user: Any) -> NationalRegistry:
+def subscribe(registry: NationalRegistry, user: User) -> NationalRegistry:
     """Ask the civil registry for LiveBirth and Death notifications (one subscribe message, two requests).
 
     The registry acknowledges at once and answers at ``on-subscribe``; until then the subscription
@@ -178,7 +179,7 @@ def receive_notify(registry: NationalRegistry, body: Any) -> list[CivilEvent]:
             event_date = person.get("birth_date")
         if client is None:
             continue  # not a person SRS registered: nothing is kept
-        name = person.get("name") if isinstance(person.get("name"), dict) else {}
+        name = json_object(person.get("name"))
         details = {
             "name": " ".join(str(name[k]) for k in ("given_name", "second_name", "surname") if name.get(k))[
                 :200
@@ -209,12 +210,12 @@ def _as_date(value: Any) -> Any:
         return None
 
 
-def open_events_query(user: Any) -> Any:
+def open_events_query(user: User) -> Any:
     """Open civil events in the user's area, oldest first."""
     return in_scope(user).where(CivilEvent.done_at.is_(None)).order_by(CivilEvent.received_at, CivilEvent.id)
 
 
-def in_scope(user: Any) -> Any:
+def in_scope(user: User) -> Any:
     """Civil events about clients in the user's area: scope follows the client's current region."""
     return (
         select(CivilEvent)
@@ -223,11 +224,11 @@ def in_scope(user: Any) -> Any:
     )
 
 
-def open_count(user: Any) -> int:
+def open_count(user: User) -> int:
     return db.session.scalar(select(func.count()).select_from(open_events_query(user).subquery())) or 0
 
 
-def settle(event: CivilEvent, outcome: str, user: Any) -> CivilEvent:
+def settle(event: CivilEvent, outcome: str, user: User) -> CivilEvent:
     """Mark a civil event's task done with what the officer did. Conflict (409) when already done."""
     if event.done_at is not None:
         raise Conflict(_("This task is already done."))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -105,7 +107,7 @@ class RegistryForm(FlaskForm):
         description=_l("When given, every answer and callback must carry the registry's signature."),
     )
     timeout_seconds = DecimalField(
-        _l("Timeout (seconds)"), places=1, default=5, validators=[NumberRange(min=0.5, max=60)]
+        _l("Timeout (seconds)"), places=1, default=Decimal(5), validators=[NumberRange(min=0.5, max=60)]
     )
     answers_async = BooleanField(_l("Answers by callback (asynchronous search)"))
     active = BooleanField(_l("Active"), default=True)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from srs.core import audit, clock
 from srs.core.queue import get_queue, job, job_name
 from srs.core.redis import get_redis
+from srs.core.transaction import changed_rows
 from srs.dci import envelope as env
 from srs.dci import services as svc
 from srs.dci import transport
@@ -106,13 +107,13 @@ def reconcile() -> int:
     """Put back outbox rows stuck 'enqueued' or 'sending' (a worker died) past the deadline."""
     now = clock.now()
     cutoff = now - timedelta(seconds=float(svc.setting("STUCK_SECONDS", 300.0)))
-    result = db.session.execute(
+    put_back = changed_rows(
         update(DciOutbox)
         .where(DciOutbox.status.in_(("enqueued", "sending")), DciOutbox.enqueued_at < cutoff)
         .values(status="pending", available_at=now)
     )
     db.session.commit()
-    return result.rowcount or 0
+    return put_back
 
 
 # ---------------------------------------------------------------- delivery
@@ -120,7 +121,7 @@ def reconcile() -> int:
 
 def _claim(outbox_id: int) -> bool:
     now = clock.now()
-    result = db.session.execute(
+    claimed = changed_rows(
         update(DciOutbox)
         .where(
             DciOutbox.id == outbox_id,
@@ -130,13 +131,14 @@ def _claim(outbox_id: int) -> bool:
         .values(status="sending", attempts=DciOutbox.attempts + 1, enqueued_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return claimed == 1
 
 
 def build_search_callback(row: DciOutbox) -> None:
     """Run the async search of ``row``'s transaction once and keep its answer in the row."""
-    tx = db.session.get(DciTransaction, row.transaction_row_id)
-    partner = db.session.get(DciPartner, row.partner_id)
+    tx = db.session.get_one(DciTransaction, row.transaction_row_id)
+    partner = db.session.get_one(DciPartner, row.partner_id)
+    response: dict[str, Any]
     if tx.request is None:
         # Built before by an attempt that then died before keeping it: nothing left to run.
         response, status = (
@@ -174,6 +176,8 @@ def deliver(outbox_id: int) -> str:
     # The claim (and a built answer) is committed before the call, so another worker leaves the row
     # alone; a worker killed from here leaves it 'sending' for the reconciler to put back.
     db.session.commit()
+    # Every row is queued with its header except an async search's, built just above.
+    assert row.header is not None
     payload = env.envelope(row.header, row.message)
     timeout = float(svc.setting("CALLBACK_TIMEOUT_SECONDS", 10.0))
     try:
@@ -201,12 +205,19 @@ def deliver(outbox_id: int) -> str:
 def _record_failure(outbox_id: int, error: str) -> None:
     db.session.rollback()
     row = db.session.get(DciOutbox, outbox_id)
+    if row is None:  # deleted while the call was out: nothing left to retry
+        return
     row.last_error = error[:500]
     if row.attempts >= int(svc.setting("MAX_ATTEMPTS", 6)):
         row.status = "failed"
         row.header = row.message = None
+        # callback_action, not action: that name is audit.record's own (the entry's action).
         audit.record(
-            "dci.callback_failed", "dci_partner", row.partner_id, action=row.action, error=row.last_error
+            "dci.callback_failed",
+            "dci_partner",
+            row.partner_id,
+            callback_action=row.action,
+            error=row.last_error,
         )
     else:
         row.status = "pending"
@@ -330,6 +341,7 @@ def dispatch_changes(limit: int = 500) -> int:
                 row = _notify_row(sub, partner, change, record)
                 if row is None:
                     continue
+                assert row.message is not None  # _notify_row builds the message with the row
                 svc._audit_shared(partner, shared, row.message["transaction_id"], sub.code, "notify")
                 queued.append(row.id)
         db.session.commit()

@@ -20,6 +20,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from srs.accounts.models import User
 from srs.core import audit, clock
 from srs.core.errors import Conflict, NotFound, ValidationFailed
 from srs.dci import envelope as env
@@ -43,6 +44,11 @@ class Answer:
     status: str  # found | not_found | failed
     found: dict[str, Any] | None = None
     error: str | None = None
+
+
+def json_object(value: Any) -> dict[str, Any]:
+    """``value`` when a registry's JSON holds an object there, else an empty one."""
+    return value if isinstance(value, dict) else {}
 
 
 def registry_for(client: Client, kind: str = "social") -> NationalRegistry | None:
@@ -112,7 +118,7 @@ def _search_message(client: Client, transaction_id: str) -> dict[str, Any]:
     }
 
 
-def start_check(client: Client, user: Any) -> RegistryCheck:
+def start_check(client: Client, user: User | None) -> RegistryCheck:
     """Ask the national registry about ``client``; the check, answered (sync) or pending (async).
 
     Raises ValidationFailed (422) when the client has no NIK or Vietnamese ID, or no registry is
@@ -235,7 +241,7 @@ def read_search_answer(registry: NationalRegistry, reply: Any, client: Client | 
     if item.get("status") != "succ":
         reason = str(item.get("status_reason_code") or item.get("status") or "no status")
         return Answer("failed", error=f"the registry rejected the search: {reason}")
-    data = item.get("data") if isinstance(item.get("data"), dict) else {}
+    data = json_object(item.get("data"))
     records = data.get("reg_records")
     if isinstance(records, dict):
         records = [records]
@@ -282,8 +288,8 @@ def facts_of(record: dict[str, Any], client: Client | None) -> dict[str, Any]:
         members = [m for m in record.get("member_list") or [] if isinstance(m, dict)]
         number = client.id_number if client else None
         member = next((m for m in members if _has_id(m, number)), record.get("group_head_info") or {})
-    person = member.get("demographic_info") if isinstance(member.get("demographic_info"), dict) else {}
-    name = person.get("name") if isinstance(person.get("name"), dict) else {}
+    person = json_object(member.get("demographic_info"))
+    name = json_object(person.get("name"))
     status = (group or {}).get("poverty_status") or member.get("poverty_status")
     decile = _number((group or {}).get("poverty_score", member.get("poverty_score")))
     size = _number((group or {}).get("group_size", member.get("household_size")))
@@ -304,7 +310,7 @@ def facts_of(record: dict[str, Any], client: Client | None) -> dict[str, Any]:
     }
 
 
-def take_over(check: RegistryCheck, fields: list[str], user: Any) -> Client:
+def take_over(check: RegistryCheck, fields: list[str], user: User) -> Client:
     """Copy the chosen values from the registry's answer into the client record, with source and date.
 
     Goes through the registry's normal edit (validation, audit, report upkeep, the DCI change feed);

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from srs.accounts.models import User
 from srs.core import clock
 from srs.core.models import UTCDateTime
-from srs.extensions import db
+from srs.extensions import Model
 from srs.registry.models import Client
 
 # A partner's predicate names the poverty score, sex, age and location of people it may see (live,
@@ -31,7 +31,7 @@ ix_clients_dci_attributes = Index(
 )
 
 
-class DciPartner(db.Model):
+class DciPartner(Model):
     """A partner system's DCI profile: what it may ask, what it may be told, where it is called back.
 
     The partner signs in as its user (role ``partner``); ``sender_id`` is the name it puts in
@@ -55,7 +55,7 @@ class DciPartner(db.Model):
     user: Mapped[User] = relationship()
 
 
-class DciTransaction(db.Model):
+class DciTransaction(Model):
     """One request message a partner sent: its ids, its answer, and each request's outcome.
 
     ``(partner_id, message_id)`` is unique: the same message sent twice is a replay of the first
@@ -89,7 +89,7 @@ class DciTransaction(db.Model):
     partner: Mapped[DciPartner] = relationship()
 
 
-class DciSubscription(db.Model):
+class DciSubscription(Model):
     """A partner's standing request to be told of registry events that match its filter."""
 
     __tablename__ = "dci_subscriptions"
@@ -115,7 +115,7 @@ class DciSubscription(db.Model):
     partner: Mapped[DciPartner] = relationship()
 
 
-class DciChange(db.Model):
+class DciChange(Model):
     """A registry change (a client registered, changed, merged away), written in the change's transaction.
 
     ``client_id`` is a plain number, not a foreign key: merging repoints every foreign key to the
@@ -132,7 +132,7 @@ class DciChange(db.Model):
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class DciOutbox(db.Model):
+class DciOutbox(Model):
     """A callback or notification waiting to go out; it keeps one ``message_id`` across every retry.
 
     ``header``/``message`` are filled when the message is built (an async search runs in the
@@ -175,7 +175,7 @@ class DciOutbox(db.Model):
 # ---------------------------------------------------------------- SRS as a client of national registries
 
 
-class NationalRegistry(db.Model):
+class NationalRegistry(Model):
     """A national system SRS asks as a DCI client: a Social Registry (``social``) or a CRVS (``crvs``).
 
     SRS calls ``base_url`` + ``registry/sync/search`` (or ``registry/search`` when ``answers_async``,
@@ -204,7 +204,7 @@ class NationalRegistry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
-class RegistryCheck(db.Model):
+class RegistryCheck(Model):
     """One "check the national registry" for a client: what the registry held, and what was taken over.
 
     ``found`` keeps only the facts SRS shows beside the client's record (poverty status, welfare
@@ -230,7 +230,7 @@ class RegistryCheck(db.Model):
     user: Mapped[User | None] = relationship()
 
 
-class CivilEvent(db.Model):
+class CivilEvent(Model):
     """A birth or death the civil registry notified about a registered person: a task for the area's officer.
 
     ``client_id`` is the registered person it concerns (the deceased, or the newborn's parent);

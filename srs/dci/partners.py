@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from srs.accounts import services as accounts
+from srs.accounts.models import User
 from srs.core import audit, outbound
 from srs.core.errors import ValidationFailed
 from srs.dci import signing
@@ -23,7 +24,7 @@ from srs.dci.vocabulary import (
 from srs.extensions import db
 
 
-def partner_for(user: Any) -> DciPartner | None:
+def partner_for(user: User) -> DciPartner | None:
     """The DCI profile of a signed-in partner account, or None."""
     if user is None or getattr(user, "role", None) != "partner":
         return None

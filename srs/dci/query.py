@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, false
+from sqlalchemy.orm import InstrumentedAttribute
 
 from srs.core import clock
 from srs.dci.vocabulary import ATTRIBUTES, ID_TYPES, SORTABLE
@@ -63,8 +64,14 @@ class Compiled:
 
 
 def base_condition() -> ColumnElement[bool]:
-    """What any partner may ever see: live records (not merged away) whose person gave consent."""
-    return and_(Client.merged_into_id.is_(None), Client.consent_given.is_(True))
+    """What any partner may ever see: live records (not merged away, restricted or erased) with consent."""
+    return and_(
+        Client.merged_into_id.is_(None),
+        Client.consent_given.is_(True),
+        # Restricted or erased records are shared with no partner (srs.privacy).
+        Client.restricted_at.is_(None),
+        Client.anonymised_at.is_(None),
+    )
 
 
 def _idtype_value(query: Any, allowed_id_types: list[str], code: str) -> Compiled:
@@ -89,7 +96,7 @@ def _idtype_value(query: Any, allowed_id_types: list[str], code: str) -> Compile
     text = str(value).strip()
     if spec.column == "phone":
         candidates = phone_candidates(text)
-        condition = Client.phone.in_(candidates) if candidates else false()
+        condition: ColumnElement[bool] = Client.phone.in_(candidates) if candidates else false()
         return Compiled(condition, id_type=spec.code)
     if spec.column == "household":
         if not text.isdigit() or len(text) > 12:
@@ -203,7 +210,7 @@ def _expression(query: Any, allowed: list[str], code: str, named: list[str]) -> 
             raise QueryError(code, _("The expression is nested too deeply."))
         if not isinstance(node, dict) or not node:
             raise QueryError(code, _("Each part of an expression is an object."))
-        parts = []
+        parts: list[dict[str, Any]] = []
         for key, item in node.items():
             if key in ("$and", "$or"):
                 if not isinstance(item, list) or not item:
@@ -271,20 +278,17 @@ def sort_columns(sort: Any, allowed_attributes: list[str]) -> list[Any]:
                     known=", ".join(sorted(SORTABLE)),
                 ),
             )
+        column: ColumnElement[Any]
         if name == "age":
             # Older first means an earlier birth date first.
             column = Client.date_of_birth.desc() if order == "asc" else Client.date_of_birth.asc()
         else:
-            column = {
+            sortable: dict[str, InstrumentedAttribute[Any]] = {
                 "poverty_score": Client.welfare_decile,
                 "welfare_decile": Client.welfare_decile,
                 "group_size": Client.household_size,
                 "registration_date": Client.created_at,
-            }[name]
-            column = column.asc() if order == "asc" else column.desc()
+            }
+            column = sortable[name].asc() if order == "asc" else sortable[name].desc()
         columns.append(column)
     return columns
-
-
-def any_of(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
-    return or_(*conditions) if conditions else false()

@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
+from srs.accounts.models import User
 from srs.core import audit
 from srs.core.replica import reads_from_replica
 from srs.dci import envelope as env
@@ -53,7 +54,7 @@ def setting(name: str, default: int | float) -> Any:
 # ---------------------------------------------------------------- checking a request
 
 
-def authorised_partner(user: Any) -> DciPartner:
+def authorised_partner(user: User) -> DciPartner:
     """The partner behind the bearer token; DciError 401/403 otherwise."""
     if user is None or not getattr(user, "is_authenticated", False):
         raise env.DciError(
@@ -375,7 +376,8 @@ def _search(
                 "rjct.search.too_many_records_found",
                 f"More than {cap} households match; narrow the search down.",
             )
-        page = list(
+        # household_id IS NOT NULL above: every id is an int.
+        page: list[int] = list(
             db.session.scalars(
                 households.order_by(Client.household_id).limit(size).offset((number - 1) * size)
             )

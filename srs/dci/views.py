@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from srs.core import audit
@@ -113,7 +114,7 @@ def _audit_request(partner: DciPartner, incoming: env.Incoming, action: str, tx:
 
 @bp.route("/registry/sync/search", methods=["POST"])
 @partner_access
-def sync_search():  # type: ignore[no-untyped-def]
+def sync_search() -> ResponseReturnValue:
     def work(partner: DciPartner, incoming: env.Incoming) -> Any:
         svc.search_message_ok(incoming)
         transaction_id = env.check_transaction_id(incoming.message)
@@ -129,7 +130,7 @@ def sync_search():  # type: ignore[no-untyped-def]
 
 @bp.route("/registry/search", methods=["POST"])
 @partner_access
-def search():  # type: ignore[no-untyped-def]
+def search() -> ResponseReturnValue:
     def work(partner: DciPartner, incoming: env.Incoming) -> Any:
         svc.search_message_ok(incoming)
         transaction_id = env.check_transaction_id(incoming.message)
@@ -152,7 +153,7 @@ def search():  # type: ignore[no-untyped-def]
 
 @bp.route("/registry/subscribe", methods=["POST"])
 @partner_access
-def subscribe():  # type: ignore[no-untyped-def]
+def subscribe() -> ResponseReturnValue:
     def work(partner: DciPartner, incoming: env.Incoming) -> Any:
         items = incoming.message.get("subscribe_request")
         if not isinstance(items, list):
@@ -179,7 +180,7 @@ def subscribe():  # type: ignore[no-untyped-def]
 
 @bp.route("/registry/unsubscribe", methods=["POST"])
 @partner_access
-def unsubscribe():  # type: ignore[no-untyped-def]
+def unsubscribe() -> ResponseReturnValue:
     def work(partner: DciPartner, incoming: env.Incoming) -> Any:
         transaction_id = env.check_transaction_id(incoming.message)
         existing = svc.replay(partner, incoming)
@@ -212,7 +213,7 @@ def _txn_status(partner: DciPartner, incoming: env.Incoming, sync: bool) -> tupl
 
 @bp.route("/registry/sync/txn/status", methods=["POST"])
 @partner_access
-def sync_txn_status():  # type: ignore[no-untyped-def]
+def sync_txn_status() -> ResponseReturnValue:
     def work(partner: DciPartner, incoming: env.Incoming) -> Any:
         tx, response = _txn_status(partner, incoming, True)
         if not response:  # a resend: answer it again
@@ -225,7 +226,7 @@ def sync_txn_status():  # type: ignore[no-untyped-def]
 
 @bp.route("/registry/txn/status", methods=["POST"])
 @partner_access
-def txn_status():  # type: ignore[no-untyped-def]
+def txn_status() -> ResponseReturnValue:
     def work(partner: DciPartner, incoming: env.Incoming) -> Any:
         tx, response = _txn_status(partner, incoming, False)
         if response:
@@ -241,7 +242,7 @@ def txn_status():  # type: ignore[no-untyped-def]
 
 @wellknown_bp.route("/.well-known/jwks.json")
 @public
-def jwks():  # type: ignore[no-untyped-def]
+def jwks() -> ResponseReturnValue:
     from srs.dci.signing import jwks as keys
 
     response = jsonify(keys())

@@ -19,7 +19,7 @@ from srs.programmes.rules import GROUPS, MAX_DEPTH, is_number, node_kind
 BLANK_LEAF = {"field": "monthly_income", "op": "<=", "value": ""}
 
 
-def _children_paths(form: MultiDict, path: str) -> list[str]:
+def _children_paths(form: MultiDict[str, str], path: str) -> list[str]:
     prefix = f"k-{path}."
     indices = sorted(
         {int(key[len(prefix) :]) for key in form if key.startswith(prefix) and key[len(prefix) :].isdigit()}
@@ -27,7 +27,7 @@ def _children_paths(form: MultiDict, path: str) -> list[str]:
     return [f"{path}.{i}" for i in indices]
 
 
-def tree_from_form(form: MultiDict, path: str = "r", depth: int = 0) -> dict[str, Any]:
+def tree_from_form(form: MultiDict[str, str], path: str = "r", depth: int = 0) -> dict[str, Any]:
     """The tree a person built in the editor (values parsed by field type; what does not fit stays text).
 
     Reading stops one level past MAX_DEPTH: validation then names the node that is too deep, and
@@ -87,7 +87,7 @@ def apply_action(tree: dict[str, Any], action: str) -> dict[str, Any]:
     elif verb == "remove" and path and path != "r":
         parent, index = _node_at(tree, path)
         parent_kind = node_kind(parent)
-        if parent_kind in GROUPS:
+        if parent_kind in GROUPS and parent is not None:
             parent[parent_kind].pop(index)
         elif parent_kind == "not" and parent is not None:
             parent["not"] = dict(BLANK_LEAF)

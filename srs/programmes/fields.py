@@ -29,7 +29,6 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     REGION: ("in", "not_in"),
     LIST: ("contains", "not_contains"),
 }
-ALL_OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "between", "in", "not_in", "contains", "not_contains")
 
 OPERATOR_LABELS = {
     "=": _l("is"),
@@ -368,10 +367,6 @@ FIELDS: dict[str, Field] = {
         ),
     ]
 }
-
-
-def field_choices() -> list[tuple[str, str]]:
-    return [(key, str(f.label)) for key, f in FIELDS.items()]
 
 
 def facts_for(client: Any, on: date) -> Facts:

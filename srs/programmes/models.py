@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from srs.agencies.models import Agency
 from srs.core import clock
 from srs.core.models import UTCDateTime
-from srs.extensions import db
+from srs.extensions import Model
 
 PROGRAMME_KINDS = (
     "social_insurance",
@@ -23,7 +23,7 @@ PROGRAMME_KINDS = (
 OUTCOMES = ("eligible", "not_eligible", "needs_information")
 
 
-class Programme(db.Model):
+class Programme(Model):
     """A programme an agency runs (BPJS Ketenagakerjaan BPU, PKH, voluntary social insurance...)."""
 
     __tablename__ = "programmes"
@@ -59,7 +59,7 @@ class Programme(db.Model):
         return f"<Programme {self.code}>"
 
 
-class RuleVersion(db.Model):
+class RuleVersion(Model):
     """One immutable version of a programme's eligibility criteria (a tree stored as data).
 
     Status: draft (editable, can be simulated) -> published (in force, never changed again) or
@@ -91,7 +91,7 @@ class RuleVersion(db.Model):
     __mapper_args__ = {"version_id_col": revision}
 
 
-class Screening(db.Model):
+class Screening(Model):
     """A client screened against every active programme of their country at one moment."""
 
     __tablename__ = "screenings"
@@ -107,7 +107,7 @@ class Screening(db.Model):
     )
 
 
-class ScreeningResult(db.Model):
+class ScreeningResult(Model):
     """One programme's outcome in a screening, with a reason per criterion."""
 
     __tablename__ = "screening_results"
@@ -126,7 +126,7 @@ class ScreeningResult(db.Model):
     rule_version: Mapped[RuleVersion] = relationship()
 
 
-class RescreenRun(db.Model):
+class RescreenRun(Model):
     """A re-screening started by publishing a rule version: its progress, for the progress bar."""
 
     __tablename__ = "rescreen_runs"
@@ -144,7 +144,7 @@ class RescreenRun(db.Model):
     rule_version: Mapped[RuleVersion] = relationship()
 
 
-class EligibilityNotice(db.Model):
+class EligibilityNotice(Model):
     """A client who newly qualifies for a programme after a rule change: on their officer's work list."""
 
     __tablename__ = "eligibility_notices"

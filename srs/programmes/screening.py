@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from srs.accounts.models import User
 from srs.core import audit, clock
 from srs.core.iso import iso
 from srs.extensions import db
@@ -41,7 +42,7 @@ def client_country(client: Client) -> str:
 
 
 def screen(
-    client: Client, user: Any, trigger: str = "officer", prepared: list[Prepared] | None = None
+    client: Client, user: User | None, trigger: str = "officer", prepared: list[Prepared] | None = None
 ) -> Screening:
     """Screen ``client`` against every active programme of their country and store the results."""
     today = clock.today()
@@ -108,7 +109,7 @@ def grouped(screening: Screening) -> dict[str, list[ScreeningResult]]:
 
 
 def screening_as_dict(screening: Screening, locale: str = "en") -> dict[str, Any]:
-    """The API shape of a screening (API.md)."""
+    """The API shape of a screening (schema ``Screening`` of /api/v1/openapi.json)."""
     return {
         "id": screening.id,
         "client_id": screening.client_id,
@@ -137,7 +138,7 @@ def screening_as_dict(screening: Screening, locale: str = "en") -> dict[str, Any
 # Newly eligible ----------------------------------------------------------------------------------
 
 
-def newly_eligible_for(user: Any, limit: int = 20) -> list[EligibilityNotice]:
+def newly_eligible_for(user: User, limit: int = 20) -> list[EligibilityNotice]:
     """Open notices for clients in the user's scope, newest first."""
     stmt = (
         select(EligibilityNotice)
@@ -152,7 +153,3 @@ def newly_eligible_for(user: Any, limit: int = 20) -> list[EligibilityNotice]:
 def dismiss_notice(notice: EligibilityNotice) -> None:
     notice.dismissed_at = clock.now()
     audit.record("eligibility_notice.dismiss", "client", notice.client_id, programme=notice.programme.code)
-
-
-def notice_client(notice: EligibilityNotice) -> Client:
-    return db.session.get(Client, notice.client_id)

@@ -339,12 +339,12 @@ def seed_catalogue(password: str) -> list[str]:
     for spec in CATALOGUE:
         if db.session.scalar(select(Programme).where(Programme.code == spec["code"])) is not None:
             continue
-        agency = db.session.scalar(select(Agency).where(Agency.code == spec["agency"]))
-        if agency is None:
+        programme_agency = db.session.scalar(select(Agency).where(Agency.code == spec["agency"]))
+        if programme_agency is None:
             continue
         programme = Programme(
             code=spec["code"],
-            agency=agency,
+            agency=programme_agency,
             country=spec["country"],
             kind=spec["kind"],
             names=spec["names"],

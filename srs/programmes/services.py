@@ -17,6 +17,7 @@ import yaml
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+from srs.accounts.models import User
 from srs.agencies.models import Agency
 from srs.agencies.services import CODE_PATTERN, AgencyInput, list_agencies, save_agency
 from srs.core import audit, clock
@@ -87,7 +88,8 @@ def save_programme(data: ProgrammeInput, programme: Programme | None = None) -> 
     if errors:
         raise ValidationFailed(_("The programme could not be saved."), errors)
     created = programme is None
-    agency = db.session.scalar(select(Agency).where(Agency.code == data.agency_code))
+    # _programme_errors refused an unknown agency code: there is one.
+    agency = db.session.execute(select(Agency).where(Agency.code == data.agency_code)).scalar_one()
     if programme is None:
         programme = Programme(code=data.code)
     programme.code = data.code
@@ -214,7 +216,7 @@ class ImportReport:
     versions: int = 0
 
 
-def import_yaml(text: str, user: Any) -> ImportReport:
+def import_yaml(text: str, user: User) -> ImportReport:
     """Import a catalogue: everything or nothing. Every error is listed (with where it is) and then
     nothing changes. Rules that differ from the version in force become new published versions."""
     report = ImportReport()
@@ -277,7 +279,7 @@ def import_yaml(text: str, user: Any) -> ImportReport:
             active_from = _date_or_error(raw.get("active_from"), where + ".active_from", date_errors)
             active_to = _date_or_error(raw.get("active_to"), where + ".active_to", date_errors)
             report.errors.extend(date_errors)
-            existing = db.session.scalar(
+            existing_programme = db.session.scalar(
                 select(Programme).where(Programme.code == str(raw.get("code", "")).upper())
             )
             try:
@@ -296,7 +298,7 @@ def import_yaml(text: str, user: Any) -> ImportReport:
                         active_from=active_from,
                         active_to=active_to,
                     ),
-                    existing,
+                    existing_programme,
                 )
                 report.programmes += 1
             except ValidationFailed as exc:

@@ -5,11 +5,13 @@ Services never commit: the request (or the job) commits at its edge.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select
 
+from srs.accounts.models import User
 from srs.core import clock
 from srs.extensions import db
 from srs.programmes.compiler import compile_outcome
@@ -24,10 +26,12 @@ def _district_path(path: str) -> str:
     return "/".join(parts[:3]) + "/"
 
 
-def _scope_clients(country: str, user: Any, everyone: bool = False) -> ColumnElement[bool]:
+def _scope_clients(country: str, user: User | None, everyone: bool = False) -> ColumnElement[bool]:
     """Registered clients of ``country`` in the user's scope (``everyone``: jobs, which have no user)."""
-    conditions = [
+    conditions: list[ColumnElement[bool]] = [
         Client.merged_into_id.is_(None),
+        # A record whose processing the person restricted is used for nothing new (srs.privacy).
+        Client.restricted_at.is_(None),
         Client.region_id.in_(select(Region.id).where(Region.country == country)),
     ]
     if not everyone:
@@ -39,6 +43,7 @@ def outcome_columns(version: RuleVersion, previous: RuleVersion | None, on: date
     dialect = db.engine.dialect.name
     code = version.programme.code
     new = compile_outcome(version.criteria, on, dialect, code)
+    old: ColumnElement[str]
     if previous is None:
         from sqlalchemy import literal
 
@@ -48,7 +53,7 @@ def outcome_columns(version: RuleVersion, previous: RuleVersion | None, on: date
     return old, new
 
 
-def simulate(version: RuleVersion, user: Any, sample_size: int = 10) -> dict[str, Any]:
+def simulate(version: RuleVersion, user: User, sample_size: int = 10) -> dict[str, Any]:
     """How many registered clients in the user's scope would become or stop being eligible under ``version``.
 
     Counted in SQL with the compiled rules (before: the version in force), by district and sex.
@@ -62,7 +67,8 @@ def simulate(version: RuleVersion, user: Any, sample_size: int = 10) -> dict[str
         .where(_scope_clients(programme.country, user))
         .subquery()
     )
-    grouped_rows = db.session.execute(
+    # (region id, sex, outcome before, outcome after, clients)
+    grouped_rows: Sequence[tuple[int, str, str, str, int]] = db.session.execute(
         select(inner.c.region_id, inner.c.sex, inner.c.old, inner.c.new, func.count()).group_by(
             inner.c.region_id, inner.c.sex, inner.c.old, inner.c.new
         )

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
+from srs.accounts.models import User
 from srs.core import audit, clock
 from srs.core.errors import Conflict, Forbidden, ValidationFailed
 from srs.core.ids import parse_id
@@ -53,7 +54,7 @@ def _flush_rule_version() -> None:
 
 
 def save_draft(
-    programme: Programme, criteria: Any, user: Any, note: str | None = None, source: str | None = None
+    programme: Programme, criteria: Any, user: User, note: str | None = None, source: str | None = None
 ) -> RuleVersion:
     """Save ``criteria`` as the programme's draft (a new version number; published versions never change).
 
@@ -109,7 +110,7 @@ def save_draft(
     return draft
 
 
-def publish(version: RuleVersion, user: Any, revision: Any, *, rescreen: bool = True) -> RescreenRun | None:
+def publish(version: RuleVersion, user: User, revision: Any, *, rescreen: bool = True) -> RescreenRun | None:
     """Put a draft in force: the previous version stays in history; re-screening starts after the commit.
 
     ``revision`` is the revision of the draft the admin reviewed (its simulation): when the draft was
@@ -195,8 +196,6 @@ def changes(older: RuleVersion | None, newer: RuleVersion) -> dict[str, list[str
 
 def history(programme: Programme) -> list[dict[str, Any]]:
     """Every version, newest first, with who made it, when, and what changed from the one before."""
-    from srs.accounts.models import User
-
     versions = versions_of(programme)
     users = {
         u.id: u
@@ -212,8 +211,8 @@ def history(programme: Programme) -> list[dict[str, Any]]:
         rows.append(
             {
                 "version": version,
-                "author": users.get(version.created_by_id),
-                "publisher": users.get(version.published_by_id),
+                "author": users.get(version.created_by_id) if version.created_by_id else None,
+                "publisher": users.get(version.published_by_id) if version.published_by_id else None,
                 "changes": changes(older, version),
             }
         )

@@ -6,11 +6,13 @@ import copy
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from srs.accounts.models import User
 from srs.agencies import services as agencies_services
 from srs.agencies.models import Agency
 from srs.core import audit
@@ -38,7 +40,7 @@ bp = Blueprint("programmes", __name__)
 
 @bp.route("/admin/agencies")
 @roles_required("admin")
-def agencies():  # type: ignore[no-untyped-def]
+def agencies() -> ResponseReturnValue:
     return render_template("programmes/agencies.html", agencies=agencies_services.list_agencies())
 
 
@@ -60,7 +62,7 @@ def _agency_input(form: AgencyForm) -> agencies_services.AgencyInput:
 @bp.route("/admin/agencies/new", methods=["GET", "POST"])
 @bp.route("/admin/agencies/<int:agency_id>", methods=["GET", "POST"])
 @roles_required("admin")
-def agency_form(agency_id: int | None = None):  # type: ignore[no-untyped-def]
+def agency_form(agency_id: int | None = None) -> ResponseReturnValue:
     agency = db.get_or_404(Agency, agency_id) if agency_id is not None else None
     form = AgencyForm(obj=agency)
     status = 200
@@ -84,7 +86,7 @@ def agency_form(agency_id: int | None = None):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/programmes")
 @roles_required("admin", "supervisor")
-def programmes():  # type: ignore[no-untyped-def]
+def programmes() -> ResponseReturnValue:
     items = services.list_programmes(request.args.get("country") or None)
     return render_template(
         "programmes/programmes.html",
@@ -120,7 +122,7 @@ def _programme_input(form: ProgrammeForm, programme: Programme | None) -> servic
 @bp.route("/admin/programmes/new", methods=["GET", "POST"])
 @bp.route("/admin/programmes/<int:programme_id>", methods=["GET", "POST"])
 @roles_required("admin")
-def programme_form(programme_id: int | None = None):  # type: ignore[no-untyped-def]
+def programme_form(programme_id: int | None = None) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id) if programme_id is not None else None
     form = ProgrammeForm()
     form.agency.choices = [
@@ -169,7 +171,7 @@ def _editor_page(
     note: str,
     source: str,
     status: int = 200,
-):  # type: ignore[no-untyped-def]
+) -> ResponseReturnValue:
     draft = versions.draft_of(programme)
     simulation = simulate(draft, current_user) if draft is not None and not errors else None
     return (
@@ -194,7 +196,7 @@ def _editor_page(
 
 @bp.route("/admin/programmes/<int:programme_id>/rules", methods=["GET", "POST"])
 @roles_required("admin", "supervisor")
-def rule_editor(programme_id: int):  # type: ignore[no-untyped-def]
+def rule_editor(programme_id: int) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id)
     if not policies.can_edit_rules(current_user, programme):
         abort(403)  # a supervisor drafts for the countries they cover only (the history stays readable)
@@ -235,7 +237,7 @@ def _draft_or_404(programme: Programme, version_id: int) -> RuleVersion:
 
 @bp.route("/admin/programmes/<int:programme_id>/versions/<int:version_id>/publish", methods=["POST"])
 @roles_required("admin")
-def publish(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
+def publish(programme_id: int, version_id: int) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id)
     version = _draft_or_404(programme, version_id)
     try:
@@ -257,7 +259,7 @@ def publish(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/programmes/<int:programme_id>/versions/<int:version_id>/discard", methods=["POST"])
 @roles_required("admin")
-def discard(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
+def discard(programme_id: int, version_id: int) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id)
     versions.discard(_draft_or_404(programme, version_id))
     flash(_("The draft was discarded; the version in force stays."), "success")
@@ -266,7 +268,7 @@ def discard(programme_id: int, version_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/programmes/<int:programme_id>/history")
 @roles_required("admin", "supervisor")
-def history(programme_id: int):  # type: ignore[no-untyped-def]
+def history(programme_id: int) -> ResponseReturnValue:
     programme = db.get_or_404(Programme, programme_id)
     return render_template("programmes/history.html", programme=programme, rows=versions.history(programme))
 
@@ -281,7 +283,7 @@ RESCREEN_STATUS_LABELS = {
 
 @bp.route("/admin/rescreens/<int:run_id>")
 @roles_required("admin", "supervisor")
-def rescreen_page(run_id: int):  # type: ignore[no-untyped-def]
+def rescreen_page(run_id: int) -> ResponseReturnValue:
     run = db.get_or_404(RescreenRun, run_id)
     status_label = RESCREEN_STATUS_LABELS.get(run.status, run.status)
     return render_template("programmes/rescreen.html", run=run, status_label=status_label)
@@ -289,7 +291,7 @@ def rescreen_page(run_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/rescreens/<int:run_id>/status")
 @roles_required("admin", "supervisor")
-def rescreen_status(run_id: int):  # type: ignore[no-untyped-def]
+def rescreen_status(run_id: int) -> ResponseReturnValue:
     run = db.get_or_404(RescreenRun, run_id)
     return jsonify(
         {
@@ -308,7 +310,7 @@ def rescreen_status(run_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/catalogue.yaml")
 @roles_required("admin")
-def export_catalogue():  # type: ignore[no-untyped-def]
+def export_catalogue() -> ResponseReturnValue:
     return Response(
         services.export_yaml(),
         mimetype="application/yaml",
@@ -318,7 +320,7 @@ def export_catalogue():  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/catalogue/import", methods=["POST"])
 @roles_required("admin")
-def import_catalogue():  # type: ignore[no-untyped-def]
+def import_catalogue() -> ResponseReturnValue:
     form = ImportForm()
     if not form.validate_on_submit() or not form.file.data:
         flash(_("Choose a YAML file to import."), "error")
@@ -348,7 +350,7 @@ def import_catalogue():  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/screening")
 @roles_required("officer", "supervisor", "admin")
-def client_screening(client_id: int):  # type: ignore[no-untyped-def]
+def client_screening(client_id: int) -> ResponseReturnValue:
     client = load_client(client_id, current_user)
     screenings = screenings_of(client)
     audit.record("screening.list", "client", client.id)
@@ -359,7 +361,7 @@ def client_screening(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/screenings", methods=["POST"])
 @roles_required("officer", "admin")
-def screen_client(client_id: int):  # type: ignore[no-untyped-def]
+def screen_client(client_id: int) -> ResponseReturnValue:
     client = load_client(client_id, current_user)
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -369,7 +371,7 @@ def screen_client(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/screenings/<int:screening_id>")
 @roles_required("officer", "supervisor", "admin")
-def screening_result(screening_id: int):  # type: ignore[no-untyped-def]
+def screening_result(screening_id: int) -> ResponseReturnValue:
     screening = db.get_or_404(Screening, screening_id)
     client = load_client(screening.client_id, current_user)
     audit.record("screening.read", "client", client.id, screening=screening.id)
@@ -384,14 +386,14 @@ def screening_result(screening_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/eligibility-notices/<int:notice_id>/dismiss", methods=["POST"])
 @roles_required("officer", "admin")
-def dismiss_notice(notice_id: int):  # type: ignore[no-untyped-def]
+def dismiss_notice(notice_id: int) -> ResponseReturnValue:
     notice = db.get_or_404(EligibilityNotice, notice_id)
     load_client(notice.client_id, current_user)
     dismiss_eligibility_notice(notice)
     return redirect(url_for("accounts.home"))
 
 
-def newly_eligible_context(user: Any) -> dict[str, Any]:
+def newly_eligible_context(user: User) -> dict[str, Any]:
     notices = newly_eligible_for(user)
     clients = {
         c.id: c

@@ -10,10 +10,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from srs.accounts.models import User
 from srs.core.wiring import (
     AdminLink,
     Feature,
     HomeSection,
+    Hook,
     NavEntry,
     PeriodicJob,
     SeedStep,
@@ -21,6 +23,7 @@ from srs.core.wiring import (
     TimelineItem,
 )
 from srs.referrals import jobs, overdue, policies, queries, seed, services, views
+from srs.registry.consent import CONSENT_WITHDRAWN
 
 
 def _referral_timeline(client: Any) -> list[TimelineItem]:
@@ -53,18 +56,18 @@ def _referral_timeline(client: Any) -> list[TimelineItem]:
     return items
 
 
-def _agency_home(user: Any) -> dict[str, Any]:
+def _agency_home(user: User) -> dict[str, Any]:
     return {"counts": services.inbox_counts(user), "latest": queries.latest_delivered(user, 5)}
 
 
-def _officer_home(user: Any) -> dict[str, Any]:
+def _officer_home(user: User) -> dict[str, Any]:
     return {
-        "rows": queries.rows(services.attention_for(user)),
+        "rows": queries.rows(services.attention_for(user), user),
         "overdue_by_kind": services.overdue_counts(user),
     }
 
 
-def _supervisor_home(user: Any) -> dict[str, Any]:
+def _supervisor_home(user: User) -> dict[str, Any]:
     by_kind = services.overdue_counts(user)
     return {
         "escalated": services.escalated_for(user, limit=10),
@@ -73,7 +76,7 @@ def _supervisor_home(user: Any) -> dict[str, Any]:
     }
 
 
-def _admin_home(user: Any) -> dict[str, Any]:
+def _admin_home(user: User) -> dict[str, Any]:
     return queries.delivery_health()
 
 
@@ -138,6 +141,8 @@ FEATURE = Feature(
         policies.can_see_delivery_failures,
         policies.can_take_action,
     ),
+    # A withdrawn consent cancels the client's open referrals and tells each agency (registry/consent.py).
+    hooks=(Hook(CONSENT_WITHDRAWN, services.on_consent_withdrawn),),
     template_globals={
         "referral_ui": ReferralUI(),
         "referral_status_labels": services.STATUS_LABELS,

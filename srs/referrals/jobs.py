@@ -32,9 +32,10 @@ from srs.core import audit, clock
 from srs.core.iso import iso
 from srs.core.queue import enqueue_after_commit, get_queue, job
 from srs.core.redis import get_redis
+from srs.core.transaction import changed_rows
 from srs.extensions import db
 from srs.programmes.models import Programme
-from srs.referrals import channels
+from srs.referrals import channels, notices
 from srs.referrals import services as svc
 from srs.referrals.models import Delivery, OutboxMessage, Referral
 from srs.regions.models import Region
@@ -178,7 +179,7 @@ def reconcile(limit: int = 10_000) -> int:
     now = clock.now()
     lost = _put_back_lost(now, limit)
     stuck_seconds = float(current_app.config["REFERRAL_STUCK_SECONDS"])
-    result = db.session.execute(
+    stuck = changed_rows(
         update(OutboxMessage)
         .where(
             OutboxMessage.status.in_(("enqueued", "sending")),
@@ -186,7 +187,6 @@ def reconcile(limit: int = 10_000) -> int:
         )
         .values(status="pending", available_at=now)
     )
-    stuck = result.rowcount or 0
     if lost or stuck:
         log.warning(
             "reconciler put back %d outbox row(s) whose queue job was lost and %d stuck past %g s",
@@ -212,7 +212,7 @@ def _put_back_lost(now: Any, limit: int) -> int:
             OutboxMessage.enqueued_at < now - timedelta(seconds=job_timeout() + 30),
         ),
     )
-    job_ids = list(
+    job_ids: list[str] = list(
         db.session.scalars(
             select(OutboxMessage.job_id)
             .where(orphan, OutboxMessage.job_id.is_not(None))
@@ -229,14 +229,13 @@ def _put_back_lost(now: Any, limit: int) -> int:
         return 0
     if not lost:
         return 0
-    result = db.session.execute(
+    return changed_rows(
         update(OutboxMessage)
         # Only rows still waiting for that very job: one the job delivered meanwhile is left alone.
         .where(orphan, OutboxMessage.job_id.in_(lost))
         .values(status="pending", available_at=now, job_id=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
 
 
 def lost_jobs(job_ids: list[str]) -> list[str]:
@@ -274,7 +273,7 @@ def deliver(outbox_id: int) -> str:
 
 def _claim(message_id: int) -> bool:
     now = clock.now()
-    result = db.session.execute(
+    claimed = changed_rows(
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
@@ -284,7 +283,7 @@ def _claim(message_id: int) -> bool:
         .values(status="sending", attempts=OutboxMessage.attempts + 1, enqueued_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return claimed == 1
 
 
 def _deliver(outbox_id: int) -> str:
@@ -305,20 +304,37 @@ def _deliver(outbox_id: int) -> str:
         db.session.rollback()
         return "taken by another worker"
     db.session.refresh(message)
-    referral = db.session.get(Referral, message.referral_id)
-    if referral.status == "cancelled" and message.channel != "escalation":
+    referral = db.session.get_one(Referral, message.referral_id)
+    # A notice about the client still goes to an agency that received the data before the cancel.
+    if referral.status == "cancelled" and message.channel in AGENCY_CHANNELS and not message.event:
         message.status = "cancelled"
         db.session.commit()
         return "cancelled"
     # The claim is committed before the outside call so another worker leaves the row alone; a
     # worker killed from here on leaves the row 'sending' for the reconciler to put back.
     db.session.commit()
+    # Checked again at send time, after the claim's commit: a cancellation (a withdrawn consent) that
+    # committed meanwhile stops the delivery, and the payload below reads the consent as it is now.
+    db.session.refresh(referral)
+    if referral.status == "cancelled" and message.channel in AGENCY_CHANNELS:
+        _cancel_message(outbox_id)
+        return "cancelled"
     try:
         response_status = _send_outside(message, referral)
     except channels.DeliveryError as exc:
         _record_failure(outbox_id, str(exc))
         return "failed attempt"
     return _record_sent(outbox_id, message.referral_id, message.channel, key, response_status)
+
+
+def _cancel_message(outbox_id: int) -> None:
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id)
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def _record_sent(
@@ -349,7 +365,7 @@ def _record_sent(
                 .execution_options(synchronize_session=False)
             )
             if channel in AGENCY_CHANNELS:
-                svc.mark_delivered(db.session.get(Referral, referral_id), now)
+                svc.mark_delivered(db.session.get_one(Referral, referral_id), now)
             db.session.commit()
         except IntegrityError:
             # Another run (a duplicate job, a horse that outlived its killed worker) recorded it first.
@@ -385,7 +401,7 @@ def _apply_inbox(outbox_id: int, now: Any) -> str | None:
     ).scalar()
     if referral_id is None:
         return None
-    referral = db.session.get(Referral, referral_id)
+    referral = db.session.get_one(Referral, referral_id)
     db.session.add(
         Delivery(
             outbox_id=outbox_id, idempotency_key=f"srs-inbox-{outbox_id}", channel="inbox", delivered_at=now
@@ -471,6 +487,8 @@ def deliver_many(outbox_ids: list[int]) -> int:
 def _record_failure(message_id: int, error: str) -> None:
     db.session.rollback()
     message = db.session.get(OutboxMessage, message_id)
+    if message is None:  # deleted while the call was out: nothing left to retry
+        return
     message.last_error = error[:500]
     maximum = int(current_app.config["REFERRAL_MAX_ATTEMPTS"])
     if message.attempts >= maximum:
@@ -494,12 +512,17 @@ def _record_failure(message_id: int, error: str) -> None:
 
 
 def _send_outside(message: OutboxMessage, referral: Referral) -> int | None:
-    agency = db.session.get(Agency, referral.agency_id)
+    agency = db.session.get_one(Agency, referral.agency_id)
     key = idempotency_key(message)
+    if message.channel == "cancellation":
+        return _send_cancellation(agency, referral, key)
     if message.channel == "webhook":
         if not agency.webhook_url:
             raise channels.DeliveryError("the agency has no webhook URL")
-        payload = {"event": "referral.delivered", "referral": webhook_referral(referral)}
+        if message.event:
+            payload = {"event": message.event, **(message.payload or {})}
+        else:
+            payload = {"event": "referral.delivered", "referral": webhook_referral(referral)}
         timeout = float(current_app.config["REFERRAL_WEBHOOK_TIMEOUT_SECONDS"])
         return channels.post_webhook(agency.webhook_url, agency.webhook_secret or "", key, payload, timeout)
     if message.channel in ("email", "escalation"):
@@ -508,16 +531,54 @@ def _send_outside(message: OutboxMessage, referral: Referral) -> int | None:
             recipients += supervisor_recipients(referral)
         if not recipients:
             raise channels.DeliveryError("nobody to send the e-mail to")
-        programme = db.session.get(Programme, referral.programme_id)
+        programme = db.session.get_one(Programme, referral.programme_id)
         groups = _by_language(recipients)
         for locale, addresses in groups.items():
             # Each person reads the notice in the language they chose in SRS.
             with force_locale(locale):
-                subject, text = _mail_text(message.channel, referral, programme, agency)
+                if message.event:
+                    subject, text = notices.mail_text(message, referral)
+                else:
+                    subject, text = _mail_text(message.channel, referral, programme, agency)
             mail_key = key if len(groups) == 1 else f"{key}-{locale}"
             channels.send_mail(addresses, subject, text, mail_key)
         return None
     raise channels.DeliveryError(f"unknown channel {message.channel}")
+
+
+def _send_cancellation(agency: Agency, referral: Referral, key: str) -> int | None:
+    """Tell the agency, through its own channel, that a referral is cancelled (no personal data)."""
+    if agency.channel == "webhook" and agency.webhook_url:
+        payload = {"event": "referral.cancelled", "referral": cancelled_referral(referral)}
+        timeout = float(current_app.config["REFERRAL_WEBHOOK_TIMEOUT_SECONDS"])
+        return channels.post_webhook(agency.webhook_url, agency.webhook_secret or "", key, payload, timeout)
+    if agency.channel == "email":
+        recipients = agency_recipients(agency)
+        if not recipients:
+            raise channels.DeliveryError("nobody to send the e-mail to")
+        programme = db.session.get_one(Programme, referral.programme_id)
+        groups = _by_language(recipients)
+        for locale, addresses in groups.items():
+            with force_locale(locale):
+                subject, text = _mail_text("cancellation", referral, programme, agency)
+            channels.send_mail(addresses, subject, text, key if len(groups) == 1 else f"{key}-{locale}")
+        return None
+    return None  # the agency works in the SRS inbox only, which shows the referral cancelled
+
+
+def cancelled_referral(referral: Referral) -> dict[str, Any]:
+    """The cancellation notice's referral: which one, and why; never the client."""
+    programme = db.session.get_one(Programme, referral.programme_id)
+    return {
+        "id": referral.id,
+        "programme_code": programme.code,
+        "agency_code": programme.agency.code,
+        "status": referral.status,
+        "cancel_reason": referral.cancel_reason,
+        "closed_at": iso(referral.closed_at),
+        "client": None,
+        "url": f"{current_app.config['BASE_URL']}/referrals/{referral.id}",
+    }
 
 
 # A recipient: an e-mail address and the language its reader chose (None: the default language).
@@ -542,7 +603,7 @@ def agency_recipients(agency: Agency) -> list[Recipient]:
 
 def supervisor_recipients(referral: Referral) -> list[Recipient]:
     """Supervisors whose regions cover the referral's region."""
-    region = db.session.get(Region, referral.region_id)
+    region = db.session.get_one(Region, referral.region_id)
     users = db.session.scalars(select(User).where(User.role == "supervisor", User.active.is_(True)))
     return [
         (u.email, u.locale)
@@ -571,7 +632,15 @@ def _mail_text(channel: str, referral: Referral, programme: Programme, agency: A
         "due": format_date(referral.due_at, "medium") if referral.due_at else "-",
         "url": url,
     }
-    if channel == "escalation":
+    if channel == "cancellation":
+        subject = _("[SRS] Referral #%(id)d to %(programme)s is cancelled", **values)
+        text = _(
+            "Referral #%(id)d to %(programme)s (%(code)s) is cancelled: the client withdrew their consent "
+            "to share their data. Do not use or keep any of their data you received with it.\n"
+            "SRS: %(url)s\n",
+            **values,
+        )
+    elif channel == "escalation":
         subject = _("[SRS] Overdue referral #%(id)d to %(programme)s", **values)
         text = _(
             "Referral #%(id)d to %(programme)s (%(agency)s) was due on %(due)s and has no decision yet.\n"
@@ -590,11 +659,18 @@ def _mail_text(channel: str, referral: Referral, programme: Programme, agency: A
 
 
 def webhook_referral(referral: Referral) -> dict[str, Any]:
-    """What the agency's system receives: the referral and only the client fields it shares."""
-    programme = db.session.get(Programme, referral.programme_id)
-    client_fields = {}
-    for name, _label, value in svc.shared_client_fields(referral):
-        client_fields[name] = iso(value) if hasattr(value, "isoformat") else value
+    """What the agency's system receives: the referral and only the client fields it shares.
+
+    ``client`` is null when the client's consent does not (or no longer) cover the agency; the
+    consent is read here, at send time.
+    """
+    programme = db.session.get_one(Programme, referral.programme_id)
+    client_fields: dict[str, Any] | None = None
+    shared = svc.shares_client_data(referral)
+    if shared:
+        client_fields = {}
+        for name, _label, value in svc.shared_client_fields(referral):
+            client_fields[name] = iso(value) if hasattr(value, "isoformat") else value
     return {
         "id": referral.id,
         "programme_code": programme.code,
@@ -602,7 +678,9 @@ def webhook_referral(referral: Referral) -> dict[str, Any]:
         "status": "delivered",
         "created_at": iso(referral.created_at),
         "due_at": iso(referral.due_at),
-        "note": referral.note,
+        # The officer's note may speak of the person: withheld with the rest.
+        "note": referral.note if shared else None,
+        "consent_override_reason": referral.consent_override_reason,
         "client": client_fields,
         "url": f"{current_app.config['BASE_URL']}/referrals/{referral.id}",
     }
@@ -618,13 +696,13 @@ def check_deadlines() -> int:
     candidates = list(db.session.scalars(svc.escalation_due(now).limit(500)))
     escalated = 0
     for referral in candidates:
-        result = db.session.execute(
+        stamped = changed_rows(
             update(Referral)
             .where(Referral.id == referral.id, Referral.escalated_at.is_(None))
             .values(escalated_at=now)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:
+        if stamped == 1:
             db.session.add(OutboxMessage(referral_id=referral.id, channel="escalation", available_at=now))
             audit.record("referral.escalate", "referral", referral.id, due_at=referral.due_at.isoformat())
             escalated += 1

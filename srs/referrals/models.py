@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from srs.core import clock
 from srs.core.models import UTCDateTime
-from srs.extensions import db
+from srs.extensions import Model
 
 STATUSES = ("pending", "delivered", "accepted", "declined", "completed", "cancelled")
 OPEN_STATUSES = ("pending", "delivered", "accepted")
 
 
-class Referral(db.Model):
+class Referral(Model):
     """A client referred to one programme's agency; ``version`` guards concurrent decisions."""
 
     __tablename__ = "referrals"
@@ -37,6 +38,8 @@ class Referral(db.Model):
     outcome: Mapped[str | None] = mapped_column(String(12))  # successful | unsuccessful
     decline_reason: Mapped[str | None] = mapped_column(String(40))
     consent_override_reason: Mapped[str | None] = mapped_column(Text)
+    # Why it was cancelled: ``consent_withdrawn`` when the person withdrew consent, else the reason typed.
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -54,7 +57,7 @@ class Referral(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
-class ReferralEvent(db.Model):
+class ReferralEvent(Model):
     """One step in a referral's history: its new status, who, when and why."""
 
     __tablename__ = "referral_events"
@@ -69,7 +72,7 @@ class ReferralEvent(db.Model):
     referral: Mapped[Referral] = relationship(back_populates="events")
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """A delivery waiting to go out, written in the same transaction as its referral."""
 
     __tablename__ = "outbox_messages"
@@ -77,7 +80,12 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
-    channel: Mapped[str] = mapped_column(String(12))  # inbox | webhook | email
+    # inbox | webhook | email | escalation | cancellation (the notice that a referral was withdrawn)
+    channel: Mapped[str] = mapped_column(String(12))
+    # A notice about the referral's client (``client.corrected``, ``client.erasure_requested``) sent
+    # to the agency that received the client's data; None: the referral itself (referral.delivered).
+    event: Mapped[str | None] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # pending | enqueued | sending | done | failed | cancelled
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
@@ -91,7 +99,7 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
-class Delivery(db.Model):
+class Delivery(Model):
     """Proof that one outbox message was delivered: the unique key makes a second run a no-op."""
 
     __tablename__ = "deliveries"

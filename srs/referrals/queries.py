@@ -31,7 +31,7 @@ def programme_options(client: Client, screening: Screening | None, locale: str) 
             )
         )
     )
-    options = []
+    options: list[dict[str, Any]] = []
     if screening is not None:
         for result in screening.results:
             programme = result.programme
@@ -48,7 +48,7 @@ def programme_options(client: Client, screening: Screening | None, locale: str) 
     return sorted(options, key=lambda o: (rank.get(o["outcome"], 2), o["name"]))
 
 
-def programme_choices(user: Any) -> list[Programme]:
+def programme_choices(user: User) -> list[Programme]:
     """The programmes a list may be filtered by: an agency's own, or all of them."""
     stmt = select(Programme)
     if policies.works_for_agency(user):
@@ -56,8 +56,12 @@ def programme_choices(user: Any) -> list[Programme]:
     return list(db.session.scalars(stmt.order_by(Programme.code)))
 
 
-def rows(referrals: Iterable[Referral]) -> list[dict[str, Any]]:
-    """List rows: each referral with its programme, client and overdue kind (two queries in all)."""
+def rows(referrals: Iterable[Referral], user: User | None = None) -> list[dict[str, Any]]:
+    """List rows: each referral with its programme, client and overdue kind (two queries in all).
+
+    For agency staff (``user``), a client whose consent does not (or no longer) cover the agency is
+    withheld: no name on the row.
+    """
     referrals = list(referrals)
     programmes = {
         p.id: p
@@ -70,25 +74,32 @@ def rows(referrals: Iterable[Referral]) -> list[dict[str, Any]]:
         c.id: c
         for c in db.session.scalars(select(Client).where(Client.id.in_({r.client_id for r in referrals})))
     }
-    return [
-        {
-            "referral": r,
-            "programme": programmes.get(r.programme_id),
-            "client": clients.get(r.client_id),
-            "overdue": svc.overdue_kind(r),
-        }
-        for r in referrals
-    ]
+    agency = user is not None and policies.works_for_agency(user)
+    states = svc.consent_states(referrals) if agency else {}
+    result = []
+    for r in referrals:
+        withheld = agency and not svc.shares_client_data(r, states[r.client_id])
+        result.append(
+            {
+                "referral": r,
+                "programme": programmes.get(r.programme_id),
+                "client": None if withheld else clients.get(r.client_id),
+                "withheld": withheld,
+                "overdue": svc.overdue_kind(r),
+            }
+        )
+    return result
 
 
-def client_rows(client: Client, user: Any) -> list[dict[str, Any]]:
+def client_rows(client: Client, user: User) -> list[dict[str, Any]]:
     """The client's referrals ``user`` may see, newest first, as list rows."""
     stmt = select(Referral).where(Referral.client_id == client.id, svc.scope_condition(user))
-    return rows(db.session.scalars(stmt.order_by(Referral.created_at.desc())))
+    return rows(db.session.scalars(stmt.order_by(Referral.created_at.desc())), user)
 
 
-def client_of(referral: Referral) -> Client | None:
-    return db.session.get(Client, referral.client_id)
+def client_of(referral: Referral) -> Client:
+    """The referral's client (a foreign key: always there)."""
+    return db.session.get_one(Client, referral.client_id)
 
 
 def failed_messages(referral: Referral) -> list[OutboxMessage]:
@@ -123,7 +134,7 @@ def delivery_health() -> dict[str, int]:
     return {"failed": failed or 0, "backlog": backlog or 0}
 
 
-def latest_delivered(user: Any, limit: int = 5) -> list[Referral]:
+def latest_delivered(user: User, limit: int = 5) -> list[Referral]:
     """The newest referrals delivered to ``user``'s agency."""
     return list(db.session.scalars(svc.list_query(user, "delivered").limit(limit)))
 

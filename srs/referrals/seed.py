@@ -109,7 +109,7 @@ def seed_referrals(password: str) -> list[str]:
             # Never before the client was registered and screened (the seed backdates both).
             when = min(max(now - timedelta(days=age_days), client.created_at + timedelta(hours=2)), now)
             referral.created_at = when
-            agency = db.session.get(Programme, referral.programme_id).agency
+            agency = db.session.get_one(Programme, referral.programme_id).agency
             referral.due_at = end_of_day(
                 due_date(agency.country, clock.local_date(when), agency.response_days), timezone
             )

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
@@ -31,6 +32,7 @@ from srs.referrals import overdue as overdue_measures
 from srs.referrals import policies
 from srs.referrals.models import OPEN_STATUSES, OutboxMessage, Referral, ReferralEvent
 from srs.regions.scope import load_in_scope, region_id_condition, sees_everything
+from srs.registry import consent
 from srs.registry.fields import field_by_share_key
 from srs.registry.models import Client
 
@@ -68,7 +70,7 @@ DEFAULT_SHARED_FIELDS = ["full_name", "sex", "date_of_birth", "phone", "region",
 # ---------------------------------------------------------------- scope
 
 
-def scope_condition(user: Any) -> ColumnElement[bool]:
+def scope_condition(user: User) -> ColumnElement[bool]:
     """Referrals ``user`` may see: agency staff their agency's delivered ones; officers their regions."""
     if sees_everything(user):
         return true()
@@ -79,13 +81,13 @@ def scope_condition(user: Any) -> ColumnElement[bool]:
     return region_id_condition(Referral.region_id, user)
 
 
-def load_referral(referral_id: Any, user: Any) -> Referral:
+def load_referral(referral_id: Any, user: User) -> Referral:
     """The referral if it exists and ``user`` may see it; NotFound (404) otherwise."""
     return load_in_scope(Referral, referral_id, user, scope=scope_condition(user))
 
 
 def list_query(
-    user: Any,
+    user: User,
     status: str | None = None,
     programme_code: str | None = None,
     attention: bool = False,
@@ -105,7 +107,7 @@ def list_query(
     if attention:
         stmt = stmt.where(attention_condition())
     if overdue:
-        kind = overdue if overdue in overdue_measures.KINDS else None
+        kind = overdue if isinstance(overdue, str) and overdue in overdue_measures.KINDS else None
         stmt = stmt.where(overdue_measures.referral_condition(kind))
     return stmt.order_by(Referral.created_at.desc(), Referral.id.desc())
 
@@ -119,7 +121,7 @@ def attention_condition() -> ColumnElement[bool]:
     )
 
 
-def attention_for(user: Any, limit: int = 20) -> list[Referral]:
+def attention_for(user: User, limit: int = 20) -> list[Referral]:
     """The officer's own referrals (created by them) that need attention."""
     stmt = (
         select(Referral)
@@ -130,7 +132,7 @@ def attention_for(user: Any, limit: int = 20) -> list[Referral]:
     return list(db.session.scalars(stmt))
 
 
-def overdue_counts(user: Any, now: datetime | None = None) -> dict[str, int]:
+def overdue_counts(user: User, now: datetime | None = None) -> dict[str, int]:
     """Overdue referrals in ``user``'s scope per measure (``overdue.KINDS``), from one grouped count."""
     rows = db.session.execute(
         select(Referral.status, func.count())
@@ -140,7 +142,7 @@ def overdue_counts(user: Any, now: datetime | None = None) -> dict[str, int]:
     return overdue_measures.by_kind((status, n) for status, n in rows)
 
 
-def inbox_counts(user: Any) -> dict[str, Any]:
+def inbox_counts(user: User) -> dict[str, Any]:
     """Counts for an agency's inbox: what waits for a decision, what is accepted, what is overdue
     (``overdue``: the total; ``overdue_by_kind``: per measure)."""
     base = select(func.count(Referral.id)).where(scope_condition(user))
@@ -153,7 +155,7 @@ def inbox_counts(user: Any) -> dict[str, Any]:
     }
 
 
-def escalated_for(user: Any, limit: int = 50) -> list[Referral]:
+def escalated_for(user: User, limit: int = 50) -> list[Referral]:
     """Escalated referrals still waiting on the agency's decision, in the supervisor's regions."""
     stmt = (
         select(Referral)
@@ -201,9 +203,15 @@ def channels_for(agency: Agency) -> list[str]:
     return channels
 
 
-def _check_consent(client: Client, user: Any, confirmed: bool, override_reason: str | None) -> str | None:
+def _check_consent(
+    client: Client, programmes: list[Programme], user: User, confirmed: bool, override_reason: str | None
+) -> str | None:
+    """None when the client's consent covers every programme's agency; the override reason when a
+    supervisor refers without it. ValidationFailed (422) otherwise, saying what is missing."""
     override = (override_reason or "").strip() or None
-    if client.consent_given:
+    now = consent.state(client)
+    uncovered = [p for p in programmes if not now.covers(p.agency.code, "referral")]
+    if not uncovered:
         if not confirmed:
             raise ValidationFailed(
                 _("Please confirm the client agreed to share their data with the agency."),
@@ -214,18 +222,36 @@ def _check_consent(client: Client, user: Any, confirmed: bool, override_reason: 
         return override
     if override:
         raise ValidationFailed(
-            _("Only a supervisor may override missing consent."),
+            _("Only a supervisor may refer without the client's consent."),
             {"consent_override_reason": [_("Only a supervisor may override missing consent.")]},
         )
+    if now.withdrawn:
+        message = _(
+            "The client withdrew their consent on %(date)s: nothing can be shared with an agency until "
+            "consent is recorded again.",
+            date=format_date(now.current.withdrawn_at, "medium") if now.current else "",
+        )
+        raise ValidationFailed(message, {"consent": [message]})
+    if now.given:
+        names = ", ".join(p.agency.name for p in uncovered)
+        message = _(
+            "The client's consent does not cover sharing with %(agencies)s. Record a consent that does, "
+            "or ask a supervisor.",
+            agencies=names,
+        )
+        raise ValidationFailed(message, {"consent": [message]})
     raise ValidationFailed(
         _("The client has not consented to share their data. Record consent first, or ask a supervisor."),
         {"consent": [_("No consent to share is recorded for this client.")]},
     )
 
 
-def create_referrals(data: NewReferrals, user: Any) -> list[Referral]:
+def create_referrals(data: NewReferrals, user: User) -> list[Referral]:
     """One referral per chosen programme, each with its event and outbox rows, in this transaction."""
     client = data.client
+    if client.anonymised_at is not None or client.restricted_at is not None:
+        # A restricted or erased record is shared with no agency (srs.privacy.restriction).
+        raise Conflict(_("This record is restricted or erased: it cannot be referred."))
     if not data.programme_ids:
         raise ValidationFailed(
             _("Choose at least one programme."), {"programmes": [_("Choose at least one programme.")]}
@@ -236,7 +262,6 @@ def create_referrals(data: NewReferrals, user: Any) -> list[Referral]:
     too_long: dict[str, list[str]] = {}
     if not check_long_text(data.consent_override_reason, "consent_override_reason", too_long, 1000):
         raise ValidationFailed(_("Please correct the marked fields."), too_long)
-    override = _check_consent(client, user, data.consent_confirmed, data.consent_override_reason)
     screening = None
     if data.screening_id is not None:
         # An id past every id column names no screening (and would not bind on SQLite).
@@ -256,6 +281,7 @@ def create_referrals(data: NewReferrals, user: Any) -> list[Referral]:
                 _("Unknown programme."), {"programmes": [_("Unknown or inactive programme.")]}
             )
         programmes.append(programme)
+    override = _check_consent(client, programmes, user, data.consent_confirmed, data.consent_override_reason)
     referrals = []
     for programme in programmes:
         open_one = db.session.scalar(
@@ -284,6 +310,7 @@ def create_referrals(data: NewReferrals, user: Any) -> list[Referral]:
             client_id=client.id,
             programme=referral_programme(referral).code,
             consent_override=bool(override),
+            consent_override_reason=override,
         )
     _relay_after_commit()
     return referrals
@@ -295,7 +322,7 @@ def _add_referral(
     screening: Screening | None,
     note: str | None,
     override: str | None,
-    user: Any,
+    user: User,
 ) -> Referral:
     agency = programme.agency
     now = clock.now()
@@ -332,7 +359,7 @@ def _relay_after_commit() -> None:
 
 
 def referral_programme(referral: Referral) -> Programme:
-    return db.session.get(Programme, referral.programme_id)
+    return db.session.get_one(Programme, referral.programme_id)
 
 
 # ---------------------------------------------------------------- state machine
@@ -347,7 +374,7 @@ class Action:
     version: int | None = None
 
 
-def allowed_actions(referral: Referral, user: Any) -> list[str]:
+def allowed_actions(referral: Referral, user: User) -> list[str]:
     """The actions ``user`` may take on ``referral`` now (for buttons)."""
     return [
         name
@@ -356,7 +383,7 @@ def allowed_actions(referral: Referral, user: Any) -> list[str]:
     ]
 
 
-def apply_action(referral: Referral, action: Action, user: Any) -> Referral:
+def apply_action(referral: Referral, action: Action, user: User) -> Referral:
     """Move ``referral`` along the state machine; 409 for an illegal change or a stale version.
 
     The update is ``UPDATE ... WHERE version = :read`` (SQLAlchemy's version counter), so when two
@@ -408,25 +435,21 @@ def apply_action(referral: Referral, action: Action, user: Any) -> Referral:
         if action.name == "decline":
             referral.decline_reason = action.reason
             referral.decided_at = now
+            assert action.reason is not None  # checked against DECLINE_REASONS above
             event_note = f"{DECLINE_REASONS[action.reason]}" + (f": {note}" if note else "")
         elif action.name == "accept":
             referral.decided_at = now
         elif action.name == "complete":
             referral.outcome = action.outcome
             referral.closed_at = now
+            assert action.outcome is not None  # checked against OUTCOMES above
             event_note = f"{OUTCOMES[action.outcome]}" + (f": {note}" if note else "")
         elif action.name == "cancel":
             referral.closed_at = now
             reason = (action.reason or "").strip()
+            referral.cancel_reason = reason
             event_note = reason + (f": {note}" if note else "")
-            # A cancelled referral needs no more deliveries.
-            for message in db.session.scalars(
-                select(OutboxMessage).where(
-                    OutboxMessage.referral_id == referral.id, OutboxMessage.status.in_(("pending", "failed"))
-                )
-            ):
-                message.status = "cancelled"
-            referral.delivery_failed = False
+            _stop_deliveries(referral)
         if action.name == "decline":
             referral.closed_at = now
         referral.events.append(ReferralEvent(status=target, at=now, by_id=user.id, note=event_note))
@@ -441,7 +464,93 @@ def apply_action(referral: Referral, action: Action, user: Any) -> Referral:
     return referral
 
 
-def retry_delivery(referral: Referral, user: Any) -> int:
+def _stop_deliveries(referral: Referral) -> None:
+    """A cancelled referral needs no more deliveries: those not yet sent are cancelled.
+
+    A row already on the queue ('enqueued') is cancelled too; its job then finds nothing to do.
+    """
+    for message in db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.referral_id == referral.id,
+            OutboxMessage.channel.in_(("inbox", "webhook", "email", "escalation")),
+            OutboxMessage.status.in_(("pending", "enqueued", "failed")),
+        )
+    ):
+        message.status = "cancelled"
+    referral.delivery_failed = False
+
+
+# ---------------------------------------------------------------- consent withdrawn
+
+
+CONSENT_WITHDRAWN_REASON = "consent_withdrawn"
+
+
+def on_consent_withdrawn(client: Client, record: Any, user: User) -> list[Referral]:
+    """The hook for a withdrawal (srs.registry.consent.CONSENT_WITHDRAWN), in its transaction.
+
+    Every open referral of the client is cancelled with reason ``consent_withdrawn``, its deliveries
+    not yet sent are stopped, and each agency with a channel of its own (webhook, e-mail) is sent a
+    cancellation notice that carries no personal data; the SRS inbox shows the referral cancelled.
+    """
+    now = clock.now()
+    cancelled = list(
+        db.session.scalars(
+            select(Referral)
+            .where(Referral.client_id == client.id, Referral.status.in_(OPEN_STATUSES))
+            .order_by(Referral.id)
+        )
+    )
+    note = _("The client withdrew their consent to share their data.")
+    for referral in cancelled:
+        with db.session.no_autoflush:
+            referral.status = "cancelled"
+            referral.closed_at = now
+            referral.cancel_reason = CONSENT_WITHDRAWN_REASON
+            _stop_deliveries(referral)
+            referral.events.append(
+                ReferralEvent(status="cancelled", at=now, by_id=getattr(user, "id", None), note=note)
+            )
+        agency = db.session.get(Agency, referral.agency_id)
+        if agency is not None and any(c != "inbox" for c in channels_for(agency)):
+            db.session.add(OutboxMessage(referral_id=referral.id, channel="cancellation", available_at=now))
+    db.session.flush()
+    for referral in cancelled:
+        audit.record(
+            "referral.cancel",
+            "referral",
+            referral.id,
+            user=user,
+            status="cancelled",
+            reason=CONSENT_WITHDRAWN_REASON,
+            client_id=client.id,
+            consent_record_id=record.id,
+        )
+    if cancelled:
+        _relay_after_commit()
+    return cancelled
+
+
+def shares_client_data(referral: Referral, consent_state: consent.ConsentState | None = None) -> bool:
+    """May the agency see the client's data on this referral now?
+
+    Yes while the client's current consent covers the agency for referral; or, without it, when a
+    supervisor's override made the referral after the last withdrawal (an override never outlives a
+    withdrawal that came after it).
+    """
+    now = consent_state
+    if now is None:
+        client = db.session.get_one(Client, referral.client_id)
+        now = consent.state(client)
+    agency = db.session.get(Agency, referral.agency_id)
+    if now.covers(agency.code if agency else None, "referral"):
+        return True
+    if referral.consent_override_reason:
+        return now.last_withdrawn_at is None or referral.created_at >= now.last_withdrawn_at
+    return False
+
+
+def retry_delivery(referral: Referral, user: User) -> int:
     """Put a referral's failed deliveries back in the outbox (one new delivery each; same key)."""
     messages = list(
         db.session.scalars(
@@ -468,7 +577,9 @@ def retry_delivery(referral: Referral, user: Any) -> int:
 # ---------------------------------------------------------------- reading
 
 
-def history(referral: Referral) -> list[dict[str, Any]]:
+def history(referral: Referral, *, withhold_notes: bool = False) -> list[dict[str, Any]]:
+    """The referral's steps; ``withhold_notes``: without the notes (they may speak of the person),
+    but for the cancellation's, which says why (for an agency the client's consent no longer covers)."""
     users = {
         u.id: u.username
         for u in db.session.scalars(
@@ -476,15 +587,27 @@ def history(referral: Referral) -> list[dict[str, Any]]:
         )
     }
     return [
-        {"status": e.status, "at": e.at, "by": users.get(e.by_id) if e.by_id else "system", "note": e.note}
+        {
+            "status": e.status,
+            "at": e.at,
+            "by": users.get(e.by_id) if e.by_id else "system",
+            "note": None if withhold_notes and e.status != "cancelled" else e.note,
+        }
         for e in referral.events
     ]
 
 
-def shared_client_fields(referral: Referral) -> list[tuple[str, Any, Any]]:
-    """(field, label, value) of only the client fields the programme shares with its agency."""
+def shared_client_fields(
+    referral: Referral, consent_state: consent.ConsentState | None = None
+) -> list[tuple[str, Any, Any]]:
+    """(field, label, value) of only the client fields the programme shares with its agency.
+
+    Nothing when the client's consent does not (or no longer) let the agency see them.
+    """
+    if not shares_client_data(referral, consent_state):
+        return []
     programme = referral_programme(referral)
-    client = db.session.get(Client, referral.client_id)
+    client = db.session.get_one(Client, referral.client_id)
     rows = []
     for name in programme.shared_fields or DEFAULT_SHARED_FIELDS:
         field = field_by_share_key(name)  # the client fields' table: label and where the value is
@@ -496,7 +619,7 @@ def shared_client_fields(referral: Referral) -> list[tuple[str, Any, Any]]:
 
 
 def to_dict(referral: Referral, with_history: bool = True) -> dict[str, Any]:
-    """The API shape of a referral (API.md)."""
+    """The API shape of a referral (schema ``Referral`` of /api/v1/openapi.json)."""
     programme = referral_programme(referral)
     data: dict[str, Any] = {
         "id": referral.id,
@@ -512,6 +635,8 @@ def to_dict(referral: Referral, with_history: bool = True) -> dict[str, Any]:
         "escalated_at": iso(referral.escalated_at),
         "delivery_failed": referral.delivery_failed,
         "decline_reason": referral.decline_reason,
+        "cancel_reason": referral.cancel_reason,
+        "consent_override_reason": referral.consent_override_reason,
         "outcome": referral.outcome,
         "note": referral.note,
         "version": referral.version,
@@ -519,6 +644,31 @@ def to_dict(referral: Referral, with_history: bool = True) -> dict[str, Any]:
     if with_history:
         data["history"] = [{**h, "at": iso(h["at"])} for h in history(referral)]
     return data
+
+
+def for_agency(
+    referral: Referral, data: dict[str, Any], consent_state: consent.ConsentState | None = None
+) -> dict[str, Any]:
+    """``to_dict``'s shape as agency staff get it: ``client`` the shared fields, or null (with the
+    officer's note) when the client's consent does not cover the agency (API.md "Consent")."""
+    shared = shares_client_data(referral, consent_state)
+    if shared:
+        data["client"] = {
+            name: (value.isoformat() if hasattr(value, "isoformat") else value)
+            for name, _label, value in shared_client_fields(referral, consent_state)
+        }
+    else:
+        data["client"] = None
+        data["note"] = None
+        if "history" in data:
+            data["history"] = [{**h, "at": iso(h["at"])} for h in history(referral, withhold_notes=True)]
+    data["client_withheld"] = not shared
+    return data
+
+
+def consent_states(referrals: list[Referral]) -> dict[int, consent.ConsentState]:
+    """The consent now of the clients of ``referrals``, by client id (one query for a page)."""
+    return consent.states(r.client_id for r in referrals)
 
 
 def mark_delivered(referral: Referral, now: datetime | None = None) -> bool:

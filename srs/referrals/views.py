@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -38,6 +39,7 @@ from srs.referrals.forms import (
     PlainForm,
 )
 from srs.referrals.models import Referral
+from srs.registry import consent
 from srs.registry import services as registry_services
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
@@ -47,7 +49,7 @@ admin_bp = Blueprint("referrals_admin", __name__, url_prefix="/admin")
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("officer", "supervisor")
 @idempotent_form
-def new():  # type: ignore[no-untyped-def]
+def new() -> ResponseReturnValue:
     """The referral form on its own page (the screening result shows the same form in its slot)."""
     form = CreateReferralsForm()
     client = registry_services.load_client(request.values.get("client_id"), current_user)
@@ -99,7 +101,7 @@ def new():  # type: ignore[no-untyped-def]
 
 @bp.route("/")
 @roles_required("officer", "supervisor", "admin")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     page, per_page = page_args(strict=False)
     status = request.args.get("status") or None
     if status not in svc.STATUS_LABELS:
@@ -118,7 +120,7 @@ def index():  # type: ignore[no-untyped-def]
     return render_template(
         "referrals/index.html",
         page=result,
-        rows=queries.rows(result.items),
+        rows=queries.rows(result.items, current_user),
         filters={
             "status": status or "",
             "programme": programme or "",
@@ -131,7 +133,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/inbox")
 @roles_required("agency_staff")
-def inbox():  # type: ignore[no-untyped-def]
+def inbox() -> ResponseReturnValue:
     page, per_page = page_args(strict=False)
     status = request.args.get("status", "delivered")
     if status not in svc.STATUS_LABELS and status != "all":
@@ -144,7 +146,7 @@ def inbox():  # type: ignore[no-untyped-def]
     return render_template(
         "referrals/inbox.html",
         page=result,
-        rows=queries.rows(result.items),
+        rows=queries.rows(result.items, current_user),
         counts=svc.inbox_counts(current_user),
         filters={
             "status": status,
@@ -157,7 +159,7 @@ def inbox():  # type: ignore[no-untyped-def]
 
 @bp.route("/overdue")
 @roles_required("supervisor", "admin")
-def overdue():  # type: ignore[no-untyped-def]
+def overdue() -> ResponseReturnValue:
     """Overdue referrals in scope, both measures or one (``?kind=``), most overdue first."""
     page, per_page = page_args(strict=False)
     kind = request.args.get("kind")
@@ -171,7 +173,7 @@ def overdue():  # type: ignore[no-untyped-def]
     return render_template(
         "referrals/overdue.html",
         page=result,
-        rows=queries.rows(result.items),
+        rows=queries.rows(result.items, current_user),
         kind=kind,
         counts=svc.overdue_counts(current_user),
     )
@@ -193,13 +195,15 @@ def _audit_list(action: str, result: Any, **query: Any) -> None:
 
 @bp.route("/<int:referral_id>")
 @login_required
-def detail(referral_id: int):  # type: ignore[no-untyped-def]
+def detail(referral_id: int) -> ResponseReturnValue:
     referral = svc.load_referral(referral_id, current_user)
     audit.record("referral.view", "referral", referral.id, client_id=referral.client_id)
     return _render_detail(referral)
 
 
-def _render_detail(referral: Referral, forms: dict[str, Any] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render_detail(
+    referral: Referral, forms: dict[str, Any] | None = None, status: int = 200
+) -> ResponseReturnValue:
     forms = forms or {}
     allowed = svc.allowed_actions(referral, current_user)
     defaults = {"version": referral.version}
@@ -211,15 +215,19 @@ def _render_detail(referral: Referral, forms: dict[str, Any] | None = None, stat
     }
     programme = svc.referral_programme(referral)
     client = queries.client_of(referral)
+    agency_view = policies.works_for_agency(current_user)
+    withheld = not svc.shares_client_data(referral)
     failed = queries.failed_messages(referral)
     return render_template(
         "referrals/detail.html",
         referral=referral,
         programme=programme,
-        client=client,
-        agency_view=policies.works_for_agency(current_user),
-        shared_fields=svc.shared_client_fields(referral),
-        history=svc.history(referral),
+        client=None if agency_view and withheld else client,
+        agency_view=agency_view,
+        withheld=withheld,
+        consent_state=None if agency_view else consent.state(client),
+        shared_fields=[] if withheld else svc.shared_client_fields(referral),
+        history=svc.history(referral, withhold_notes=agency_view and withheld),
         allowed=allowed,
         forms=all_forms,
         failed=failed,
@@ -260,31 +268,31 @@ def _act(referral_id: int, name: str, form_class: type) -> Any:
 
 @bp.route("/<int:referral_id>/accept", methods=["POST"])
 @roles_required("agency_staff")
-def accept(referral_id: int):  # type: ignore[no-untyped-def]
+def accept(referral_id: int) -> ResponseReturnValue:
     return _act(referral_id, "accept", AcceptForm)
 
 
 @bp.route("/<int:referral_id>/decline", methods=["POST"])
 @roles_required("agency_staff")
-def decline(referral_id: int):  # type: ignore[no-untyped-def]
+def decline(referral_id: int) -> ResponseReturnValue:
     return _act(referral_id, "decline", DeclineForm)
 
 
 @bp.route("/<int:referral_id>/complete", methods=["POST"])
 @roles_required("agency_staff")
-def complete(referral_id: int):  # type: ignore[no-untyped-def]
+def complete(referral_id: int) -> ResponseReturnValue:
     return _act(referral_id, "complete", CompleteForm)
 
 
 @bp.route("/<int:referral_id>/cancel", methods=["POST"])
 @roles_required("officer", "supervisor")
-def cancel(referral_id: int):  # type: ignore[no-untyped-def]
+def cancel(referral_id: int) -> ResponseReturnValue:
     return _act(referral_id, "cancel", CancelForm)
 
 
 @bp.route("/<int:referral_id>/retry", methods=["POST"])
 @roles_required("officer", "supervisor", "admin")
-def retry(referral_id: int):  # type: ignore[no-untyped-def]
+def retry(referral_id: int) -> ResponseReturnValue:
     referral = svc.load_referral(referral_id, current_user)
     form = PlainForm()
     if not form.validate_on_submit():
@@ -304,8 +312,10 @@ def retry(referral_id: int):  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/queues")
 @roles_required("admin")
-def queues():  # type: ignore[no-untyped-def]
-    queue_rows, failed_jobs, redis_ok = [], [], True
+def queues() -> ResponseReturnValue:
+    queue_rows: list[dict[str, Any]] = []
+    failed_jobs: list[dict[str, Any]] = []
+    redis_ok = True
     try:
         connection = get_redis()
         for name in _queue_names():
@@ -360,7 +370,7 @@ def _queue_names() -> list[str]:
 
 @admin_bp.route("/queues/failed/<job_id>/requeue", methods=["POST"])
 @roles_required("admin")
-def requeue(job_id: str):  # type: ignore[no-untyped-def]
+def requeue(job_id: str) -> ResponseReturnValue:
     form = PlainForm()
     if not form.validate_on_submit():
         abort(400)
@@ -380,13 +390,13 @@ def requeue(job_id: str):  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/mail")
 @roles_required("admin")
-def mail_list():  # type: ignore[no-untyped-def]
+def mail_list() -> ResponseReturnValue:
     return render_template("referrals/admin_mail.html", mails=channels.list_mails())
 
 
 @admin_bp.route("/mail/<name>")
 @roles_required("admin")
-def mail_view(name: str):  # type: ignore[no-untyped-def]
+def mail_view(name: str) -> ResponseReturnValue:
     mail = channels.read_mail(name)
     if mail is None:
         abort(404)

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from flask_babel import lazy_gettext as _l
 
+from srs.core.actor import Actor
 from srs.core.wiring import AdminLink, Feature, HomeSection, NavEntry, SeedStep
 from srs.regions import views
+from srs.regions.models import Region
 from srs.regions.seed import seed_regions
 
 
-def _my_regions(user: Any) -> dict[str, Any]:
+class _ActorWithRegions(Actor, Protocol):
+    """A user as the regions home section reads them: with the regions they work in."""
+
+    @property
+    def regions(self) -> list[Region]: ...
+
+
+def _my_regions(user: _ActorWithRegions) -> dict[str, Any]:
     return {"regions": user.regions}
 
 

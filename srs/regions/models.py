@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from srs.extensions import db
+from srs.extensions import Model
 
 
-class Region(db.Model):
+class Region(Model):
     """One administrative unit with its official code.
 
     ``path`` holds the codes from the top down joined by "/" and ending in "/" (``ID/35/35.16/``), so

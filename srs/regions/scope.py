@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from flask_login import current_user
 from sqlalchemy import ColumnElement, false, or_, select, true
 
+from srs.core.actor import Actor
 from srs.core.errors import NotFound
 from srs.core.ids import parse_id
 from srs.extensions import db
@@ -26,7 +27,7 @@ from srs.regions.models import Region
 T = TypeVar("T")
 
 
-def _user(user: Any = None) -> Any:
+def _user(user: Actor | None = None) -> Any:
     return user if user is not None else current_user
 
 
@@ -35,14 +36,15 @@ def sees_everything(user: Any = None) -> bool:
     return policies.sees_everything(_user(user))
 
 
-def region_paths(user: Any = None) -> list[str]:
+def region_paths(user: Actor | None = None) -> list[str]:
     u = _user(user)
     if not (u and u.is_authenticated):
         return []
-    return u.region_paths
+    paths: list[str] = u.region_paths
+    return paths
 
 
-def region_path_condition(path_column: Any, user: Any = None) -> ColumnElement[bool]:
+def region_path_condition(path_column: Any, user: Actor | None = None) -> ColumnElement[bool]:
     """SQL condition: ``path_column`` (a Region.path) lies in one of the user's regions."""
     if sees_everything(user):
         return true()
@@ -52,17 +54,20 @@ def region_path_condition(path_column: Any, user: Any = None) -> ColumnElement[b
     return or_(*[path_column.startswith(p, autoescape=True) for p in paths])
 
 
-def region_id_condition(region_id_column: Any, user: Any = None) -> ColumnElement[bool]:
+def region_id_condition(region_id_column: Any, user: Actor | None = None) -> ColumnElement[bool]:
     """SQL condition: a record's region (by id) lies in the user's regions (or below)."""
     if sees_everything(user):
         return true()
     paths = region_paths(user)
     if not paths:
         return false()
-    return region_id_column.in_(select(Region.id).where(region_path_condition(Region.path, user)))
+    condition: ColumnElement[bool] = region_id_column.in_(
+        select(Region.id).where(region_path_condition(Region.path, user))
+    )
+    return condition
 
 
-def region_in_scope(region: Region | None, user: Any = None) -> bool:
+def region_in_scope(region: Region | None, user: Actor | None = None) -> bool:
     """True when ``region`` lies within the user's regions (admins: always)."""
     if region is None:
         return False
@@ -71,7 +76,7 @@ def region_in_scope(region: Region | None, user: Any = None) -> bool:
     return any(region.path.startswith(p) for p in region_paths(user))
 
 
-def scoped_regions(user: Any = None) -> list[Region]:
+def scoped_regions(user: Actor | None = None) -> list[Region]:
     """The regions a user may choose from, in hierarchy order."""
     stmt = select(Region).where(region_path_condition(Region.path, user)).order_by(Region.path)
     return list(db.session.scalars(stmt))

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 
+from srs.accounts.models import User
 from srs.core.errors import Conflict
 from srs.extensions import db
 from srs.regions.models import Region
@@ -44,7 +44,7 @@ def _id_taken(id_type: str, id_number: str | None, exclude_id: int | None = None
     return db.session.scalar(stmt)
 
 
-def _raise_duplicate_id(existing: Client, user: Any) -> None:
+def _raise_duplicate_id(existing: Client, user: User) -> None:
     if region_in_scope(existing.region, user):
         detail = _(
             "This ID number is already registered: client #%(id)d, %(name)s.",
@@ -103,12 +103,12 @@ def _flag_duplicates(client: Client, duplicates: list[PossibleDuplicate]) -> Non
     client.needs_review = True
 
 
-def visible_duplicates(duplicates: list[PossibleDuplicate], user: Any) -> list[PossibleDuplicate]:
+def visible_duplicates(duplicates: list[PossibleDuplicate], user: User) -> list[PossibleDuplicate]:
     """Only the candidates the user may see are shown to them (the review queue sees them all)."""
     return [d for d in duplicates if region_in_scope(d.client.region, user)]
 
 
-def review_flags(clients: Iterable[Client], user: Any) -> set[int]:
+def review_flags(clients: Iterable[Client], user: User) -> set[int]:
     """Ids of those of ``clients`` whose "possible duplicate" flag ``user`` may be shown.
 
     The stored flag says a pair is waiting in the review queue, whoever may see its other record. Shown

@@ -38,6 +38,8 @@ FEATURE = Feature(
         policies.can_edit_client,
         policies.can_review_duplicates,
         policies.can_edit_field,
+        policies.can_record_consent,
+        policies.can_withdraw_consent,
     ),
     setup=_install_listeners,
 )

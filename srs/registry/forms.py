@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from srs.core.ids import parse_id
 from srs.registry import fields
@@ -46,6 +55,10 @@ class ClientForm(FlaskForm):
     The client's own fields are added from the table by ``client_form``; this class holds what the
     form adds around them (version, consent's three inputs, the household choice).
     """
+
+    if TYPE_CHECKING:
+        # The table's fields, added by client_form_class(): to the type checker, any field name.
+        def __getattr__(self, name: str) -> Any: ...
 
     version = HiddenField()
     consent_given = BooleanField(_l("The person consents to their data being used and shared"))
@@ -222,3 +235,37 @@ class ImportForm(FlaskForm):
         validators=[FileRequired()],
         description=_l("UTF-8 CSV or .xlsx with the columns of the sample file."),
     )
+
+
+class _Checkboxes(SelectMultipleField):
+    """Several choices as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ConsentForm(FlaskForm):
+    """Record a consent on the profile: date, what it covers, for which agencies, and the evidence."""
+
+    given_on = StringField(_l("Date of consent"), render_kw={"type": "date"})
+    scope = TextAreaField(
+        _l("What the consent covers"),
+        description=_l("In the person's words or the form's: the data, the purposes and who may receive it."),
+    )
+    purposes = _Checkboxes(_l("Purposes"), choices=[], validate_choice=False)
+    all_agencies = RadioField(
+        _l("Agencies"),
+        choices=[("all", _l("Every agency SRS refers to")), ("listed", _l("Only the agencies ticked below"))],
+        default="all",
+        validate_choice=False,
+    )
+    agencies = _Checkboxes(_l("Agencies it covers"), choices=[], validate_choice=False)
+    evidence = FileField(
+        _l("Signed form (optional)"), description=_l("A scan or photo of the signed form: PDF, PNG or JPEG.")
+    )
+
+
+class WithdrawConsentForm(FlaskForm):
+    """Withdraw the current consent (what the person said, why)."""
+
+    reason = TextAreaField(_l("Reason or the person's words (optional)"))

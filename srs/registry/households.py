@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from srs.accounts.models import User
 from srs.core import audit
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
@@ -140,7 +141,7 @@ def _member_id(raw: Any) -> int | None:
     return parse_id(raw)
 
 
-def change_head(client: Client, raw_member_id: Any, user: Any) -> HeadChange:
+def change_head(client: Client, raw_member_id: Any, user: User) -> HeadChange:
     """Make another member of the client's household its head, in the caller's transaction.
 
     Every other member's relationship is re-expressed relative to the new head where that follows
@@ -210,7 +211,7 @@ def change_head(client: Client, raw_member_id: Any, user: Any) -> HeadChange:
 # --- moving a client to another household --------------------------------------------------------
 
 
-def move_client(client: Client, data: Mapping[str, Any], user: Any) -> Household:
+def move_client(client: Client, data: Mapping[str, Any], user: User) -> Household:
     """Move the client into another household in the user's area (or into one, if they have none).
 
     ``data`` holds ``household_id`` and ``relationship_to_head`` (to the target's head). The head of
@@ -407,7 +408,7 @@ def _head_client_id(household: Household) -> int | None:
     return head.client_id if head is not None else None
 
 
-def merge_households(keep: Client, duplicate: Client, user: Any) -> dict[str, Any] | None:
+def merge_households(keep: Client, duplicate: Client, user: User) -> dict[str, Any] | None:
     """Settle the households of two records being merged, so the person is a member once.
 
     * Only the duplicate in a household: the kept client takes the duplicate's place (relationship

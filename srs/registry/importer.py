@@ -14,12 +14,28 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import JSON, Date, Integer, String, and_, any_, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    JSON,
+    Date,
+    Integer,
+    Select,
+    String,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from srs.accounts.models import User
 from srs.core import clock
 from srs.core.errors import ValidationFailed
 from srs.core.models import AuditEntry
@@ -27,6 +43,7 @@ from srs.extensions import db
 from srs.regions.models import Region
 from srs.regions.scope import region_in_scope
 from srs.regions.services import district_of
+from srs.registry import consent
 from srs.registry.fields import client_fields, import_columns, required_import_columns
 from srs.registry.models import Client, DuplicateCandidate, ImportBatch
 from srs.registry.validation import validate_client
@@ -97,7 +114,10 @@ def _one_of(column: Any, values: set[Any], type_: Any) -> Any:
     return column.in_(list(values))
 
 
-def _with_name_and_birth(stmt: Any, pairs: set[tuple[str, date]]) -> Any:
+_Row = TypeVarTuple("_Row")
+
+
+def _with_name_and_birth(stmt: Select[*_Row], pairs: set[tuple[str, date]]) -> Select[*_Row]:
     """``stmt`` narrowed to clients whose (name_key, date_of_birth) is one of ``pairs``.
 
     On PostgreSQL the pairs are joined as two zipped arrays: ``name = ANY(..) AND birth = ANY(..)``
@@ -133,9 +153,11 @@ def sample_csv() -> str:
 
 def sample_xlsx() -> bytes:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     workbook = Workbook()
     sheet = workbook.active
+    assert isinstance(sheet, Worksheet)  # a new workbook starts with one worksheet, active
     sheet.title = "clients"
     columns = import_columns()
     sheet.append(list(columns))
@@ -245,7 +267,7 @@ class _Regions:
         self.path_by_id: dict[int, str] = {}
         self.allowed: dict[int, bool] = {}
 
-    def in_scope_for(self, user: Any) -> Callable[[Region], bool]:
+    def in_scope_for(self, user: User) -> Callable[[Region], bool]:
         def check(region: Region) -> bool:
             if region.id not in self.allowed:
                 self.allowed[region.id] = region_in_scope(region, user)
@@ -271,7 +293,7 @@ class _Regions:
 
 
 def run_import(
-    batch: ImportBatch, user: Any, on_progress: Callable[[ImportBatch], None] | None = None
+    batch: ImportBatch, user: User, on_progress: Callable[[ImportBatch], None] | None = None
 ) -> ImportBatch:
     """Import every row of ``batch`` as ``user`` (their scope applies); update counts as it goes.
 
@@ -284,6 +306,8 @@ def run_import(
     errors: list[list[Any]] = []
     seen_ids: dict[tuple[str, str], int] = {}
     chunk: list[tuple[int, dict[str, Any]]] = []
+    if batch.content is None:  # the job checks first; the file is gone after its retention period
+        raise ValueError(f"import batch {batch.id} has no file left")
     for number, row in read_rows(batch.filename, batch.content):
         if number - 1 > MAX_ROWS:
             errors.append(
@@ -321,13 +345,13 @@ def run_import(
 def _import_chunk(
     batch: ImportBatch,
     chunk: list[tuple[int, dict[str, Any]]],
-    user: Any,
+    user: User,
     regions: _Regions,
     errors: list[list[Any]],
 ) -> None:
     with_id = [(n, c) for n, c in chunk if c["id_number"]]
     without_id = [(n, c) for n, c in chunk if not c["id_number"]]
-    taken: dict[tuple[str, str], tuple[str, Any]] = {}
+    taken: dict[tuple[str, str | None], tuple[str, Any]] = {}
     if with_id:
         for id_type, id_number, name_key, birth in db.session.execute(
             select(Client.id_type, Client.id_number, Client.name_key, Client.date_of_birth).where(
@@ -347,6 +371,7 @@ def _import_chunk(
             known_without_id.add((name_key, birth, region_id))
 
     new_rows: list[dict[str, Any]] = []
+    consents: list[consent.ConsentInput] = []
     for number, cleaned in chunk:
         if cleaned["id_number"]:
             existing = taken.get((cleaned["id_type"], cleaned["id_number"]))
@@ -361,8 +386,16 @@ def _import_chunk(
             continue
         else:
             known_without_id.add((cleaned["name_key"], cleaned["date_of_birth"], cleaned["region_id"]))
-        values = {k: v for k, v in cleaned.items() if k != "region"}
+        values = {k: v for k, v in cleaned.items() if k not in ("region", *consent.INPUT_KEYS)}
         table_extra = values.pop("extra", {})
+        # The row's consent columns say what its consent record (written below) says.
+        row_consent = consent.take_input(dict(cleaned))
+        values.update(
+            consent_given=row_consent.given,
+            consent_date=row_consent.given_on,
+            consent_scope=row_consent.scope,
+        )
+        consents.append(row_consent)
         now = clock.now()
         values.update(
             created_by_id=user.id,
@@ -385,6 +418,7 @@ def _import_chunk(
         for values, new_id in zip(new_rows, ids, strict=True):
             values["id"] = new_id
     batch.imported += len(ids)
+    consent_records = consent.import_rows(dict(zip(ids, consents, strict=True)), user, clock.now())
     # One audit entry per chunk names every client it registered (the client rows carry the batch
     # and row number in ``extra``): 100,000 single entries would cost more than the clients.
     db.session.add(
@@ -394,7 +428,11 @@ def _import_chunk(
             action="clients.import",
             object_type="client_import",
             object_id=str(batch.id),
-            details={"client_ids": ids, "rows": [v["extra"]["row"] for v in new_rows]},
+            details={
+                "client_ids": ids,
+                "rows": [v["extra"]["row"] for v in new_rows],
+                "consent_records": consent_records,
+            },
         )
     )
     _flag_chunk_duplicates(new_rows, regions)
@@ -415,10 +453,12 @@ def _copy_clients(rows: list[dict[str, Any]]) -> list[int]:
     for values, new_id in zip(rows, ids, strict=True):
         values["id"] = new_id
     table = Client.__table__
+    assert isinstance(table, Table)  # a mapped class's table, not a join or a select
     columns = [c for c in table.columns if c.name in rows[0]]
     json_columns = {c.name for c in columns if isinstance(c.type, JSON)}
     names = ", ".join(c.name for c in columns)
-    raw = db.session.connection().connection.driver_connection
+    raw = db.session.connection().connection.driver_connection  # psycopg's own connection, for COPY
+    assert raw is not None
     with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for values in rows:
             copy.write_row(
@@ -448,7 +488,8 @@ def _flag_chunk_duplicates(new_rows: list[dict[str, Any]], regions: _Regions) ->
                 _one_of(Client.phone, phones, String), Client.merged_into_id.is_(None)
             )
         ):
-            by_phone.setdefault(phone, []).append(cid)
+            if phone is not None:  # the query matched phones in a set of strings
+                by_phone.setdefault(phone, []).append(cid)
     pairs: dict[tuple[int, int], str] = {}
     for v in new_rows:
         district = regions.district_path.get(v["region_id"]) or regions.path(v["region_id"])

@@ -26,6 +26,12 @@ def _relax_durability() -> None:
         db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
+def _commit_progress(_batch: ImportBatch) -> None:
+    """After each chunk: commit, so the page shows the progress; the next chunk relaxes durability too."""
+    commit()
+    _relax_durability()
+
+
 @job(summary=lambda result, batch_id: f"import batch {batch_id}: {result}" if result else None)
 def import_clients(batch_id: int) -> dict[str, int]:
     """Import an uploaded file of clients; progress is committed after each chunk of rows.
@@ -44,19 +50,20 @@ def import_clients(batch_id: int) -> dict[str, int]:
         batch.finished_at = clock.now()
         commit()
         return {}
-    user = db.session.get(User, batch.uploaded_by_id)
+    user = db.session.get_one(User, batch.uploaded_by_id)
+    content = batch.content
     batch.status = "running"
     batch.started_at = clock.now()
     batch.total_rows = (
-        importer.count_rows(batch.filename, batch.content) if not batch.total_rows else batch.total_rows
+        importer.count_rows(batch.filename, content) if not batch.total_rows else batch.total_rows
     )
     commit()
     try:
         _relax_durability()
-        importer.run_import(batch, user, on_progress=lambda _b: (commit(), _relax_durability()))
+        importer.run_import(batch, user, on_progress=_commit_progress)
     except Exception as exc:
         db.session.rollback()
-        batch = db.session.get(ImportBatch, batch_id)
+        batch = db.session.get_one(ImportBatch, batch_id)
         batch.status = "failed"
         # The exception's class only: its text may quote a row (a name, an ID number, a phone) or
         # a database error's parameters. The worker's log keeps the traceback for the operator.

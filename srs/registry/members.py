@@ -11,6 +11,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from srs.accounts.models import User
 from srs.core import audit
 from srs.core.errors import NotFound, ValidationFailed
 from srs.core.ids import parse_id
@@ -33,7 +34,7 @@ def _relationship(data: Mapping[str, Any], errors: _Errors) -> str | None:
 
 
 def _client_to_link(
-    raw_id: Any, client: Client, user: Any, errors: _Errors, member: HouseholdMember | None = None
+    raw_id: Any, client: Client, user: User, errors: _Errors, member: HouseholdMember | None = None
 ) -> Client | None:
     """The registered client a household member is (to be) linked to, checked for the user's area."""
     try:
@@ -99,7 +100,7 @@ def _start_household(client: Client) -> Household:
     return household
 
 
-def add_household_member(client: Client, data: Mapping[str, Any], user: Any) -> HouseholdMember:
+def add_household_member(client: Client, data: Mapping[str, Any], user: User) -> HouseholdMember:
     """Add a person to the client's household (started with the client as head if needed).
 
     ``data`` holds either ``member_client_id`` (a registered client in the user's area) or the
@@ -161,7 +162,7 @@ def member_input(member: HouseholdMember) -> dict[str, Any]:
 
 
 def update_household_member(
-    client: Client, member: HouseholdMember, data: Mapping[str, Any], user: Any
+    client: Client, member: HouseholdMember, data: Mapping[str, Any], user: User
 ) -> HouseholdMember:
     """Change a member's relationship and facts, or link them to a registered client.
 
@@ -221,7 +222,7 @@ def update_household_member(
 
 
 def remove_household_member(
-    client: Client, member: HouseholdMember, user: Any, *, audit_it: bool = True
+    client: Client, member: HouseholdMember, user: User, *, audit_it: bool = True
 ) -> None:
     """Take a member out of the household; a linked client record stays, without a household.
 

@@ -10,18 +10,20 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from srs.accounts.models import User
 from srs.core import audit, clock
 from srs.core.errors import Conflict, NotFound
 from srs.core.pagination import Page, paginate
+from srs.core.transaction import changed_rows
 from srs.extensions import db
 from srs.regions.scope import region_id_condition, region_in_scope
-from srs.registry import fields, households
+from srs.registry import consent, fields, households
 from srs.registry.fields import client_fields
 from srs.registry.models import Client, ClientName, DuplicateCandidate
 from srs.registry.services import client_is_visible
 
 
-def review_queue(user: Any, page: int, per_page: int) -> Page[DuplicateCandidate]:
+def review_queue(user: User, page: int, per_page: int) -> Page[DuplicateCandidate]:
     """Open probable-duplicate pairs where the user may see both clients."""
     a, b = aliased(Client), aliased(Client)
     stmt = (
@@ -38,7 +40,7 @@ def review_queue(user: Any, page: int, per_page: int) -> Page[DuplicateCandidate
     return paginate(stmt, page, per_page)
 
 
-def get_candidate(candidate_id: Any, user: Any) -> DuplicateCandidate:
+def get_candidate(candidate_id: Any, user: User) -> DuplicateCandidate:
     try:
         pk = int(candidate_id)
     except (TypeError, ValueError) as exc:
@@ -65,7 +67,7 @@ def _settle_review_flag(client: Client) -> None:
     client.needs_review = bool(still_open)
 
 
-def open_pairs_of(client: Client, user: Any) -> list[DuplicateCandidate]:
+def open_pairs_of(client: Client, user: User) -> list[DuplicateCandidate]:
     """Open probable-duplicate pairs that involve the client (for its profile)."""
     pairs = db.session.scalars(
         select(DuplicateCandidate)
@@ -78,7 +80,7 @@ def open_pairs_of(client: Client, user: Any) -> list[DuplicateCandidate]:
     return [p for p in pairs if client_is_visible(p.client, user) and client_is_visible(p.other_client, user)]
 
 
-def mark_distinct(candidate: DuplicateCandidate, user: Any) -> None:
+def mark_distinct(candidate: DuplicateCandidate, user: User) -> None:
     """The two records are different people: close the pair and clear the flags it caused."""
     if candidate.status != "open":
         raise Conflict(_("This pair was already decided."))
@@ -135,12 +137,7 @@ def _take_missing_facts(keep: Client, duplicate: Client) -> list[str]:
             items = list(f.read(keep) or [])
             items += [item for item in f.read(duplicate) or [] if item not in items]
             f.write(keep, items)
-        elif f.merge == fields.CONSENT and not keep.consent_given and duplicate.consent_given:
-            keep.consent_given = True
-            keep.consent_date = duplicate.consent_date
-            keep.consent_scope = duplicate.consent_scope
-            keep.consent_recorded_by_id = duplicate.consent_recorded_by_id
-            filled.append(f.name)
+        # fields.CONSENT: through its records, in merge_clients (srs/registry/consent.py merge_into).
     return filled
 
 
@@ -152,7 +149,7 @@ class Merged:
     households: dict[str, Any] | None = None
 
 
-def merge_clients(keep: Client, duplicate: Client, user: Any) -> Merged:
+def merge_clients(keep: Client, duplicate: Client, user: User) -> Merged:
     """Fold ``duplicate`` into ``keep``: every record pointing at the duplicate now points at ``keep``.
 
     Screenings, referrals, notes and whatever other features add follow the foreign keys, found
@@ -166,6 +163,9 @@ def merge_clients(keep: Client, duplicate: Client, user: Any) -> Merged:
         raise Conflict(_("One of these clients was already merged."))
     households.check_merge(keep, duplicate)
     filled = _take_missing_facts(keep, duplicate)
+    consent_change = consent.merge_into(keep, duplicate, user)
+    if consent_change is not None:
+        filled.append(consent_change)
     db.session.flush()
     household_details = households.merge_households(keep, duplicate, user)
 
@@ -191,7 +191,7 @@ def merge_clients(keep: Client, duplicate: Client, user: Any) -> Merged:
         if table.name == "client_duplicates":
             continue
         try:
-            result = db.session.execute(
+            changed = changed_rows(
                 table.update().where(column == duplicate.id).values({column.name: keep.id})
             )
         except IntegrityError as exc:
@@ -204,8 +204,8 @@ def merge_clients(keep: Client, duplicate: Client, user: Any) -> Merged:
                     what=table.name,
                 )
             ) from exc
-        if result.rowcount:
-            moved[f"{table.name}.{column.name}"] = result.rowcount
+        if changed:
+            moved[f"{table.name}.{column.name}"] = changed
     # Open pairs of the duplicate with third clients move to the kept client.
     for pair in db.session.scalars(
         select(DuplicateCandidate).where(

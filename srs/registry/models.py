@@ -22,17 +22,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from srs.core import clock
 from srs.core.models import UTCDateTime
-from srs.extensions import db
+from srs.extensions import Model
 from srs.regions.models import Region
 
 ID_TYPES = ("nik", "vn_pid", "none")
 SEXES = ("female", "male")
 WORK_STATUSES = ("informal", "self_employed", "msme_worker", "unemployed", "formal")
 POVERTY_STATUSES = ("poor", "near_poor", "not_poor", "unknown")
+# What a person may consent to: screening for programmes, sharing with agencies through referrals,
+# and follow-up in a case file. A referral needs "referral".
+CONSENT_PURPOSES = ("screening", "referral", "case_management")
 RELATIONSHIPS = ("head", "spouse", "child", "parent", "sibling", "grandchild", "other_relative", "other")
 
 
-class Household(db.Model):
+class Household(Model):
     """A household (Indonesian family card, Vietnamese household book) that clients belong to."""
 
     __tablename__ = "households"
@@ -49,7 +52,7 @@ class Household(db.Model):
     )
 
 
-class HouseholdMember(db.Model):
+class HouseholdMember(Model):
     """A person in a household: with their own client record, or just the facts screening needs."""
 
     __tablename__ = "household_members"
@@ -73,7 +76,7 @@ class HouseholdMember(db.Model):
     client: Mapped[Client | None] = relationship(foreign_keys=[client_id])
 
 
-class Client(db.Model):
+class Client(Model):
     """A person registered at the single window.
 
     ``version`` is the optimistic-locking counter the API and the edit form send back; unknown facts
@@ -123,6 +126,10 @@ class Client(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
     version: Mapped[int] = mapped_column(default=1)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set by srs.privacy: an erased record (identifiers removed, statistics kept; date_of_birth then holds
+    # 1 July of the birth year, never shown as a date) and a restricted one (read-only, not shared).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     region: Mapped[Region] = relationship()
     household: Mapped[Household | None] = relationship(foreign_keys=[household_id])
@@ -133,7 +140,7 @@ class Client(db.Model):
         return f"<Client {self.id} {self.full_name}>"
 
 
-class ClientName(db.Model):
+class ClientName(Model):
     """The folded name and region of every client not merged away: what name search scans on PostgreSQL.
 
     A trigram search re-reads each candidate row to check it; in this narrow copy (about a fifth of
@@ -191,7 +198,7 @@ event.listen(
 event.listen(ClientName.__table__, "after_create", DDL(CLIENT_NAMES_TRIGGER).execute_if(dialect="postgresql"))
 
 
-class DuplicateCandidate(db.Model):
+class DuplicateCandidate(Model):
     """A pair of clients that may be the same person, waiting for a supervisor's decision.
 
     ``client_id`` is the newer record (the one whose registration raised the flag).
@@ -216,7 +223,7 @@ class DuplicateCandidate(db.Model):
     other_client: Mapped[Client] = relationship(foreign_keys=[other_client_id])
 
 
-class ImportBatch(db.Model):
+class ImportBatch(Model):
     """One uploaded file of clients, imported by a background job; progress is read by the page.
 
     The file itself is kept in the database so any worker, on any machine, can read it, for
@@ -242,3 +249,36 @@ class ImportBatch(db.Model):
     # [[row number, reason], ...] for every row that was skipped as bad.
     errors: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
     failure: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsentRecord(Model):
+    """One consent the person gave: who recorded it, when, for which purposes and agencies, and its end.
+
+    Records are history, never overwritten: giving consent again adds a record; withdrawing it stamps
+    ``withdrawn_at`` on the current one. The client's current consent (``Client.consent_*``) is derived
+    from the newest record by ``srs.registry.consent.sync_current``.
+    """
+
+    __tablename__ = "consent_records"
+    __table_args__ = (Index("ix_consent_records_client_recorded", "client_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    given_on: Mapped[date | None] = mapped_column(Date)
+    scope: Mapped[str | None] = mapped_column(String(300))
+    # Purpose codes (srs.registry.consent.PURPOSES).
+    purposes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # True: every agency; False: only the agency codes in ``agencies``.
+    all_agencies: Mapped[bool] = mapped_column(default=True)
+    agencies: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(12), default="form")  # form | api | import | merge | migration
+    # A signed form's scan, kept in the database like an import file (any worker can read it).
+    evidence_filename: Mapped[str | None] = mapped_column(String(200))
+    evidence_type: Mapped[str | None] = mapped_column(String(40))
+    evidence_size: Mapped[int | None] = mapped_column()
+    evidence: Mapped[bytes | None] = mapped_column(LargeBinary)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawal_reason: Mapped[str | None] = mapped_column(String(500))

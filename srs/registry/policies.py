@@ -31,6 +31,21 @@ def can_edit_client(user: Any, client: Any = None) -> bool:
     return has_role(user, *WRITERS)
 
 
+# Who records a person's consent, and who may take it back on the person's word.
+CONSENT_RECORDERS = ("officer", "admin")
+CONSENT_WITHDRAWERS = ("officer", "supervisor", "admin")
+
+
+def can_record_consent(user: Any) -> bool:
+    """Record a consent the person gave (with its purposes, agencies and evidence)."""
+    return has_role(user, *CONSENT_RECORDERS)
+
+
+def can_withdraw_consent(user: Any) -> bool:
+    """Record that the person withdrew their consent."""
+    return has_role(user, *CONSENT_WITHDRAWERS)
+
+
 def can_review_duplicates(user: Any) -> bool:
     """Work the queue of possible duplicates: merge a pair or mark it as two people."""
     return has_role(user, *REVIEWERS)

@@ -82,8 +82,8 @@ class _Copy:
             for key in self.client_relationships:
                 related = getattr(obj, key)
                 if related is not None:
-                    return related.id
-        return value
+                    return int(related.id)
+        return None if value is None else int(value)
 
 
 def _copy_of(mapper: Mapper[Any], tables: set[Table]) -> _Copy | None:

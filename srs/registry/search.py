@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, or_, select
 
+from srs.accounts.models import User
 from srs.core.errors import NotFound
 from srs.core.pagination import Page, paginate
 from srs.extensions import db
@@ -30,7 +31,7 @@ def _digits_query(q: str) -> str | None:
 
 
 def search_clients(
-    q: str | None, user: Any, *, region_code: str | None = None, page: int = 1, per_page: int = 50
+    q: str | None, user: User, *, region_code: str | None = None, page: int = 1, per_page: int = 50
 ) -> Page[Client]:
     """Clients in the user's scope matching an ID number, a phone, or a name (typo-tolerant).
 
@@ -69,7 +70,7 @@ def _below(region: Region, region_id_column: Any) -> Any:
     return region_id_column.in_(select(Region.id).where(Region.path.startswith(region.path, autoescape=True)))
 
 
-def _search_names_pg(names: Select[tuple[int]], folded: str, page: int, per_page: int) -> Page[Client]:
+def _search_names_pg(names: Select[int], folded: str, page: int, per_page: int) -> Page[Client]:
     """Rank the scoped rows of client_names (merged records are not there) by trigram similarity."""
     # A single typo in a full name keeps its trigram similarity above 0.6; 0.45 (instead of the
     # default 0.3) keeps common short names from matching tens of thousands of rows, which is what
@@ -92,7 +93,7 @@ def _search_names_pg(names: Select[tuple[int]], folded: str, page: int, per_page
     )
 
 
-def _ranked_ids(names: Select[tuple[int]], condition: Any, score: Any) -> list[int]:
+def _ranked_ids(names: Select[int], condition: Any, score: Any) -> list[int]:
     # One ranked query for ids (capped) instead of a count plus a page: the count over a large
     # match set costs as much as the search itself.
     return list(
@@ -111,9 +112,7 @@ def _token_score(query_tokens: list[str], name_tokens: list[str]) -> float:
     return total / len(query_tokens)
 
 
-def _search_names_fallback(
-    stmt: Select[tuple[Client]], folded: str, page: int, per_page: int
-) -> Page[Client]:
+def _search_names_fallback(stmt: Select[Client], folded: str, page: int, per_page: int) -> Page[Client]:
     tokens = folded.split()
     patterns = set()
     for token in tokens:

@@ -81,6 +81,7 @@ def _person(fake: Faker, region: Region, rng: random.Random, serial: int) -> dic
         name = f"{fake.last_name()} {middle} {rng.choice(VN_GIVEN_FEMALE if female else VN_GIVEN_MALE)}"
     else:
         name = f"{fake.first_name_female() if sex == 'female' else fake.first_name_male()} {fake.last_name()}"
+    number: str | None
     if region.country == "ID":
         digits = next((v for k, v in _NIK_DIGITS.items() if region.code.startswith(k)), "351608")
         id_type, number = "nik", make_nik(digits, birth, sex, serial)

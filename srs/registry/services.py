@@ -20,6 +20,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from srs.accounts.models import User
 from srs.core import audit
 from srs.core.errors import Conflict, ValidationFailed
 from srs.core.ids import parse_id
@@ -28,7 +29,7 @@ from srs.extensions import db
 from srs.regions.models import Region
 from srs.regions.scope import load_in_scope, region_id_condition, region_in_scope, sees_everything
 from srs.regions.services import get_by_code
-from srs.registry import policies
+from srs.registry import consent, policies
 from srs.registry.duplicates import (
     PossibleDuplicate,
     _flag_duplicates,
@@ -72,12 +73,12 @@ class Registered:
 # --- lookups -------------------------------------------------------------------------------------
 
 
-def scoped_clients(user: Any) -> Select[tuple[Client]]:
+def scoped_clients(user: User) -> Select[Client]:
     """Clients the user may see (merged-away records excluded)."""
     return select(Client).where(Client.merged_into_id.is_(None), region_id_condition(Client.region_id, user))
 
 
-def load_client(client_id: Any, user: Any) -> Client:
+def load_client(client_id: Any, user: User) -> Client:
     """The client if it exists, lies in the user's scope and was not merged away; NotFound otherwise.
 
     A merged-away record is gone for every purpose (no edit, case, complaint, screening or referral
@@ -92,7 +93,7 @@ def load_client(client_id: Any, user: Any) -> Client:
     )
 
 
-def surviving_client_id(client_id: Any, user: Any) -> int | None:
+def surviving_client_id(client_id: Any, user: User) -> int | None:
     """The record a merged-away client in the user's scope now lives on in (None: no such record)."""
     pk = parse_id(client_id)
     if pk is None:
@@ -104,7 +105,7 @@ def surviving_client_id(client_id: Any, user: Any) -> int | None:
     )
 
 
-def read_profile(client: Client, user: Any, *, page: str | None = None) -> Client:
+def read_profile(client: Client, user: User, *, page: str | None = None) -> Client:
     """Record that ``user`` opened a page with the client's full record and ID number.
 
     ``page`` names the page when it is not the profile (the edit form shows every field too).
@@ -129,16 +130,31 @@ def _region_lookup() -> Any:
 
 def client_input(client: Client) -> dict[str, Any]:
     """A client's stored values in the API's input shape (the base an edit is applied to)."""
-    return {f.name: api_value(f, client) for f in client_fields()}
+    data = {f.name: api_value(f, client) for f in client_fields()}
+    data["consent"] = _consent_input(client)
+    return data
+
+
+def _consent_input(client: Client) -> dict[str, Any]:
+    """The current consent as an edit's base: given, date and scope, and what it covers."""
+    now = consent.view(client) if client.id is not None else None
+    return {
+        "given": client.consent_given,
+        "date": client.consent_date.isoformat() if client.consent_date else None,
+        "scope": client.consent_scope,
+        "purposes": now["purposes"] if now and now["purposes"] else None,
+        "agencies": now["agencies"] if now else None,
+    }
 
 
 def editable_attributes() -> tuple[str, ...]:
-    """Model attributes an edit may change: the table's (consent's three), and what is derived from them."""
+    """Model attributes an edit may change: the table's, and what is derived from them.
+
+    Not consent's: it changes through its records (srs/registry/consent.py), never set directly.
+    """
     names: list[str] = []
     for f in client_fields():
-        if f.type == "consent":
-            names += ["consent_given", "consent_date", "consent_scope"]
-        elif f.stored_as is not None:
+        if f.type != "consent" and f.stored_as is not None:
             names.append(f.stored_as)
     return (*names, *_DERIVED)
 
@@ -146,7 +162,7 @@ def editable_attributes() -> tuple[str, ...]:
 # --- register and edit ---------------------------------------------------------------------------
 
 
-def _validate_household(data: Mapping[str, Any], user: Any) -> dict[str, Any] | None:
+def _validate_household(data: Mapping[str, Any], user: User) -> dict[str, Any] | None:
     """The optional ``household`` of a new client.
 
     ``{"household_id", "relationship_to_head"}`` joins an existing household in the user's area;
@@ -199,7 +215,7 @@ def _validate_household(data: Mapping[str, Any], user: Any) -> dict[str, Any] | 
 
 
 def _validate_registration(
-    data: Mapping[str, Any], user: Any
+    data: Mapping[str, Any], user: User
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The client's fields and their household part, with the errors of both reported together."""
     errors: dict[str, list[str]] = {}
@@ -219,7 +235,7 @@ def _validate_registration(
     return cleaned, household_input
 
 
-def check_new_client(data: Mapping[str, Any], user: Any) -> list[PossibleDuplicate]:
+def check_new_client(data: Mapping[str, Any], user: User) -> list[PossibleDuplicate]:
     """Validate a registration without saving it; the probable duplicates the user may see.
 
     Raises what register_client would (ValidationFailed, DuplicateId), so the form can show it first.
@@ -234,7 +250,7 @@ def check_new_client(data: Mapping[str, Any], user: Any) -> list[PossibleDuplica
     return visible_duplicates(found, user)
 
 
-def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form") -> Registered:
+def register_client(data: Mapping[str, Any], user: User, *, source: str = "form") -> Registered:
     """Validate and register a client (with an optional household); flag probable duplicates.
 
     Raises ValidationFailed (422) for bad fields and DuplicateId (409) when the ID number is taken.
@@ -244,12 +260,17 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
     if existing is not None:
         _raise_duplicate_id(existing, user)
     region = cleaned.pop("region")
-    # Everything the new row needs is settled before its INSERT, so it starts at version 1.
+    consent_input = consent.take_input(cleaned)
+    # Everything the new row needs is settled before its INSERT, so it starts at version 1 (its
+    # consent columns too: they are what the consent record recorded below says).
     duplicates = find_probable_duplicates(
         cleaned["name_key"], cleaned["date_of_birth"], region, cleaned["phone"]
     )
     client = Client(**cleaned, region=region, created_by_id=user.id, version=1, needs_review=bool(duplicates))
-    if client.consent_given:
+    if consent_input.given:
+        client.consent_given = True
+        client.consent_date = consent_input.given_on
+        client.consent_scope = consent_input.scope
         client.consent_recorded_by_id = user.id
     household = _household_for_new_client(client, household_input)
     if household is not None:
@@ -264,8 +285,10 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
         if existing is not None:
             _raise_duplicate_id(existing, user)
         raise
-    if household is not None:
+    if household is not None and household_input is not None:  # a household comes from the input
         _add_new_client_members(client, household, household_input)
+    if consent_input.given:
+        consent.record_consent(client, consent_input, user, source=source)
     for dup in duplicates:
         db.session.add(
             DuplicateCandidate(client_id=client.id, other_client_id=dup.client.id, reason=dup.reason)
@@ -288,13 +311,13 @@ def register_client(data: Mapping[str, Any], user: Any, *, source: str = "form")
     return Registered(client, duplicates)
 
 
-def _audit_household_join(client: Client, household: Household, household_input: Any, user: Any) -> None:
+def _audit_household_join(client: Client, household: Household, household_input: Any, user: User) -> None:
     """On the timelines of the new client and of the head whose household they joined."""
     joined = household_input.get("household") is not None
     people = [client.id]
     if joined:
         head = next((m for m in household.members if m.relationship_to_head == "head"), None)
-        if head is not None and head.client_id not in (None, client.id):
+        if head is not None and head.client_id is not None and head.client_id != client.id:
             people.append(head.client_id)
     for person in people:
         audit.record(
@@ -317,8 +340,9 @@ def _relationship_of(client: Client, household_input: dict[str, Any] | None) -> 
 def _household_for_new_client(client: Client, household_input: dict[str, Any] | None) -> Household | None:
     if household_input is None:
         return None
-    if household_input.get("household") is not None:
-        return household_input["household"]
+    joined: Household | None = household_input.get("household")
+    if joined is not None:
+        return joined
     if not household_input["members"] and not household_input["new"]:
         return None
     household = Household(region=client.region, address=client.address)
@@ -392,6 +416,16 @@ def _stale(client: Client, version: int) -> StaleVersion:
     )
 
 
+def check_writable(client: Client) -> None:
+    """Conflict (409) for a record that may not change: erased, or restricted by the person (srs.privacy)."""
+    if client.anonymised_at is not None:
+        raise Conflict(_("The record has been erased: it can no longer be changed."))
+    if client.restricted_at is not None:
+        raise Conflict(
+            _("Processing of this record is restricted: it is read-only until the restriction is lifted.")
+        )
+
+
 def _field_of(attribute: str) -> Any:
     """The table's field stored in ``attribute`` (consent's three attributes: the consent field)."""
     for f in client_fields():
@@ -408,7 +442,7 @@ def _masked(value: Any) -> Any:
 _PERSONAL_DIGITS = re.compile(r"\d(?=\d{4})")
 
 
-def _apply_changes(client: Client, cleaned: dict[str, Any], region: Region, user: Any) -> dict[str, Any]:
+def _apply_changes(client: Client, cleaned: dict[str, Any], region: Region, user: User) -> dict[str, Any]:
     """Set what differs; the changes as the audit records them (personal fields masked).
 
     Refuses (422) a change to a field the user's role may not edit.
@@ -448,7 +482,16 @@ def _apply_changes(client: Client, cleaned: dict[str, Any], region: Region, user
     return changes
 
 
-def update_client(client: Client, data: Mapping[str, Any], user: Any, expected_version: Any) -> Client:
+def _withdrawal_reason(data: Mapping[str, Any]) -> str | None:
+    """The optional ``consent.reason`` of an edit that withdraws consent."""
+    value = data.get("consent")
+    reason = value.get("reason") if isinstance(value, Mapping) else None
+    return reason if isinstance(reason, str) else None
+
+
+def update_client(
+    client: Client, data: Mapping[str, Any], user: User, expected_version: Any, *, channel: str = "form"
+) -> Client:
     """Apply a (partial) change if the caller read the current version; audit what changed.
 
     Raises StaleVersion (409) when someone saved in between, ValidationFailed (422) for bad fields.
@@ -463,25 +506,50 @@ def update_client(client: Client, data: Mapping[str, Any], user: Any, expected_v
         )
     if expected_version != client.version:
         raise _stale(client, expected_version)
+    check_writable(client)
     table = {f.name: f for f in client_fields()}
     unknown = [k for k in data if k not in table and k != "version"]
     if unknown:
         raise ValidationFailed(
             _("Some fields need attention."), {k: [_("This field cannot be changed here.")] for k in unknown}
         )
-    merged = {**client_input(client), **{k: v for k, v in data.items() if k != "version"}}
+    base = client_input(client)
+    merged = {**base, **{k: v for k, v in data.items() if k != "version"}}
+    if isinstance(data.get("consent"), Mapping):
+        # What the edit does not say about the consent (its purposes, its agencies) stays as it is.
+        merged["consent"] = {**base["consent"], **data["consent"]}
+        merged["consent"].pop("reason", None)
     cleaned = validate_client(merged, user=user, lookup_region=_region_lookup(), current_region=client.region)
     existing = _id_taken(cleaned["id_type"], cleaned["id_number"], exclude_id=client.id)
     if existing is not None:
         _raise_duplicate_id(existing, user)
     region = cleaned.pop("region")
+    consent_input = consent.take_input(cleaned)
+    if consent_input.given != client.consent_given or (
+        consent_input.given
+        and (consent_input.given_on, consent_input.scope) != (client.consent_date, client.consent_scope)
+    ):
+        consent_field = next(f for f in client_fields() if f.type == "consent")
+        if not policies.role_may_edit_field(getattr(user, "role", None), consent_field):
+            raise ValidationFailed(
+                _("Some fields need attention."), {"consent": [_("This field cannot be changed here.")]}
+            )
     changes = _apply_changes(client, cleaned, region, user)
-    if not changes:
-        return client
-    if any(k.startswith("consent_") for k in changes):
-        client.consent_recorded_by_id = user.id
     client.region = region
     try:
+        # Withdrawn or recorded anew through its records (and the hook for a withdrawal), never set
+        # here; the client row is written once, with the consent's copy and the other changes.
+        changes.update(
+            consent.apply_input(
+                client,
+                consent_input,
+                user,
+                source="api" if channel == "api" else "form",
+                reason=_withdrawal_reason(data),
+            )
+        )
+        if not changes:
+            return client
         db.session.flush()
     except StaleDataError as exc:
         # Saved by someone else between our version check and our write.
@@ -502,7 +570,7 @@ def update_client(client: Client, data: Mapping[str, Any], user: Any, expected_v
     return client
 
 
-def start_import(filename: str, content: bytes, total_rows: int, user: Any) -> ImportBatch:
+def start_import(filename: str, content: bytes, total_rows: int, user: User) -> ImportBatch:
     """Keep an uploaded file for the import job (enqueued by the caller after the commit)."""
     batch = ImportBatch(filename=filename, content=content, uploaded_by_id=user.id, total_rows=total_rows)
     db.session.add(batch)
@@ -513,5 +581,5 @@ def start_import(filename: str, content: bytes, total_rows: int, user: Any) -> I
     return batch
 
 
-def client_is_visible(client: Client, user: Any) -> bool:
+def client_is_visible(client: Client, user: User) -> bool:
     return sees_everything(user) or region_in_scope(client.region, user)

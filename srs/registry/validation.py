@@ -16,13 +16,14 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from srs.accounts.models import User
 from srs.core import clock
 from srs.core.errors import ValidationFailed
 from srs.regions.models import Region
 from srs.regions.scope import region_in_scope
 from srs.registry.fields import MAX_AGE, ClientField, client_fields, get_field, input_names
 from srs.registry.idnumbers import ID_NUMBER_RULES, check_id_number, normalise_number
-from srs.registry.models import RELATIONSHIPS
+from srs.registry.models import CONSENT_PURPOSES, RELATIONSHIPS
 from srs.registry.normalise import clean_spaces, fold_name, parse_phone
 
 MAX_INCOME = get_field("monthly_income").maximum or 10**13
@@ -35,6 +36,10 @@ RegionLookup = Callable[[str], Region | None]
 
 # The fields of a client, with the API's names, in the order forms and files list them (the table's).
 INPUT_FIELDS = input_names()
+
+
+# What a consent covers when the form or the API names no purposes.
+DEFAULT_CONSENT_PURPOSES = ("screening", "referral")
 
 
 class _Errors:
@@ -172,7 +177,7 @@ class _Context:
 
     data: Mapping[str, Any]
     errors: _Errors
-    user: Any
+    user: User
     lookup_region: RegionLookup
     current_region: Region | None
     in_scope: Callable[[Region], bool] | None
@@ -293,7 +298,7 @@ def _parse_id_number(f: ClientField, ctx: _Context) -> None:
                     type_field.name,
                     _("This ID type is not issued in the country of the region %(code)s.", code=region.code),
                 )
-    elif id_type == "none" and raw_number not in (None, "") and normalise_number(raw_number):
+    elif id_type == "none" and isinstance(raw_number, str) and raw_number and normalise_number(raw_number):
         errors.add(f.name, _("Choose the ID type of this number, or leave the number empty."))
     ctx.store(type_field, id_type)
     ctx.store(f, number if id_type != "none" else None)
@@ -330,6 +335,8 @@ def _parse_consent(f: ClientField, ctx: _Context) -> None:
     ctx.out["consent_given"] = False
     ctx.out["consent_date"] = None
     ctx.out["consent_scope"] = None
+    ctx.out["consent_purposes"] = list(DEFAULT_CONSENT_PURPOSES)
+    ctx.out["consent_agencies"] = None
     if consent is None:
         errors.add(f.name, _("Record whether the person gave consent."))
     elif not isinstance(consent, Mapping):
@@ -349,6 +356,8 @@ def _parse_consent(f: ClientField, ctx: _Context) -> None:
             errors.add("consent.date", _("Consent cannot be given before the person was born."))
         ctx.out["consent_date"] = consent_date
         ctx.out["consent_scope"] = scope
+        ctx.out["consent_purposes"] = _consent_purposes(consent.get("purposes"), errors)
+        ctx.out["consent_agencies"] = _consent_agencies(consent.get("agencies"), errors)
     ctx.values[f.name] = ctx.out["consent_given"]
 
 
@@ -396,7 +405,7 @@ def _in_check_order(table: tuple[ClientField, ...]) -> list[ClientField]:
 def validate_client(
     data: Mapping[str, Any],
     *,
-    user: Any,
+    user: User,
     lookup_region: RegionLookup,
     current_region: Region | None = None,
     in_scope: Callable[[Region], bool] | None = None,
@@ -417,6 +426,41 @@ def validate_client(
     if ctx.extra:
         ctx.out["extra"] = ctx.extra
     return ctx.out
+
+
+def _consent_purposes(value: Any, errors: _Errors) -> list[str]:
+    """The purposes a consent covers: codes of CONSENT_PURPOSES; none given means screening and referral."""
+    if value is None or value == [] or value == "":
+        return list(DEFAULT_CONSENT_PURPOSES)
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors.add("consent.purposes", _("Give a list of purposes."))
+        return list(DEFAULT_CONSENT_PURPOSES)
+    unknown = [v for v in value if v not in CONSENT_PURPOSES]
+    if unknown:
+        errors.add("consent.purposes", _("Choose from: %(choices)s.", choices=", ".join(CONSENT_PURPOSES)))
+    return [p for p in CONSENT_PURPOSES if p in value]
+
+
+def _consent_agencies(value: Any, errors: _Errors) -> list[str] | None:
+    """The agencies a consent covers: ``"all"`` or null for every agency, else a list of agency codes.
+
+    Whether each code names an agency is checked when the consent is recorded (it needs the database).
+    """
+    if value is None or value == "all" or value == "":
+        return None
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if (
+        not isinstance(value, list)
+        or not value
+        or len(value) > 50
+        or not all(isinstance(v, str) and 0 < len(v.strip()) <= 40 for v in value)
+    ):
+        errors.add("consent.agencies", _('Give "all" or a list of agency codes.'))
+        return None
+    return sorted({v.strip() for v in value})
 
 
 def validate_member(member: Mapping[str, Any], prefix: str, errors: _Errors) -> dict[str, Any]:

@@ -7,10 +7,13 @@ import io
 from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from srs.accounts.models import User
+from srs.agencies.models import Agency
 from srs.core import audit
 from srs.core.access import roles_required
 from srs.core.errors import Conflict, NotFound, ValidationFailed
@@ -23,22 +26,25 @@ from srs.core.slots import timeline_for
 from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.regions.scope import scoped_regions, sees_everything
-from srs.registry import duplicates, households, importer, jobs, members, policies, search, services
+from srs.registry import consent, duplicates, households, importer, jobs, members, policies, search, services
 from srs.registry import merge as merging
 from srs.registry.forms import (
     FIELD_MAP,
     POVERTY_CHOICES,
     RELATIONSHIP_LABELS,
     WORK_CHOICES,
+    ConsentForm,
     HeadForm,
     ImportForm,
     MemberForm,
     MoveForm,
     RemoveMemberForm,
+    WithdrawConsentForm,
     client_form,
 )
 from srs.registry.models import Client, ImportBatch
 from srs.registry.policies import READERS, REVIEWERS, WRITERS
+from srs.registry.validation import DEFAULT_CONSENT_PURPOSES
 
 bp = Blueprint("registry", __name__, url_prefix="/clients")
 
@@ -59,7 +65,7 @@ def _region_choices() -> list[tuple[str, str]]:
 @bp.route("/", methods=["GET", "POST"])
 @roles_required(*READERS)
 @reads_from_replica
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     # The search form posts its query, so an ID number or phone typed there never sits in a URL (the
     # browser's history, a proxy's or the server's access log). ?q= still works for links.
     source = request.form if request.method == "POST" else request.args
@@ -96,7 +102,7 @@ def index():  # type: ignore[no-untyped-def]
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*WRITERS)
 @idempotent_form
-def register():  # type: ignore[no-untyped-def]
+def register() -> ResponseReturnValue:
     form = client_form()
     form.region_code.choices = _region_choices()
     if request.method == "GET":
@@ -141,11 +147,48 @@ def _head_form(client: Client, form: HeadForm | None = None) -> HeadForm:
     return form
 
 
-def _profile_page(client: Client, status: int = 200, **forms: Any):  # type: ignore[no-untyped-def]
-    """The profile with its household forms (those given carry the input and errors to show)."""
+def _consent_form(client: Client, form: ConsentForm | None = None) -> ConsentForm:
+    """The record-consent form with the purposes and the agencies of the client's country to tick."""
+    form = form or ConsentForm(formdata=None, data={"purposes": list(DEFAULT_CONSENT_PURPOSES)})
+    form.purposes.choices = list(consent.PURPOSE_LABELS.items())
+    form.agencies.choices = [
+        (a.code, a.name)
+        for a in db.session.scalars(
+            select(Agency).where(Agency.country == client.region.country).order_by(Agency.name)
+        )
+    ]
+    return form
+
+
+def _consent_panel(client: Client, forms: dict[str, Any]) -> dict[str, Any]:
+    """What the consent panel shows: the current consent, its history (the reading audited), forms."""
+    records = consent.read_history(client, current_user)
+    users = {
+        u.id: u.username
+        for u in db.session.scalars(
+            select(User).where(
+                User.id.in_({r.recorded_by_id for r in records} | {r.withdrawn_by_id for r in records})
+            )
+        )
+    }
+    return {
+        "consent_state": consent.state(client),
+        "consent_records": records,
+        "consent_users": users,
+        "consent_form": _consent_form(client, forms.get("consent_form")),
+        "withdraw_form": forms.get("withdraw_form") or WithdrawConsentForm(formdata=None),
+        "purpose_labels": consent.PURPOSE_LABELS,
+        "can_record_consent": policies.can_record_consent(current_user),
+        "can_withdraw_consent": policies.can_withdraw_consent(current_user),
+    }
+
+
+def _profile_page(client: Client, status: int = 200, **forms: Any) -> ResponseReturnValue:
+    """The profile with its household and consent forms (those given carry the input and errors)."""
     services.read_profile(client, current_user)
     return render_template(
         "registry/profile.html",
+        **_consent_panel(client, forms),
         client=client,
         timeline=timeline_for(client),
         member_form=forms.get("member_form") or MemberForm(),
@@ -160,7 +203,7 @@ def _profile_page(client: Client, status: int = 200, **forms: Any):  # type: ign
 
 @bp.route("/<int:client_id>")
 @roles_required(*READERS)
-def profile(client_id: int):  # type: ignore[no-untyped-def]
+def profile(client_id: int) -> ResponseReturnValue:
     survivor = services.surviving_client_id(client_id, current_user)
     if survivor is not None:
         flash(_("This record was merged into another one; here is the record that was kept."), "info")
@@ -168,9 +211,97 @@ def profile(client_id: int):  # type: ignore[no-untyped-def]
     return _profile_page(services.load_client(client_id, current_user))
 
 
+# Who records a consent (those who register people) and who may withdraw it (a supervisor too: a
+# person may tell whoever they reach).
+CONSENT_FIELDS = {
+    "consent.date": "given_on",
+    "consent.scope": "scope",
+    "consent.purposes": "purposes",
+    "consent.agencies": "agencies",
+}
+
+
+@bp.route("/<int:client_id>/consent", methods=["POST"])
+@roles_required(*policies.CONSENT_RECORDERS)
+def record_consent(client_id: int) -> ResponseReturnValue:
+    client = services.load_client(client_id, current_user)
+    form = _consent_form(client, ConsentForm())
+    if not form.validate_on_submit():
+        flash(_("Please correct the marked fields."), "error")
+        return _profile_page(client, 422, consent_form=form)
+    upload = form.evidence.data
+    try:
+        with attempt():
+            data = consent.input_from(
+                {
+                    "date": form.given_on.data,
+                    "scope": form.scope.data,
+                    "purposes": list(form.purposes.data or []),
+                    "agencies": "all"
+                    if form.all_agencies.data != "listed"
+                    else list(form.agencies.data or []),
+                }
+            )
+            if upload is not None and getattr(upload, "filename", None):
+                data.evidence = consent.check_evidence(upload.filename, upload.read())
+            consent.record_consent(client, data, current_user, source="form")
+    except ValidationFailed as exc:
+        if "consent.agencies" in exc.errors and form.all_agencies.data != "listed":
+            exc.errors["all_agencies"] = exc.errors.pop("consent.agencies")
+        apply_errors(form, exc, CONSENT_FIELDS)
+        return _profile_page(client, 422, consent_form=form)
+    flash(_("Consent recorded."), "success")
+    return redirect(url_for("registry.profile", client_id=client.id, _anchor="consent"))
+
+
+@bp.route("/<int:client_id>/consent/withdraw", methods=["POST"])
+@roles_required(*policies.CONSENT_WITHDRAWERS)
+def withdraw_consent(client_id: int) -> ResponseReturnValue:
+    client = services.load_client(client_id, current_user)
+    form = WithdrawConsentForm()
+    if not form.validate_on_submit():
+        flash(_("Please correct the marked fields."), "error")
+        return _profile_page(client, 422, withdraw_form=form)
+    try:
+        with attempt():
+            consent.withdraw(client, current_user, form.reason.data, source="form")
+    except (Conflict, ValidationFailed) as exc:
+        apply_errors(form, exc)
+        return _profile_page(client, exc.status, withdraw_form=form)
+    flash(
+        _(
+            "Consent withdrawn. From now on no agency sees this person's data: open referrals are "
+            "cancelled and each agency is told."
+        ),
+        "success",
+    )
+    return redirect(url_for("registry.profile", client_id=client.id, _anchor="consent"))
+
+
+@bp.route("/<int:client_id>/consent/<int:record_id>/evidence")
+@roles_required(*READERS)
+def consent_evidence(client_id: int, record_id: int) -> ResponseReturnValue:
+    client = services.load_client(client_id, current_user)
+    record = consent.get_record(client, record_id)
+    found = consent.read_evidence(record, current_user) if record is not None else None
+    if record is None or found is None:
+        raise NotFound()
+    _filename, content_type, content = found
+    response = Response(content, mimetype=content_type)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="consent-{record.id}{_suffix(content_type)}"'
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _suffix(content_type: str) -> str:
+    return {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(content_type, "")
+
+
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
 @roles_required(*WRITERS)
-def edit(client_id: int):  # type: ignore[no-untyped-def]
+def edit(client_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     form = client_form()
     form.region_code.choices = _region_choices()
@@ -211,7 +342,7 @@ def _typed_value(typed: dict[str, Any], name: str) -> Any:
 
 @bp.route("/<int:client_id>/members", methods=["POST"])
 @roles_required(*WRITERS)
-def add_member(client_id: int):  # type: ignore[no-untyped-def]
+def add_member(client_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     form = MemberForm()
     try:
@@ -226,7 +357,7 @@ def add_member(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:client_id>/members/<int:member_id>/edit", methods=["GET", "POST"])
 @roles_required(*WRITERS)
-def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
+def edit_member(client_id: int, member_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     member = members.get_member(client, member_id)
     form = MemberForm()
@@ -245,7 +376,7 @@ def edit_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:client_id>/members/<int:member_id>/remove", methods=["POST"])
 @roles_required(*WRITERS)
-def remove_member(client_id: int, member_id: int):  # type: ignore[no-untyped-def]
+def remove_member(client_id: int, member_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     member = members.get_member(client, member_id)
     name = member.full_name
@@ -264,7 +395,7 @@ def remove_member(client_id: int, member_id: int):  # type: ignore[no-untyped-de
 
 @bp.route("/<int:client_id>/household/head", methods=["POST"])
 @roles_required(*WRITERS)
-def change_head(client_id: int):  # type: ignore[no-untyped-def]
+def change_head(client_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     form = HeadForm()
     try:
@@ -287,7 +418,7 @@ def change_head(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:client_id>/household/move", methods=["POST"])
 @roles_required(*WRITERS)
-def move_household(client_id: int):  # type: ignore[no-untyped-def]
+def move_household(client_id: int) -> ResponseReturnValue:
     client = services.load_client(client_id, current_user)
     form = MoveForm(prefix="move")
     try:
@@ -305,7 +436,7 @@ def move_household(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/review")
 @roles_required(*REVIEWERS)
-def review():  # type: ignore[no-untyped-def]
+def review() -> ResponseReturnValue:
     page, per_page = page_args(strict=False)
     result = merging.review_queue(current_user, page, per_page)
     # The pairs are already scoped: the previews read only these records' households.
@@ -322,7 +453,7 @@ def review():  # type: ignore[no-untyped-def]
 
 @bp.route("/review/<int:candidate_id>/distinct", methods=["POST"])
 @roles_required(*REVIEWERS)
-def mark_distinct(candidate_id: int):  # type: ignore[no-untyped-def]
+def mark_distinct(candidate_id: int) -> ResponseReturnValue:
     candidate = merging.get_candidate(candidate_id, current_user)
     merging.mark_distinct(candidate, current_user)
     flash(_("Marked as two different people."), "success")
@@ -331,7 +462,7 @@ def mark_distinct(candidate_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/review/<int:candidate_id>/merge", methods=["POST"])
 @roles_required(*REVIEWERS)
-def merge(candidate_id: int):  # type: ignore[no-untyped-def]
+def merge(candidate_id: int) -> ResponseReturnValue:
     candidate = merging.get_candidate(candidate_id, current_user)
     if candidate.status != "open":
         flash(_("This pair was already decided."), "error")
@@ -372,7 +503,7 @@ def _batch_or_404(batch_id: int) -> ImportBatch:
 
 @bp.route("/import", methods=["GET", "POST"])
 @roles_required(*WRITERS)
-def import_page():  # type: ignore[no-untyped-def]
+def import_page() -> ResponseReturnValue:
     form = ImportForm()
     recent = db.session.scalars(
         select(ImportBatch)
@@ -399,13 +530,13 @@ def import_page():  # type: ignore[no-untyped-def]
 
 @bp.route("/import/<int:batch_id>")
 @roles_required(*WRITERS)
-def import_status_page(batch_id: int):  # type: ignore[no-untyped-def]
+def import_status_page(batch_id: int) -> ResponseReturnValue:
     return render_template("registry/import_status.html", batch=_batch_or_404(batch_id))
 
 
 @bp.route("/import/<int:batch_id>/status")
 @roles_required(*WRITERS)
-def import_status(batch_id: int):  # type: ignore[no-untyped-def]
+def import_status(batch_id: int) -> ResponseReturnValue:
     batch = _batch_or_404(batch_id)
     return jsonify(
         {
@@ -422,7 +553,7 @@ def import_status(batch_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/import/<int:batch_id>/report.csv")
 @roles_required(*WRITERS)
-def import_report(batch_id: int):  # type: ignore[no-untyped-def]
+def import_report(batch_id: int) -> ResponseReturnValue:
     batch = _batch_or_404(batch_id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -437,7 +568,7 @@ def import_report(batch_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/import/sample.csv")
 @roles_required(*WRITERS)
-def import_sample():  # type: ignore[no-untyped-def]
+def import_sample() -> ResponseReturnValue:
     return Response(
         importer.sample_csv(),
         mimetype="text/csv",
@@ -447,7 +578,7 @@ def import_sample():  # type: ignore[no-untyped-def]
 
 @bp.route("/import/sample.xlsx")
 @roles_required(*WRITERS)
-def import_sample_xlsx():  # type: ignore[no-untyped-def]
+def import_sample_xlsx() -> ResponseReturnValue:
     return Response(
         importer.sample_xlsx(),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -455,7 +586,7 @@ def import_sample_xlsx():  # type: ignore[no-untyped-def]
     )
 
 
-def home_context(user: Any) -> dict[str, Any]:
+def home_context(user: User) -> dict[str, Any]:
     review_count = 0
     if policies.can_review_duplicates(user):
         review_count = merging.review_queue(user, 1, 1).total

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     Connection,
     Double,
     Integer,
@@ -128,7 +129,7 @@ def _facts_select(client_ids: Any) -> Any:
         *demographics,
     )
     result_eligible = ScreeningResult.outcome == "eligible"
-    per_programme_window = {
+    per_programme_window: dict[str, Any] = {
         "partition_by": (base.c.client_id, ScreeningResult.programme_id),
         "order_by": order,
     }
@@ -182,8 +183,11 @@ def _referral_facts_select(client_ids: Any, dialect: str) -> Any:
     moves the duplicate's referrals to the kept client anyway).
     """
     order = (Referral.created_at, Referral.id)
-    by_client = {"partition_by": Referral.client_id, "order_by": order}
-    by_programme = {"partition_by": (Referral.client_id, Referral.programme_id), "order_by": order}
+    by_client: dict[str, Any] = {"partition_by": Referral.client_id, "order_by": order}
+    by_programme: dict[str, Any] = {
+        "partition_by": (Referral.client_id, Referral.programme_id),
+        "order_by": order,
+    }
     stmt = select(
         Referral.id,
         Referral.client_id,
@@ -380,7 +384,7 @@ def refresh_clients(
 
 # The client ids of a refresh, bound at execution: the statements are built once per dialect and
 # time zone (see _refresh_statements), not on every write.
-_IDS = bindparam("client_ids", expanding=True)
+_IDS: BindParameter[list[int]] = bindparam("client_ids", expanding=True)
 
 
 @functools.cache

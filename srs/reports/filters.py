@@ -50,7 +50,7 @@ class Filters:
     disability: bool | None = None
     today: date = field(default_factory=clock.today)
 
-    def as_args(self) -> dict[str, str]:
+    def as_args(self) -> dict[str, Any]:
         """The filters as query-string arguments (for links to drill-downs and exports)."""
         args = {"from": self.date_from.isoformat(), "to": self.date_to.isoformat()}
         if self.region is not None:

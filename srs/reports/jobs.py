@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from srs.core import audit
 from srs.core.queue import job
@@ -26,5 +27,6 @@ def check_report_facts() -> dict[str, int]:
     log.warning("report facts out of step with the records %s: rebuilding", found)
     facts.rebuild_all()
     facts.rebuild_referrals()
-    audit.record("report.facts_rebuilt", "report", None, **found)
+    details: dict[str, Any] = dict(found)  # rows out of step by table (no table is called "user")
+    audit.record("report.facts_rebuilt", "report", None, **details)
     return found

@@ -8,7 +8,7 @@ from sqlalchemy import Date, Double, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from srs.core.models import UTCDateTime
-from srs.extensions import db
+from srs.extensions import Model
 from srs.programmes.models import Screening
 from srs.referrals.models import Referral
 from srs.registry.models import Client
@@ -48,7 +48,7 @@ ix_referrals_open_region_due = Index(
 )
 
 
-class ScreeningFact(db.Model):
+class ScreeningFact(Model):
     """What the dashboard counts about one screening, kept in step with the records by ``facts.py``.
 
     One row per screening with ``programme_id`` 0 (any programme) and one per screening result (that
@@ -88,7 +88,7 @@ class ScreeningFact(db.Model):
     disability: Mapped[bool | None] = mapped_column()
 
 
-class ReferralFact(db.Model):
+class ReferralFact(Model):
     """What the dashboard counts about one referral, kept in step with the records by ``facts.py``.
 
     One row per referral, with the referral's region, programme, status and creation time, whether it
@@ -200,7 +200,7 @@ class ReferralFact(db.Model):
 # configured time zone on PostgreSQL and in UTC on SQLite (as each dialect's monthly trend counts).
 
 
-class ReferralMonth(db.Model):
+class ReferralMonth(Model):
     """Referrals created in a month, per region, programme, status and the client's sex."""
 
     __tablename__ = "report_referral_months"
@@ -214,7 +214,7 @@ class ReferralMonth(db.Model):
     successful: Mapped[int] = mapped_column()
 
 
-class ReferralMonthDecision(db.Model):
+class ReferralMonthDecision(Model):
     """Decided referrals created in a month, per whole day to the decision: the median's histogram."""
 
     __tablename__ = "report_referral_month_decisions"
@@ -227,7 +227,7 @@ class ReferralMonthDecision(db.Model):
     referrals: Mapped[int] = mapped_column()
 
 
-class ReferralMonthFirst(db.Model):
+class ReferralMonthFirst(Model):
     """Referrals created in a month by the month of the client's previous referral (0: none before),
     to any programme (``same_programme`` false) or to the same one: clients referred in whole months
     [a, b] are the referrals created in them whose previous one is before a. Clients referred in more

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from fpdf import FPDF, FontFace
 from sqlalchemy import select
 
+from srs.accounts.models import User
 from srs.core import clock
 from srs.extensions import db
 from srs.referrals import overdue
@@ -66,18 +67,29 @@ class _SummaryPDF(FPDF):
         self.cell(0, 6, text, align="C")
 
 
+def new_document(title: str, subject: str, language: str, page_label: str, orientation: str = "P") -> FPDF:
+    """An A4 document with SRS's Unicode font, numbered pages and its first page open.
+
+    The monthly summary and the copy of a person's record (srs/privacy/export.py) both start here.
+    """
+    pdf = _SummaryPDF(page_label, orientation)
+    pdf.add_font(FONT, "", FONT_DIR / "DejaVuSans.ttf")
+    pdf.add_font(FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
+    pdf.set_title(title)
+    pdf.set_subject(subject)
+    pdf.set_creator("SRS")
+    pdf.set_lang(language)
+    pdf.set_auto_page_break(auto=True, margin=18)
+    pdf.add_page()
+    return pdf
+
+
 def render(doc: MonthlyDocument) -> bytes:
     """The PDF bytes of a monthly summary; an empty ``rows`` still gives the headers and the total."""
     figures = max(len(doc.headers) - 1, 1)
-    pdf = _SummaryPDF(doc.page_label, "P" if figures <= PORTRAIT_FIGURES else "L")
-    pdf.add_font(FONT, "", FONT_DIR / "DejaVuSans.ttf")
-    pdf.add_font(FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
-    pdf.set_title(doc.title)
-    pdf.set_subject(doc.scope)
-    pdf.set_creator("SRS")
-    pdf.set_lang(doc.language)
-    pdf.set_auto_page_break(auto=True, margin=18)
-    pdf.add_page()
+    pdf = new_document(
+        doc.title, doc.scope, doc.language, doc.page_label, "P" if figures <= PORTRAIT_FIGURES else "L"
+    )
 
     pdf.set_font(FONT, "B", 15)
     pdf.multi_cell(0, 8, doc.title, new_x="LMARGIN", new_y="NEXT")
@@ -145,7 +157,7 @@ def monthly_document(
     month: date,
     rows: list[dict[str, Any]],
     totals: dict[str, int],
-    user: Any,
+    user: User,
     now: datetime | None = None,
 ) -> MonthlyDocument:
     """The texts of the monthly summary PDF in the current user's language (needs a request context)."""

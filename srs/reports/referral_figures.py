@@ -22,6 +22,7 @@ Each figure equals what the facts (and through them the records) give over the w
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -252,12 +253,14 @@ def _add_from_facts(
     ]
     whole = split.whole
     starts_inside = split.start_month is not None and whole is not None and start == filters.start
-    if starts_inside:
+    if starts_inside and whole is not None:
         # This partial month's referrals whose next one is in the whole months: those next ones have
         # their previous referral inside the period, though in the month it starts in (see below).
         nxt = F.next_programme_at if filters.programme is not None else F.next_at
         columns.append(func.count().filter(~F.multi_region, nxt >= whole[0], nxt < whole[1]))
-    rows = db.session.execute(
+    # (region, status, month, day, referrals, successful, first referrals[, followed]): Any, as
+    # the columns are a list.
+    rows: Iterable[Any] = db.session.execute(
         select(*columns)
         .where(*referral_fact_conditions(filters, start, end))
         .group_by(F.region_id, F.status, month, day)
@@ -295,12 +298,12 @@ def _add_from_summaries(
     for region_id, status, month, n, ok in rows:
         if n:  # a status no referral has any more leaves a row of zeros
             figures.add(region_id, status, _month_label(month), int(n), int(ok))
-    rows = db.session.execute(
+    day_rows = db.session.execute(
         select(D.day, func.sum(D.referrals))
         .where(*_summary_conditions(D, filters, split.months))
         .group_by(D.day)
     )
-    for day, n in rows:
+    for day, n in day_rows:
         if n:
             histogram[day] = histogram.get(day, 0) + int(n)
     # Clients referred: the whole months' referrals whose previous one is before the period. When the
@@ -317,7 +320,7 @@ def _add_from_summaries(
             counted,
         )
     )
-    figures.referred_clients += int(first)
+    figures.referred_clients += int(first or 0)
 
 
 def _median(conds: list[ColumnElement[bool]], histogram: dict[int, int]) -> float | None:
@@ -332,7 +335,8 @@ def _median(conds: list[ColumnElement[bool]], histogram: dict[int, int]) -> floa
     if total == 0:
         return None
     dialect = db.engine.dialect.name
-    value, day = decision_value(dialect), decision_day(dialect)
+    value: ColumnElement[Any] = decision_value(dialect)
+    day = decision_day(dialect)
     width = DAY if dialect == "postgresql" else 1.0
     low_rank, high_rank = (total - 1) // 2, total // 2
     # Where each rank falls: (day, offset within the day).
@@ -346,9 +350,8 @@ def _median(conds: list[ColumnElement[bool]], histogram: dict[int, int]) -> floa
     values: list[float] = []
     for bucket in sorted({b for b, _ in places}):
         offsets = [offset for b, offset in places if b == bucket]
-        values += [
-            float(v)
-            for v in db.session.scalars(
+        middle: list[Any] = list(
+            db.session.scalars(
                 # The range (a little wider) lets the index narrow the scan; the day expression
                 # decides membership, as it did in the histogram.
                 select(value)
@@ -357,7 +360,8 @@ def _median(conds: list[ColumnElement[bool]], histogram: dict[int, int]) -> floa
                 .offset(min(offsets))
                 .limit(max(offsets) - min(offsets) + 1)
             )
-        ]
+        )
+        values += [float(v) for v in middle]
     values = values[:1] if low_rank == high_rank else values[:2]
     if not values:
         # Summaries out of step with the facts (a load past the app, before the rebuild command).

@@ -7,7 +7,7 @@ always has that many rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased
 
 from srs.cases.models import COMPLAINT_OPEN_STATUSES, Complaint
 from srs.core import clock
+from srs.core.pagination import AnySelect
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening, ScreeningResult
 from srs.referrals import overdue
@@ -110,7 +111,7 @@ def _is_latest_screening() -> ColumnElement[bool]:
     return ~exists().where(newer.client_id == Screening.client_id, newer.id > Screening.id)
 
 
-def gap_statement(filters: Filters) -> Select[Any]:
+def gap_statement(filters: Filters) -> Select[Client, Programme, datetime]:
     """(client, programme, screened at) where the client's latest screening (in the period) says
     eligible and the client has no referral to that programme: the coverage gap."""
     stmt = (
@@ -166,7 +167,7 @@ def median_days_to_decision(filters: Filters) -> float | None:
     n = db.session.scalar(select(func.count()).select_from(Referral).where(*conds)) or 0
     if n == 0:
         return None
-    middle = list(
+    middle: list[float] = list(
         db.session.scalars(select(days).where(*conds).order_by(days).offset((n - 1) // 2).limit(2 - n % 2))
     )
     return round(sum(middle) / len(middle), 1)
@@ -293,7 +294,7 @@ def dashboard(filters: Filters) -> Dashboard:
 
     # Clients registered, by region and month: one grouped scan.
     month, month_key = month_grouping(Client.created_at, filters)
-    rows = db.session.execute(
+    rows: Iterable[Any] = db.session.execute(
         select(Client.region_id, month, func.count())
         .where(
             *client_conditions(filters), Client.created_at >= filters.start, Client.created_at < filters.end
@@ -370,7 +371,7 @@ def overdue_complaint_conditions(filters: Filters) -> list[ColumnElement[bool]]:
 class Listing:
     kind: str
     title: Any
-    statement: Select[Any]
+    statement: AnySelect
     headers: list[Any]
     row: Callable[[Any], list[Any]]
     scalars: bool = True
@@ -429,7 +430,7 @@ def _overdue_referral_row(r: Any) -> list[Any]:
     return [*_referral_row(r), str(overdue.LABELS[kind]) if kind else ""]
 
 
-def _referral_statement(conds: list[ColumnElement[bool]]) -> Select[Any]:
+def _referral_statement(conds: list[ColumnElement[bool]]) -> Select[Referral, str, str, str]:
     return (
         select(Referral, Client.full_name, Programme.code, Region.name)
         .join(Client, Client.id == Referral.client_id)
@@ -457,6 +458,7 @@ LIST_KINDS = (
 
 def listing(kind: str, filters: Filters, status: str | None = None) -> Listing | None:
     """The drill-down list behind one dashboard number (None for an unknown kind)."""
+    stmt: AnySelect
     client_base = select(Client).where(*client_conditions(filters))
     if kind == "registered":
         stmt = client_base.where(Client.created_at >= filters.start, Client.created_at < filters.end)
@@ -577,7 +579,7 @@ def iter_rows(item: Listing, batch: int = 1000) -> Iterator[list[Any]]:
 
 
 def summary(filters: Filters) -> dict[str, Any]:
-    """The numbers of API.md's /reports/summary, within scope and filters."""
+    """The numbers of GET /api/v1/reports/summary (see /api/v1/openapi.json), within scope and filters."""
     board = dashboard(filters)
     referral_conds = referral_conditions(filters)
     by_programme: dict[str, dict[str, int]] = {}

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -56,7 +57,7 @@ def _list_url(kind: str, filters: Filters, **extra: Any) -> str:
 @bp.route("/")
 @roles_required(*REPORT_ROLES)
 @reads_from_replica
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard() -> ResponseReturnValue:
     try:
         filters = services.parse_filters(request.args)
     except FilterError as exc:
@@ -127,7 +128,7 @@ def _listing(kind: str) -> tuple[Filters, str | None, Any]:
 @bp.route("/list/<kind>")
 @roles_required(*REPORT_ROLES)
 @reads_from_replica
-def drilldown(kind: str):  # type: ignore[no-untyped-def]
+def drilldown(kind: str) -> ResponseReturnValue:
     try:
         filters, status, item = _listing(kind)
     except FilterError as exc:
@@ -161,7 +162,7 @@ def drilldown(kind: str):  # type: ignore[no-untyped-def]
 @bp.route("/list/<kind>/export.<fmt>")
 @roles_required(*REPORT_ROLES)
 @reads_from_replica
-def export_list(kind: str, fmt: str):  # type: ignore[no-untyped-def]
+def export_list(kind: str, fmt: str) -> ResponseReturnValue:
     if fmt not in exports.FORMATS:
         abort(404)
     try:
@@ -190,7 +191,7 @@ def export_list(kind: str, fmt: str):  # type: ignore[no-untyped-def]
 @bp.route("/summary.<fmt>")
 @roles_required(*REPORT_ROLES)
 @reads_from_replica
-def export_summary(fmt: str):  # type: ignore[no-untyped-def]
+def export_summary(fmt: str) -> ResponseReturnValue:
     if fmt not in exports.FORMATS:
         abort(404)
     try:
@@ -223,7 +224,7 @@ def _monthly_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 @bp.route("/monthly")
 @roles_required(*REPORT_ROLES)
 @reads_from_replica
-def monthly():  # type: ignore[no-untyped-def]
+def monthly() -> ResponseReturnValue:
     try:
         filters, month, rows = _monthly(request.args)
     except FilterError as exc:
@@ -245,7 +246,7 @@ def monthly():  # type: ignore[no-untyped-def]
 @bp.route("/monthly.<fmt>")
 @roles_required(*REPORT_ROLES)
 @reads_from_replica
-def export_monthly(fmt: str):  # type: ignore[no-untyped-def]
+def export_monthly(fmt: str) -> ResponseReturnValue:
     if fmt not in exports.FORMATS:
         abort(404)
     try:
@@ -274,7 +275,7 @@ def export_monthly(fmt: str):  # type: ignore[no-untyped-def]
 @bp.route("/monthly.pdf")
 @roles_required(*REPORT_ROLES)
 @reads_from_replica
-def monthly_pdf():  # type: ignore[no-untyped-def]
+def monthly_pdf() -> ResponseReturnValue:
     try:
         filters, month, rows = _monthly(request.args)
     except FilterError as exc:

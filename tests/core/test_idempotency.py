@@ -1,4 +1,5 @@
-"""Idempotent creation (API.md): a repeated request with one key creates one record, even at once.
+"""Idempotent creation (Idempotency-Key in /api/v1/openapi.json): a repeated request with one key
+creates one record, even at once.
 
 Runs on the embedded default and, with SRS_TEST_DATABASE_URL, on PostgreSQL: the concurrency tests
 send six simultaneous requests to a real threaded HTTP server.

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from srs import create_app
 from srs.core import clock
+from srs.core.models import AuditEntry
 from srs.dci import jobs, signing
 from srs.dci.models import DciOutbox
 from srs.extensions import db
@@ -133,3 +134,27 @@ def test_the_signing_key_is_generated_once_and_published(app, client, tmp_path, 
     with other.app_context():
         assert signing.jwks()["keys"][0]["kid"] == jwk["kid"]
     assert (app.config["INSTANCE_PATH"] / "dci_signing_key.pem").stat().st_mode & 0o077 == 0
+
+
+def test_a_callback_refused_at_its_last_attempt_is_marked_failed_and_audited(app, client, partner, people):
+    # Found by mypy: the audit call passed ``action=`` twice (audit.record's own argument and the
+    # detail), so the last failure raised TypeError and the row never became 'failed'.
+    server = CallbackServer(fail_first=5).start()
+    try:
+        set_profile(app, callback_bases=[server.base])
+        app.config["DCI_MAX_ATTEMPTS"] = 1
+        body = search_body(search_item("idtype-value", {"type": "NIK", "value": people["siti_nik"]}))
+        client.post("/dci/registry/search", json=body, headers=partner["headers"])
+        run_jobs()
+        server.wait(1)
+        with app.app_context():
+            (row,) = db.session.scalars(select(DciOutbox)).all()
+            assert row.status == "failed" and row.attempts == 1
+            assert row.header is None and row.message is None
+            entry = db.session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "dci.callback_failed")
+            ).one()
+            assert entry.details["callback_action"] == "on-search"
+            assert "500" in entry.details["error"]
+    finally:
+        server.stop()

@@ -1,4 +1,4 @@
-"""The referral API of API.md, scoping (404 outside scope) and the agency portal pages."""
+"""The referral API (/api/v1/openapi.json), scoping (404 outside scope) and the agency portal pages."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from srs.core.workdays import PublicHoliday
 from srs.extensions import db
 from srs.referrals import services as svc
 from srs.referrals.models import OutboxMessage, Referral, ReferralEvent
-from tests.factories import agency, make_programme, make_screening, user
+from tests.factories import agency, give_consent, make_programme, make_screening, user
 
 from .conftest import make_client, run_jobs
 
@@ -142,7 +142,7 @@ def test_officer_refers_from_the_form_and_sees_errors_next_to_fields(app, demo, 
     assert "No consent to share is recorded" in body and "typed text" in body
     with app.app_context():
         assert db.session.scalar(select(func.count(Referral.id))) == 0
-        db.session.get(type(client), client_id).consent_given = True
+        give_consent(db.session.get(type(client), client_id))
         db.session.commit()
     response = officer.post(
         "/referrals/new",

@@ -1,4 +1,4 @@
-"""The clients API of API.md: create, read, search, update; errors as problem+json."""
+"""The clients API (/api/v1/openapi.json): create, read, search, update; errors as problem+json."""
 
 from __future__ import annotations
 

@@ -435,7 +435,8 @@ def test_a_copy_made_while_a_move_is_being_written_waits_for_it_and_takes_the_ne
 
 def test_every_table_with_a_region_is_the_client_a_copy_that_follows_it_or_has_its_own(app_ctx):
     followers = {table.name for table, _column in region_copies.copy_tables()}
-    assert followers == {"referrals", "cases", "complaints"}
+    # A data-subject request follows its client too: the officers of the new district answer it.
+    assert followers == {"referrals", "cases", "complaints", "data_subject_requests"}
     # Their own region: a household lives at its address, a user works in theirs; client_names follows
     # by trigger; the report tables are rebuilt from the records by srs.reports.facts.
     own = {

@@ -1,4 +1,4 @@
-"""GET /api/v1/reports/summary as API.md describes it."""
+"""GET /api/v1/reports/summary as the OpenAPI document (/api/v1/openapi.json) describes it."""
 
 from __future__ import annotations
 
