@@ -51,6 +51,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["RATELIMIT_KEY_PREFIX"] = "srs-limit"
 
     db.init_app(app)
+    from srs.core.replica import init_replica
+
+    init_replica(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

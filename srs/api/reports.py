@@ -13,6 +13,7 @@ from srs.api.openapi import RULES_BEYOND_SCHEMA, add_paths, json_response, probl
 from srs.core import audit, clock, exports
 from srs.core.access import roles_required
 from srs.core.errors import NotFound, ValidationFailed
+from srs.core.replica import reads_from_replica
 from srs.referrals import overdue
 from srs.referrals.models import STATUSES
 from srs.reports import coverage, sdg, services
@@ -21,6 +22,7 @@ from srs.reports.filters import FilterError
 
 @bp.route("/reports/summary")
 @roles_required("supervisor", "admin")
+@reads_from_replica
 def reports_summary() -> ResponseReturnValue:
     args = {key: request.args.get(key, "") for key in ("region", "from", "to", "programme")}
     try:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from srs.accounts.models import User
 from srs.core import audit
+from srs.core.replica import reads_from_replica
 from srs.dci import envelope as env
 from srs.dci import signing
 from srs.dci.models import DciOutbox, DciPartner, DciSubscription, DciTransaction
@@ -437,9 +438,12 @@ def run_search(
 ) -> tuple[dict[str, Any], str]:
     """Every search request of a message answered; the SearchResponse and the overall status."""
     seen: set[str] = set()
-    items = [
-        search_one(partner, item, tx.transaction_id, seen) for item in message.get("search_request") or []
-    ]
+    # The registry reads may come from the replica (the transaction row written before stays on the
+    # primary; the block's own writes, if any, switch its reads back to the primary).
+    with reads_from_replica():
+        items = [
+            search_one(partner, item, tx.transaction_id, seen) for item in message.get("search_request") or []
+        ]
     tx.statuses = [status_of(i) for i in items]
     tx.status = "succ" if any(i["status"] == "succ" for i in items) or not items else "rjct"
     tx.completed_at = env.now()

@@ -21,6 +21,7 @@ from srs.core.forms import apply_errors
 from srs.core.idempotency import idempotent_form
 from srs.core.pagination import page_args
 from srs.core.queue import enqueue_after_commit
+from srs.core.replica import reads_from_replica
 from srs.core.slots import timeline_for
 from srs.core.transaction import attempt
 from srs.extensions import db
@@ -63,6 +64,7 @@ def _region_choices() -> list[tuple[str, str]]:
 
 @bp.route("/", methods=["GET", "POST"])
 @roles_required(*READERS)
+@reads_from_replica
 def index() -> ResponseReturnValue:
     # The search form posts its query, so an ID number or phone typed there never sits in a URL (the
     # browser's history, a proxy's or the server's access log). ?q= still works for links.

@@ -13,6 +13,7 @@ from flask_login import current_user
 from srs.core import audit, clock, exports
 from srs.core.access import roles_required
 from srs.core.pagination import page_args, paginate
+from srs.core.replica import reads_from_replica
 from srs.programmes.enrolments import FUNCTION_LABELS
 from srs.programmes.services import list_programmes
 from srs.referrals import overdue
@@ -57,6 +58,7 @@ def _list_url(kind: str, filters: Filters, **extra: Any) -> str:
 
 @bp.route("/")
 @roles_required(*REPORT_ROLES)
+@reads_from_replica
 def dashboard() -> ResponseReturnValue:
     try:
         filters = services.parse_filters(request.args)
@@ -135,6 +137,7 @@ def _listing(kind: str) -> tuple[Filters, str | None, Any]:
 
 @bp.route("/list/<kind>")
 @roles_required(*REPORT_ROLES)
+@reads_from_replica
 def drilldown(kind: str) -> ResponseReturnValue:
     try:
         filters, status, item = _listing(kind)
@@ -168,6 +171,7 @@ def drilldown(kind: str) -> ResponseReturnValue:
 
 @bp.route("/list/<kind>/export.<fmt>")
 @roles_required(*REPORT_ROLES)
+@reads_from_replica
 def export_list(kind: str, fmt: str) -> ResponseReturnValue:
     if fmt not in exports.FORMATS:
         abort(404)
@@ -196,6 +200,7 @@ def export_list(kind: str, fmt: str) -> ResponseReturnValue:
 
 @bp.route("/summary.<fmt>")
 @roles_required(*REPORT_ROLES)
+@reads_from_replica
 def export_summary(fmt: str) -> ResponseReturnValue:
     if fmt not in exports.FORMATS:
         abort(404)
@@ -229,6 +234,7 @@ def _monthly_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 @bp.route("/monthly")
 @roles_required(*REPORT_ROLES)
+@reads_from_replica
 def monthly() -> ResponseReturnValue:
     try:
         filters, month, rows = _monthly(request.args)
@@ -250,6 +256,7 @@ def monthly() -> ResponseReturnValue:
 
 @bp.route("/monthly.<fmt>")
 @roles_required(*REPORT_ROLES)
+@reads_from_replica
 def export_monthly(fmt: str) -> ResponseReturnValue:
     if fmt not in exports.FORMATS:
         abort(404)
@@ -278,6 +285,7 @@ def export_monthly(fmt: str) -> ResponseReturnValue:
 # A static rule: it wins over "/monthly.<fmt>", which serves the spreadsheet formats.
 @bp.route("/monthly.pdf")
 @roles_required(*REPORT_ROLES)
+@reads_from_replica
 def monthly_pdf() -> ResponseReturnValue:
     try:
         filters, month, rows = _monthly(request.args)
