@@ -17,8 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale, format_date, get_locale
-from flask_babel import gettext as _
+from flask_babel import force_locale
 from redis.exceptions import RedisError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
@@ -26,19 +25,16 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from srs.accounts.models import User
 from srs.agencies.models import Agency
 from srs.core import audit, clock
-from srs.core.iso import iso
 from srs.core.queue import enqueue_after_commit, get_queue, job
 from srs.core.redis import get_redis
 from srs.core.transaction import changed_rows
 from srs.extensions import db
 from srs.programmes.models import Programme
-from srs.referrals import channels, notices
+from srs.referrals import channels, messages, notices
 from srs.referrals import services as svc
 from srs.referrals.models import Delivery, OutboxMessage, Referral
-from srs.regions.models import Region
 
 log = logging.getLogger(__name__)
 
@@ -522,24 +518,24 @@ def _send_outside(message: OutboxMessage, referral: Referral) -> int | None:
         if message.event:
             payload = {"event": message.event, **(message.payload or {})}
         else:
-            payload = {"event": "referral.delivered", "referral": webhook_referral(referral)}
+            payload = {"event": "referral.delivered", "referral": messages.webhook_referral(referral)}
         timeout = float(current_app.config["REFERRAL_WEBHOOK_TIMEOUT_SECONDS"])
         return channels.post_webhook(agency.webhook_url, agency.webhook_secret or "", key, payload, timeout)
     if message.channel in ("email", "escalation"):
-        recipients = agency_recipients(agency)
+        recipients = messages.agency_recipients(agency)
         if message.channel == "escalation":
-            recipients += supervisor_recipients(referral)
+            recipients += messages.supervisor_recipients(referral)
         if not recipients:
             raise channels.DeliveryError("nobody to send the e-mail to")
         programme = db.session.get_one(Programme, referral.programme_id)
-        groups = _by_language(recipients)
+        groups = messages.by_language(recipients)
         for locale, addresses in groups.items():
             # Each person reads the notice in the language they chose in SRS.
             with force_locale(locale):
                 if message.event:
                     subject, text = notices.mail_text(message, referral)
                 else:
-                    subject, text = _mail_text(message.channel, referral, programme, agency)
+                    subject, text = messages.mail_text(message.channel, referral, programme, agency)
             mail_key = key if len(groups) == 1 else f"{key}-{locale}"
             channels.send_mail(addresses, subject, text, mail_key)
         return None
@@ -549,141 +545,21 @@ def _send_outside(message: OutboxMessage, referral: Referral) -> int | None:
 def _send_cancellation(agency: Agency, referral: Referral, key: str) -> int | None:
     """Tell the agency, through its own channel, that a referral is cancelled (no personal data)."""
     if agency.channel == "webhook" and agency.webhook_url:
-        payload = {"event": "referral.cancelled", "referral": cancelled_referral(referral)}
+        payload = {"event": "referral.cancelled", "referral": messages.cancelled_referral(referral)}
         timeout = float(current_app.config["REFERRAL_WEBHOOK_TIMEOUT_SECONDS"])
         return channels.post_webhook(agency.webhook_url, agency.webhook_secret or "", key, payload, timeout)
     if agency.channel == "email":
-        recipients = agency_recipients(agency)
+        recipients = messages.agency_recipients(agency)
         if not recipients:
             raise channels.DeliveryError("nobody to send the e-mail to")
         programme = db.session.get_one(Programme, referral.programme_id)
-        groups = _by_language(recipients)
+        groups = messages.by_language(recipients)
         for locale, addresses in groups.items():
             with force_locale(locale):
-                subject, text = _mail_text("cancellation", referral, programme, agency)
+                subject, text = messages.mail_text("cancellation", referral, programme, agency)
             channels.send_mail(addresses, subject, text, key if len(groups) == 1 else f"{key}-{locale}")
         return None
     return None  # the agency works in the SRS inbox only, which shows the referral cancelled
-
-
-def cancelled_referral(referral: Referral) -> dict[str, Any]:
-    """The cancellation notice's referral: which one, and why; never the client."""
-    programme = db.session.get_one(Programme, referral.programme_id)
-    return {
-        "id": referral.id,
-        "programme_code": programme.code,
-        "agency_code": programme.agency.code,
-        "status": referral.status,
-        "cancel_reason": referral.cancel_reason,
-        "closed_at": iso(referral.closed_at),
-        "client": None,
-        "url": f"{current_app.config['BASE_URL']}/referrals/{referral.id}",
-    }
-
-
-# A recipient: an e-mail address and the language its reader chose (None: the default language).
-Recipient = tuple[str, str | None]
-
-
-def agency_recipients(agency: Agency) -> list[Recipient]:
-    """The agency's active staff with an e-mail address, and its contact address."""
-    staff = db.session.execute(
-        select(User.email, User.locale).where(
-            User.agency_id == agency.id,
-            User.active.is_(True),
-            User.role == "agency_staff",
-            User.email.is_not(None),
-        )
-    )
-    recipients: list[Recipient] = [(email, locale) for email, locale in staff if email]
-    if agency.contact_email:
-        recipients.append((agency.contact_email, None))
-    return recipients
-
-
-def supervisor_recipients(referral: Referral) -> list[Recipient]:
-    """Supervisors whose regions cover the referral's region."""
-    region = db.session.get_one(Region, referral.region_id)
-    users = db.session.scalars(select(User).where(User.role == "supervisor", User.active.is_(True)))
-    return [
-        (u.email, u.locale)
-        for u in users
-        if u.email and any(region.path.startswith(p) for p in u.region_paths)
-    ]
-
-
-def _by_language(recipients: list[Recipient]) -> dict[str, list[str]]:
-    default = current_app.config["BABEL_DEFAULT_LOCALE"]
-    groups: dict[str, set[str]] = {}
-    for email, locale in recipients:
-        groups.setdefault(locale or default, set()).add(email)
-    return {locale: sorted(emails) for locale, emails in sorted(groups.items())}
-
-
-def _mail_text(channel: str, referral: Referral, programme: Programme, agency: Agency) -> tuple[str, str]:
-    """Subject and body of a referral notice, in the language in force."""
-    locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
-    url = f"{current_app.config['BASE_URL']}/referrals/{referral.id}"
-    values = {
-        "id": referral.id,
-        "programme": programme.name_in(locale),
-        "code": programme.code,
-        "agency": agency.name,
-        "due": format_date(referral.due_at, "medium") if referral.due_at else "-",
-        "url": url,
-    }
-    if channel == "cancellation":
-        subject = _("[SRS] Referral #%(id)d to %(programme)s is cancelled", **values)
-        text = _(
-            "Referral #%(id)d to %(programme)s (%(code)s) is cancelled: the client withdrew their consent "
-            "to share their data. Do not use or keep any of their data you received with it.\n"
-            "SRS: %(url)s\n",
-            **values,
-        )
-    elif channel == "escalation":
-        subject = _("[SRS] Overdue referral #%(id)d to %(programme)s", **values)
-        text = _(
-            "Referral #%(id)d to %(programme)s (%(agency)s) was due on %(due)s and has no decision yet.\n"
-            "Open it in SRS: %(url)s\n",
-            **values,
-        )
-    else:
-        subject = _("[SRS] New referral #%(id)d to %(programme)s", **values)
-        text = _(
-            "A client has been referred to %(programme)s (%(code)s).\n"
-            "Referral #%(id)d, due %(due)s.\n"
-            "Open it in SRS: %(url)s\n",
-            **values,
-        )
-    return subject, text
-
-
-def webhook_referral(referral: Referral) -> dict[str, Any]:
-    """What the agency's system receives: the referral and only the client fields it shares.
-
-    ``client`` is null when the client's consent does not (or no longer) cover the agency; the
-    consent is read here, at send time.
-    """
-    programme = db.session.get_one(Programme, referral.programme_id)
-    client_fields: dict[str, Any] | None = None
-    shared = svc.shares_client_data(referral)
-    if shared:
-        client_fields = {}
-        for name, _label, value in svc.shared_client_fields(referral):
-            client_fields[name] = iso(value) if hasattr(value, "isoformat") else value
-    return {
-        "id": referral.id,
-        "programme_code": programme.code,
-        "agency_code": programme.agency.code,
-        "status": "delivered",
-        "created_at": iso(referral.created_at),
-        "due_at": iso(referral.due_at),
-        # The officer's note may speak of the person: withheld with the rest.
-        "note": referral.note if shared else None,
-        "consent_override_reason": referral.consent_override_reason,
-        "client": client_fields,
-        "url": f"{current_app.config['BASE_URL']}/referrals/{referral.id}",
-    }
 
 
 # ---------------------------------------------------------------- deadlines

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from srs.core.models import AuditEntry
 from srs.core.transaction import commit
 from srs.extensions import db
-from srs.referrals import jobs
+from srs.referrals import jobs, messages
 from srs.referrals import services as svc
 from srs.referrals.models import OutboxMessage, Referral
 from srs.registry import consent
@@ -338,8 +338,8 @@ def test_the_webhook_payload_reads_consent_when_it_is_built(app, demo):
         client = make_client()
         referral = refer(client, make_programme())
         commit()
-        assert jobs.webhook_referral(referral)["client"]["full_name"] == "Sri Wahyuni"
+        assert messages.webhook_referral(referral)["client"]["full_name"] == "Sri Wahyuni"
         consent.withdraw(client, user("officer.id1"))
-        payload = jobs.webhook_referral(referral)
+        payload = messages.webhook_referral(referral)
         assert payload["client"] is None and payload["note"] is None
         assert svc.shared_client_fields(referral) == []
