@@ -89,7 +89,7 @@ def letter_document(referral: Referral, language: str) -> LetterDocument:
             (
                 _("For %(name)s", name=client.full_name),
                 [
-                    _("Tracking number: %(number)s", number=f"#{referral.id}"),
+                    _("Tracking number: %(number)s", number="#" + str(referral.id)),
                     _("Written on %(day)s", day=format_date(referral.created_at, "long")),
                     _("A decision is due by %(day)s", day=format_date(referral.due_at, "long"))
                     if referral.due_at
