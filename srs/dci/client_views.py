@@ -6,7 +6,6 @@ Views are thin: load in scope, check the form, call one service, answer.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -20,11 +19,12 @@ from srs.accounts.models import User
 from srs.core import audit
 from srs.core.access import public, roles_required
 from srs.core.errors import ServiceError, ValidationFailed
-from srs.core.outbound import OutboundRefused, check_url, current_policy
+from srs.core.forms import apply_errors
 from srs.core.pagination import page_args, paginate
 from srs.core.transaction import attempt
-from srs.dci import crvs, lookup, signing
+from srs.dci import crvs, lookup
 from srs.dci import envelope as env
+from srs.dci import registries as registry_service
 from srs.dci.forms import CivilEventForm, RegistryForm, TakeOverForm
 from srs.dci.models import CivilEvent, NationalRegistry, RegistryCheck
 from srs.dci.policies import CORRECTORS
@@ -125,11 +125,7 @@ def take_over(client_id: str, check_id: int) -> ResponseReturnValue:
 def civil_events() -> ResponseReturnValue:
     stmt = crvs.open_events_query(current_user)
     if request.args.get("show") == "done":
-        stmt = (
-            crvs.in_scope(current_user)
-            .where(CivilEvent.done_at.is_not(None))
-            .order_by(CivilEvent.done_at.desc())
-        )
+        stmt = crvs.done_events_query(current_user)
     number, per_page = page_args(strict=False)
     page = paginate(stmt, number, per_page)
     audit.record_list("dci.civil_events", "client", [e.client_id for e in page.items], user=current_user)
@@ -177,39 +173,26 @@ def home_civil_events(user: User) -> dict[str, Any]:
 @admin_bp.route("/")
 @roles_required("admin")
 def registries() -> ResponseReturnValue:
-    rows = list(
-        db.session.scalars(select(NationalRegistry).order_by(NationalRegistry.kind, NationalRegistry.name))
+    return render_template(
+        "dci/registries.html",
+        registries=registry_service.list_registries(),
+        callback_base=lookup.callback_base,
     )
-    return render_template("dci/registries.html", registries=rows, callback_base=lookup.callback_base)
 
 
-def _registry_errors(form: RegistryForm) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    try:
-        check_url((form.base_url.data or "").strip(), current_policy(), resolve_host=False)
-    except OutboundRefused as exc:
-        errors["base_url"] = [exc.message]
-    key = (form.public_key.data or "").strip()
-    if key:
-        try:
-            signing.load_public_key(key)
-        except ValueError:
-            errors["public_key"] = [_("Not an Ed25519 public key (PEM, or 32 bytes in base64url).")]
-    return errors
-
-
-def _fill(row: NationalRegistry, form: RegistryForm) -> None:
-    row.kind = form.kind.data or "social"
-    row.name = (form.name.data or "").strip()
-    row.country = form.country.data or "ID"
-    row.base_url = (form.base_url.data or "").strip()
-    row.receiver_id = (form.receiver_id.data or "").strip()
-    if form.auth_token.data:
-        row.auth_token = form.auth_token.data
-    row.public_key = (form.public_key.data or "").strip() or None
-    row.timeout_seconds = float(form.timeout_seconds.data or 5)
-    row.answers_async = bool(form.answers_async.data)
-    row.active = bool(form.active.data)
+def _input(form: RegistryForm) -> registry_service.RegistryInput:
+    return registry_service.RegistryInput(
+        kind=form.kind.data or "social",
+        name=(form.name.data or "").strip(),
+        country=form.country.data or "ID",
+        base_url=(form.base_url.data or "").strip(),
+        receiver_id=(form.receiver_id.data or "").strip(),
+        auth_token=form.auth_token.data or None,
+        public_key=(form.public_key.data or "").strip() or None,
+        timeout_seconds=float(form.timeout_seconds.data or 5),
+        answers_async=bool(form.answers_async.data),
+        active=bool(form.active.data),
+    )
 
 
 @admin_bp.route("/new", methods=["GET", "POST"], defaults={"registry_id": None})
@@ -221,17 +204,12 @@ def edit_registry(registry_id: int | None) -> ResponseReturnValue:
     if request.method == "GET" and row is not None:
         form.auth_token.data = ""
     if form.validate_on_submit():
-        errors = _registry_errors(form)
-        for name, messages in errors.items():
-            getattr(form, name).errors = list(messages)
-        if not errors:
-            created = row is None
-            if row is None:
-                row = NationalRegistry(inbound_token=secrets.token_urlsafe(24))
-                db.session.add(row)
-            _fill(row, form)
-            db.session.flush()
-            audit.record("dci.registry_saved", "dci_registry", row.id, user=current_user, created=created)
+        try:
+            with attempt():
+                row = registry_service.save_registry(row, _input(form), current_user)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
             flash(_("Registry %(name)s saved.", name=row.name), "success")
             return redirect(url_for("dci_registries.registries"), 303)
     status = 422 if request.method == "POST" else 200

@@ -21,7 +21,7 @@ from srs.core.errors import Conflict, ValidationFailed
 from srs.core.lengths import check_length
 from srs.dci import envelope as env
 from srs.dci import transport
-from srs.dci.lookup import callback_base, json_object, request_header, verify_signature
+from srs.dci.lookup import callback_base, day_of, json_object, request_header, verify_signature
 from srs.dci.models import CivilEvent, NationalRegistry
 from srs.extensions import db
 from srs.regions.scope import region_id_condition
@@ -191,7 +191,7 @@ def receive_notify(registry: NationalRegistry, body: Any) -> list[CivilEvent]:
             event_key=key,
             kind=kind,
             client_id=client.id,
-            event_date=_as_date(event_date),
+            event_date=day_of(event_date),
             details=details,
         )
         db.session.add(row)
@@ -201,18 +201,14 @@ def receive_notify(registry: NationalRegistry, body: Any) -> list[CivilEvent]:
     return made
 
 
-def _as_date(value: Any) -> Any:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return clock.parse_date(value[:10])
-    except ValueError:
-        return None
-
-
 def open_events_query(user: User) -> Any:
     """Open civil events in the user's area, oldest first."""
     return in_scope(user).where(CivilEvent.done_at.is_(None)).order_by(CivilEvent.received_at, CivilEvent.id)
+
+
+def done_events_query(user: User) -> Any:
+    """Settled civil events in the user's area, latest first."""
+    return in_scope(user).where(CivilEvent.done_at.is_not(None)).order_by(CivilEvent.done_at.desc())
 
 
 def in_scope(user: User) -> Any:

@@ -261,13 +261,20 @@ def _number(value: Any) -> int | None:
     return None
 
 
-def _date(value: Any) -> str | None:
+def day_of(value: Any) -> date | None:
+    """The day a DCI date or date-time names (its first ten characters), through the app's one
+    date parser; None for anything else. Registries send both forms."""
     if not isinstance(value, str):
         return None
     try:
-        return date.fromisoformat(value[:10]).isoformat()
+        return clock.parse_date(value[:10])
     except ValueError:
         return None
+
+
+def _date(value: Any) -> str | None:
+    day = day_of(value)
+    return day.isoformat() if day else None
 
 
 def _has_id(record: dict[str, Any], number: str | None) -> bool:
