@@ -19,6 +19,7 @@ _PATHS: dict[str, dict[str, Any]] = {}
 # A schema, or a function that makes it when the document is asked for (one read from a table that
 # may change, like the client's fields).
 _SCHEMAS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {}
+_WEBHOOKS: dict[str, dict[str, Any]] = {}
 
 
 def add_paths(
@@ -29,6 +30,11 @@ def add_paths(
     for path, operations in paths.items():
         _PATHS.setdefault(path, {}).update(operations)
     _SCHEMAS.update(schemas or {})
+
+
+def add_webhooks(webhooks: dict[str, dict[str, Any]]) -> None:
+    """Describe what SRS sends to others' systems (OpenAPI 3.1 ``webhooks``)."""
+    _WEBHOOKS.update(webhooks)
 
 
 def ref(name: str) -> dict[str, str]:
@@ -165,6 +171,7 @@ def document() -> dict[str, Any]:
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": _with_auth_refusals(dict(sorted(_PATHS.items()))),
+        "webhooks": {name: dict(item) for name, item in sorted(_WEBHOOKS.items())},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {

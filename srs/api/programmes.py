@@ -198,6 +198,15 @@ _ESTIMATE = {
             "description": "Sentences a person can follow, in the caller's language",
         },
         "source": {"type": "string", "description": "The regulation the rates come from"},
+        "rate_version": {
+            "type": ["integer", "null"],
+            "description": "The number of the programme's rate version the figures come from",
+        },
+        "effective_from": {
+            "type": ["string", "null"],
+            "format": "date",
+            "description": "The day that rate version took effect",
+        },
     },
 }
 _SCREENING = {
@@ -222,7 +231,7 @@ _SCREENING = {
                     "reasons": {"type": "array", "items": _REASON},
                     "ask": {"type": "array", "items": {"type": "string"}},
                     "hints": {"type": "array", "items": {"type": "string"}},
-                    "estimate": _ESTIMATE,
+                    "estimate": ref("Estimate"),
                 },
             },
         },
@@ -370,5 +379,5 @@ add_paths(
             }
         },
     },
-    {"Screening": _SCREENING, "Programme": _PROGRAMME, "RuleDraft": _RULE_DRAFT},
+    {"Screening": _SCREENING, "Programme": _PROGRAMME, "RuleDraft": _RULE_DRAFT, "Estimate": _ESTIMATE},
 )

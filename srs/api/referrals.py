@@ -15,6 +15,7 @@ from srs.api.helpers import json_body
 from srs.api.openapi import (
     PAGE_PARAMETERS,
     add_paths,
+    add_webhooks,
     idempotent_operation,
     json_request,
     json_response,
@@ -245,7 +246,45 @@ _REFERRAL = {
             "when the client's consent does not, or no longer, cover the agency",
         },
         "client_withheld": {"type": "boolean", "description": "Agency staff only: client is null by consent"},
+        "estimate": {
+            "oneOf": [ref("Estimate"), {"type": "null"}],
+            "description": "The estimate the person was shown when the referral was made (kept as it was, "
+            "with its rate version); null when none was given, and for agency staff when client is null",
+        },
         "version": {"type": "integer"},
+    },
+}
+# What an agency's webhook receives (shared/API.md "Agency webhooks").
+_WEBHOOK_REFERRAL = {
+    "type": "object",
+    "required": ["event", "referral"],
+    "properties": {
+        "event": {"enum": ["referral.delivered"]},
+        "referral": {
+            "type": "object",
+            "required": ["id", "programme_code", "agency_code", "status", "due_at", "client", "estimate"],
+            "properties": {
+                "id": {"type": "integer"},
+                "programme_code": {"type": "string"},
+                "agency_code": {"type": "string"},
+                "status": {"enum": ["delivered"]},
+                "created_at": {"type": "string", "format": "date-time"},
+                "due_at": {"type": ["string", "null"], "format": "date-time"},
+                "note": {"type": ["string", "null"]},
+                "consent_override_reason": {"type": ["string", "null"]},
+                "client": {
+                    "type": ["object", "null"],
+                    "description": "The fields the programme shares; null when the client's consent does "
+                    "not cover the agency",
+                },
+                "estimate": {
+                    "oneOf": [ref("Estimate"), {"type": "null"}],
+                    "description": "The estimate the person was shown, its sentences in the language of "
+                    "the agency's country; null with client, or when none was given",
+                },
+                "url": {"type": "string"},
+            },
+        },
     },
 }
 _ACTION_BODY = {
@@ -344,5 +383,17 @@ add_paths(
             "Cancel an open referral (reason required)", "officer, supervisor"
         ),
     },
-    {"Referral": _REFERRAL},
+    {"Referral": _REFERRAL, "ReferralDelivered": _WEBHOOK_REFERRAL},
+)
+add_webhooks(
+    {
+        "referral.delivered": {
+            "post": {
+                "summary": "A referral delivered to the agency's webhook (headers Idempotency-Key and "
+                "X-SRS-Signature: sha256=<HMAC-SHA256 of the raw body with the agency's secret>)",
+                "requestBody": json_request(ref("ReferralDelivered")),
+                "responses": {"200": {"description": "Received (any 2xx)"}},
+            }
+        }
+    }
 )

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from srs.extensions import db
 from srs.programmes.fields import Facts
-from srs.programmes.models import RateVersion
+from srs.programmes.models import RateVersion, Screening, ScreeningResult
 from srs.programmes.rules import format_decimal, text_of
 
 PERIOD = "month"
@@ -310,7 +310,8 @@ def explain(estimate: dict[str, Any]) -> list[str]:
 
 
 def estimate_as_dict(estimate: dict[str, Any]) -> dict[str, Any]:
-    """The API shape (shared/API.md): amounts, the sentences in the request's language, the source."""
+    """The API shape (shared/API.md): amounts, the sentences in the request's language, the source,
+    and the rate version the figures come from (number and the date it took effect)."""
     return {
         "currency": estimate["currency"],
         "period": estimate["period"],
@@ -319,4 +320,31 @@ def estimate_as_dict(estimate: dict[str, Any]) -> dict[str, Any]:
         "client_pays": estimate["client_pays"],
         "explanation": explain(estimate),
         "source": estimate["source"],
+        "rate_version": estimate.get("rate_version"),
+        "effective_from": estimate.get("effective_from"),
     }
+
+
+def shown_estimate(client_id: int, programme_id: int, screening_id: int | None) -> dict[str, Any] | None:
+    """The estimate the person was shown for the programme: that of the screening named (the one a
+    referral comes from), else of their latest screening that gave one; None when none did.
+
+    The stored estimate as it was (its rate version included), with the screening it came from: a
+    referral keeps this copy, so a later rate version or screening does not change what it says."""
+    stmt = (
+        select(ScreeningResult)
+        .join(Screening, Screening.id == ScreeningResult.screening_id)
+        .where(
+            Screening.client_id == client_id,
+            ScreeningResult.programme_id == programme_id,
+            ScreeningResult.estimate.is_not(None),
+        )
+        .order_by(
+            (Screening.id == (screening_id or 0)).desc(), Screening.screened_at.desc(), Screening.id.desc()
+        )
+        .limit(1)
+    )
+    result = db.session.scalars(stmt).first()
+    if result is None or not result.estimate:
+        return None
+    return {**result.estimate, "screening_id": result.screening_id}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_babel import format_date, get_locale
+from flask_babel import force_locale, format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -17,6 +17,7 @@ from srs.accounts.models import User
 from srs.agencies.models import Agency
 from srs.core.iso import iso
 from srs.extensions import db
+from srs.programmes.estimates import estimate_as_dict
 from srs.programmes.models import Programme
 from srs.referrals import services as svc
 from srs.referrals.models import Referral
@@ -36,6 +37,36 @@ def cancelled_referral(referral: Referral) -> dict[str, Any]:
         "client": None,
         "url": f"{current_app.config['BASE_URL']}/referrals/{referral.id}",
     }
+
+
+# The language of a country's agencies (a webhook's sentences; each e-mail is in its reader's language).
+COUNTRY_LANGUAGE = {"ID": "id", "VN": "vi"}
+
+
+def estimate_lines(referral: Referral) -> list[str]:
+    """The referral's estimate in a few lines for an e-mail, in the language in force: what it costs,
+    what the state pays, what the person pays, the sentences, and the rates' source and version.
+    Nothing when the referral has none or the client's consent does not cover the agency (the
+    figures speak of the person's income and poverty status)."""
+    estimate = referral.estimate
+    if not estimate or not svc.shares_client_data(referral):
+        return []
+    data = estimate_as_dict(estimate)
+    lines = [
+        _(
+            "Estimate: contribution %(amount)s %(currency)s a month; the state pays %(state)s; "
+            "the person pays %(pays)s.",
+            amount=format_decimal(data["contribution"]),
+            currency=data["currency"],
+            state=format_decimal(data["state_support"]),
+            pays=format_decimal(data["client_pays"]),
+        )
+    ]
+    lines += [f"- {sentence}" for sentence in data["explanation"]]
+    lines.append(
+        _("Rates: %(source)s (version %(number)s)", source=data["source"], number=data["rate_version"] or "-")
+    )
+    return lines
 
 
 # A recipient: an e-mail address and the language its reader chose (None: the default language).
@@ -112,22 +143,31 @@ def mail_text(channel: str, referral: Referral, programme: Programme, agency: Ag
             "Open it in SRS: %(url)s\n",
             **values,
         )
+        extra = estimate_lines(referral)
+        if extra:
+            text += "\n" + "\n".join(extra) + "\n"
     return subject, text
 
 
 def webhook_referral(referral: Referral) -> dict[str, Any]:
-    """What the agency's system receives: the referral and only the client fields it shares.
+    """What the agency's system receives: the referral, only the client fields it shares, and the
+    estimate the person was shown (with its rate version).
 
-    ``client`` is null when the client's consent does not (or no longer) cover the agency; the
-    consent is read here, at send time.
+    ``client`` and ``estimate`` are null when the client's consent does not (or no longer) cover the
+    agency; the consent is read here, at send time.
     """
     programme = db.session.get_one(Programme, referral.programme_id)
     client_fields: dict[str, Any] | None = None
+    estimate: dict[str, Any] | None = None
     shared = svc.shares_client_data(referral)
     if shared:
         client_fields = {}
         for name, _label, value in svc.shared_client_fields(referral):
             client_fields[name] = iso(value) if hasattr(value, "isoformat") else value
+        if referral.estimate:
+            # The sentences in the language of the agency's country (the webhook has no reader's choice).
+            with force_locale(COUNTRY_LANGUAGE.get(programme.agency.country, "en")):
+                estimate = estimate_as_dict(referral.estimate)
     return {
         "id": referral.id,
         "programme_code": programme.code,
@@ -139,5 +179,7 @@ def webhook_referral(referral: Referral) -> dict[str, Any]:
         "note": referral.note if shared else None,
         "consent_override_reason": referral.consent_override_reason,
         "client": client_fields,
+        # What the person was shown it would cost (null with the client's data, or when none was given).
+        "estimate": estimate,
         "url": f"{current_app.config['BASE_URL']}/referrals/{referral.id}",
     }

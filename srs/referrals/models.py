@@ -48,6 +48,9 @@ class Referral(Model):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivery_failed: Mapped[bool] = mapped_column(default=False)
+    # The estimate the person was shown (srs.programmes.estimates, with its rate version), kept as
+    # it was when the referral was made: the agency, the letter and the page show this one.
+    estimate: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(default=1)
 
     events: Mapped[list[ReferralEvent]] = relationship(

@@ -28,6 +28,7 @@ from srs.core.queue import enqueue_after_commit
 from srs.core.workdays import due_date, end_of_day
 from srs.extensions import db
 from srs.programmes import enrolments
+from srs.programmes.estimates import estimate_as_dict, shown_estimate
 from srs.programmes.models import Programme, Screening
 from srs.referrals import overdue as overdue_measures
 from srs.referrals import policies
@@ -342,6 +343,7 @@ def _add_referral(
         created_by_id=user.id,
         created_at=now,
         due_at=due,
+        estimate=shown_estimate(client.id, programme.id, screening.id if screening else None),
     )
     referral.events.append(ReferralEvent(status="pending", at=now, by_id=user.id, note=note))
     db.session.add(referral)
@@ -643,6 +645,7 @@ def to_dict(referral: Referral, with_history: bool = True) -> dict[str, Any]:
         "consent_override_reason": referral.consent_override_reason,
         "outcome": referral.outcome,
         "note": referral.note,
+        "estimate": estimate_as_dict(referral.estimate) if referral.estimate else None,
         "version": referral.version,
     }
     if with_history:
@@ -662,8 +665,7 @@ def for_agency(
             for name, _label, value in shared_client_fields(referral, consent_state)
         }
     else:
-        data["client"] = None
-        data["note"] = None
+        data["client"] = data["note"] = data["estimate"] = None  # the estimate tells income and poverty
         if "history" in data:
             data["history"] = [{**h, "at": iso(h["at"])} for h in history(referral, withhold_notes=True)]
     data["client_withheld"] = not shared

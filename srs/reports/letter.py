@@ -13,13 +13,12 @@ from typing import Any
 
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from srs.accounts.models import User
 from srs.core import clock
 from srs.extensions import db
-from srs.programmes.estimates import explain
-from srs.programmes.models import Programme, Screening, ScreeningResult
+from srs.programmes.estimates import explain, shown_estimate
+from srs.programmes.models import Programme
 from srs.referrals.models import Referral
 from srs.registry.models import Client
 from srs.reports.pdf import FONT, new_document
@@ -49,19 +48,11 @@ def letter_language(referral: Referral, asked: str | None) -> str:
 
 
 def referral_estimate(referral: Referral) -> dict[str, Any] | None:
-    """The estimate of the screening the referral came from, else of the person's latest screening."""
-    stmt = (
-        select(ScreeningResult)
-        .join(Screening, Screening.id == ScreeningResult.screening_id)
-        .where(
-            Screening.client_id == referral.client_id,
-            ScreeningResult.programme_id == referral.programme_id,
-            ScreeningResult.estimate.is_not(None),
-        )
-        .order_by((Screening.id == (referral.screening_id or 0)).desc(), Screening.screened_at.desc())
-    )
-    result = db.session.scalars(stmt).first()
-    return result.estimate if result is not None else None
+    """The estimate kept on the referral (what the person was shown when it was made); for a referral
+    made before referrals kept one, that of its screening, else of the person's latest screening."""
+    if referral.estimate:
+        return referral.estimate
+    return shown_estimate(referral.client_id, referral.programme_id, referral.screening_id)
 
 
 def _office(user: User | None) -> list[str]:
@@ -109,7 +100,12 @@ def letter_document(referral: Referral, language: str) -> LetterDocument:
             (_("What to bring"), list(programme.required_documents or []) or [_("Your identity document")])
         )
         if estimate:
-            doc.lines.append((_("What it would cost"), explain(estimate) + [estimate.get("source") or ""]))
+            rates = _(
+                "Rates: %(source)s (version %(number)s)",
+                source=estimate.get("source") or "",
+                number=estimate.get("rate_version") or "-",
+            )
+            doc.lines.append((_("What it would cost"), [*explain(estimate), rates]))
         doc.lines.append((_("Your officer"), _office(officer)))
         doc.lines.append(
             (

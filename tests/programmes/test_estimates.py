@@ -342,6 +342,8 @@ def test_the_api_and_the_page_carry_the_estimate(app, api_token, login_as):
         "client_pays",
         "explanation",
         "source",
+        "rate_version",
+        "effective_from",
     }
     # Decree 159/2025 near-poor 40% (132,000) plus the Ha Noi row's 15% (49,500).
     assert figures(vsi) == (330_000, 181_500, 148_500)
