@@ -30,7 +30,7 @@ DATA_CATEGORIES = {
     "contact": ["phone", "address"],
     "household": ["household members: name, relationship, sex, birth date, disability, education, pregnancy"],
     "socio-economic": ["occupation", "work_status", "monthly_income", "poverty_status", "welfare_decile"],
-    "sensitive (UU 27/2022 art. 4)": ["disability", "pregnant"],
+    "sensitive (UU 27/2022 art. 4)": ["disability", "pregnant", "ethnic_minority"],
     "programme": ["screenings and their reasons", "referrals", "enrolments", "case notes", "complaints"],
     "consent": ["consent_given", "consent_date", "consent_scope"],
 }
@@ -114,7 +114,9 @@ def impact_assessment(programmes: list[Programme] | None = None) -> dict[str, An
                 "rule_version": version.number if version is not None else None,
                 "fields_used": used,
                 "field_labels": [str(FIELDS[f].label) if f in FIELDS else f for f in used],
-                "sensitive_fields_used": [f for f in used if f in ("disability", "pregnant")],
+                "sensitive_fields_used": [
+                    f for f in used if f in ("disability", "pregnant", "ethnic_minority")
+                ],
             }
         )
     return {

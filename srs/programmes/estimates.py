@@ -116,7 +116,7 @@ def support_group(client: Any) -> str:
     """The Viet Nam support group of the person (poor before near-poor before ethnic minority)."""
     if client.poverty_status in ("poor", "near_poor"):
         return str(client.poverty_status)
-    if (client.extra or {}).get("ethnic_minority") is True:
+    if getattr(client, "ethnic_minority", None) is True:
         return "ethnic_minority"
     return "other"
 

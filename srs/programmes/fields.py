@@ -317,6 +317,7 @@ FIELDS: dict[str, Field] = {
         ),
         Field("disability", BOOL, _l("disability"), *_column("disability")),
         Field("in_education", BOOL, _l("in education"), *_column("in_education")),
+        Field("ethnic_minority", BOOL, _l("ethnic minority"), *_column("ethnic_minority")),
         Field(
             "poverty_status",
             ENUM,

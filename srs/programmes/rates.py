@@ -52,7 +52,12 @@ def _trial(scheme: str, params: dict[str, Any], currency: str) -> None:
     screening."""
     for poverty, income, size in (("poor", None, 1), ("near_poor", 3_000_000, 5), ("not_poor", 10**9, 2)):
         client = SimpleNamespace(
-            monthly_income=income, household_size=size, poverty_status=poverty, extra={}, region=None
+            monthly_income=income,
+            household_size=size,
+            poverty_status=poverty,
+            extra={},
+            region=None,
+            ethnic_minority=poverty == "not_poor",
         )
         version = RateVersion(
             scheme=scheme, params=params, currency=currency, source="", number=0, effective_from=date.min

@@ -224,6 +224,8 @@ CATALOGUE: list[dict[str, Any]] = [
             "phone",
             "address",
             "poverty_status",
+            # The support group (Decree 159/2025): the agency needs it to apply the 30%.
+            "ethnic_minority",
         ],
         "criteria": {
             "all": [

@@ -353,6 +353,20 @@ CLIENT_FIELDS: tuple[ClientField, ...] = (
         import_columns=(),
     ),
     ClientField(
+        "ethnic_minority",
+        _l("Belongs to an ethnic minority"),
+        "boolean",
+        description=_l(
+            "Sensitive: recorded only as the person says, shared only with a programme that needs it "
+            "(Viet Nam voluntary social insurance: state support of 30%)."
+        ),
+        # Special-category data in both laws: masked in the audit log's record of changes, and no
+        # agency sees it unless its programme lists it.
+        personal=True,
+        share_key="ethnic_minority",
+        share_label=_l("Ethnic minority"),
+    ),
+    ClientField(
         "poverty_status",
         _l("Poverty status"),
         "choice",

@@ -108,6 +108,9 @@ class Client(Model):
     disability: Mapped[bool | None] = mapped_column()
     in_education: Mapped[bool | None] = mapped_column()
     pregnant: Mapped[bool | None] = mapped_column()
+    # Special-category data (UU 27/2022 art. 4; Law 91/2025/QH15): the Viet Nam voluntary social
+    # insurance support group (Decree 159/2025, 30%); shared only with a programme that lists it.
+    ethnic_minority: Mapped[bool | None] = mapped_column()
     poverty_status: Mapped[str] = mapped_column(String(12), default="unknown")
     welfare_decile: Mapped[int | None] = mapped_column()
     welfare_source: Mapped[str | None] = mapped_column(String(80))

@@ -99,8 +99,9 @@ def test_the_issue_example_near_poor_at_the_minimum_income(ctx):
 def test_each_support_group_on_a_chosen_income(ctx, poverty, ethnic, support):
     # A chosen income of 3,000,000: 22% = 660,000; the support is on the minimum's 330,000 whatever is chosen.
     version = vn_vsi(topups=[])
-    extra = {} if ethnic is None else {"ethnic_minority": ethnic}
-    person = make_client(HANOI_COMMUNE, monthly_income=3_000_000, poverty_status=poverty, extra=extra)
+    person = make_client(
+        HANOI_COMMUNE, monthly_income=3_000_000, poverty_status=poverty, ethnic_minority=ethnic
+    )
     assert figures(estimate(version, person)) == (660_000, support, 660_000 - support)
 
 
