@@ -19,6 +19,8 @@ from srs.extensions import db
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9\-_.]{1,39}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# How the public reaches the agency (the letter shows them).
+PUBLIC_FIELDS = ("address", "public_phone", "public_email", "opening_hours")
 
 
 @dataclass
@@ -28,6 +30,10 @@ class AgencyInput:
     country: str
     contact_email: str | None = None
     contact_phone: str | None = None
+    address: str | None = None
+    public_phone: str | None = None
+    public_email: str | None = None
+    opening_hours: str | None = None
     channel: str = "inbox"
     webhook_url: str | None = None
     webhook_secret: str | None = None  # None keeps the stored secret
@@ -51,6 +57,8 @@ def _agency_errors(data: AgencyInput, existing: Agency | None) -> dict[str, list
         errors["channel"] = [_("Choose how referrals reach the agency.")]
     if data.contact_email and not EMAIL_PATTERN.match(data.contact_email):
         errors["contact_email"] = [_("This is not an e-mail address.")]
+    if data.public_email and not EMAIL_PATTERN.match(data.public_email):
+        errors["public_email"] = [_("This is not an e-mail address.")]
     if data.channel == "email" and not data.contact_email:
         errors["contact_email"] = [_("Referrals by e-mail need the agency's e-mail address.")]
     if data.channel == "webhook" and not re.match(r"^https?://[^\s/]+", data.webhook_url or ""):
@@ -72,7 +80,17 @@ def _agency_errors(data: AgencyInput, existing: Agency | None) -> dict[str, list
     if data.response_days is None or not 1 <= data.response_days <= 90:
         errors["response_days"] = [_("The response deadline is 1 to 90 working days.")]
     too_long: dict[str, list[str]] = {}
-    for name in ("name", "contact_email", "contact_phone", "webhook_url", "webhook_secret"):
+    for name in (
+        "name",
+        "contact_email",
+        "contact_phone",
+        "address",
+        "public_phone",
+        "public_email",
+        "opening_hours",
+        "webhook_url",
+        "webhook_secret",
+    ):
         check_length(getattr(data, name), getattr(Agency, name), name, too_long)
     errors.update(too_long)  # the length is the first thing to fix in those fields
     return errors
@@ -93,6 +111,8 @@ def save_agency(data: AgencyInput, agency: Agency | None = None) -> Agency:
     agency.country = data.country
     agency.contact_email = data.contact_email or None
     agency.contact_phone = data.contact_phone or None
+    for name in PUBLIC_FIELDS:
+        setattr(agency, name, (getattr(data, name) or "").strip() or None)
     agency.channel = data.channel
     agency.webhook_url = data.webhook_url or None
     if data.webhook_secret:

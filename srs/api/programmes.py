@@ -37,7 +37,11 @@ def programme_as_dict(programme: Programme, today: date) -> dict[str, Any]:
         "code": programme.code,
         "name": programme.name_in(_locale()),
         "names": dict(programme.names),
-        "agency": {"code": programme.agency.code, "name": programme.agency.name},
+        "agency": {
+            "code": programme.agency.code,
+            "name": programme.agency.name,
+            **programme.agency.public_contact(),
+        },
         "country": programme.country,
         "kind": programme.kind,
         "functions": list(programme.functions or []),
@@ -243,7 +247,18 @@ _PROGRAMME = {
     "properties": {
         "code": {"type": "string"},
         "name": {"type": "string"},
-        "agency": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
+        "agency": {
+            "type": "object",
+            "description": "The agency, and how the public reaches it",
+            "properties": {
+                "code": {"type": "string"},
+                "name": {"type": "string"},
+                "address": {"type": ["string", "null"]},
+                "phone": {"type": ["string", "null"]},
+                "email": {"type": ["string", "null"]},
+                "opening_hours": {"type": ["string", "null"]},
+            },
+        },
         "country": {"type": "string"},
         "kind": {"type": "string"},
         "functions": {

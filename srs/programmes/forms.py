@@ -49,6 +49,22 @@ class AgencyForm(FlaskForm):
     country = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validate_choice=False)
     contact_email = StringField(_l("E-mail"), validators=[Optional(), ColumnLength(Agency.contact_email)])
     contact_phone = StringField(_l("Phone"), validators=[Optional(), ColumnLength(Agency.contact_phone)])
+    address = StringField(
+        _l("Address for the public"),
+        validators=[Optional(), ColumnLength(Agency.address)],
+        description=_l("Shown on the referral letter the person takes to the agency."),
+    )
+    public_phone = StringField(
+        _l("Phone for the public"), validators=[Optional(), ColumnLength(Agency.public_phone)]
+    )
+    public_email = StringField(
+        _l("E-mail for the public"), validators=[Optional(), ColumnLength(Agency.public_email)]
+    )
+    opening_hours = StringField(
+        _l("Opening hours"),
+        validators=[Optional(), ColumnLength(Agency.opening_hours)],
+        description=_l("For example: Monday to Friday 08:00-16:00"),
+    )
     channel = SelectField(_l("Referrals reach the agency by"), choices=CHANNEL_CHOICES, validate_choice=False)
     webhook_url = StringField(
         _l("Webhook address"), validators=[Optional(), ColumnLength(Agency.webhook_url)]

@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 
 from srs.accounts.models import User
 from srs.agencies.models import Agency
-from srs.agencies.services import CODE_PATTERN, AgencyInput, list_agencies, save_agency
+from srs.agencies.services import CODE_PATTERN, PUBLIC_FIELDS, AgencyInput, list_agencies, save_agency
 from srs.core import audit, clock
 from srs.core.errors import ValidationFailed
 from srs.extensions import db
@@ -169,6 +169,7 @@ def export_yaml() -> str:
             "country": a.country,
             "contact_email": a.contact_email,
             "contact_phone": a.contact_phone,
+            **{name: getattr(a, name) for name in PUBLIC_FIELDS},
             "channel": a.channel,
             "webhook_url": a.webhook_url,
             "response_days": a.response_days,
@@ -279,6 +280,10 @@ def import_yaml(text: str, user: User) -> ImportReport:
                         country=str(raw.get("country") or ""),
                         contact_email=raw.get("contact_email"),
                         contact_phone=raw.get("contact_phone"),
+                        **{
+                            name: str(raw[name]) if raw.get(name) is not None else None
+                            for name in PUBLIC_FIELDS
+                        },
                         channel=str(raw.get("channel") or "inbox"),
                         webhook_url=raw.get("webhook_url"),
                         webhook_secret=raw.get("webhook_secret"),

@@ -89,10 +89,16 @@ def letter_document(referral: Referral, language: str) -> LetterDocument:
             )
         )
         contact = [agency.name]
-        if agency.contact_phone:
-            contact.append(_("Phone: %(phone)s", phone=agency.contact_phone))
-        if agency.contact_email:
-            contact.append(_("E-mail: %(email)s", email=agency.contact_email))
+        if agency.address:
+            contact.append(_("Address: %(address)s", address=agency.address))
+        phone = agency.public_phone or agency.contact_phone
+        if phone:
+            contact.append(_("Phone: %(phone)s", phone=phone))
+        email = agency.public_email or agency.contact_email
+        if email:
+            contact.append(_("E-mail: %(email)s", email=email))
+        if agency.opening_hours:
+            contact.append(_("Opening hours: %(hours)s", hours=agency.opening_hours))
         doc.lines.append(
             (_("You are referred to %(programme)s", programme=programme.name_in(language)), contact)
         )
