@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from srs.extensions import db
 from srs.programmes.fields import Facts
-from srs.programmes.models import RateVersion, Screening, ScreeningResult
+from srs.programmes.models import Enrolment, RateVersion, Screening, ScreeningResult
 from srs.programmes.rules import format_decimal, text_of
 
 PERIOD = "month"
@@ -69,6 +69,14 @@ SENTENCES: dict[str, Any] = {
     "vn_support_open": _l(
         "The state pays %(percent)s%% of %(base)s (the contribution on the rural poverty line) = %(result)s "
         "because %(group)s."
+    ),
+    "vn_months_used": _l("%(used)s of %(months)s months of state support used."),
+    "vn_months_partial": _l(
+        "%(used)s of %(months)s months of state support used: the support lasts %(left)s more months, "
+        "then you pay all %(contribution)s."
+    ),
+    "vn_months_used_up": _l(
+        "%(used)s of %(months)s months of state support used: the state pays nothing more."
     ),
     "vn_topup": _l("%(region)s adds %(percent)s%% of %(base)s = %(result)s."),
     "vn_support_limited": _l("The support cannot be more than the contribution, so it is %(result)s."),
@@ -185,6 +193,57 @@ def _topups(p: dict[str, Any], facts: Facts, group: str) -> list[dict[str, Any]]
     ]
 
 
+def months_of(start: date, end: date) -> set[tuple[int, int]]:
+    """The calendar months from ``start`` to ``end`` (both counted, however few days of them)."""
+    months = set()
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.add((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def supported_months_used(facts: Facts) -> int:
+    """How many months of Viet Nam voluntary social insurance support the person has had: the calendar
+    months of their recorded enrolments (up to ``facts.on`` for one still open, overlaps counted once)
+    in any programme whose rates give that support (scheme ``vn_voluntary_si``). 0 for a person not
+    yet saved (a table's trial run)."""
+    client_id = getattr(facts.client, "id", None)
+    if not isinstance(client_id, int):
+        return 0
+    supported = select(RateVersion.programme_id).where(RateVersion.scheme == "vn_voluntary_si")
+    rows = db.session.execute(
+        select(Enrolment.start_on, Enrolment.end_on).where(
+            Enrolment.client_id == client_id,
+            Enrolment.programme_id.in_(supported),
+            Enrolment.start_on <= facts.on,
+        )
+    )
+    used: set[tuple[int, int]] = set()
+    for start, end in rows:
+        used |= months_of(start, min(end or facts.on, facts.on))
+    return len(used)
+
+
+def _support_limit(p: dict[str, Any], facts: Facts, e: Estimate, support: int) -> int:
+    """The support once the months already used count (``support_months`` per person; none: no limit)."""
+    months = p.get("support_months")
+    if not months or not support:
+        return support
+    limit = int(months)
+    used = supported_months_used(facts)
+    shown = min(used, limit)
+    if used >= limit:
+        e.say("vn_months_used_up", used=shown, months=limit)
+        return 0
+    if used:
+        # Part of the limit is used: the support stops after the months left.
+        e.say("vn_months_partial", used=used, months=limit, left=limit - used, contribution=e.contribution)
+    else:
+        e.say("vn_months_used", used=used, months=limit)
+    return support
+
+
 def vn_voluntary_si(p: dict[str, Any], facts: Facts, currency: str) -> Estimate:
     """Viet Nam voluntary social insurance: a share of a chosen income; the state supports a share of
     the contribution on the rural poverty line, by the person's group, plus any provincial top-up."""
@@ -215,7 +274,7 @@ def vn_voluntary_si(p: dict[str, Any], facts: Facts, currency: str) -> Estimate:
     if support > e.contribution:
         support = e.contribution
         e.say("vn_support_limited", result=support)
-    e.state_support = support
+    e.state_support = _support_limit(p, facts, e, support)
     return e
 
 
