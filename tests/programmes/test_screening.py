@@ -106,7 +106,8 @@ def test_programmes_api_lists_rules_as_data(app, api_token):
     codes = {p["code"] for p in body["items"]}
     assert codes == {"VN-BHXH-TN", "VN-BHYT-HGD", "VN-TCXH", "VN-ESC-HN"}
     esc = next(p for p in body["items"] if p["code"] == "VN-ESC-HN")
-    assert esc["agency"] == {"code": "ESC-HN", "name": esc["agency"]["name"]}
+    assert esc["agency"]["code"] == "ESC-HN"
+    assert set(esc["agency"]) == {"code", "name", "address", "phone", "email", "opening_hours"}
     assert esc["rule_version"] == 1 and esc["active"] is True
     assert {"field": "region", "op": "in", "value": ["01"]} in esc["criteria"]["all"]
 
