@@ -7,6 +7,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 from srs.api import (  # noqa: E402,F401  (routes register on import)
     auth,
     clients,
+    enrolments,
     fields,
     openapi,
     privacy,

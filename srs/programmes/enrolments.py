@@ -77,6 +77,21 @@ def open_enrolment(client_id: int, programme_id: int, on: date) -> Enrolment | N
     )
 
 
+def overlapping_enrolment(
+    client_id: int, programme_id: int, start_on: date, end_on: date | None
+) -> Enrolment | None:
+    """An enrolment of the client in the programme sharing a day with ``start_on``..``end_on`` (open
+    ends reach on without end)."""
+    stmt = select(Enrolment).where(
+        Enrolment.client_id == client_id,
+        Enrolment.programme_id == programme_id,
+        (Enrolment.end_on.is_(None)) | (Enrolment.end_on >= start_on),
+    )
+    if end_on is not None:
+        stmt = stmt.where(Enrolment.start_on <= end_on)
+    return db.session.scalars(stmt.order_by(Enrolment.start_on).limit(1)).first()
+
+
 @dataclass
 class Coverage:
     """A person's coverage on one day: the enrolments in force per ILO function, and the gaps."""
@@ -157,9 +172,16 @@ def record_enrolment(
         errors["programme"] = [_("The programme is not run in the client's country.")]
     _check_dates(start_on, end_on, errors)
     if not errors and programme is not None and start_on is not None:
-        clash = open_enrolment(client.id, programme.id, start_on)
+        clash = overlapping_enrolment(client.id, programme.id, start_on, end_on)
         if clash is not None:
-            errors["start_on"] = [_("The client is already enrolled in this programme on that day.")]
+            errors["start_on"] = [
+                _(
+                    "The client is already enrolled in this programme from %(start)s to %(end)s, which "
+                    "overlaps these dates.",
+                    start=clash.start_on.isoformat(),
+                    end=clash.end_on.isoformat() if clash.end_on else _("now"),
+                )
+            ]
     if errors:
         raise ValidationFailed(_("The enrolment could not be recorded."), errors)
     assert programme is not None and start_on is not None

@@ -51,6 +51,8 @@ class MonthlyDocument:
     filters: list[str] = field(default_factory=list)
     language: str = "en"
     page_label: str = "Page %(page)s of %(pages)s"
+    # After the table: the coverage section (coverage_pdf.CoverageSection: heading, headers, rows, lines).
+    sections: list[Any] = field(default_factory=list)
 
 
 class _SummaryPDF(FPDF):
@@ -120,7 +122,31 @@ def render(doc: MonthlyDocument) -> bytes:
         row = table.row()
         for value in doc.total:
             row.cell(value, style=bold)
+    for section in doc.sections:
+        _draw_section(pdf, section)
     return bytes(pdf.output())
+
+
+def _draw_section(pdf: FPDF, section: Any) -> None:
+    """A heading, its table when it has one, and its lines."""
+    pdf.ln(6)
+    pdf.set_font(FONT, "B", 12)
+    pdf.multi_cell(0, 7, section.heading, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, size=9)
+    if section.headers:
+        columns = len(section.headers) - 1
+        with pdf.table(
+            col_widths=(NAME_WIDTH, *([FIGURES_WIDTH / columns] * columns)),
+            text_align=("LEFT", *(["RIGHT"] * columns)),
+            headings_style=FontFace(emphasis="BOLD", fill_color=HEADER_FILL),
+            line_height=5,
+            padding=1,
+        ) as table:
+            table.row(section.headers)
+            for values in section.rows:
+                table.row(values)
+    for line in section.lines:
+        pdf.multi_cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
 
 
 def _number(value: int) -> str:

@@ -21,7 +21,7 @@ from srs.referrals import services as referral_services
 from srs.referrals.models import STATUSES
 from srs.referrals.services import STATUS_LABELS
 from srs.regions.scope import scoped_regions
-from srs.reports import charts, coverage, letter, pdf, policies, services
+from srs.reports import charts, coverage, coverage_pdf, letter, pdf, policies, services
 from srs.reports.filters import FilterError, Filters, dimension_filters
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -294,6 +294,7 @@ def monthly_pdf() -> ResponseReturnValue:
     ym = month.isoformat()[:7]
     audit.record("report.export", "report", "monthly", format="pdf", month=ym, **filters.as_args())
     document = pdf.monthly_document(filters, month, rows, _monthly_totals(rows), current_user)
+    document.sections = coverage_pdf.coverage_sections(filters, month)
     return Response(
         pdf.render(document),
         mimetype=pdf.PDF_MIME,

@@ -66,7 +66,7 @@ def test_pdf_shows_the_districts_and_figures_of_the_printable_page(app, login_as
     assert "by Dewi Lestari" in text and "Generated " in text
     for heading in ("District", "Successful", "Total"):
         assert heading in text
-    assert "Page 1 of 1" in text
+    assert "Page 1 of " in text  # the coverage section follows the table
 
 
 def test_pdf_uses_the_same_filters_as_the_page(app, login_as):
@@ -157,14 +157,16 @@ def test_an_indonesian_users_pdf_has_indonesian_labels(app, login_as):
     build_world(app)
     supervisor = login_as("supervisor")
     supervisor.post("/language", data={"lang": "id", "next": "/"})
-    text = _text(_pdf(supervisor, "?month=2026-05"))
+    data = _pdf(supervisor, "?month=2026-05")
+    text = _text(data)
+    pages = len(PdfReader(io.BytesIO(data)).pages)  # the coverage section follows the table
     with app.test_request_context(), force_locale("id"):
         expected = [
             gettext("Monthly summary per district"),
             gettext("District"),
             gettext("Referrals made"),
             gettext("Total"),
-            gettext("Page %(page)s of %(pages)s", page=1, pages=1),
+            gettext("Page %(page)s of %(pages)s", page=1, pages=pages),
             gettext("All my regions"),
         ]
     assert expected[0] != "Monthly summary per district"
@@ -172,7 +174,7 @@ def test_an_indonesian_users_pdf_has_indonesian_labels(app, login_as):
     for label in expected:
         assert label in flat, label
     assert "Mei 2026" in text  # the month is named in Indonesian too
-    assert "Monthly summary" not in text and "Page 1 of 1" not in text
+    assert "Monthly summary" not in text and "Page 1 of" not in text
 
 
 def test_each_pdf_download_is_audited(app, login_as):
@@ -208,3 +210,60 @@ def test_the_page_and_the_dashboard_link_to_the_pdf(app, login_as):
 def test_officers_cannot_download_the_pdf(app, login_as):
     assert login_as("officer").get("/reports/monthly.pdf").status_code == 403
     assert login_as("agency_staff").get("/reports/monthly.pdf").status_code == 403
+
+
+def test_the_pdf_has_the_coverage_section_with_its_series_kept_apart(app, login_as, api_token):
+    """Covered among registered by function, as the API summary counts it; the SDG series of registered
+    people with numerator, denominator, source and year; the population basis under its own heading."""
+    from srs.core.transaction import commit
+    from srs.programmes.enrolments import record_enrolment
+    from srs.programmes.models import Programme
+    from srs.registry.models import Client
+
+    build_world(app)
+    with app.test_request_context():
+        ani = db.session.scalar(select(Client).where(Client.full_name == "Ani Lestari"))
+        programme = db.session.scalar(select(Programme).where(Programme.code == "ID-BPJSTK-BPU"))
+        record_enrolment(ani, programme, clock.today())
+        commit()
+    month = clock.today().strftime("%Y-%m")
+    summary = (
+        app.test_client()
+        .get("/api/v1/reports/summary", headers=api_token("supervisor"))
+        .get_json()["coverage"]
+    )
+    text = _text(_pdf(login_as("supervisor"), f"?month={month}"))
+    flat = " ".join(text.split())
+    assert "Coverage among registered people on" in flat
+    first = f"At least one programme {summary['registered']} {summary['covered']}"
+    assert first in flat, flat[:3000]
+    for function, pair in summary["by_function"].items():
+        if pair["covered"]:
+            assert f"{pair['registered']} {pair['covered']}" in flat, function
+    registered_at = flat.index("SDG 1.3.1 series, of registered people")
+    population_at = flat.index("SDG 1.3.1 series, of the population")
+    assert registered_at < population_at
+    registered_part = flat[registered_at:population_at]
+    assert "SI_COV_BENFTS" in registered_part and "Numerator" in registered_part
+    assert "Denominator" in registered_part and "Source: SRS register; year" in registered_part
+    # No population figures imported: that basis says it cannot be computed, and gives no series.
+    population_part = flat[population_at:]
+    assert "Not computable" in population_part and "SI_COV_" not in population_part
+
+
+def test_with_population_figures_the_pdf_gives_the_population_series_apart(app, login_as):
+    from tests.reports.test_population import YEAR, _upload, good_csv
+
+    build_world(app)
+    assert _upload(login_as("admin"), good_csv()).status_code in (200, 302)
+    month = clock.today().strftime("%Y-%m")
+    flat = " ".join(_text(_pdf(login_as("supervisor"), f"?month={month}")).split())
+    population_part = flat[flat.index("SDG 1.3.1 series, of the population") :]
+    assert "SI_COV_BENFTS" in population_part and "Not computable" not in population_part
+    # 2 districts x 2 sexes x (300 + 600 + 100) = 4,000 people; the source and year of the figures.
+    assert "Denominator 4,000" in population_part
+    assert f"Source: BPS Susenas {YEAR}; year {YEAR}" in population_part
+    registered_part = flat[
+        flat.index("SDG 1.3.1 series, of registered people") : flat.index(population_part[:40])
+    ]
+    assert "BPS Susenas" not in registered_part  # never the population's figures among the registered
