@@ -88,14 +88,18 @@ class contextlib_suppress:  # noqa: N801 - a backend may end between the list an
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
             "SRS_BENCH_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/srs_bench_writes"
         ),
     )
-    parser.add_argument("--redis-url", default=os.environ.get("SRS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/8"))
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("SRS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+    )
     parser.add_argument("-n", type=int, default=200, help="requests of each write")
     parser.add_argument("--reuse", action="store_true", help="keep the database of the last run")
     parser.add_argument("--breakdown", action="store_true", help="also profile the web CPU (cProfile)")
@@ -132,7 +136,9 @@ def main() -> None:
     stamp = int(time.time()) % 100000
     statements = [0]
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", lambda *a, **k: statements.__setitem__(0, statements[0] + 1))
+        event.listen(
+            db.engine, "before_cursor_execute", lambda *a, **k: statements.__setitem__(0, statements[0] + 1)
+        )
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     database = plain.rsplit("/", 1)[1].split("?")[0]
     monitor = psycopg.connect(plain, autocommit=True)
@@ -211,8 +217,10 @@ def main() -> None:
         print(f"| {kind} | {cpu * 1000:.1f} | {db_text} | {both} | {count:.1f} | {wall * 1000:.1f} |")
     for kind, stats in profiles.items():
         total = stats.total_tt  # type: ignore[attr-defined]
-        print(f"\nWhere the web CPU of a {kind} goes (cProfile by CPU time, inclusive; profiled total "
-              f"{total / n * 1000:.1f} ms per request):\n")
+        print(
+            f"\nWhere the web CPU of a {kind} goes (cProfile by CPU time, inclusive; profiled total "
+            f"{total / n * 1000:.1f} ms per request):\n"
+        )
         print("| part | share | ms per request |")
         print("| --- | ---: | ---: |")
         entries = stats.stats  # type: ignore[attr-defined]
