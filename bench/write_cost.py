@@ -3,6 +3,7 @@
     python bench/write_cost.py                   # reset the scratch database, 200 of each write
     python bench/write_cost.py --reuse -n 500    # keep the database of the last run
     python bench/write_cost.py --breakdown       # also where the web process's CPU goes (cProfile)
+    python bench/write_cost.py --reuse --srs /tmp/srs-main   # another checkout's code, same database
 
 Runs registrations (``POST /api/v1/clients``), screenings and referral creations through the Flask
 test client of one app (``SRS_ENV=production``, an officer's bearer token) against PostgreSQL, one at
@@ -11,7 +12,8 @@ a time, and prints per request:
 * **web CPU**: CPU time of this process (``time.process_time``), i.e. what a gunicorn worker spends;
 * **db CPU**: CPU time of the PostgreSQL backends serving this process (from /proc, so PostgreSQL
   must run on this machine; "n/a" otherwise);
-* **statements**: SQL statements sent (SAVEPOINTs and the transaction's BEGIN/COMMIT included);
+* **statements**: SQL statements sent through SQLAlchemy (SAVEPOINTs included; psycopg's own BEGIN
+  and the COMMIT are not counted);
 * **wall**: elapsed time (the one figure the machine's other load changes much).
 
 Rates on 2 cores follow from the CPU: at best about 2 / (web + db CPU) requests per second.
@@ -27,7 +29,6 @@ import argparse
 import cProfile
 import os
 import pstats
-import statistics
 import sys
 import tempfile
 import time
@@ -105,7 +106,10 @@ def main() -> None:
     parser.add_argument("--breakdown", action="store_true", help="also profile the web CPU (cProfile)")
     parser.add_argument("--kinds", nargs="+", default=["registration", "screening", "referral"])
     parser.add_argument("--dump", help="write the cProfile stats of each write to DUMP.<write>.prof")
+    parser.add_argument("--srs", help="measure the SRS code of another checkout (its root folder)")
     args = parser.parse_args()
+    if args.srs:
+        sys.path.insert(0, str(Path(args.srs).resolve()))
 
     import psycopg
     from sqlalchemy import event
@@ -123,8 +127,11 @@ def main() -> None:
             "SRS_INSTANCE_PATH": tempfile.mkdtemp(prefix="srs-bench-cost-"),
         }
     )
+    import srs
     from srs import create_app
     from srs.extensions import db
+
+    print(f"SRS code from {Path(srs.__file__).parent.parent}")
 
     app = create_app()
     client = app.test_client()
@@ -232,7 +239,6 @@ def main() -> None:
             )
             if cumulative:
                 print(f"| {label} | {cumulative / total:.1%} | {cumulative / n * 1000:.2f} |")
-    _ = statistics  # (medians are not needed: every figure is a mean over n requests)
 
 
 if __name__ == "__main__":
