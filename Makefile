@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 export FLASK_APP = srs
 
-.PHONY: run test lint format install translations extract-messages update-messages clean bench-writes
+.PHONY: run test lint format install translations extract-messages update-messages clean bench-writes bench-write-cost
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "SRS needs Python 3.11 ($(PYTHON) not found); set PYTHON=..."; exit 1; }
@@ -33,6 +33,11 @@ test: install
 bench-writes: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/http_writes.py $(BENCH_ARGS)
+
+# CPU per write in one process (repeatable on a busy machine): BENCH_ARGS="--breakdown", "--srs PATH"
+bench-write-cost: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/write_cost.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -169,7 +169,7 @@ def _post(url: str, body: dict[str, Any], token: str = "") -> tuple[int, dict[st
 
 
 def wait_ready(server: Server) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a busy machine may take minutes to start 4 workers
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise SystemExit(

@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app, request
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from srs.accounts import throttle
 from srs.accounts.models import REGIONAL_ROLES, ROLES, ApiToken, LoginSession, User
@@ -201,8 +202,15 @@ def issue_token(user: User) -> IssuedToken:
 
 
 def user_for_token(token: str) -> User | None:
-    """The active user behind an unexpired, unrevoked token, or None."""
-    api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    """The active user behind an unexpired, unrevoked token, or None.
+
+    One statement: the token, its user and the user's regions (which every scoped request reads)."""
+    stmt = (
+        select(ApiToken)
+        .where(ApiToken.token_hash == _token_hash(token))
+        .options(joinedload(ApiToken.user).joinedload(User.regions))
+    )
+    api_token = db.session.scalars(stmt).unique().first()
     now = clock.now()
     if api_token is None or api_token.revoked_at is not None or api_token.expires_at <= now:
         return None

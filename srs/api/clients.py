@@ -103,8 +103,11 @@ def anonymised_detail(client: Client) -> dict[str, Any]:
     }
 
 
-def client_detail(client: Client) -> dict[str, Any]:
-    """The full record (full ID number: reading it is audited by the caller)."""
+def client_detail(client: Client, *, registered_now: bool = False) -> dict[str, Any]:
+    """The full record (full ID number: reading it is audited by the caller).
+
+    ``registered_now``: the client was registered by this request (``register_client`` creates no
+    screening and no referral), so those lists are empty without a query each."""
     if client.anonymised_at is not None:
         return anonymised_detail(client)
     household = None
@@ -127,9 +130,10 @@ def client_detail(client: Client) -> dict[str, Any]:
                 for m in client.household.members
             ],
         }
-    stored = services.client_input(client)
+    consent_state = consent.state(client)  # read once for both shapes below
+    stored = services.client_input(client, consent_state)
     # The consent as its records say (API.md: given, date, scope, withdrawn_at), not the edit's base.
-    stored["consent"] = {**consent.view(client), "recorded_by": client.consent_recorded_by_id}
+    stored["consent"] = {**consent.view(client, consent_state), "recorded_by": client.consent_recorded_by_id}
     return {
         "id": client.id,
         "version": client.version,
@@ -141,8 +145,8 @@ def client_detail(client: Client) -> dict[str, Any]:
         "created_at": iso(client.created_at),
         "updated_at": iso(client.updated_at),
         "household": household,
-        "screenings": _related_rows("screenings", client.id),
-        "referrals": _related_rows("referrals", client.id),
+        "screenings": [] if registered_now else _related_rows("screenings", client.id),
+        "referrals": [] if registered_now else _related_rows("referrals", client.id),
     }
 
 
@@ -162,7 +166,7 @@ def create_client() -> ResponseReturnValue:
     except DuplicateId as exc:
         return _duplicate_conflict(exc)
     client = registered.client
-    payload = client_detail(client)
+    payload = client_detail(client, registered_now=True)
     # Only the matches the caller may see; the pair goes to the queue of whoever covers both.
     shown = duplicates.visible_duplicates(registered.possible_duplicates, current_user)
     flagged = duplicates.review_flags([d.client for d in shown], current_user)

@@ -139,6 +139,10 @@ def _write_pending(session: Session) -> None:
         return  # a savepoint's entries wait for the outer commit
     entries = _take_pending(session)
     if entries:
+        # The rest of the transaction's changes first, without the chain's lock: the commit's own
+        # flush then holds it only for these INSERTs and the COMMIT (the lock serialises commits).
+        if session.new or session.dirty or session.deleted:
+            session.flush()
         session.add_all(entries)  # the commit's flush seals and inserts them
 
 

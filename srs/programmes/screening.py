@@ -59,7 +59,7 @@ def screen(
         prepared = prepare(active_programmes(client_country(client), today), today)
     facts = facts_for(client, today)
     screening = Screening(client_id=client.id, screened_by_id=getattr(user, "id", None), trigger=trigger)
-    with fast_i18n():
+    with fast_i18n(item.programme for item in prepared):
         evaluations = [item.rule.evaluate(facts) for item in prepared]
     for item, evaluation in zip(prepared, evaluations, strict=True):
         reasons = [r.as_dict() for r in evaluation.reasons]
@@ -74,8 +74,10 @@ def screen(
             )
         screening.results.append(
             ScreeningResult(
-                programme_id=item.programme.id,
-                rule_version_id=item.version.id,
+                # The objects, not their ids: the answer reads them, and no lazy load fetches them again
+                # (the session holds loaded rows only while something refers to them).
+                programme=item.programme,
+                rule_version=item.version,
                 outcome=evaluation.outcome,
                 reasons=reasons,
                 # What it would cost, for a programme the person may join (not for one they cannot).

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from srs.accounts.models import User
 from srs.agencies.models import Agency
@@ -153,6 +154,8 @@ def active_programmes(country: str, on: date) -> list[Programme]:
             or_(Programme.active_to.is_(None), Programme.active_to >= on),
         )
         .order_by(Programme.code)
+        # Every caller prepares their rules: the versions in one more query, not one per programme.
+        .options(selectinload(Programme.current_version))
     )
     return list(db.session.scalars(stmt))
 

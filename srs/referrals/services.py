@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
 from srs.accounts.models import User
 from srs.agencies.models import Agency
@@ -586,12 +587,15 @@ def retry_delivery(referral: Referral, user: User) -> int:
 def history(referral: Referral, *, withhold_notes: bool = False) -> list[dict[str, Any]]:
     """The referral's steps; ``withhold_notes``: without the notes (they may speak of the person),
     but for the cancellation's, which says why (for an agency the client's consent no longer covers)."""
-    users = {
-        u.id: u.username
-        for u in db.session.scalars(
-            select(User).where(User.id.in_({e.by_id for e in referral.events if e.by_id}))
+    ids = {e.by_id for e in referral.events if e.by_id}
+    # The users already loaded (the one who made the step, usually) cost no query.
+    loaded = (db.session.identity_map.get(identity_key(User, i)) for i in ids)
+    users = {u.id: u.username for u in loaded if isinstance(u, User)}
+    if ids - users.keys():
+        users.update(
+            (u.id, u.username)
+            for u in db.session.scalars(select(User).where(User.id.in_(ids - users.keys())))
         )
-    }
     return [
         {
             "status": e.status,

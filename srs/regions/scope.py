@@ -90,6 +90,7 @@ def load_in_scope(
     scope: ColumnElement[bool] | None = None,
     where: Iterable[ColumnElement[bool]] = (),
     message: str | None = None,
+    options: Iterable[Any] = (),
 ) -> T:
     """The one loader: ``model`` by primary key if it lies in ``user``'s scope, else ``NotFound`` (404).
 
@@ -97,7 +98,8 @@ def load_in_scope(
     a negative number, a number past every id column) names no record, like one outside the scope:
     404, never a 500. ``scope`` is the aggregate's scope condition (by default: its ``region_id`` lies
     in the user's regions); ``where`` adds conditions (a client's loader leaves merged-away records
-    out). Each aggregate has a thin loader beside it (``registry.services.load_client``,
+    out); ``options`` are loader options (the relationships its callers read). Each aggregate has a
+    thin loader beside it (``registry.services.load_client``,
     ``referrals.services.load_referral``, ``cases.services.load_case``...), all calling this one.
     """
     pk = parse_id(record_id)
@@ -106,7 +108,7 @@ def load_in_scope(
     if scope is None:
         scope = region_id_condition(model.region_id, user)  # type: ignore[attr-defined]
     mapper_pk = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
-    obj = db.session.scalar(select(model).where(mapper_pk == pk, scope, *where))
+    obj = db.session.scalar(select(model).where(mapper_pk == pk, scope, *where).options(*options))
     if obj is None:
         raise NotFound(message)
     return obj

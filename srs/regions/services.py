@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from srs.core import audit
 from srs.core.lengths import column_length
@@ -58,13 +58,29 @@ def add_region(code: str, name: str, level: str, country: str, parent: Region | 
 
 
 def ancestors(region: Region) -> list[Region]:
-    """From the top level down to ``region`` itself."""
+    """From the top level down to ``region`` itself.
+
+    The regions above it are read in one query by the prefixes of its path (``ID/35/35.16/...``)
+    when its parent is not loaded yet; the walk up the parents below then finds them loaded."""
+    above: list[Region] = []  # held while walking: the session keeps only referenced rows
+    if region.path and region.parent_id is not None and "parent" in inspect(region).unloaded:
+        parts = region.path.strip("/").split("/")
+        prefixes = ["/".join(parts[:n]) + "/" for n in range(2, len(parts))]
+        if prefixes:
+            above = list(db.session.scalars(select(Region).where(Region.path.in_(prefixes))))
     chain = []
     node: Region | None = region
     while node is not None:
         chain.append(node)
         node = node.parent
+    del above
     return list(reversed(chain))
+
+
+def district_path(region: Region) -> str:
+    """The ``path`` of ``district_of(region)``, read from the region's own path (no query)."""
+    parts = region.path.strip("/").split("/")  # the country, then the codes from the top down
+    return "/".join(parts[:3]) + "/" if len(parts) > 3 else region.path
 
 
 def district_of(region: Region) -> Region:

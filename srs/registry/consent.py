@@ -308,8 +308,12 @@ def sync_current(client: Client, consent_state: ConsentState | None = None) -> N
             setattr(client, name, value)
 
 
-def record_consent(client: Client, data: ConsentInput, user: User, *, source: str = "form") -> ConsentRecord:
-    """Add a consent record (it becomes the current consent) and audit it."""
+def record_consent(
+    client: Client, data: ConsentInput, user: User, *, source: str = "form", first: bool = False
+) -> ConsentRecord:
+    """Add a consent record (it becomes the current consent) and audit it.
+
+    ``first``: the client was registered in this transaction, so has no record before this one."""
     errors: dict[str, list[str]] = {}
     if data.given_on is None:
         errors["consent.date"] = [_("This field is required.")]
@@ -331,7 +335,7 @@ def record_consent(client: Client, data: ConsentInput, user: User, *, source: st
     # may have brought this consent.
     with db.session.no_autoflush:
         _check_agencies(data.agencies)
-        prior = state(client)
+        prior = ConsentState(None, None) if first else state(client)
     record = ConsentRecord(
         client_id=client.id,
         recorded_by_id=getattr(user, "id", None),

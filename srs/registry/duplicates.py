@@ -17,7 +17,7 @@ from srs.core.errors import Conflict
 from srs.extensions import db
 from srs.regions.models import Region
 from srs.regions.scope import region_id_condition, region_in_scope, sees_everything
-from srs.regions.services import district_of
+from srs.regions.services import district_path
 from srs.registry.models import Client, DuplicateCandidate
 
 
@@ -59,8 +59,7 @@ def find_probable_duplicates(
     name_key: str, birth_date: date, region: Region, phone: str | None, exclude_id: int | None = None
 ) -> list[PossibleDuplicate]:
     """Clients with the same folded name and birth date in the same district, or the same phone."""
-    district = district_of(region)
-    in_district = select(Region.id).where(Region.path.startswith(district.path, autoescape=True))
+    in_district = select(Region.id).where(Region.path.startswith(district_path(region), autoescape=True))
     conditions = [
         and_(
             Client.name_key == name_key,

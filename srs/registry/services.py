@@ -18,6 +18,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from srs.accounts.models import User
@@ -90,6 +91,8 @@ def load_client(client_id: Any, user: User) -> Client:
         user,
         where=(Client.merged_into_id.is_(None),),
         message=_("No client with this number in your area."),
+        # Its region is read by nearly every caller (the country, the code, the scope of a change).
+        options=(joinedload(Client.region),),
     )
 
 
@@ -128,16 +131,17 @@ def _region_lookup() -> Any:
     return lookup
 
 
-def client_input(client: Client) -> dict[str, Any]:
-    """A client's stored values in the API's input shape (the base an edit is applied to)."""
+def client_input(client: Client, consent_state: consent.ConsentState | None = None) -> dict[str, Any]:
+    """A client's stored values in the API's input shape (the base an edit is applied to);
+    ``consent_state``: ``consent.state(client)`` when the caller has read it already."""
     data = {f.name: api_value(f, client) for f in client_fields()}
-    data["consent"] = _consent_input(client)
+    data["consent"] = _consent_input(client, consent_state)
     return data
 
 
-def _consent_input(client: Client) -> dict[str, Any]:
+def _consent_input(client: Client, consent_state: consent.ConsentState | None = None) -> dict[str, Any]:
     """The current consent as an edit's base: given, date and scope, and what it covers."""
-    now = consent.view(client) if client.id is not None else None
+    now = consent.view(client, consent_state) if client.id is not None else None
     return {
         "given": client.consent_given,
         "date": client.consent_date.isoformat() if client.consent_date else None,
@@ -288,7 +292,7 @@ def register_client(data: Mapping[str, Any], user: User, *, source: str = "form"
     if household is not None and household_input is not None:  # a household comes from the input
         _add_new_client_members(client, household, household_input)
     if consent_input.given:
-        consent.record_consent(client, consent_input, user, source=source)
+        consent.record_consent(client, consent_input, user, source=source, first=True)
     for dup in duplicates:
         db.session.add(
             DuplicateCandidate(client_id=client.id, other_client_id=dup.client.id, reason=dup.reason)

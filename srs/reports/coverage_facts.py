@@ -50,8 +50,11 @@ def _demographics() -> list[Any]:
     return [getattr(Client, name) for name in _DEMOGRAPHICS]
 
 
-def _selects(conn: Connection, client_ids: list[int] | None) -> list[Any]:
-    """The SELECTs giving every coverage row of these clients (all for None)."""
+def _selects(
+    conn: Connection, client_ids: list[int] | None, *, registrations_only: bool = False
+) -> list[Any]:
+    """The SELECTs giving every coverage row of these clients (all for None); only the first, the
+    registration rows', with ``registrations_only``."""
     active = [Client.merged_into_id.is_(None)]
     if client_ids is not None:
         active.append(Client.id.in_(client_ids))
@@ -65,6 +68,8 @@ def _selects(conn: Connection, client_ids: list[int] | None) -> list[Any]:
         *_demographics(),
     ).where(*active)
     out = [registration]
+    if registrations_only:
+        return out
     # One SELECT per function (the functions are a short JSON list per programme, read here: no
     # dialect's JSON functions in the statement).
     by_function: dict[str, list[int]] = {}
@@ -109,15 +114,36 @@ def rebuild_coverage(connection: Connection | None = None) -> int:
     return conn.execute(select(func.count()).select_from(CoverageFact)).scalar_one()
 
 
-def _touched(session: Session) -> set[int]:
+# The client columns a coverage row reads (a change of any other column, a phone, an address, a
+# version, moves no coverage figure and costs no refresh); tests/reports/test_coverage.py checks it
+# against the SELECTs above.
+CLIENT_COLUMNS = frozenset({*_DEMOGRAPHICS, "merged_into_id", "created_at"})
+
+
+def _changed(obj: Any, columns: Iterable[str]) -> bool:
+    attrs = inspect(obj).attrs
+    return any(attrs[name].history.has_changes() for name in columns)
+
+
+def _touched(session: Session) -> tuple[set[int], set[int]]:
+    """The clients whose coverage rows this flush can change: (rebuilt whole, registered now).
+
+    A client new in this flush has no row yet and no enrolment but those added with it: only its
+    registration row is inserted (no delete, no read of the programmes), unless an enrolment of its
+    came in the same flush."""
     ids: set[int] = set()
+    registered: set[int] = set()
     programmes: set[int] = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    for obj in session.new:
         if isinstance(obj, Client):
+            registered.add(obj.id)
+    for obj, gone in (*((o, False) for o in session.dirty), *((o, True) for o in session.deleted)):
+        if isinstance(obj, Client) and (gone or _changed(obj, CLIENT_COLUMNS)):
             ids.add(obj.id)
             if obj.merged_into_id is not None:
                 ids.add(obj.merged_into_id)
-        elif isinstance(obj, Enrolment):
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Enrolment):
             ids.add(obj.client_id)
             ids.update(v for v in inspect(obj).attrs.client_id.history.deleted if v is not None)
         elif isinstance(obj, Programme) and obj.id is not None:
@@ -130,13 +156,24 @@ def _touched(session: Session) -> set[int]:
             .execute(select(Enrolment.client_id).where(Enrolment.programme_id.in_(programmes)).distinct())
             .scalars()
         )
-    return ids
+    ids.discard(None)  # type: ignore[arg-type]
+    return ids, registered - ids
+
+
+def _add_registrations(client_ids: set[int], conn: Connection) -> None:
+    """The registration rows of clients that have none yet (registered in this flush)."""
+    ids = sorted(client_ids)
+    for start in range(0, len(ids), _BATCH):
+        registration = _selects(conn, ids[start : start + _BATCH], registrations_only=True)[0]
+        conn.execute(insert(CoverageFact).from_select(_COLUMNS, registration))
 
 
 def _after_flush(session: Session, _context: Any) -> None:
-    ids = _touched(session)
+    ids, registered = _touched(session)
     if ids:
         refresh_coverage(ids, session.connection())
+    if registered:
+        _add_registrations(registered, session.connection())
 
 
 def install() -> None:

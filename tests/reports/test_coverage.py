@@ -274,3 +274,49 @@ def test_only_report_roles(app, client, api_token, login_as):
 
 def _stamp(day: date) -> datetime:
     return clock.local_midnight(day)
+
+
+def test_the_client_columns_listed_as_read_are_every_client_column_the_coverage_selects_read(app, demo):
+    from sqlalchemy import Column
+    from sqlalchemy.sql import visitors
+
+    with acting_as(app):
+        read = set()
+        for stmt in coverage_facts._selects(db.session.connection(), [1]):
+            for element in visitors.iterate(stmt, {"column_collections": False}):
+                if isinstance(element, Column) and element.table is Client.__table__:
+                    read.add(element.name)
+    assert "sex" in read  # the walk does see the columns
+    assert read - {"id"} <= coverage_facts.CLIENT_COLUMNS
+
+
+def test_a_registration_inserts_one_row_and_an_edit_of_other_columns_none(app, demo):
+    from sqlalchemy import event
+
+    from srs.reports.models import REGISTRATION
+
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "report_coverage_facts" in statement:
+            seen.append(statement.split()[0].upper())
+
+    with acting_as(app):
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            person = make_client()
+            assert seen == ["INSERT"]  # its registration row: nothing deleted, no programme read
+            rows = db.session.scalars(select(CoverageFact).where(CoverageFact.client_id == person.id)).all()
+            assert [(r.programme_id, r.function) for r in rows] == [(0, REGISTRATION)]
+            seen.clear()
+            person.phone = "081234567890"
+            person.address = "Jl. Merdeka 2"
+            db.session.flush()
+            assert seen == []
+            person.poverty_status = "poor"  # a column a coverage row reads
+            db.session.flush()
+            assert seen and seen[0] == "DELETE"
+            poverty = select(CoverageFact.poverty_status).where(CoverageFact.client_id == person.id)
+            assert db.session.scalar(poverty) == "poor"
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)

@@ -1,0 +1,49 @@
+"""The write path's statement budget: a registration over the API sends a fixed, small number of SQL
+statements (33 before issue 16's second pass, 13 on PostgreSQL after it; docs/benchmarks.md). A
+change that adds a query per registration shows here first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from srs.extensions import db
+from tests.registry.conftest import payload
+
+# The figure is 13 on PostgreSQL, 14 on SQLite (the audit chain's lock and head read included; SQLite
+# inserts the two audit entries one by one). A little room, not a lot.
+REGISTRATION_BUDGET = 16
+
+
+@contextmanager
+def statements(app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_a_registration_stays_within_its_statement_budget(app, client, api_token):
+    headers = api_token("officer")
+    warm = client.post("/api/v1/clients", json=payload(), headers=headers)  # caches, the pool
+    assert warm.status_code == 201, warm.get_json()
+    body = payload(full_name="Siti Rahayu Kedua", phone="081298765432")
+    body.pop("id_number", None)
+    body["id_type"] = "none"
+    with statements(app) as seen:
+        response = client.post("/api/v1/clients", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    data = response.get_json()
+    assert data["screenings"] == [] and data["referrals"] == []
+    assert data["consent"]["given"] is True
+    assert len(seen) <= REGISTRATION_BUDGET, "\n".join(s.split("\n")[0][:120] for s in seen)
