@@ -57,20 +57,20 @@ def _referral_timeline(client: Any) -> list[TimelineItem]:
 
 
 def _agency_home(user: User) -> dict[str, Any]:
-    return {"counts": services.inbox_counts(user), "latest": queries.latest_delivered(user, 5)}
+    return {"counts": queries.inbox_counts(user), "latest": queries.latest_delivered(user, 5)}
 
 
 def _officer_home(user: User) -> dict[str, Any]:
     return {
-        "rows": queries.rows(services.attention_for(user), user),
-        "overdue_by_kind": services.overdue_counts(user),
+        "rows": queries.rows(queries.attention_for(user), user),
+        "overdue_by_kind": queries.overdue_counts(user),
     }
 
 
 def _supervisor_home(user: User) -> dict[str, Any]:
-    by_kind = services.overdue_counts(user)
+    by_kind = queries.overdue_counts(user)
     return {
-        "escalated": services.escalated_for(user, limit=10),
+        "escalated": queries.escalated_for(user, limit=10),
         "overdue_count": sum(by_kind.values()),
         "overdue_by_kind": by_kind,
     }

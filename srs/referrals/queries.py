@@ -6,6 +6,7 @@ Each query takes records already loaded in the reader's scope, or the reader, an
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from srs.accounts.models import User
 from srs.extensions import db
 from srs.programmes.models import Programme, Screening
+from srs.referrals import overdue as overdue_measures
 from srs.referrals import policies
 from srs.referrals import services as svc
 from srs.referrals.models import OutboxMessage, Referral, ReferralEvent
@@ -161,3 +163,52 @@ def escalations(client: Client) -> list[Any]:
         .where(Referral.client_id == client.id, Referral.escalated_at.is_not(None))
     )
     return list(db.session.execute(stmt).all())
+
+
+def attention_for(user: User, limit: int = 20) -> list[Referral]:
+    """The officer's own referrals (created by them) that need attention."""
+    stmt = (
+        select(Referral)
+        .where(svc.scope_condition(user), Referral.created_by_id == user.id, svc.attention_condition())
+        .order_by(Referral.created_at.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def overdue_counts(user: User, now: datetime | None = None) -> dict[str, int]:
+    """Overdue referrals in ``user``'s scope per measure (``overdue.KINDS``), from one grouped count."""
+    rows = db.session.execute(
+        select(Referral.status, func.count())
+        .where(svc.scope_condition(user), overdue_measures.referral_condition(now=now))
+        .group_by(Referral.status)
+    )
+    return overdue_measures.by_kind((status, n) for status, n in rows)
+
+
+def inbox_counts(user: User) -> dict[str, Any]:
+    """Counts for an agency's inbox: what waits for a decision, what is accepted, what is overdue
+    (``overdue``: the total; ``overdue_by_kind``: per measure)."""
+    base = select(func.count(Referral.id)).where(svc.scope_condition(user))
+    by_kind = overdue_counts(user)
+    return {
+        "new": db.session.scalar(base.where(Referral.status == "delivered")) or 0,
+        "accepted": db.session.scalar(base.where(Referral.status == "accepted")) or 0,
+        "overdue": sum(by_kind.values()),
+        "overdue_by_kind": by_kind,
+    }
+
+
+def escalated_for(user: User, limit: int = 50) -> list[Referral]:
+    """Escalated referrals still waiting on the agency's decision, in the supervisor's regions."""
+    stmt = (
+        select(Referral)
+        .where(
+            svc.scope_condition(user),
+            Referral.escalated_at.is_not(None),
+            overdue_measures.referral_condition(overdue_measures.AWAITING_DECISION),
+        )
+        .order_by(Referral.due_at)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))

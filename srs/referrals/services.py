@@ -14,7 +14,7 @@ from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
@@ -122,55 +122,6 @@ def attention_condition() -> ColumnElement[bool]:
         Referral.delivery_failed.is_(True),
         overdue_measures.referral_condition(),
     )
-
-
-def attention_for(user: User, limit: int = 20) -> list[Referral]:
-    """The officer's own referrals (created by them) that need attention."""
-    stmt = (
-        select(Referral)
-        .where(scope_condition(user), Referral.created_by_id == user.id, attention_condition())
-        .order_by(Referral.created_at.desc())
-        .limit(limit)
-    )
-    return list(db.session.scalars(stmt))
-
-
-def overdue_counts(user: User, now: datetime | None = None) -> dict[str, int]:
-    """Overdue referrals in ``user``'s scope per measure (``overdue.KINDS``), from one grouped count."""
-    rows = db.session.execute(
-        select(Referral.status, func.count())
-        .where(scope_condition(user), overdue_measures.referral_condition(now=now))
-        .group_by(Referral.status)
-    )
-    return overdue_measures.by_kind((status, n) for status, n in rows)
-
-
-def inbox_counts(user: User) -> dict[str, Any]:
-    """Counts for an agency's inbox: what waits for a decision, what is accepted, what is overdue
-    (``overdue``: the total; ``overdue_by_kind``: per measure)."""
-    base = select(func.count(Referral.id)).where(scope_condition(user))
-    by_kind = overdue_counts(user)
-    return {
-        "new": db.session.scalar(base.where(Referral.status == "delivered")) or 0,
-        "accepted": db.session.scalar(base.where(Referral.status == "accepted")) or 0,
-        "overdue": sum(by_kind.values()),
-        "overdue_by_kind": by_kind,
-    }
-
-
-def escalated_for(user: User, limit: int = 50) -> list[Referral]:
-    """Escalated referrals still waiting on the agency's decision, in the supervisor's regions."""
-    stmt = (
-        select(Referral)
-        .where(
-            scope_condition(user),
-            Referral.escalated_at.is_not(None),
-            overdue_measures.referral_condition(overdue_measures.AWAITING_DECISION),
-        )
-        .order_by(Referral.due_at)
-        .limit(limit)
-    )
-    return list(db.session.scalars(stmt))
 
 
 def overdue_kind(referral: Referral) -> str | None:

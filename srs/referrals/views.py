@@ -147,7 +147,7 @@ def inbox() -> ResponseReturnValue:
         "referrals/inbox.html",
         page=result,
         rows=queries.rows(result.items, current_user),
-        counts=svc.inbox_counts(current_user),
+        counts=queries.inbox_counts(current_user),
         filters={
             "status": status,
             "programme": programme or "",
@@ -175,7 +175,7 @@ def overdue() -> ResponseReturnValue:
         page=result,
         rows=queries.rows(result.items, current_user),
         kind=kind,
-        counts=svc.overdue_counts(current_user),
+        counts=queries.overdue_counts(current_user),
     )
 
 
