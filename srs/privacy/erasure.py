@@ -5,8 +5,8 @@ the birth year, never shown as a date: the year, sex and region stay for the sta
 household links, every free-text note about them, their duplicate pairs and the kept answers of
 idempotent requests that hold a copy of their record. What stays: the record's id and its facts
 (screenings, referrals and their statuses), so report facts, summaries and every dashboard figure
-without an age filter read the same as before; an age-group filter may move the person across a group
-boundary for the months between their real birthday and 1 July (documented in docs/data-protection.md).
+read the same as before, age groups included: the facts keep the birth year only and every age in the
+reports is the age reached during the calendar year (srs/reports/ages.py), which the kept year gives.
 
 The audit log is not rewritten: its entries are hash-chained and name the record by id only (ID
 numbers are masked when written, srs.core.audit.scrub).
