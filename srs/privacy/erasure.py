@@ -84,8 +84,10 @@ def active_hold(client: Client) -> LegalHold | None:
     )
 
 
-def set_hold(client: Client, reason: str | None, user: User) -> LegalHold:
+def set_hold(client: Client, reason: Any, user: User) -> LegalHold:
     """A supervisor's legal hold: the record may not be erased while it is active."""
+    if reason is not None and not isinstance(reason, str):
+        raise ValidationFailed(_("Say why the record is held."), {"reason": [_("Must be text.")]})
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("Say why the record is held."), {"reason": [_("A reason is required.")]})
@@ -140,6 +142,8 @@ def erase(client: Client, user: User, *, request_id: Any = None, note: str | Non
     reasons = blockers(client)
     if reasons:
         raise ErasureRefused(_("The record cannot be erased yet.") + " " + " ".join(reasons))
+    if note is not None and not isinstance(note, str):
+        raise ValidationFailed(_("The note must be text."), {"note": [_("Must be text.")]})
     if note is not None and len(note) > 2000:
         raise ValidationFailed(_("The note is too long."), {"note": [_("At most 2000 characters.")]})
     now = clock.now()
