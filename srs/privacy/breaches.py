@@ -67,14 +67,17 @@ def record_breach(data: dict[str, Any], user: User) -> Breach:
     if discovered > clock.now() + timedelta(minutes=5):
         raise _bad("discovered_at", _("Cannot be in the future."))
     account = None
-    account_name = (data.get("account") or "").strip() if isinstance(data.get("account"), str) else ""
+    if data.get("account") is not None and not isinstance(data.get("account"), str):
+        raise _bad("account", _("No such account."))
+    account_name = (data.get("account") or "").strip()
     if account_name:
         account = db.session.scalar(select(User).where(User.username == account_name))
         if account is None:
             raise _bad("account", _("No such account."))
-    export_action = data.get("export_action") or None
+    export_action = data.get("export_action")
     if export_action is not None and (not isinstance(export_action, str) or len(export_action) > 60):
         raise _bad("export_action", _("Name an audit action such as report.export."))
+    export_action = export_action.strip() or None if isinstance(export_action, str) else None
     if account is None and export_action is None:
         raise _bad("account", _("Name the compromised account or the kind of export."))
     breach = Breach(

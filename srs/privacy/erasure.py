@@ -5,8 +5,8 @@ the birth year, never shown as a date: the year, sex and region stay for the sta
 household links, every free-text note about them, their duplicate pairs and the kept answers of
 idempotent requests that hold a copy of their record. What stays: the record's id and its facts
 (screenings, referrals and their statuses), so report facts, summaries and every dashboard figure
-without an age filter read the same as before; an age-group filter may move the person across a group
-boundary for the months between their real birthday and 1 July (documented in docs/data-protection.md).
+read the same as before, age groups included: the facts keep the birth year only and every age in the
+reports is the age reached during the calendar year (srs/reports/ages.py), which the kept year gives.
 
 The audit log is not rewritten: its entries are hash-chained and name the record by id only (ID
 numbers are masked when written, srs.core.audit.scrub).
@@ -84,8 +84,10 @@ def active_hold(client: Client) -> LegalHold | None:
     )
 
 
-def set_hold(client: Client, reason: str | None, user: User) -> LegalHold:
+def set_hold(client: Client, reason: Any, user: User) -> LegalHold:
     """A supervisor's legal hold: the record may not be erased while it is active."""
+    if reason is not None and not isinstance(reason, str):
+        raise ValidationFailed(_("Say why the record is held."), {"reason": [_("Must be text.")]})
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("Say why the record is held."), {"reason": [_("A reason is required.")]})
@@ -140,6 +142,8 @@ def erase(client: Client, user: User, *, request_id: Any = None, note: str | Non
     reasons = blockers(client)
     if reasons:
         raise ErasureRefused(_("The record cannot be erased yet.") + " " + " ".join(reasons))
+    if note is not None and not isinstance(note, str):
+        raise ValidationFailed(_("The note must be text."), {"note": [_("Must be text.")]})
     if note is not None and len(note) > 2000:
         raise ValidationFailed(_("The note is too long."), {"note": [_("At most 2000 characters.")]})
     now = clock.now()

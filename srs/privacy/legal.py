@@ -27,6 +27,8 @@ ID_OWN_STANDARD = (
 VN_ANSWER = "Answer within 2 working days of receiving the request."
 VN_COMPLETE = "Carry out within 15 days, 20 where processors must also act; one extension of at most 15 days."
 
+# Amounts checked against the texts; some article numbers are not verified (docs/data-protection.md,
+# "What was checked, and what is not verified"): a correction goes in a new migration, not here alone.
 # (country, kind, stage, amount, unit, amount_with_processors, extension_max, law, article, statutory, note)
 PERIODS: tuple[tuple[str, str, str, int, str, int | None, int | None, str, str, bool, str | None], ...] = (
     ("ID", "access", "answer", 72, "hours", None, None, ID_LAW, "art. 7, art. 32", True, None),

@@ -8,6 +8,8 @@ referral service, the simulation, the DCI query) check it without importing this
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import gettext as _
 
 from srs.accounts.models import User
@@ -16,8 +18,10 @@ from srs.core.errors import Conflict, ValidationFailed
 from srs.registry.models import Client
 
 
-def restrict(client: Client, user: User, reason: str | None) -> Client:
+def restrict(client: Client, user: User, reason: Any) -> Client:
     """Mark the record restricted (in the caller's transaction)."""
+    if reason is not None and not isinstance(reason, str):
+        raise ValidationFailed(_("Say why processing is restricted."), {"reason": [_("Must be text.")]})
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(

@@ -100,6 +100,8 @@ class OutboxMessage(Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # A notice (``event`` set) delivered to the inbox: when the agency's staff first opened it.
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Delivery(Model):

@@ -27,7 +27,7 @@ from srs.core.redis import get_redis
 from srs.core.transaction import attempt
 from srs.extensions import db
 from srs.programmes.models import Screening
-from srs.referrals import channels, policies, queries
+from srs.referrals import channels, notice_inbox, policies, queries
 from srs.referrals import overdue as overdue_measures
 from srs.referrals import services as svc
 from srs.referrals.forms import (
@@ -148,6 +148,7 @@ def inbox() -> ResponseReturnValue:
         page=result,
         rows=queries.rows(result.items, current_user),
         counts=queries.inbox_counts(current_user),
+        unread_notices=notice_inbox.unread_count(current_user),
         filters={
             "status": status,
             "programme": programme or "",
@@ -155,6 +156,29 @@ def inbox() -> ResponseReturnValue:
         },
         programmes=queries.programme_choices(current_user),
     )
+
+
+@bp.route("/notices")
+@roles_required("agency_staff")
+def notices() -> ResponseReturnValue:
+    """Corrections and erasure requests about clients the agency received, newest first."""
+    page, per_page = page_args(strict=False)
+    result = paginate(notice_inbox.notices_query(current_user), page, per_page)
+    audit.record_list("referral.notices", "referral", [m.referral_id for m in result.items], page=result.page)
+    return render_template(
+        "referrals/notices.html",
+        page=result,
+        notices=[notice_inbox.describe(m) for m in result.items],
+        unread=notice_inbox.unread_count(current_user),
+    )
+
+
+@bp.route("/notices/<notice_id>")
+@roles_required("agency_staff")
+def notice(notice_id: str) -> ResponseReturnValue:
+    """One notice; opening it marks it read for the agency."""
+    shown = notice_inbox.open_notice(notice_id, current_user)
+    return render_template("referrals/notice.html", notice=shown)
 
 
 @bp.route("/overdue")

@@ -230,7 +230,7 @@ CLIENT_FIELDS: tuple[ClientField, ...] = (
         merge=KEEP,
         share_key="date_of_birth",
         share_label=_l("Date of birth"),
-        report=ReportDimension(_l("Age group"), error=_l("Choose one of the age groups.")),
+        report=ReportDimension(_l("Age reached this year"), error=_l("Choose one of the age groups.")),
         render_kw={"type": "date", "required": True},
     ),
     ClientField(

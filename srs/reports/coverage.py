@@ -28,6 +28,7 @@ from srs.programmes.enrolments import FUNCTION_LABELS
 from srs.programmes.models import FUNCTIONS
 from srs.regions.models import Region
 from srs.registry.models import SEXES, Client
+from srs.reports import ages
 from srs.reports.filters import (
     FilterError,
     Filters,
@@ -107,28 +108,15 @@ def parse_query(args: Mapping[str, str]) -> CoverageQuery:
     return CoverageQuery(filters=filters, as_of=as_of_day(filters), **values)
 
 
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
 def age_conditions(column: Any, group: str, on: date) -> list[ColumnElement[bool]]:
-    """Aged within the group on ``on`` (born on or before ``on`` minus the lower age...)."""
+    """Aged within the group during the calendar year of ``on``, by a birth-year column (ages.py)."""
     low, high = AGE_GROUPS[group]
-    conds = [column <= _years_before(on, low)]
-    if high is not None:
-        conds.append(column > _years_before(on, high + 1))
-    return conds
+    return ages.birth_year_conditions(column, low, high, on)
 
 
 def age_group_of(column: Any, on: date) -> Any:
-    return case(
-        (column > _years_before(on, 15), "0-14"),
-        (column > _years_before(on, 65), "15-64"),
-        else_="65+",
-    )
+    """The group of the age reached during the year of ``on``, by a birth-year column."""
+    return ages.group_case(column, on, AGE_GROUPS)
 
 
 def disability_of(column: Any) -> Any:
@@ -147,7 +135,7 @@ def registered_conditions(q: CoverageQuery) -> list[ColumnElement[bool]]:
     if q.poverty_status is not None:
         conds.append(F.poverty_status == q.poverty_status)
     if q.age is not None:
-        conds += age_conditions(F.date_of_birth, q.age, q.as_of)
+        conds += age_conditions(F.birth_year, q.age, q.as_of)
     if q.disability is not None:
         conds.append(disability_of(F.disability) == q.disability)
     return conds
@@ -254,7 +242,7 @@ def summary(q: CoverageQuery) -> dict[str, Any]:
         "as_of": q.as_of.isoformat(),
         **totals(q),
         "by_sex": _grouped(q, F.sex, SEXES),
-        "by_age_group": _grouped(q, age_group_of(F.date_of_birth, q.as_of), tuple(AGE_GROUPS)),
+        "by_age_group": _grouped(q, age_group_of(F.birth_year, q.as_of), tuple(AGE_GROUPS)),
         "disability": _grouped(q, disability_of(F.disability), DISABILITY_KEYS),
         "poverty_status": _grouped(q, F.poverty_status, POVERTY_STATUSES),
         "by_region": {row["region"].code: _pair(row["registered"], row["covered"]) for row in by_region(q)},

@@ -32,11 +32,22 @@ from srs.core import clock
 from srs.extensions import db
 from srs.programmes.models import Enrolment, Programme
 from srs.registry.models import Client
+from srs.reports.ages import birth_year_of
 from srs.reports.models import REGISTRATION, CoverageFact
 
 _BATCH = 500
 _DEMOGRAPHICS = ("region_id", "sex", "date_of_birth", "work_status", "disability", "poverty_status")
-_COLUMNS = ["client_id", "programme_id", "function", "contributory", "start_on", "end_on", *_DEMOGRAPHICS]
+# The facts keep the birth year of the date (srs/reports/ages.py), under their own name.
+_FACT_DEMOGRAPHICS = [("birth_year" if name == "date_of_birth" else name) for name in _DEMOGRAPHICS]
+_COLUMNS = [
+    "client_id",
+    "programme_id",
+    "function",
+    "contributory",
+    "start_on",
+    "end_on",
+    *_FACT_DEMOGRAPHICS,
+]
 
 
 def registration_day(column: Any, dialect: str) -> Any:
@@ -47,7 +58,10 @@ def registration_day(column: Any, dialect: str) -> Any:
 
 
 def _demographics() -> list[Any]:
-    return [getattr(Client, name) for name in _DEMOGRAPHICS]
+    return [
+        birth_year_of(Client.date_of_birth) if name == "date_of_birth" else getattr(Client, name)
+        for name in _DEMOGRAPHICS
+    ]
 
 
 def _selects(

@@ -55,6 +55,7 @@ from srs.extensions import db
 from srs.programmes.models import Screening, ScreeningResult
 from srs.referrals.models import Referral
 from srs.registry.models import Client
+from srs.reports.ages import birth_year_of
 from srs.reports.models import (
     ReferralFact,
     ReferralMonth,
@@ -100,7 +101,7 @@ def _facts_select(client_ids: Any) -> Any:
             .label("rank"),
             Client.region_id,
             Client.sex,
-            Client.date_of_birth,
+            birth_year_of(Client.date_of_birth).label("birth_year"),
             Client.work_status,
             Client.disability,
         )
@@ -111,7 +112,7 @@ def _facts_select(client_ids: Any) -> Any:
         base_stmt = base_stmt.where(Screening.client_id.in_(client_ids))
     base = base_stmt.subquery("base")
     order = (base.c.screened_at, base.c.screening_id)
-    demographics = (base.c.sex, base.c.date_of_birth, base.c.work_status, base.c.disability)
+    demographics = (base.c.sex, base.c.birth_year, base.c.work_status, base.c.disability)
 
     any_programme = select(
         base.c.screening_id,
@@ -162,7 +163,7 @@ _COLUMNS = [
     "prev_eligible_at",
     "gaps",
     "sex",
-    "date_of_birth",
+    "birth_year",
     "work_status",
     "disability",
 ]
@@ -207,7 +208,7 @@ def _referral_facts_select(client_ids: Any, dialect: str) -> Any:
         func.min(Referral.region_id).over(partition_by=Referral.client_id)
         != func.max(Referral.region_id).over(partition_by=Referral.client_id),
         Client.sex,
-        Client.date_of_birth,
+        birth_year_of(Client.date_of_birth),
         Client.work_status,
         Client.disability,
     ).join(Client, Client.id == Referral.client_id)
@@ -233,7 +234,7 @@ _REFERRAL_COLUMNS = [
     "next_programme_at",
     "multi_region",
     "sex",
-    "date_of_birth",
+    "birth_year",
     "work_status",
     "disability",
 ]

@@ -19,6 +19,7 @@ from srs.regions.models import Region
 from srs.regions.scope import region_id_condition, region_in_scope
 from srs.registry.fields import ClientField, report_dimensions
 from srs.registry.models import Client
+from srs.reports import ages
 
 AGE_GROUPS: dict[str, tuple[int, int | None]] = {
     "0-14": (0, 14),
@@ -195,33 +196,39 @@ def region_condition(column: Any, filters: Filters) -> ColumnElement[bool]:
     return region_id_condition(column)
 
 
+def fact_column(f: ClientField) -> str:
+    """The facts' column of a report dimension: a birth date is kept as its year (ages.py)."""
+    return "birth_year" if f.type == "birth_date" else (f.stored_as or f.name)
+
+
 def demographic_conditions(filters: Filters, source: Any = Client) -> list[ColumnElement[bool]]:
     """The report dimensions' filters (sex, age group, work status, disability) on ``source``
-    (clients or the facts, which carry the same columns)."""
+    (clients or the facts, which carry the same columns; the birth date as its year).
+
+    An age group is the age reached during the calendar year of ``filters.today`` (srs/reports/ages.py):
+    the facts' birth year, or the clients' birth date within the same years."""
     conds: list[ColumnElement[bool]] = []
     for f in report_dimensions():
         value = getattr(filters, param_of(f))
         if value is None:
             continue
-        column = getattr(source, f.stored_as or f.name)
         if f.type == "birth_date":
             low, high = AGE_GROUPS[value]
-            # Aged at least ``low`` today: born on or before today minus ``low`` years.
-            conds.append(column <= _years_before(filters.today, low))
-            if high is not None:
-                conds.append(column > _years_before(filters.today, high + 1))
-        elif f.type == "boolean":
+            if source is Client:
+                conds += ages.birth_date_conditions(
+                    getattr(Client, f.stored_as or f.name), low, high, filters.today
+                )
+            else:
+                conds += ages.birth_year_conditions(source.birth_year, low, high, filters.today)
+            continue
+        column = (
+            getattr(source, f.stored_as or f.name) if source is Client else getattr(source, fact_column(f))
+        )
+        if f.type == "boolean":
             conds.append(column.is_(value))
         else:
             conds.append(column == value)
     return conds
-
-
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
 
 
 def has_demographics(filters: Filters) -> bool:

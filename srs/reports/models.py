@@ -35,7 +35,9 @@ ix_clients_region_created = Index(
     postgresql_where=_ACTIVE,
     sqlite_where=_ACTIVE,
 )
-CLIENT_DEMOGRAPHICS = ["sex", "work_status", "disability", "date_of_birth"]
+# The birth year, never the exact date: every age in the reports is the age reached during the
+# calendar year (srs/reports/ages.py), so an erasure, which keeps the year, moves no figure.
+CLIENT_DEMOGRAPHICS = ["sex", "work_status", "disability", "birth_year"]
 ix_screenings_client_at = Index("ix_screenings_client_screened", Screening.client_id, Screening.screened_at)
 # Open referrals are a small share of all: a partial index finds the overdue ones of a region
 # (the dashboard's count and its drill-down list, in due order) without touching the closed ones.
@@ -84,7 +86,7 @@ class ScreeningFact(Model):
     prev_eligible_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     gaps: Mapped[int] = mapped_column()
     sex: Mapped[str] = mapped_column(String(10))
-    date_of_birth: Mapped[date] = mapped_column(Date)
+    birth_year: Mapped[int] = mapped_column()
     work_status: Mapped[str | None] = mapped_column(String(20))
     disability: Mapped[bool | None] = mapped_column()
 
@@ -188,7 +190,7 @@ class ReferralFact(Model):
     next_programme_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     multi_region: Mapped[bool] = mapped_column()
     sex: Mapped[str] = mapped_column(String(10))
-    date_of_birth: Mapped[date] = mapped_column(Date)
+    birth_year: Mapped[int] = mapped_column()
     work_status: Mapped[str | None] = mapped_column(String(20))
     disability: Mapped[bool | None] = mapped_column()
 
@@ -276,7 +278,7 @@ class CoverageFact(Model):
     end_on: Mapped[date | None] = mapped_column(Date)
     region_id: Mapped[int] = mapped_column()
     sex: Mapped[str] = mapped_column(String(10))
-    date_of_birth: Mapped[date] = mapped_column(Date)
+    birth_year: Mapped[int] = mapped_column()
     work_status: Mapped[str | None] = mapped_column(String(20))
     disability: Mapped[bool | None] = mapped_column()
     poverty_status: Mapped[str] = mapped_column(String(12))

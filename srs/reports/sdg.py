@@ -261,13 +261,13 @@ def _all(_q: CoverageQuery) -> list[ColumnElement[bool]]:
 
 
 def _age(group: str) -> Callable[[CoverageQuery], list[ColumnElement[bool]]]:
-    return lambda q: age_conditions(F.date_of_birth, group, q.as_of)
+    return lambda q: age_conditions(F.birth_year, group, q.as_of)
 
 
 def _vulnerable(q: CoverageQuery) -> list[ColumnElement[bool]]:
     # ILO: all children, plus people of working age and older people without contributory cover.
     return [
-        or_(and_(*age_conditions(F.date_of_birth, "0-14", q.as_of)), ~covered_condition(q, contributory=True))
+        or_(and_(*age_conditions(F.birth_year, "0-14", q.as_of)), ~covered_condition(q, contributory=True))
     ]
 
 
@@ -294,7 +294,8 @@ SERIES = (
         population_column="population",
         population_age="0-14",
         assumption=_l(
-            "Children: aged 0-14 on the day (the imported age group), not under 15 by another rule."
+            "Children: aged 0-14 as the age reached during the year of the day (the year minus the year"
+            " of birth, as Eurostat counts; the imported age group), not under 15 by another rule."
         ),
     ),
     Series(
@@ -349,7 +350,10 @@ SERIES = (
         "old_age",
         population_column="population",
         population_age="65+",
-        assumption=_l("Above retirement age: 65 or more on the day, for both countries and sexes."),
+        assumption=_l(
+            "Above retirement age: 65 or more reached during the year of the day (the year minus the year"
+            " of birth), for both countries and sexes."
+        ),
     ),
     Series(
         "SI_COV_VULN",
@@ -359,8 +363,9 @@ SERIES = (
         "social_assistance",
         contributory=False,
         assumption=_l(
-            "Vulnerable (ILO): children aged 0-14, and older people without an open contributory"
-            " enrolment; covered: a non-contributory general social assistance programme."
+            "Vulnerable (ILO): children aged 0-14 (the age reached during the year), and older people"
+            " without an open contributory enrolment; covered: a non-contributory general social"
+            " assistance programme."
         ),
     ),
     Series(

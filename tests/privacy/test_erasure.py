@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 
+import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from srs.cases.models import Case, CaseNote
@@ -15,9 +17,12 @@ from srs.extensions import db
 from srs.privacy import erasure
 from srs.privacy.legal import seed_legal_periods
 from srs.privacy.models import DataSubjectRequest, Erasure
+from srs.programmes.models import Enrolment
 from srs.referrals.models import OutboxMessage
 from srs.registry.models import Client, DuplicateCandidate, Household, HouseholdMember
-from srs.reports.models import ReferralFact, ScreeningFact
+from srs.reports import facts
+from srs.reports.models import CoverageFact, ReferralFact, ScreeningFact
+from srs.reports.sdg import import_population
 from tests.conftest import csrf_token_from
 from tests.factories import (
     add_household,
@@ -30,30 +35,61 @@ from tests.factories import (
 )
 from tests.reports.data import build_world
 
-REPORT_PAGES = ("/reports/", "/reports/?sex=female", "/reports/?sex=male", "/reports/?region=35.16")
+# As query-string values ("+" written %2B).
+AGE_GROUPS = ("0-14", "15-24", "25-34", "35-44", "45-54", "55-64", "65%2B")
+COVERAGE_AGES = ("0-14", "15-64", "65%2B")
+
+
+def _pages(today: date) -> list[str]:
+    """Every dashboard, coverage and SDG page or file, with every age group, a sex, a region and a
+    past period (whose figures are taken on its last day, in another year)."""
+    last_year = f"from={today.year - 1}-01-01&to={today.year - 1}-12-31"
+    ages = [f"age_group={g}" for g in AGE_GROUPS]
+    queries = ["", "sex=male", "region=35.16", last_year, *ages]
+    queries += [f"{a}&{last_year}" for a in ages] + [f"{a}&sex=female&region=35.16" for a in ages[:3]]
+    pages = [f"/reports/?{q}" for q in queries]
+    pages += [f"/reports/summary.csv?{q}" for q in ("", *ages)]
+    coverage = ["", last_year, "region=35.16", "age_group=15-24"]
+    coverage += [f"cov_age={g}" for g in COVERAGE_AGES] + [f"cov_age={g}&{last_year}" for g in COVERAGE_AGES]
+    pages += [f"/reports/coverage?{q}" for q in coverage]
+    pages += [f"/reports/coverage.csv?{q}" for q in ("", last_year, *(f"cov_age={g}" for g in COVERAGE_AGES))]
+    pages += [f"/reports/monthly?month={today.isoformat()[:7]}"]
+    return pages
 
 
 def _figures(client, api_headers, browser) -> dict[str, object]:
-    """Every figure the dashboard and the summary API show, as text (tokens and nonces taken out)."""
+    """Every figure the dashboard, coverage, the SDG series and the summary API show (referral
+    figures included), as text (tokens and nonces taken out)."""
     figures: dict[str, object] = {}
-    for query in ("", "?sex=female", "?region=35.16", "?sex=male&region=35.16"):
-        response = client.get(f"/api/v1/reports/summary{query}", headers=api_headers)
-        assert response.status_code == 200
-        figures[f"summary{query}"] = response.get_json()
-    for page in REPORT_PAGES:
-        html = browser.get(page).get_data(as_text=True)
-        figures[page] = re.sub(r'(nonce|value|content)="[^"]*"', "", html)
-    figures["summary.csv"] = browser.get("/reports/summary.csv").get_data(as_text=True)
+    today = clock.today()
+    last_year = f"from={today.year - 1}-01-01&to={today.year - 1}-12-31"
+    for query in ("", "?region=35.16", f"?{last_year}", "?region=35.16&programme=ID-BPJSTK-BPU"):
+        for path in ("/api/v1/reports/summary", "/api/v1/reports/coverage.csv"):
+            response = client.get(f"{path}{query}", headers=api_headers)
+            assert response.status_code == 200, (path, query)
+            figures[f"{path}{query}"] = response.get_json() or response.get_data(as_text=True)
+    for page in _pages(today):
+        response = browser.get(page)
+        assert response.status_code == 200, page
+        figures[page] = re.sub(r'(nonce|value|content)="[^"]*"', "", response.get_data(as_text=True))
     return figures
 
 
 def _facts() -> list[tuple]:
-    """The report facts without the birth date (which keeps only its year; see srs/privacy/erasure.py)."""
+    """Every report fact row, every column (the birth year included: the facts never held more)."""
     rows = []
-    for model in (ScreeningFact, ReferralFact):
-        columns = [c for c in model.__table__.c if c.name != "date_of_birth"]
-        rows += [tuple(r) for r in db.session.execute(select(*columns).order_by(*columns[:2]))]
-    return rows
+    for model in (ScreeningFact, ReferralFact, CoverageFact):
+        # The coverage rows' own ids are renumbered by each rebuild: the rest is what they say.
+        columns = [c for c in model.__table__.c if not (model is CoverageFact and c.name == "id")]
+        rows += [
+            (model.__tablename__, *r) for r in db.session.execute(select(*columns).order_by(*columns[:2]))
+        ]
+    summaries = []
+    for table in facts.SUMMARY_TABLES:
+        columns = list(table.__table__.c)
+        found = db.session.execute(select(*columns).order_by(*columns)).all()
+        summaries += [(table.__tablename__, *r) for r in found if r.referrals != 0]
+    return rows + summaries
 
 
 def _erasable_person(app):
@@ -140,6 +176,103 @@ def test_erasure_removes_identity_keeps_statistics_and_every_figure(app, client,
     assert "Sri" not in client.get(f"/api/v1/referrals/{referral_id}", headers=supervisor).get_data(
         as_text=True
     )
+
+
+# Frozen instants (local time, Asia/Jakarta): an ordinary day, the last minutes of a year, local New
+# Year's night (still 31 December in UTC) and a leap day.
+INSTANTS = (
+    "2026-12-01T10:00:00+07:00",
+    "2026-12-31T23:30:00+07:00",
+    "2027-01-01T00:30:00+07:00",
+    "2028-02-29T12:00:00+07:00",
+)
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _boundary_people(app) -> list[int]:
+    """People turning 15 and 65 right around today (a day before, on the day, a day after, and a
+    month either side, so some cross 1 July or 1 January), and two born on 29 February; each with a
+    screening, a decided referral and an enrolment open (so every kind of figure counts them)."""
+    today = clock.today()
+    births = [
+        _years_before(today, age) + timedelta(days=shift) for age in (15, 65) for shift in (-31, -1, 0, 1, 31)
+    ]
+    births += [date(2012, 2, 29), date(1960, 2, 29)]
+    ids = []
+    with app.app_context():
+        seed_legal_periods()
+        programme = make_programme()
+        programme.functions = ["old_age", "children_family"]
+        for n, born in enumerate(births):
+            person = make_client(
+                ("35.16.08.2003", "35.76.01.1007")[n % 2],
+                full_name=f"Boundary {n}",
+                sex=("female", "male")[n % 3 % 2],
+                date_of_birth=born,
+                work_status=("informal", "unemployed")[n % 2],
+                disability=n % 4 == 0,
+                created_at=clock.now() - timedelta(days=40 + n),
+            )
+            make_screening(person, {programme: "eligible"}, at=clock.now() - timedelta(days=30 + n))
+            make_referral(
+                person,
+                programme,
+                ("completed", "declined")[n % 2],
+                created_at=clock.now() - timedelta(days=25 + n),
+                decided_after_days=1 + n % 5,
+                outcome="successful" if n % 2 == 0 else None,
+            )
+            db.session.add(
+                Enrolment(client_id=person.id, programme_id=programme.id, start_on=today - timedelta(days=20))
+            )
+            ids.append(person.id)
+        lines = ["district,sex,age_group,year,source,population,poor,births,disabled"]
+        for year in (today.year - 1, today.year):
+            for district in ("35.16", "35.76"):
+                for sex in ("female", "male"):
+                    for group in COVERAGE_AGES:
+                        lines.append(
+                            f"{district},{sex},{group.replace('%2B', '+')},{year},BPS {year},500,50,10,20"
+                        )
+        assert not import_population("\n".join(lines) + "\n").errors
+        db.session.commit()
+    return ids
+
+
+@pytest.mark.parametrize("instant", INSTANTS)
+def test_erasure_moves_no_figure_for_people_at_the_age_boundaries(
+    app, client, demo, api_token, login_as, instant
+):
+    """Ages are reached during the calendar year (srs/reports/ages.py) and the facts keep the birth
+    year, which erasure keeps: every figure, with every age filter, reads the same after."""
+    with time_machine.travel(datetime.fromisoformat(instant), tick=False):
+        build_world(app)
+        people = _boundary_people(app)
+        supervisor = api_token("supervisor")
+        browser = login_as("supervisor")
+        with app.app_context():
+            facts_before = _facts()
+        before = _figures(client, supervisor, browser)
+        for person_id in people:
+            response = client.post(f"/api/v1/clients/{person_id}/erase", json={}, headers=supervisor)
+            assert response.status_code == 200, response.get_json()
+        with app.app_context():
+            assert _facts() == facts_before
+            erased = db.session.scalars(select(Client).where(Client.id.in_(people))).all()
+            assert all(
+                c.anonymised_at is not None and (c.date_of_birth.month, c.date_of_birth.day) == (7, 1)
+                for c in erased
+            )
+        after = _figures(client, supervisor, browser)
+        assert after.keys() == before.keys()
+        for name, figure in before.items():
+            assert after[name] == figure, name
 
 
 def test_erasure_twice_gives_the_same_answer_and_changes_nothing(app, client, demo, api_token):

@@ -13,7 +13,7 @@ from srs.extensions import db
 from srs.programmes.models import FUNCTIONS, Enrolment, Programme
 from srs.regions.models import Region
 from srs.registry.models import Client
-from srs.reports import coverage_facts
+from srs.reports import ages, coverage, coverage_facts
 from srs.reports.models import CoverageFact
 from tests.cases.conftest import acting_as
 from tests.factories import make_client, make_programme
@@ -66,8 +66,10 @@ def build(app: Any) -> None:
         worker = make_client(
             "35.16.08.2003", sex="female", date_of_birth=_years_ago(30), work_status="informal"
         )
-        # Turns 15 tomorrow: still in 0-14 today.
-        make_client("35.16.08.2003", sex="male", date_of_birth=_years_ago(15, -1), created_at=long_ago)
+        # Reaches 15 only next year (the age reached during the year, srs/reports/ages.py): in 0-14.
+        make_client(
+            "35.16.08.2003", sex="male", date_of_birth=date(today.year - 14, 1, 1), created_at=long_ago
+        )
         outside = make_client("34.71.13.1007", sex="male", date_of_birth=_years_ago(50), created_at=long_ago)
         vn = make_client(
             "00070", sex="female", date_of_birth=_years_ago(66), disability=True, created_at=long_ago
@@ -99,9 +101,9 @@ def _registered_on(c: Client) -> date:
     return created.astimezone(UTC).date()
 
 
-def _age_group(born: date, on: date) -> str:
-    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-    return "0-14" if age < 15 else "15-64" if age < 65 else "65+"
+def _age_group(born: date, on: date) -> str | None:
+    # The reports' one rule, read from the record's birth date.
+    return ages.group_of(born.year, on, coverage.AGE_GROUPS)
 
 
 def expected(on: date, under: str | None = None) -> dict[str, Any]:
@@ -221,8 +223,6 @@ def test_every_figure_matches_its_drill_down_list(app, login_as):
 def test_the_trend_is_the_figure_at_each_month_end(app, demo):
     build(app)
     with acting_as(app, "supervisor.id"):
-        from srs.reports import coverage
-
         q = coverage.parse_query({})
         months = coverage.trend(q)
         assert months and months[-1]["as_of"] == q.as_of

@@ -8,8 +8,8 @@ import pytest
 from flask_babel import lazy_gettext as _l
 
 from srs.registry import fields
-from srs.reports.filters import FilterError, Filters, dimension_filters, param_of, parse_filters
-from srs.reports.models import CLIENT_DEMOGRAPHICS, ReferralFact, ScreeningFact
+from srs.reports.filters import FilterError, Filters, dimension_filters, fact_column, param_of, parse_filters
+from srs.reports.models import CLIENT_DEMOGRAPHICS, CoverageFact, ReferralFact, ScreeningFact
 
 
 def test_every_report_dimension_is_a_filter_and_a_column_of_the_facts():
@@ -18,8 +18,13 @@ def test_every_report_dimension_is_a_filter_and_a_column_of_the_facts():
     assert [f.name for f in dimensions] == ["sex", "date_of_birth", "work_status", "disability"]
     for f in dimensions:
         assert param_of(f) in filter_names
-        assert f.stored_as in CLIENT_DEMOGRAPHICS
-        assert f.stored_as in ScreeningFact.__table__.c and f.stored_as in ReferralFact.__table__.c
+        column = fact_column(f)  # a birth date is kept as its year
+        assert column in CLIENT_DEMOGRAPHICS
+        assert column in ScreeningFact.__table__.c and column in ReferralFact.__table__.c
+        assert column in CoverageFact.__table__.c
+    assert "date_of_birth" not in {
+        c.name for m in (ScreeningFact, ReferralFact, CoverageFact) for c in m.__table__.c
+    }
 
 
 def test_the_filter_form_and_its_checks_read_the_table(app, monkeypatch):

@@ -70,7 +70,7 @@ def _fact_rows() -> list[tuple]:
             f.next_programme_at,
             f.multi_region,
             f.sex,
-            f.date_of_birth,
+            f.birth_year,
             f.work_status,
             f.disability,
         )
