@@ -34,7 +34,7 @@ def make_app(url: str, redis_url: str) -> Any:
 
     config = Config()
     config.SQLALCHEMY_DATABASE_URI = url
-    config.SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"options": "-csearch_path=bench,public"}}
+    config.SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"options": "-csearch_path=bench"}}
     config.REDIS_URL = redis_url
     config.WTF_CSRF_ENABLED = False
     config.RATELIMIT_ENABLED = False
@@ -53,6 +53,9 @@ def build(app: Any, rebuild: bool) -> None:
 
     with app.test_request_context():
         db.session.execute(text("CREATE SCHEMA IF NOT EXISTS bench"))
+        # The client names' trigram index needs pg_trgm on the search path (bench alone): a fresh
+        # database gets it here; one with pg_trgm elsewhere needs it reachable (or its own database).
+        db.session.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA bench"))
         db.session.commit()
         if rebuild:
             db.drop_all()
