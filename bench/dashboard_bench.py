@@ -53,6 +53,9 @@ def build(app: Any, rebuild: bool) -> None:
 
     with app.test_request_context():
         db.session.execute(text("CREATE SCHEMA IF NOT EXISTS bench"))
+        # The client names' trigram index needs pg_trgm on the search path (bench alone): a fresh
+        # database gets it here; one with pg_trgm elsewhere needs it reachable (or its own database).
+        db.session.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA bench"))
         db.session.commit()
         if rebuild:
             db.drop_all()
@@ -67,7 +70,11 @@ def build(app: Any, rebuild: bool) -> None:
             seed_users(PASSWORD)
             commit()
             t0 = time.perf_counter()
-            _generate(db)
+            from bench.bulk import deferred_indexes
+
+            tables = ["clients", "screenings", "screening_results", "referrals"]
+            with deferred_indexes(db.session, tables, schema="bench"):
+                _generate(db)
             commit()
             print(f"generated in {time.perf_counter() - t0:.0f} s")
         # Statistics first: the facts' INSERT ... SELECT joins the fresh tables, and without them
@@ -110,8 +117,9 @@ def _generate(db: Any) -> None:
     run(
         text("""
         INSERT INTO programmes (code, agency_id, country, kind, names, descriptions, benefit,
-                                required_documents, shared_fields, active)
-        SELECT v.code, a.id, a.country, 'social_insurance', '{}', '{}', '{}', '[]', '[]', true
+                                required_documents, shared_fields, active, functions)
+        SELECT v.code, a.id, a.country, 'social_insurance', '{}', '{}', '{}', '[]', '[]', true,
+               '["old_age"]'
         FROM (VALUES ('ID-BPJSTK-BPU', 'BPJSTK'), ('ID-JKN-PBI', 'BPJSKES'), ('VN-VSI', 'VSS'),
                      ('VN-SA', 'MOLISA')) AS v(code, agency)
         JOIN agencies a ON a.code = v.agency
@@ -353,6 +361,7 @@ def breakdown(
 
 
 def main() -> None:
+    global CLIENTS, REFERRALS  # the generator's SQL reads them (--clients, --referrals)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rebuild", action="store_true", help="generate the data again")
     parser.add_argument("--runs", type=int, default=7)
@@ -366,7 +375,10 @@ def main() -> None:
         help="a dashboard filter for --breakdown",
     )
     parser.add_argument("--check", action="store_true", help="compare the summaries with the facts")
+    parser.add_argument("--clients", type=int, default=CLIENTS, help="clients to generate")
+    parser.add_argument("--referrals", type=int, default=REFERRALS, help="referrals to generate")
     args = parser.parse_args()
+    CLIENTS, REFERRALS = args.clients, args.referrals
     url = os.environ.get("SRS_BENCH_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/srs_reports")
     redis_url = os.environ.get("SRS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
     if not url.startswith("postgresql"):
