@@ -1,8 +1,8 @@
 """DCI predicate searches by location at 10,000,000 clients: a region-first index, and both DCI indexes
 cover restriction and erasure
 
-Revision ID: 0028_scale_dci_region_index
-Revises: 0027_rates
+Revision ID: 0033_scale_dci_region_index
+Revises: 0032_rights_notice_read
 Create Date: 2026-12-01 16:45:00
 
 At 10,000,000 clients a predicate naming a location (poverty score <= 3, age >= 60, women, regency
@@ -17,8 +17,8 @@ index-only again.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0028_scale_dci_region_index"
-down_revision = "0027_rates"
+revision = "0033_scale_dci_region_index"
+down_revision = "0032_rights_notice_read"
 branch_labels = None
 depends_on = None
 

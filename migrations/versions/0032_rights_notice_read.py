@@ -1,7 +1,7 @@
 """Notices in the agency inbox: when a correction or erasure notice was first opened
 
-Revision ID: 0029_rights_notice_read
-Revises: 0028_rights_birth_year
+Revision ID: 0032_rights_notice_read
+Revises: 0031_rights_birth_year
 Create Date: 2026-12-01 16:30:00
 
 ``outbox_messages.read_at``: a ``client.corrected`` or ``client.erasure_requested`` notice delivered
@@ -12,8 +12,8 @@ opens it.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0029_rights_notice_read"
-down_revision = "0028_rights_birth_year"
+revision = "0032_rights_notice_read"
+down_revision = "0031_rights_birth_year"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Report facts keep the client's birth year, never the exact birth date
 
-Revision ID: 0028_rights_birth_year
-Revises: 0027_rates
+Revision ID: 0031_rights_birth_year
+Revises: 0030_letter_agency_contact
 Create Date: 2026-12-01 16:00:00
 
 Every age in the reports is now the age reached during the calendar year (the year of the day a
@@ -17,8 +17,8 @@ puts the exact date back from the clients' records.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0028_rights_birth_year"
-down_revision = "0027_rates"
+revision = "0031_rights_birth_year"
+down_revision = "0030_letter_agency_contact"
 branch_labels = None
 depends_on = None
 
