@@ -180,9 +180,9 @@ def test_erasure_removes_identity_keeps_statistics_and_every_figure(app, client,
 
 # Frozen instants (local time, Asia/Jakarta): an ordinary day, the last minutes of a year, local New
 # Year's night (still 31 December in UTC) and a leap day.
+# The two hard instants: the local new year while UTC is still in the old one, and a leap day. (The
+# whole suite also runs with the clock moved to 31 December, so an ordinary day is covered there.)
 INSTANTS = (
-    "2026-12-01T10:00:00+07:00",
-    "2026-12-31T23:30:00+07:00",
     "2027-01-01T00:30:00+07:00",
     "2028-02-29T12:00:00+07:00",
 )
