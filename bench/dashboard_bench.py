@@ -34,7 +34,9 @@ def make_app(url: str, redis_url: str) -> Any:
 
     config = Config()
     config.SQLALCHEMY_DATABASE_URI = url
-    config.SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"options": "-csearch_path=bench"}}
+    # Per-session settings (e.g. "-cwork_mem=64MB -cmaintenance_work_mem=1GB") without touching the cluster.
+    options = " ".join(["-csearch_path=bench", os.environ.get("SRS_BENCH_PG_OPTIONS", "")]).strip()
+    config.SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"options": options}}
     config.REDIS_URL = redis_url
     config.WTF_CSRF_ENABLED = False
     config.RATELIMIT_ENABLED = False
@@ -204,17 +206,18 @@ def _generate(db: Any) -> None:
     )
 
 
-def _time(fn: Any, runs: int) -> tuple[float, float, float]:
+def _time(fn: Any, runs: int) -> tuple[float, float, float, float]:
     fn()  # warm-up: connection pool, plans, caches
     samples = []
     for _ in range(runs):
         t0 = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(samples), min(samples), max(samples)
+    p95 = sorted(samples)[max(0, -(-len(samples) * 95 // 100) - 1)]  # nearest rank
+    return statistics.median(samples), p95, min(samples), max(samples)
 
 
-def measure(app: Any, runs: int) -> list[tuple[str, float, float, float]]:
+def measure(app: Any, runs: int) -> list[tuple[str, float, float, float, float]]:
     from flask_login import login_user
     from sqlalchemy import select
 
@@ -306,7 +309,7 @@ def check(app: Any) -> None:
                 )
 
 
-def write_cost(app: Any, runs: int) -> list[tuple[str, float, float, float]]:
+def write_cost(app: Any, runs: int) -> list[tuple[str, float, float, float, float]]:
     """What keeping the facts and summaries costs one change: a client's refresh (rolled back)."""
     from sqlalchemy import func, select
 
@@ -401,9 +404,18 @@ def main() -> None:
     if args.check:
         check(app)
         return
-    print(f"{'measure':<62} {'median':>9} {'min':>9} {'max':>9}")
-    for name, median, low, high in [*measure(app, args.runs), *write_cost(app, args.runs)]:
-        print(f"{name:<62} {median:8.0f}ms {low:8.0f}ms {high:8.0f}ms")
+
+    def load() -> str:
+        return (
+            " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+        )
+
+    print(f"load average before: {load()}", flush=True)
+    rows = [*measure(app, args.runs), *write_cost(app, args.runs)]
+    print(f"load average after: {load()}")
+    print(f"{'measure':<62} {'median':>9} {'p95':>9} {'min':>9} {'max':>9}")
+    for name, median, p95, low, high in rows:
+        print(f"{name:<62} {median:8.0f}ms {p95:8.0f}ms {low:8.0f}ms {high:8.0f}ms")
 
 
 if __name__ == "__main__":
