@@ -308,7 +308,8 @@ def test_jobs_lost_with_redis_restarted_empty_are_put_back_at_once(
 ):
     """The chaos run's case: outbox rows 'enqueued' whose jobs died with Redis. When Redis comes back
     empty, the worker that lived through it notices the lost jobs and delivers every referral within
-    seconds, although the stuck cutoff for slow rows stays at its default of 300 s."""
+    two minutes (seconds, on a quiet machine), although the stuck cutoff for slow rows stays at its
+    default of 300 s."""
     from rq.registry import StartedJobRegistry
 
     from srs.core.queue import get_queue
@@ -344,8 +345,10 @@ def test_jobs_lost_with_redis_restarted_empty_are_put_back_at_once(
             referrals = set(db.session.scalars(select(Referral.status)))
             return outbox == {"done"} and referrals == {"delivered"}
 
-        wait_for(lambda: _query(app, delivered), 30, "the lost jobs to be put back", worker_process.log)
-        assert time.monotonic() - back < 30  # the cutoff is 300 s: it was not the cutoff
+        # The promise is "within 2 minutes of Redis returning"; the stuck cutoff is 300 s, so a delivery
+        # inside 120 s was not the cutoff. (About 20 s here; 30 s was too tight on a loaded machine.)
+        wait_for(lambda: _query(app, delivered), 120, "the lost jobs to be put back", worker_process.log)
+        assert time.monotonic() - back < 120
         time.sleep(1.5)  # give a duplicate every chance to show up
         assert _query(app, lambda: db.session.scalar(select(func.count(Delivery.id)))) == 8
         assert sorted(agency_server.per_key().values()) == [1, 1, 1, 1]
