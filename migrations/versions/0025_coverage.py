@@ -12,10 +12,12 @@ step by the app. Then the coverage facts are built from those rows.
 """
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from alembic import op
+from flask import current_app
 
 revision = "0025_coverage"
 down_revision = "0022_erasure"
@@ -52,6 +54,17 @@ def _as_date(value):
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
+
+
+def _registration_day(created_at, dialect):
+    """The app's registration day (srs.reports.coverage_facts.registration_day): the local calendar
+    day on PostgreSQL, the UTC day on SQLite (which stores UTC without its zone)."""
+    if dialect != "postgresql" or not isinstance(created_at, datetime):
+        return _as_date(created_at)
+    # The dashboard's time zone, as the app is configured (flask db upgrade runs in its context).
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Jakarta")
+    aware = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+    return aware.astimezone(zone).date()
 
 
 def _as_list(value):
@@ -265,7 +278,7 @@ def _build_facts(conn, functions):
             "poverty_status": poverty or "unknown",
         }
         people[cid] = person
-        start = _as_date(created_at)
+        start = _registration_day(created_at, conn.dialect.name)
         batch.append(
             {**person, "programme_id": 0, "function": "", "contributory": False, "start_on": start, "end_on": None}
         )

@@ -3,9 +3,7 @@ builds the coverage facts as the app keeps them."""
 
 from __future__ import annotations
 
-import os
-
-import pytest
+import time_machine
 from sqlalchemy import text
 
 from srs import create_app
@@ -14,21 +12,6 @@ from tests.conftest import make_config
 from tests.test_migrations import empty_database_url  # noqa: F401  (the fixture)
 
 
-def _days_differ() -> bool:
-    from datetime import UTC, datetime
-
-    from srs.core import clock
-
-    now = datetime.now(UTC)
-    return now.date() != now.astimezone(clock.timezone()).date()
-
-
-# Known fault, not fixed: migration 0025 takes a registration's UTC day where the app takes its local
-# day, so on PostgreSQL the two differ while the UTC and local dates differ (17:00-24:00 UTC).
-@pytest.mark.skipif(
-    "postgresql" in os.environ.get("SRS_TEST_DATABASE_URL", "") and _days_differ(),
-    reason="known: migration 0025 reads the UTC day, the app the local day (see the closing note)",
-)
 def test_0025_makes_the_enrolments_and_facts_the_app_keeps(tmp_path, empty_database_url, redis_url):  # noqa: F811
     from alembic.script import ScriptDirectory
     from flask_migrate import downgrade, upgrade
@@ -50,8 +33,11 @@ def test_0025_makes_the_enrolments_and_facts_the_app_keeps(tmp_path, empty_datab
     app = create_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=empty_database_url))
     with app.app_context():
         upgrade()
-        seed_demo("demo-password")
-        commit()
+        # 02:30 in Jakarta, still the day before in UTC: a registration's local and UTC days differ
+        # (the app counts the local day on PostgreSQL; migration 0025 once took the UTC day).
+        with time_machine.travel("2026-06-01T19:30:00Z", tick=True):
+            seed_demo("demo-password")
+            commit()
         kept_enrolled, kept_covered = read(enrolled), read(covered)
         assert kept_enrolled and len({f for _c, f in kept_covered}) > 3
         scripts = ScriptDirectory(str(Path(__file__).resolve().parent.parent.parent / "migrations"))
@@ -66,5 +52,21 @@ def test_0025_makes_the_enrolments_and_facts_the_app_keeps(tmp_path, empty_datab
             read("SELECT client_id, programme_id, function, start_on, end_on FROM report_coverage_facts")
             == facts
         )
+        if db.engine.dialect.name == "postgresql":
+            # A database that ran 0025 before its fix holds UTC days; 0034 puts the local days back.
+            registrations = "SELECT client_id, start_on FROM report_coverage_facts WHERE programme_id = 0"
+            kept = read(registrations)
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "UPDATE report_coverage_facts AS f "
+                        "SET start_on = CAST(timezone('UTC', c.created_at) AS DATE) "
+                        "FROM clients AS c WHERE c.id = f.client_id AND f.programme_id = 0"
+                    )
+                )
+            assert read(registrations) != kept
+            downgrade(revision="0033_scale_dci_region_index")
+            upgrade()
+            assert read(registrations) == kept
         db.session.remove()
         db.engine.dispose()
