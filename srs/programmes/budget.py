@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from srs.core import clock
 from srs.extensions import db
-from srs.programmes.estimates import estimate_for
+from srs.programmes.estimates import estimate_for, supported_periods
 from srs.programmes.fields import facts_for
 from srs.programmes.models import RateVersion, RuleVersion
 from srs.programmes.simulation import _district_path, _scope_clients, outcome_columns
@@ -45,11 +45,15 @@ def budget(rule: RuleVersion, rates: RateVersion, user: Any) -> dict[str, Any]:
             select(Region.path, Region.name).where(Region.path.in_({_district_path(p) for p in paths}))
         ).all()
     )
+    # Everyone's supported enrolments in one query (the 120-month limit), not one per person.
+    periods = supported_periods(eligible_ids, today)
     districts: dict[str, dict[str, Any]] = {}
     total = {"people": 0, "state": 0, "contribution": 0}
     for client in clients:
         # The estimate a screening today would give: the person's own facts and household.
-        estimate = estimate_for(rates, facts_for(client, today))
+        facts = facts_for(client, today)
+        facts.supported_periods = periods.get(client.id, [])
+        estimate = estimate_for(rates, facts)
         dpath = _district_path(client.region.path)
         row = districts.setdefault(
             dpath,

@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from srs.extensions import db
 from srs.programmes.fields import Facts
@@ -203,24 +203,41 @@ def months_of(start: date, end: date) -> set[tuple[int, int]]:
     return months
 
 
+Periods = list[tuple[date, date | None]]
+
+
+def supported_periods(client_ids: list[int] | Select[Any], on: date) -> dict[int, Periods]:
+    """The enrolments (start, end) that began by ``on`` in any programme whose rates give Viet Nam
+    voluntary social insurance support (scheme ``vn_voluntary_si``), of these clients (ids, or a
+    SELECT of ids for many), in one query; a client without any is not in the answer."""
+    supported = select(RateVersion.programme_id).where(RateVersion.scheme == "vn_voluntary_si")
+    rows = db.session.execute(
+        select(Enrolment.client_id, Enrolment.start_on, Enrolment.end_on).where(
+            Enrolment.client_id.in_(client_ids),
+            Enrolment.programme_id.in_(supported),
+            Enrolment.start_on <= on,
+        )
+    )
+    periods: dict[int, Periods] = {}
+    for client_id, start, end in rows:
+        periods.setdefault(client_id, []).append((start, end))
+    return periods
+
+
 def supported_months_used(facts: Facts) -> int:
     """How many months of Viet Nam voluntary social insurance support the person has had: the calendar
     months of their recorded enrolments (up to ``facts.on`` for one still open, overlaps counted once)
     in any programme whose rates give that support (scheme ``vn_voluntary_si``). 0 for a person not
-    yet saved (a table's trial run)."""
-    client_id = getattr(facts.client, "id", None)
-    if not isinstance(client_id, int):
-        return 0
-    supported = select(RateVersion.programme_id).where(RateVersion.scheme == "vn_voluntary_si")
-    rows = db.session.execute(
-        select(Enrolment.start_on, Enrolment.end_on).where(
-            Enrolment.client_id == client_id,
-            Enrolment.programme_id.in_(supported),
-            Enrolment.start_on <= facts.on,
-        )
-    )
+    yet saved (a table's trial run). Reads ``facts.supported_periods`` when a caller read them for
+    many people at once."""
+    periods = facts.supported_periods
+    if periods is None:
+        client_id = getattr(facts.client, "id", None)
+        if not isinstance(client_id, int):
+            return 0
+        periods = supported_periods([client_id], facts.on).get(client_id, [])
     used: set[tuple[int, int]] = set()
-    for start, end in rows:
+    for start, end in periods:
         used |= months_of(start, min(end or facts.on, facts.on))
     return len(used)
 

@@ -53,6 +53,9 @@ class Facts:
     on: date
     members: list[Any] = field(default_factory=list)
     region_path: str | None = None
+    # The person's enrolments in state-supported schemes, when read for many people at once
+    # (estimates.supported_periods); None: read them when needed.
+    supported_periods: list[tuple[date, date | None]] | None = None
 
 
 def years_before(on: date, years: int) -> date:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
+
 from srs.core import clock
 from srs.core.transaction import commit
 from srs.programmes.budget import budget
+from srs.registry.models import Client
 from tests.factories import make_programme, user
 from tests.programmes.conftest import make_client
 from tests.programmes.test_estimates import add_rates, spec
@@ -74,3 +77,41 @@ def test_the_rule_simulation_gives_the_cost_of_the_draft_rule(app, login_as):
     page = login_as("admin").get(f"/admin/programmes/{programme_id}/rules").get_data(as_text=True)
     cost = page.split("Monthly cost to the state with the draft rule")[1]
     assert "People: 1; the state would pay 165,000 VND a month" in cost
+
+
+def test_months_of_support_used_count_in_the_cost_with_one_query_for_everyone(app, ctx):
+    from sqlalchemy import event
+
+    from srs.extensions import db
+    from tests.programmes.test_support_months import enrol
+
+    programme, rates = world()
+    people = db.session.scalars(
+        select(Client).where(Client.sex == "male", Client.poverty_status == "poor")
+    ).all()
+    [poor_man] = people
+    # 120 months of support used up: the state pays nothing more for him.
+    enrol(poor_man, programme, date(2010, 1, 1), date(2019, 12, 31))
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    def cost() -> dict:
+        seen.clear()
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            return budget(programme.current_version, rates, user("admin"))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+
+    result = cost()
+    assert result["total"]["state"] == 198_000  # the two women only
+    assert result["districts"][0]["male"] == {"people": 1, "state": 0}
+    cost()  # the user and the programme are in the session now, as they are for the second figure
+    few = len(seen)
+    for _n in range(6):
+        make_client("00070", sex="female", date_of_birth=date(1980, 1, 1), poverty_status="not_poor")
+    more = cost()
+    assert more["total"]["people"] == 9
+    assert len(seen) == few, "one enrolment query per person is back"
