@@ -18,8 +18,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP) translations
 
-translations: $(STAMP)
-	$(BIN)/pybabel --quiet compile -d srs/translations
+# Each catalogue is compiled when its .po is newer than its .mo, so runs of `make test` started side by
+# side (CI) find them made and never rewrite a file another run is reading.
+MO_FILES = $(patsubst %.po,%.mo,$(wildcard srs/translations/*/LC_MESSAGES/messages.po))
+
+translations: $(MO_FILES)
+
+srs/translations/%/LC_MESSAGES/messages.mo: srs/translations/%/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel --quiet compile -d srs/translations -l $*
 
 run: install
 	$(BIN)/flask db upgrade
