@@ -103,11 +103,14 @@ def anonymised_detail(client: Client) -> dict[str, Any]:
     }
 
 
-def client_detail(client: Client, *, registered_now: bool = False) -> dict[str, Any]:
+def client_detail(
+    client: Client, *, registered_now: bool = False, consent_state: consent.ConsentState | None = None
+) -> dict[str, Any]:
     """The full record (full ID number: reading it is audited by the caller).
 
     ``registered_now``: the client was registered by this request (``register_client`` creates no
-    screening and no referral), so those lists are empty without a query each."""
+    screening and no referral), so those lists are empty without a query each. ``consent_state``:
+    the consent as the caller already knows it (the registration's own record), else it is read."""
     if client.anonymised_at is not None:
         return anonymised_detail(client)
     household = None
@@ -130,7 +133,8 @@ def client_detail(client: Client, *, registered_now: bool = False) -> dict[str, 
                 for m in client.household.members
             ],
         }
-    consent_state = consent.state(client)  # read once for both shapes below
+    if consent_state is None:
+        consent_state = consent.state(client)  # read once for both shapes below
     stored = services.client_input(client, consent_state)
     # The consent as its records say (API.md: given, date, scope, withdrawn_at), not the edit's base.
     stored["consent"] = {**consent.view(client, consent_state), "recorded_by": client.consent_recorded_by_id}
@@ -166,7 +170,7 @@ def create_client() -> ResponseReturnValue:
     except DuplicateId as exc:
         return _duplicate_conflict(exc)
     client = registered.client
-    payload = client_detail(client, registered_now=True)
+    payload = client_detail(client, registered_now=True, consent_state=registered.consent_state)
     # Only the matches the caller may see; the pair goes to the queue of whoever covers both.
     shown = duplicates.visible_duplicates(registered.possible_duplicates, current_user)
     flagged = duplicates.review_flags([d.client for d in shown], current_user)

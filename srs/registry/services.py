@@ -69,6 +69,8 @@ class StaleVersion(Conflict):
 class Registered:
     client: Client
     possible_duplicates: list[PossibleDuplicate] = field(default_factory=list)
+    # The consent the registration recorded (its only record), so the answer needs no read of it.
+    consent_state: consent.ConsentState = field(default_factory=lambda: consent.ConsentState(None, None))
 
 
 # --- lookups -------------------------------------------------------------------------------------
@@ -291,8 +293,10 @@ def register_client(data: Mapping[str, Any], user: User, *, source: str = "form"
         raise
     if household is not None and household_input is not None:  # a household comes from the input
         _add_new_client_members(client, household, household_input)
+    consent_now = consent.ConsentState(None, None)
     if consent_input.given:
-        consent.record_consent(client, consent_input, user, source=source, first=True)
+        record = consent.record_consent(client, consent_input, user, source=source, first=True)
+        consent_now = consent.ConsentState(record, None)
     for dup in duplicates:
         db.session.add(
             DuplicateCandidate(client_id=client.id, other_client_id=dup.client.id, reason=dup.reason)
@@ -312,7 +316,7 @@ def register_client(data: Mapping[str, Any], user: User, *, source: str = "form"
     if household is not None:
         _audit_household_join(client, household, household_input, user)
     db.session.flush()
-    return Registered(client, duplicates)
+    return Registered(client, duplicates, consent_now)
 
 
 def _audit_household_join(client: Client, household: Household, household_input: Any, user: User) -> None:
