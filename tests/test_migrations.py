@@ -183,8 +183,7 @@ def test_0035_keeps_the_chain_and_its_downgrade_chains_in_id_order_again(
 
     from flask_migrate import downgrade, upgrade
 
-    from srs.core import audit, audit_chain
-    from srs.core.transaction import commit
+    from srs.core import audit_chain
 
     config = make_config(tmp_path, SQLALCHEMY_DATABASE_URI=empty_database_url)
     app = create_app(config)
@@ -199,9 +198,14 @@ def test_0035_keeps_the_chain_and_its_downgrade_chains_in_id_order_again(
                     {"id": entry_id, "at": "2026-01-05 08:30:00+00:00"},
                 )
         assert audit_chain.seal_pending(db.engine) == 2
-        with app.test_request_context():
-            audit.record("test.unsealed")  # id 4, left unsealed
-            commit()
+        with db.engine.begin() as conn:  # left unsealed (explicit ids: PostgreSQL's sequence is not moved)
+            conn.execute(
+                text(
+                    "INSERT INTO audit_entries (id, at, action, details)"
+                    " VALUES (4, :at, 'test.unsealed', '{}')"
+                ),
+                {"at": "2026-01-05 09:00:00+00:00"},
+            )
         downgrade(revision="0034_coverage_local_day")
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT id, prev_hash, hash FROM audit_entries ORDER BY id")).all()
