@@ -52,7 +52,7 @@ BREAKDOWN = [
     ("coverage facts", "reports/coverage_facts.py", "_after_flush"),
     ("enrolment listener", "programmes/enrolments.py", "_after_flush"),
     ("ORM flush (all)", "orm/session.py", "flush"),
-    ("audit chain seal", "core/audit_chain.py", "seal"),
+    ("audit chain sealer (not in the request since the third pass)", "core/audit_chain.py", "seal_pending"),
     ("commit (all)", "orm/session.py", "commit"),
     ("response serializer (client)", "api/clients.py", "client_detail"),
     ("idempotency", "core/idempotency.py", "wrapper"),

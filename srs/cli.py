@@ -45,10 +45,27 @@ def register_cli(app: Flask) -> None:
         click.echo(f"{coverage_rows} coverage fact rows rebuilt.")
 
     @app.cli.command("verify-audit")
-    def verify_audit() -> None:
-        """Walk the audit log's hash chain and report the first broken link (exit code 1)."""
-        from srs.core.audit_chain import verify
+    @click.option(
+        "--no-seal",
+        is_flag=True,
+        help="Only verify: do not seal the entries waiting for the sealer first (they are counted).",
+    )
+    def verify_audit(no_seal: bool) -> None:
+        """Seal the entries waiting for the sealer, walk the audit log's hash chain and report the
+        first broken link (exit code 1) and the entries not sealed yet."""
+        from sqlalchemy.exc import SQLAlchemyError
 
+        from srs.core import clock
+        from srs.core.audit_chain import UNSEALED_WARNING, seal_pending, verify
+
+        if not no_seal:
+            try:
+                sealed = seal_pending(db.engine)
+            except SQLAlchemyError as exc:  # e.g. the trigger refused: the walk below says why
+                click.echo(f"could not seal the waiting entries: {exc.__class__.__name__}: {exc}", err=True)
+            else:
+                if sealed:
+                    click.echo(f"sealed {sealed} waiting entries")
         with db.engine.connect() as conn:
             report = verify(conn)
         if not report.intact:
@@ -57,6 +74,18 @@ def register_cli(app: Flask) -> None:
             )
             raise SystemExit(1)
         click.echo(f"audit chain intact: {report.entries} entries, last hash {report.last_hash}")
+        if report.unsealed:
+            oldest = report.oldest_unsealed_at.isoformat() if report.oldest_unsealed_at else "?"
+            click.echo(
+                f"{report.unsealed} entries not sealed yet (the chain does not cover them), oldest {oldest}"
+            )
+            if report.unsealed_too_long(clock.now()):
+                minutes = int(UNSEALED_WARNING.total_seconds() // 60)
+                click.echo(
+                    f"WARNING: an entry has waited more than {minutes} minutes for the sealer (is the "
+                    f"worker running?); until it is sealed, a change to it would not be detected",
+                    err=True,
+                )
 
     @app.cli.command("retention")
     @click.option("--dry-run", is_flag=True, help="Only say what would be anonymised or deleted.")

@@ -168,6 +168,9 @@ class Config:
         self.RETENTION_SESSION_DAYS = _env_int("SRS_RETENTION_SESSION_DAYS", 90)
         self.RETENTION_TOKEN_DAYS = _env_int("SRS_RETENTION_TOKEN_DAYS", 90)
         self.RETENTION_JOB_SECONDS = _env_int("SRS_RETENTION_JOB_SECONDS", 86400)
+        # The audit chain's sealer (srs/core/audit_chain.py): the worker chains the entries committed
+        # since its last pass this often; until then they are not covered by verify-audit.
+        self.AUDIT_SEAL_SECONDS = _env_int("SRS_AUDIT_SEAL_SECONDS", 5)
 
         # Referral delivery: how often the worker relays the outbox, re-enqueues what is stuck and
         # checks deadlines; how deliveries are retried. Read here only (jobs read app.config).

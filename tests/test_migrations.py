@@ -156,6 +156,7 @@ def test_0013_chains_the_entries_already_in_the_log(tmp_path, empty_database_url
         with db.engine.connect() as conn:
             report = verify(conn)
             hashes = conn.execute(text("SELECT prev_hash, hash FROM audit_entries ORDER BY id")).all()
+            places = conn.execute(text("SELECT chain_seq - id FROM audit_entries")).scalars().all()
             triggers = (
                 conn.execute(
                     text("SELECT count(*) FROM pg_trigger WHERE tgname = 'audit_entries_append_only'")
@@ -167,8 +168,67 @@ def test_0013_chains_the_entries_already_in_the_log(tmp_path, empty_database_url
     assert report.intact, report.problem
     assert report.entries == 3
     assert hashes[0][0] == "0" * 64 and hashes[1][0] == hashes[0][1] and hashes[2][0] == hashes[1][1]
+    assert places == [0, 0, 0]  # 0035: the id-ordered chain's place is the id
     if triggers is not None:
         assert triggers == 1
+
+
+def test_0035_keeps_the_chain_and_its_downgrade_chains_in_id_order_again(
+    tmp_path, empty_database_url, redis_url
+):
+    """Up: the sealed entries keep their hashes, in id order. Down (0034): entries sealed out of id
+    order and entries not sealed yet are chained again in id order, which 0013's verifier walks."""
+    import json
+    from datetime import datetime
+
+    from flask_migrate import downgrade, upgrade
+
+    from srs.core import audit_chain
+
+    config = make_config(tmp_path, SQLALCHEMY_DATABASE_URI=empty_database_url)
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        with db.engine.begin() as conn:  # committed in the order 3, 1: sealed in that order
+            for entry_id in (3, 1):
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_entries (id, at, action, details) VALUES (:id, :at, 'test', '{}')"
+                    ),
+                    {"id": entry_id, "at": "2026-01-05 08:30:00+00:00"},
+                )
+        assert audit_chain.seal_pending(db.engine) == 2
+        with db.engine.begin() as conn:  # left unsealed (explicit ids: PostgreSQL's sequence is not moved)
+            conn.execute(
+                text(
+                    "INSERT INTO audit_entries (id, at, action, details)"
+                    " VALUES (4, :at, 'test.unsealed', '{}')"
+                ),
+                {"at": "2026-01-05 09:00:00+00:00"},
+            )
+        downgrade(revision="0034_coverage_local_day")
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, prev_hash, hash FROM audit_entries ORDER BY id")).all()
+            fields = conn.execute(
+                text(
+                    "SELECT at, user_id, username, action, object_type, object_id, ip_address, details "
+                    "FROM audit_entries ORDER BY id"
+                )
+            ).all()
+        prev = audit_chain.GENESIS
+        for row, values in zip(rows, fields, strict=True):
+            details = json.loads(values.details) if isinstance(values.details, str) else values.details
+            at = datetime.fromisoformat(values.at) if isinstance(values.at, str) else values.at
+            expected = audit_chain.entry_hash(prev, {**values._asdict(), "at": at, "details": details})
+            assert (row.prev_hash, row.hash) == (prev, expected), row.id
+            prev = row.hash
+        upgrade()
+        with db.engine.connect() as conn:
+            report = audit_chain.verify(conn)
+        db.engine.dispose()
+    assert [r.id for r in rows] == [1, 3, 4]
+    assert report.intact, report.problem
+    assert report.entries == 3 and report.unsealed == 0
 
 
 def test_0020_makes_a_record_of_each_consent_flag(tmp_path, empty_database_url, redis_url):

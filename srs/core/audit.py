@@ -8,7 +8,9 @@ Three ways in:
 * ``record_security``: a refusal (failed sign-in, lockout, 403, 404 on a record) that must outlive
   the rollback of the request that was refused: written in a transaction of its own.
 
-Entries are chained by hash (srs.core.audit_chain) and never changed or deleted.
+Entries are chained by hash (srs.core.audit_chain) and never changed or deleted: a request writes
+them unsealed, and ``srs.core.jobs.seal_audit_chain`` (a periodic job of the worker, every
+``SRS_AUDIT_SEAL_SECONDS``) chains them once they are committed.
 """
 
 from __future__ import annotations

@@ -1,17 +1,33 @@
 """The audit log as a hash chain: each entry carries SHA-256(previous hash + its own fields).
 
-Changing, removing or inserting an entry anywhere but at the end breaks the chain at that entry, and
-``flask verify-audit`` (``verify``) finds the first broken link.
+Changing, removing or inserting a sealed entry anywhere but at the end breaks the chain at that
+entry, and ``flask verify-audit`` (``verify``) finds the first broken link.
 
-Appending must be serialised, or two transactions would both chain onto the same head: on
-PostgreSQL a transaction-scoped advisory lock, on SQLite the database's single write lock, taken
-before the head is read and held until the transaction ends. To keep that lock short, entries
-recorded during a request wait in the session (``defer``) and are written when it commits; they are
+A request does not chain its entries. They are written with the change they record, in the same
+transaction (so atomically), but unsealed: ``prev_hash``, ``hash`` and ``chain_seq`` NULL. Entries
+recorded during a request wait in the session (``defer``) and are inserted when it commits; they are
 dropped with a rollback (of the whole transaction, or of the savepoint they were recorded in). A
 query on the audit log in the same transaction writes them first, so it sees them.
 
-The canonical form below is frozen: migration 0013 holds a copy to hash the entries that existed
-before the chain. Changing it means a new migration that re-chains, never an edit here alone.
+The sealer (``seal_pending``) chains them afterwards, in a transaction of its own: it takes the
+chain's lock (PostgreSQL: a transaction-scoped advisory lock; SQLite: the database's write lock),
+reads the head (the highest ``chain_seq``), and gives each committed unsealed entry, in id order,
+the next ``chain_seq``, its ``prev_hash`` and its ``hash``. The chain's order is ``chain_seq``, not
+the id: ids are taken at INSERT, but a transaction that took an id first may commit after one that
+took a later id, and an entry is sealed only once it is committed (a late one simply gets a later
+place). The lock is the sealer's alone, so no web request waits on another's COMMIT any more. The
+worker's scheduler runs the sealer every tick (``SRS_AUDIT_SEAL_SECONDS``, 5 s by default), and
+``flask verify-audit`` runs it before it verifies.
+
+The window, honestly: an entry is protected by the chain only once it is sealed. Until then (a few
+seconds normally; as long as no worker runs, otherwise) someone with write access to the database
+and the right to switch triggers off could change or remove it, and the chain would not show it (on
+PostgreSQL the trigger refuses any change to an unsealed entry too, except its one sealing; SQLite
+has no trigger). ``verify`` therefore reports the unsealed entries apart, with the oldest one's
+time; one unsealed for longer than ``UNSEALED_WARNING`` is a warning (the sealer is not running).
+
+The canonical form below is frozen: migrations 0013 and 0035 hold a copy to hash entries
+themselves. Changing it means a new migration that re-chains, never an edit here alone.
 """
 
 from __future__ import annotations
@@ -20,10 +36,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, event, inspect, select, text
+from sqlalchemy import Connection, Engine, bindparam, event, func, select, text, update
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from srs.core import clock
@@ -34,6 +50,10 @@ GENESIS = "0" * 64
 CHAIN_LOCK_KEY = 0x5352534155444954
 HASHED_FIELDS = ("at", "user_id", "username", "action", "object_type", "object_id", "ip_address", "details")
 _PENDING = "srs_audit_pending"
+# Entries sealed per transaction of the sealer: its UPDATE carries four values per entry.
+SEAL_BATCH = 5000
+# An entry unsealed for longer than this means the sealer is not running (it runs every few seconds).
+UNSEALED_WARNING = timedelta(minutes=10)
 
 
 def normalise_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -66,38 +86,79 @@ def entry_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(f"{prev_hash}\n{canonical(fields)}".encode()).hexdigest()
 
 
-def _fields(entry: AuditEntry) -> dict[str, Any]:
-    return {name: getattr(entry, name) for name in HASHED_FIELDS}
-
-
 def lock_chain(conn: Connection) -> None:
-    """Take the chain's append lock for the rest of ``conn``'s transaction."""
+    """Take the chain's lock (the sealer's) for the rest of ``conn``'s transaction."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
     elif conn.dialect.name == "sqlite":
         # A write statement takes SQLite's database-wide write lock (held to the end of the
         # transaction) even when it matches no row; reading the head first would let another
-        # process append in between. The statement changes nothing.
+        # sealer append in between. The statement changes nothing.
         conn.execute(text("UPDATE audit_entries SET id = id WHERE 0"))
 
 
-def chain_head(conn: Connection) -> str:
-    """The hash of the newest entry, or GENESIS for an empty log (call with the lock held)."""
-    head = conn.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
-    return head or GENESIS
+def chain_head(conn: Connection) -> tuple[int, str]:
+    """The ``chain_seq`` and hash of the newest sealed entry, or (0, GENESIS) (call with the lock held)."""
+    head = conn.execute(
+        select(AuditEntry.chain_seq, AuditEntry.hash)
+        .where(AuditEntry.chain_seq.is_not(None))
+        .order_by(AuditEntry.chain_seq.desc())
+        .limit(1)
+    ).first()
+    if head is None:
+        return 0, GENESIS
+    return int(head.chain_seq), head.hash or GENESIS  # a hash removed by hand: verify reports it
 
 
-def seal(entries: list[AuditEntry], conn: Connection) -> None:
-    """Give ``entries`` (in the order they will be inserted) their place in the chain."""
-    lock_chain(conn)
-    prev = chain_head(conn)
-    for entry in entries:
-        if entry.at is None:  # the column default would come too late for the hash
-            entry.at = clock.now()
-        entry.details = normalise_details(entry.details)
-        entry.prev_hash = prev
-        entry.hash = entry_hash(prev, _fields(entry))
-        prev = entry.hash
+def _unsealed() -> Any:
+    # All three NULL: an entry whose chain_seq alone was removed is not sealed again (verify finds it).
+    return (AuditEntry.chain_seq.is_(None), AuditEntry.prev_hash.is_(None), AuditEntry.hash.is_(None))
+
+
+def _seal_batch(conn: Connection, batch: int) -> int:
+    """Seal up to ``batch`` unsealed entries in one transaction on ``conn``; how many."""
+    with conn.begin():
+        lock_chain(conn)
+        seq, prev = chain_head(conn)
+        columns = [AuditEntry.id] + [getattr(AuditEntry, name) for name in HASHED_FIELDS]
+        rows = conn.execute(select(*columns).where(*_unsealed()).order_by(AuditEntry.id).limit(batch)).all()
+        if not rows:
+            return 0
+        seals = []
+        for row in rows:
+            seq += 1
+            digest = entry_hash(prev, {name: getattr(row, name) for name in HASHED_FIELDS})
+            seals.append({"entry_id": row.id, "seq": seq, "prev": prev, "digest": digest})
+            prev = digest
+        # One statement (an executemany) for the batch; "still unsealed" again, in case.
+        conn.execute(
+            update(AuditEntry)
+            .where(AuditEntry.id == bindparam("entry_id"), *_unsealed())
+            .values(chain_seq=bindparam("seq"), prev_hash=bindparam("prev"), hash=bindparam("digest")),
+            seals,
+        )
+        return len(rows)
+
+
+def seal_pending(bind: Engine, batch: int = SEAL_BATCH) -> int:
+    """Seal every committed unsealed entry, in id order, at the end of the chain; how many were sealed.
+
+    A service with a transaction of its own (per batch of ``batch`` entries) on a connection of its
+    own, like ``write_now``: it commits what it seals. With nothing to seal it costs one query on a
+    partial index, without the lock. Two sealers at once are serialised by the chain's lock, and the
+    second finds the entries the first sealed already sealed, so running it again changes nothing.
+    """
+    total = 0
+    with bind.connect() as conn:
+        with conn.begin():
+            waiting = conn.execute(select(AuditEntry.id).where(*_unsealed()).limit(1)).first()
+        if waiting is None:
+            return 0
+        while True:
+            sealed = _seal_batch(conn, batch)
+            total += sealed
+            if sealed < batch:
+                return total
 
 
 # --- entries waiting for the commit ----------------------------------------------------------
@@ -124,13 +185,12 @@ def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction
 
 
 @event.listens_for(Session, "before_flush")
-def _seal_new_entries(session: Session, _flush_context: Any, _instances: Any) -> None:
-    new = [obj for obj in session.new if isinstance(obj, AuditEntry) and obj.hash is None]
-    if not new:
-        return
-    new.sort(key=lambda obj: inspect(obj).insert_order)  # the order the flush inserts them
-    with session.no_autoflush:
-        seal(new, session.connection())
+def _normalise_new_entries(session: Session, _flush_context: Any, _instances: Any) -> None:
+    # The sealer hashes the details as they are read back; an entry added to the session directly
+    # (not through srs.core.audit) must be stored in that form too.
+    for obj in session.new:
+        if isinstance(obj, AuditEntry) and obj.hash is None:
+            obj.details = normalise_details(obj.details)
 
 
 @event.listens_for(Session, "before_commit")
@@ -139,11 +199,9 @@ def _write_pending(session: Session) -> None:
         return  # a savepoint's entries wait for the outer commit
     entries = _take_pending(session)
     if entries:
-        # The rest of the transaction's changes first, without the chain's lock: the commit's own
-        # flush then holds it only for these INSERTs and the COMMIT (the lock serialises commits).
-        if session.new or session.dirty or session.deleted:
-            session.flush()
-        session.add_all(entries)  # the commit's flush seals and inserts them
+        # Inserted unsealed by the commit's flush, with the rest of the transaction: no lock, no head
+        # read; the sealer chains them once they are committed.
+        session.add_all(entries)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -187,36 +245,63 @@ def write_now(entries: Iterable[AuditEntry], bind: Any) -> None:
 
 @dataclass
 class ChainReport:
+    """What ``verify`` found: the sealed entries walked, and the unsealed ones (the window)."""
+
     entries: int
     last_hash: str
     broken_at: int | None = None
     problem: str | None = None
+    unsealed: int = 0
+    oldest_unsealed_at: datetime | None = None
 
     @property
     def intact(self) -> bool:
         return self.broken_at is None
 
+    def unsealed_too_long(self, now: datetime | None = None) -> bool:
+        """An entry has waited for the sealer longer than UNSEALED_WARNING (is a worker running?)."""
+        if self.oldest_unsealed_at is None:
+            return False
+        return (now or clock.now()) - self.oldest_unsealed_at > UNSEALED_WARNING
+
 
 def _rows(conn: Connection, batch: int) -> Iterator[Any]:
-    last_id = 0
-    columns = [AuditEntry.id, AuditEntry.prev_hash, AuditEntry.hash] + [
+    last_seq: int | None = None
+    columns = [AuditEntry.id, AuditEntry.chain_seq, AuditEntry.prev_hash, AuditEntry.hash] + [
         getattr(AuditEntry, name) for name in HASHED_FIELDS
     ]
     while True:
-        rows = conn.execute(
-            select(*columns).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
-        ).all()
+        after = AuditEntry.chain_seq.is_not(None) if last_seq is None else AuditEntry.chain_seq > last_seq
+        rows = conn.execute(select(*columns).where(after).order_by(AuditEntry.chain_seq).limit(batch)).all()
         if not rows:
             return
         yield from rows
-        last_id = rows[-1].id
+        last_seq = rows[-1].chain_seq
+
+
+def _window(conn: Connection) -> tuple[int, datetime | None]:
+    """How many entries wait for the sealer, and when the oldest was recorded."""
+    count, oldest = conn.execute(
+        select(func.count(), func.min(AuditEntry.at)).where(AuditEntry.chain_seq.is_(None))
+    ).one()
+    if isinstance(oldest, str):  # a driver that hands back text
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and oldest.tzinfo is None:  # SQLite returns UTC without its offset
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(count or 0), oldest
 
 
 def verify(conn: Connection, batch: int = 1000) -> ChainReport:
-    """Walk the chain in id order; the first entry whose link or hash is wrong breaks it."""
+    """Walk the sealed entries in chain order; the first whose link or hash is wrong breaks the chain.
+
+    The unsealed entries are counted apart (``unsealed``, ``oldest_unsealed_at``): the chain does
+    not cover them yet. One with a seal column set but no ``chain_seq`` was taken out of the chain
+    by hand, and breaks it.
+    """
     prev = GENESIS
     prev_id: int | None = None
     count = 0
+    unsealed, oldest = _window(conn)
     for row in _rows(conn, batch):
         fields = {name: getattr(row, name) for name in HASHED_FIELDS}
         if row.prev_hash != prev:
@@ -227,6 +312,8 @@ def verify(conn: Connection, batch: int = 1000) -> ChainReport:
                 row.id,
                 f"entry {row.id}: prev_hash {row.prev_hash} does not match the hash of {before} "
                 f"({prev}): an entry before it was removed or inserted, or {before} was changed",
+                unsealed,
+                oldest,
             )
         computed = entry_hash(prev, fields)
         if row.hash != computed:
@@ -236,6 +323,25 @@ def verify(conn: Connection, batch: int = 1000) -> ChainReport:
                 row.id,
                 f"entry {row.id}: stored hash {row.hash} but its fields hash to {computed}: "
                 f"the entry was changed after it was written",
+                unsealed,
+                oldest,
             )
         prev, prev_id, count = row.hash, row.id, count + 1
-    return ChainReport(count, prev)
+    if unsealed:
+        unplaced = conn.execute(
+            select(func.min(AuditEntry.id)).where(
+                AuditEntry.chain_seq.is_(None),
+                (AuditEntry.prev_hash.is_not(None)) | (AuditEntry.hash.is_not(None)),
+            )
+        ).scalar()
+        if unplaced is not None:
+            return ChainReport(
+                count,
+                prev,
+                unplaced,
+                f"entry {unplaced}: sealed (it has a hash) but has no place in the chain (chain_seq): "
+                f"it was taken out of the chain after it was written",
+                unsealed,
+                oldest,
+            )
+    return ChainReport(count, prev, unsealed=unsealed, oldest_unsealed_at=oldest)

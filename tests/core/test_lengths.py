@@ -40,7 +40,7 @@ def test_lengths_come_from_the_columns():
         column_length(Client.date_of_birth)
 
 
-# Written by SRS itself, never from input: the audit chain sets both hashes as the entry is flushed.
+# Written by SRS itself, never from input: the audit chain's sealer sets both hashes after the commit.
 _COMPUTED = {("AuditEntry", "prev_hash"), ("AuditEntry", "hash")}
 
 
