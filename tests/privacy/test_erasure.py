@@ -81,9 +81,7 @@ def _facts() -> list[tuple]:
     for model in (ScreeningFact, ReferralFact, CoverageFact):
         # The coverage rows' own ids are renumbered by each rebuild: the rest is what they say.
         columns = [c for c in model.__table__.c if not (model is CoverageFact and c.name == "id")]
-        rows += [
-            (model.__tablename__, *r) for r in db.session.execute(select(*columns).order_by(*columns[:2]))
-        ]
+        rows += [(model.__tablename__, *r) for r in db.session.execute(select(*columns).order_by(*columns))]
     summaries = []
     for table in facts.SUMMARY_TABLES:
         columns = list(table.__table__.c)
