@@ -13,7 +13,7 @@ from srs.core.models import AuditEntry
 from srs.core.queue import enqueue_after_commit, get_queue, job, job_name
 from srs.core.redis import get_redis
 from srs.core.transaction import after_commit
-from srs.core.wiring import Feature, PeriodicJob, register_feature, wiring
+from srs.core.wiring import Feature, PeriodicJob, ScheduledJob, register_feature, wiring
 from srs.extensions import db
 
 EVENTS: list[str] = []
@@ -58,6 +58,11 @@ def outer(action: str) -> int:
 @job
 def queued_job(action: str) -> None:
     db.session.add(_entry(action))
+
+
+@job
+def periodic_tick() -> None:
+    db.session.add(_entry("test.tick"))
 
 
 @pytest.fixture(autouse=True)
@@ -118,5 +123,27 @@ def test_jobs_are_queued_and_registered_by_function(app_ctx):
     try:
         register_feature(app_ctx, Feature(name="test-periodic", periodic_jobs=(PeriodicJob(queued_job, 30),)))
         assert [j.func for j in schedule if j.func.startswith("tests.")] == [job_name(queued_job)]
+    finally:
+        schedule[:] = before
+
+
+def test_a_periodic_job_still_waiting_in_the_queue_is_not_enqueued_again(app_ctx):
+    """A busy worker must not fall further behind by one job per period (deliveries wait behind)."""
+    from srs.core.periodic import enqueue_due
+
+    schedule = wiring(app_ctx).periodic_jobs
+    before = list(schedule)
+    schedule[:] = [ScheduledJob(job_name(periodic_tick), 30)]
+    try:
+        connection, queue = get_redis(), get_queue()
+        name = job_name(periodic_tick)
+        assert enqueue_due(connection, queue, now=3000.0) == [name]
+        assert enqueue_due(connection, queue, now=3010.0) == []  # the same period
+        assert enqueue_due(connection, queue, now=3030.0) == []  # next period: the first still waits
+        assert [j.func_name for j in queue.jobs] == [name]
+        SimpleWorker([queue], connection=connection, serializer=JSONSerializer).work(burst=True)
+        assert _count("test.tick") == 1
+        assert enqueue_due(connection, queue, now=3060.0) == [name]  # it ran: the next one goes in
+        assert [j.func_name for j in queue.jobs] == [name]
     finally:
         schedule[:] = before

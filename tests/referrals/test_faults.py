@@ -212,6 +212,10 @@ def _webhook_agency(url: str) -> None:
 
 
 def test_worker_killed_mid_delivery_delivers_exactly_once(app, demo, worker_process):
+    # The killed worker's row stays 'sending' until the stuck cutoff puts it back. The cutoff must
+    # exceed what a delivery takes on a loaded machine (CI runs three suites on two cores): at 3 s
+    # the reconciler put back every new attempt before it could finish, and none ever did.
+    worker_process.env.update(SRS_REFERRAL_STUCK_SECONDS="15", SRS_REFERRAL_RECONCILE_SECONDS="2")
     with AgencyServer(mode="slow_first", delay=8) as agency_server:
         with app.test_request_context():
             _webhook_agency(agency_server.url)
@@ -234,7 +238,7 @@ def test_worker_killed_mid_delivery_delivers_exactly_once(app, demo, worker_proc
         assert _query(app, state) == ("sending", 0)
 
         worker_process.start()
-        wait_for(lambda: _query(app, state)[0] == "done", 45, "redelivery after restart", worker_process.log)
+        wait_for(lambda: _query(app, state)[0] == "done", 90, "redelivery after restart", worker_process.log)
         time.sleep(1.5)  # give a duplicate every chance to show up
         assert _query(app, state) == ("done", 1)
         keys = agency_server.per_key()
