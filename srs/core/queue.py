@@ -16,6 +16,7 @@ from typing import Any, TypeVar, overload
 from flask import current_app, g
 from redis.exceptions import RedisError
 from rq import Queue
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from srs.core.redis import get_redis
@@ -135,17 +136,58 @@ class _RedisDownNotice:
 redis_down = _RedisDownNotice()
 
 
-def enqueue_after_commit(func: JobRef, *args: Any, job_timeout: int = 600, **kwargs: Any) -> None:
+def _waiting_key(name: str) -> str:
+    return f"srs:waiting:{name}"
+
+
+def still_waiting(connection: Any, name: str) -> bool:
+    """Whether the run of job ``name`` last enqueued by :func:`enqueue_unless_waiting` has not started."""
+    job_id: Any = connection.get(_waiting_key(name))
+    if job_id is None:
+        return False
+    status: Any = connection.hget(
+        Job.key_for(job_id.decode() if isinstance(job_id, bytes) else str(job_id)), "status"
+    )
+    if isinstance(status, bytes):
+        status = status.decode()
+    return bool(status == JobStatus.QUEUED.value)
+
+
+def enqueue_unless_waiting(queue: Queue, name: str, *, job_timeout: int, **kwargs: Any) -> bool:
+    """Enqueue the argument-less job ``name`` unless a run of it is still waiting in the queue.
+
+    For jobs that work on whatever is due when they start (the relay, the reconciler, the sealer):
+    a run that has not started yet will see everything committed before it starts, so a second one
+    behind it would find nothing. Returns whether a job was enqueued. Without this a busy worker
+    (a loaded machine, a long delivery, a seed that refers hundreds of clients) falls behind by a
+    job per commit or per period, and what is queued behind that backlog waits ever longer.
+    """
+    if still_waiting(queue.connection, name):
+        return False
+    queued = queue.enqueue(name, job_timeout=job_timeout, **kwargs)
+    queue.connection.set(_waiting_key(name), queued.id, ex=job_timeout * 2)
+    return True
+
+
+def enqueue_after_commit(
+    func: JobRef, *args: Any, job_timeout: int = 600, unless_waiting: bool = False, **kwargs: Any
+) -> None:
     """Put the job ``func`` (with plain arguments) on the queue once the request or job commits.
 
-    Redis being away is expected (a restart, a network cut): the committed records are safe, so it
-    costs one warning line per outage, not a traceback per request.
+    ``unless_waiting``: not if a run of that argument-less job is still waiting (see
+    :func:`enqueue_unless_waiting`). Redis being away is expected (a restart, a network cut): the
+    committed records are safe, so it costs one warning line per outage, not a traceback per request.
     """
     name = job_name(func)
+    if unless_waiting and args:
+        raise ValueError(f"{name}: a job enqueued unless waiting takes no arguments")
 
     def _enqueue() -> None:
         try:
-            get_queue().enqueue(name, *args, job_timeout=job_timeout, **kwargs)
+            if unless_waiting:
+                enqueue_unless_waiting(get_queue(), name, job_timeout=job_timeout, **kwargs)
+            else:
+                get_queue().enqueue(name, *args, job_timeout=job_timeout, **kwargs)
         except RedisError as exc:
             redis_down.failed(name, exc)
         else:

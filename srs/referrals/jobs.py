@@ -190,7 +190,7 @@ def reconcile(limit: int = 10_000) -> int:
             stuck,
             stuck_seconds,
         )
-        enqueue_after_commit(relay, result_ttl=60)
+        enqueue_after_commit(relay, result_ttl=60, unless_waiting=True)
     return lost + stuck
 
 
@@ -583,5 +583,5 @@ def check_deadlines() -> int:
             audit.record("referral.escalate", "referral", referral.id, due_at=referral.due_at.isoformat())
             escalated += 1
     if escalated:
-        enqueue_after_commit(relay, result_ttl=60)
+        enqueue_after_commit(relay, result_ttl=60, unless_waiting=True)
     return escalated

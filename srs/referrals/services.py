@@ -310,7 +310,7 @@ def _relay_after_commit() -> None:
     # Imported here: the jobs import this module. The job is named by its function, not a string.
     from srs.referrals.jobs import relay
 
-    enqueue_after_commit(relay)
+    enqueue_after_commit(relay, result_ttl=60, unless_waiting=True)
 
 
 def referral_programme(referral: Referral) -> Programme:

@@ -147,3 +147,21 @@ def test_a_periodic_job_still_waiting_in_the_queue_is_not_enqueued_again(app_ctx
         assert [j.func_name for j in queue.jobs] == [name]
     finally:
         schedule[:] = before
+
+
+def test_a_job_enqueued_unless_waiting_after_each_commit_waits_in_the_queue_once(app_ctx):
+    """As the relay after each referral: a run not yet started sees every commit before it starts."""
+    queue = get_queue()
+    with app_ctx.test_request_context():
+        from srs.core.transaction import commit
+
+        for _ in range(3):
+            enqueue_after_commit(periodic_tick, unless_waiting=True)
+            commit()
+        assert [j.func_name for j in queue.jobs] == [job_name(periodic_tick)]
+        SimpleWorker([queue], connection=get_redis(), serializer=JSONSerializer).work(burst=True)
+        enqueue_after_commit(periodic_tick, unless_waiting=True)
+        commit()
+        assert len(queue.jobs) == 1  # the first run started: a new one goes in
+        with pytest.raises(ValueError, match="takes no arguments"):
+            enqueue_after_commit(queued_job, "x", unless_waiting=True)
