@@ -36,6 +36,15 @@ def _install(page: Any) -> None:
     assert page.evaluate("!!navigator.serviceWorker.controller")
 
 
+def _save_offline(page: Any, name: str) -> None:
+    """Install, go offline and save one registration on the device."""
+    _install(page)
+    page.context.set_offline(True)
+    _fill(page, name)
+    page.click("[data-testid=offline-save]")
+    page.wait_for_selector("[data-testid=saved-note]:not([hidden])")
+
+
 def _fill(page: Any, name: str, birth: str = "1988-06-05", sex: str = "female") -> None:
     from datetime import date
 
@@ -51,9 +60,15 @@ def _fill(page: Any, name: str, birth: str = "1988-06-05", sex: str = "female") 
     page.fill("#f-consent_scope", "Screening")
 
 
+SETTLED = "() => [...document.querySelectorAll('[data-testid=pending-row]')].every(r => r.dataset.state !== 'in_progress')"  # noqa: E501
+
+
 def _pending_states(page: Any) -> list[str]:
+    """The rows' states once the page has synced; a row the server was still running when asked
+    ('in_progress', as when the previous page's sync of it had not ended) is asked again by itself."""
     page.goto("/offline/pending")
     page.wait_for_selector("body[data-offline-ready='1']")
+    page.wait_for_function(SETTLED, timeout=30_000)
     return page.eval_on_selector_all("[data-testid=pending-row]", "rows => rows.map(r => r.dataset.state)")
 
 
@@ -153,11 +168,7 @@ def test_the_offline_form_refuses_what_the_server_refuses(page, demo):
 
 
 def test_sign_out_wipes_the_device_store(page, demo):
-    _install(page)
-    page.context.set_offline(True)
-    _fill(page, "Siti Aminah")
-    page.click("[data-testid=offline-save]")
-    page.wait_for_selector("[data-testid=saved-note]:not([hidden])")
+    _save_offline(page, "Siti Aminah")
     page.context.set_offline(False)
     page.goto("/")
     page.click("[data-testid=logout]")
@@ -239,3 +250,28 @@ def test_an_id_number_taken_meanwhile_is_kept_to_fix_and_resend(page, app, demo)
     page.wait_for_selector("[data-testid=saved-note]:not([hidden])")
     assert _pending_states(page) == ["created"]
     assert _clients(app) == 2
+
+
+def test_a_record_the_server_was_still_running_is_sent_again_by_itself(page, app, demo, monkeypatch):
+    """'in_progress' (the same key running in another request) is not an end state: the page asks
+    again shortly, without the officer doing anything, and the record is created once."""
+    from srs.core.idempotency import KeyInProgress
+    from srs.offline import sync
+
+    real = sync.run_keyed
+    busy = {"left": 2}
+
+    def still_running_at_first(*args: Any, **kwargs: Any) -> Any:
+        if busy["left"]:
+            busy["left"] -= 1
+            raise KeyInProgress("still running")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sync, "run_keyed", still_running_at_first)
+    _save_offline(page, "Siti Aminah")
+    page.context.set_offline(False)
+    page.goto("/offline/pending")
+    page.wait_for_selector("body[data-offline-ready='1']")
+    page.wait_for_function(ALL_CREATED, timeout=30_000)
+    assert busy["left"] == 0  # it was answered 'in_progress' twice before
+    assert _clients(app) == 1

@@ -469,9 +469,19 @@
 
   // --- sync ---------------------------------------------------------------------------------------
   var syncing = null;
+  // "in_progress": the same record is being sent right now (another tab, a sync cut short). Its
+  // answer comes on a later sync, so one is scheduled instead of waiting for the officer.
+  var inProgressRetries = 0;
   function sync() {
     if (syncing) return syncing;
-    syncing = doSync().finally(function () { syncing = null; renderPending(); });
+    syncing = doSync().then(function (again) {
+      if (again && inProgressRetries < 10) {
+        inProgressRetries += 1;
+        setTimeout(function () { if (navigator.onLine) sync(); }, 1500);
+      } else if (!again) {
+        inProgressRetries = 0;
+      }
+    }).finally(function () { syncing = null; renderPending(); });
     return syncing;
   }
   function doSync() {
@@ -493,7 +503,9 @@
                   record.body = { full_name: record.display || record.body.full_name };
                 }
                 return encrypt(key, record).then(function (box) { return putItem({ key: record.key, state: state, box: box }); });
-              }));
+              })).then(function () {
+                return answer.results.some(function (result) { return result.outcome === "in_progress"; });
+              });
             });
           });
         });
