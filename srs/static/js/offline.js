@@ -469,31 +469,37 @@
 
   // --- sync ---------------------------------------------------------------------------------------
   var syncing = null;
-  // "in_progress": the same record is being sent right now (another tab, a sync cut short). Its
-  // answer comes on a later sync, so one is scheduled instead of waiting for the officer.
-  var inProgressRetries = 0;
+  // A sync that could not finish for a passing reason is tried again by itself, a little later:
+  // "in_progress" (the same record is being run right now: another tab, a sync its page left), an
+  // answer of 5xx or 429, the connection dropped, or the session not fetched. AGAIN marks those.
+  var AGAIN = "again";
+  var retries = 0;
   function sync() {
     if (syncing) return syncing;
-    syncing = doSync().then(function (again) {
-      if (again && inProgressRetries < 10) {
-        inProgressRetries += 1;
-        setTimeout(function () { if (navigator.onLine) sync(); }, 1500);
-      } else if (!again) {
-        inProgressRetries = 0;
+    syncing = doSync().then(function (outcome) {
+      if (outcome === AGAIN && retries < 10) {
+        retries += 1;
+        setTimeout(function () {
+          if (!navigator.onLine) return;
+          (session ? Promise.resolve() : fetchSession().catch(function () { return null; })).then(sync);
+        }, 1500 * retries);
+      } else if (outcome !== AGAIN) {
+        retries = 0;
       }
     }).finally(function () { syncing = null; renderPending(); });
     return syncing;
   }
   function doSync() {
     return getKey().then(function (key) {
-      if (!key || !session || !session.signed_in) return null;
+      if (!session) return navigator.onLine ? AGAIN : null;
+      if (!key || !session.signed_in) return null;
       return allItems().then(function (items) {
         var waiting = items.filter(function (i) { return i.state === "pending" || i.state === "error" || i.state === "in_progress"; });
         if (!waiting.length) return null;
         return Promise.all(waiting.map(function (i) { return decrypt(key, i.box); })).then(function (records) {
           var ops = records.slice(0, 50).map(function (r) { return { key: r.key, op: r.op || "client.create", recorded_at: r.recorded_at, body: r.body }; });
           return post("/offline/sync", { operations: ops }).then(function (response) {
-            if (!response.ok) return null;
+            if (!response.ok) return response.status >= 500 || response.status === 429 ? AGAIN : null;
             return response.json().then(function (answer) {
               return Promise.all(answer.results.map(function (result, index) {
                 var record = records[index];
@@ -504,10 +510,10 @@
                 }
                 return encrypt(key, record).then(function (box) { return putItem({ key: record.key, state: state, box: box }); });
               })).then(function () {
-                return answer.results.some(function (result) { return result.outcome === "in_progress"; });
+                return answer.results.some(function (result) { return result.outcome === "in_progress"; }) ? AGAIN : null;
               });
             });
-          });
+          }, function () { return AGAIN; });  // the connection dropped: nothing was answered
         });
       });
     }).catch(function () { return null; });
