@@ -404,7 +404,11 @@ def _refresh_statements(dialect: str, _timezone: str) -> dict[str, list[Any]]:
         referral = [_as_one([*minus, forget], "minus"), rebuild, _as_one(plus, "plus")]
     else:
         referral = [*minus, forget, rebuild, *plus]
-    lock = select(Client.id).where(Client.id.in_(_IDS)).order_by(Client.id).with_for_update()
+    # FOR NO KEY UPDATE, not FOR UPDATE: the write that called the refresh holds a key-share lock on
+    # the client's row (its screening's or referral's foreign key), and so may another write of the
+    # same client; FOR UPDATE waits for that other one while it waits for this one (a deadlock, a
+    # 500 under load). FOR NO KEY UPDATE still admits one refresh of a client at a time.
+    lock = select(Client.id).where(Client.id.in_(_IDS)).order_by(Client.id).with_for_update(key_share=True)
     return {"lock": [lock], SCREENING: screening, REFERRAL: referral}
 
 

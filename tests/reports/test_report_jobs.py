@@ -100,3 +100,29 @@ def test_a_clients_refresh_waits_for_a_whole_rebuild_to_commit(app, demo):
         facts.refresh_clients([client_id], refreshing)  # the rebuild committed: no wait
         refreshing.commit()
         assert facts.drift(refreshing) == {}
+
+
+def test_two_screenings_of_one_client_at_once_do_not_deadlock(app, demo):
+    """PostgreSQL: each write holds a key-share lock on the client's row (its foreign key) before the
+    facts' refresh locks that row; the refresh's lock must not conflict with it, or two screenings
+    of one person at once deadlock (seen as a 500 in the HTTP write benchmark). They take turns."""
+    import pytest
+    from sqlalchemy import text
+
+    from srs.programmes.models import Screening
+
+    with acting_as(app):
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite runs one writing transaction at a time")
+        client_id = make_client().id
+        db.session.commit()
+    with app.app_context(), db.engine.connect() as first, db.engine.connect() as second:
+        for conn in (first, second):
+            conn.begin()
+            conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+            conn.execute(insert(Screening).values(client_id=client_id, trigger="officer"))
+        facts.refresh_clients([client_id], first)  # FOR UPDATE waited here for the second's key share
+        first.commit()
+        facts.refresh_clients([client_id], second)
+        second.commit()
+        assert facts.drift(second) == {}
