@@ -201,7 +201,16 @@ def servers(url: str, redis_url: str, workers: int, before: str | None) -> Itera
     started.append(start("minimal", "bench.minimal_insert:create_app()", 18082, minimal_env, workers))
     if before:
         started.append(
-            start("srs-before", "srs:create_app()", 18083, {**base, "PYTHONPATH": before}, workers)
+            # Started in the other checkout: gunicorn puts its working folder first on sys.path, so
+            # from this one it would import this checkout's srs whatever PYTHONPATH says.
+            start(
+                "srs-before",
+                "srs:create_app()",
+                18083,
+                {**base, "PYTHONPATH": before},
+                workers,
+                cwd=Path(before),
+            )
         )
     try:
         for server in started:
