@@ -140,7 +140,7 @@ def _waiting_key(name: str) -> str:
     return f"srs:waiting:{name}"
 
 
-def still_waiting(connection: Any, name: str) -> bool:
+def _still_waiting(connection: Any, name: str) -> bool:
     """Whether the run of job ``name`` last enqueued by :func:`enqueue_unless_waiting` has not started."""
     job_id: Any = connection.get(_waiting_key(name))
     if job_id is None:
@@ -162,7 +162,7 @@ def enqueue_unless_waiting(queue: Queue, name: str, *, job_timeout: int, **kwarg
     (a loaded machine, a long delivery, a seed that refers hundreds of clients) falls behind by a
     job per commit or per period, and what is queued behind that backlog waits ever longer.
     """
-    if still_waiting(queue.connection, name):
+    if _still_waiting(queue.connection, name):
         return False
     queued = queue.enqueue(name, job_timeout=job_timeout, **kwargs)
     queue.connection.set(_waiting_key(name), queued.id, ex=job_timeout * 2)

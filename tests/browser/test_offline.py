@@ -69,6 +69,18 @@ def _pending_states(page: Any) -> list[str]:
     page.goto("/offline/pending")
     page.wait_for_selector("body[data-offline-ready='1']")
     page.wait_for_function(SETTLED, timeout=30_000)
+    return _states(page)
+
+
+def _states_once_created(page: Any) -> list[str]:
+    """The rows' states once every one is created: a sync cut short (the page it started on was
+    left, the server busy) is tried again by the page itself."""
+    _pending_states(page)
+    page.wait_for_function(ALL_CREATED, timeout=30_000)
+    return _states(page)
+
+
+def _states(page: Any) -> list[str]:
     return page.eval_on_selector_all("[data-testid=pending-row]", "rows => rows.map(r => r.dataset.state)")
 
 
@@ -116,9 +128,7 @@ def test_a_double_tap_on_save_makes_one(page, app, demo):
     _fill(page, "Siti Aminah")
     page.dblclick("[data-testid=offline-save]")
     page.wait_for_selector("[data-testid=saved-note]:not([hidden])")
-    _pending_states(page)
-    page.wait_for_function(ALL_CREATED, timeout=30_000)  # a sync cut by leaving the page is tried again
-    assert _pending_states(page) == ["created"]
+    assert _states_once_created(page) == ["created"]
     assert _clients(app) == 1
 
 
@@ -249,8 +259,7 @@ def test_an_id_number_taken_meanwhile_is_kept_to_fix_and_resend(page, app, demo)
     page.fill("#f-id_number", nik_for(date(1988, 6, 5), "female"))
     page.click("[data-testid=offline-save]")
     page.wait_for_selector("[data-testid=saved-note]:not([hidden])")
-    _pending_states(page)
-    page.wait_for_function(ALL_CREATED, timeout=30_000)
+    assert _states_once_created(page) == ["created"]
     assert _clients(app) == 2
 
 
@@ -272,9 +281,7 @@ def test_a_record_the_server_was_still_running_is_sent_again_by_itself(page, app
     monkeypatch.setattr(sync, "run_keyed", still_running_at_first)
     _save_offline(page, "Siti Aminah")
     page.context.set_offline(False)
-    page.goto("/offline/pending")
-    page.wait_for_selector("body[data-offline-ready='1']")
-    page.wait_for_function(ALL_CREATED, timeout=30_000)
+    assert _states_once_created(page) == ["created"]
     assert busy["left"] == 0  # it was answered 'in_progress' twice before
     assert _clients(app) == 1
 
@@ -295,8 +302,6 @@ def test_a_sync_that_failed_for_a_passing_reason_is_tried_again_by_itself(page, 
     _save_offline(page, "Siti Aminah")
     page.route("**/offline/sync", flaky)
     page.context.set_offline(False)
-    page.goto("/offline/pending")
-    page.wait_for_selector("body[data-offline-ready='1']")
-    page.wait_for_function(ALL_CREATED, timeout=30_000)
+    assert _states_once_created(page) == ["created"]
     assert answers == []  # it was dropped once and refused once before
     assert _clients(app) == 1
